@@ -1,0 +1,13 @@
+// The package API: the same work as bin/ec2-inventory, as typed functions. Nothing here exits the
+// process or writes to the console; failures are thrown as the typed errors below.
+export { readSettings, parseSettings, defaultIniPath } from './settings/read.js';
+export type { Settings, InstanceFilter, Pattern } from './settings/read.js';
+export { options as iniOptions } from './settings/options.js';
+export type { OptionSpec } from './settings/options.js';
+export { fetchInventory, listInventory, hostInventory, hostVars } from './inventory/source.js';
+export type { RequestOptions } from './inventory/source.js';
+export { buildInventory, to_safe } from './inventory/rules.js';
+export type { Inventory, Group, HostVars, Index, FetchedData, RegionRecords, Route53RecordSet } from './inventory/rules.js';
+export type { EC2Record, RDSRecord } from './inventory/hostvars.js';
+export { json_format_dict as formatInventory } from './inventory/format.js';
+export { InventoryError, SettingsError, AwsError, CacheError } from './errors.js';

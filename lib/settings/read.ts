@@ -1,0 +1,246 @@
+// ec2.ini in, typed Settings out. Every check names the file, the option and its line, because the
+// person reading the error is editing that file.
+import { readFileSync, realpathSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import ini from 'ini';
+import { SettingsError } from '../errors.js';
+import { options, type OptionSpec } from './options.js';
+import { compilePythonRegex } from './pyregex.js';
+
+export interface InstanceFilter {
+  name: string;
+  values: string[];
+}
+
+export interface Pattern {
+  source: string;
+  regex: RegExp;
+}
+
+export interface Settings {
+  /** The ec2.ini these settings were read from. */
+  iniPath: string;
+  eucalyptus: boolean;
+  eucalyptusHost: string | undefined;
+  /** Region names, or 'all' to ask DescribeRegions. */
+  regions: string[] | 'all';
+  regionsExclude: string[];
+  destinationVariable: string;
+  vpcDestinationVariable: string;
+  route53: boolean;
+  route53ExcludedZones: string[];
+  rds: boolean;
+  allInstances: boolean;
+  /** Already false when rds is off, as in ec2.py. */
+  allRdsInstances: boolean;
+  cachePath: string;
+  cacheMaxAge: number;
+  nestedGroups: boolean;
+  patternInclude: Pattern | undefined;
+  patternExclude: Pattern | undefined;
+  /** In the order of first appearance: one DescribeInstances call (all pages) per entry. */
+  instanceFilters: InstanceFilter[];
+}
+
+/**
+ * Where ec2.py looks for its ini: EC2_INI_PATH, else ec2.ini beside the real path of the
+ * executable (symlinks resolved, so a link in /etc/ansible still finds the file beside the script).
+ */
+export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = process.env): string {
+  const fromEnv = env['EC2_INI_PATH'];
+  if (fromEnv) return fromEnv;
+  let real = executable;
+  try {
+    real = realpathSync(executable);
+  } catch {
+    // a missing executable path still gives a sensible "ec2.ini not found" later
+  }
+  return path.join(path.dirname(real), 'ec2.ini');
+}
+
+type Raw = Record<string, string>;
+
+const truthy = new Set(['1', 'yes', 'true', 'on']);
+const falsy = new Set(['0', 'no', 'false', 'off']);
+
+/** Reads and validates an ec2.ini file. Throws SettingsError naming the file, option and line. */
+export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.env): Settings {
+  let text: string;
+  try {
+    text = readFileSync(iniPath, 'utf8');
+  } catch (err) {
+    const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
+    throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+  }
+  return parseSettings(text, iniPath, env);
+}
+
+/** Parses ec2.ini text; `iniPath` is used in messages and as the base of nothing else. */
+export function parseSettings(text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env): Settings {
+  const raw = ec2Section(text, iniPath);
+  const get = (spec: OptionSpec): string | undefined => {
+    const v = raw[spec.name];
+    if (v !== undefined) return v;
+    if (spec.required) {
+      throw new SettingsError(`${iniPath}: [ec2] option '${spec.name}' is missing (${firstLine(spec.doc)})`, iniPath, spec.name);
+    }
+    return spec.default;
+  };
+  const fail = (spec: OptionSpec, why: string): never => {
+    const line = lineOf(text, spec.name);
+    const where = line ? `${iniPath}:${line}` : iniPath;
+    throw new SettingsError(`${where}: [ec2] option '${spec.name}' ${why}`, iniPath, spec.name, line);
+  };
+  const spec = (name: string): OptionSpec => {
+    const found = options.find((o) => o.name === name);
+    if (!found) throw new Error(`no option ${name}`);
+    return found;
+  };
+  const bool = (name: string): boolean => {
+    const s = spec(name);
+    const v = (get(s) ?? '').trim().toLowerCase();
+    if (truthy.has(v)) return true;
+    if (falsy.has(v)) return false;
+    return fail(s, `must be a boolean (true/false, yes/no, on/off, 1/0), not '${v}'`);
+  };
+  const int = (name: string): number => {
+    const s = spec(name);
+    const v = (get(s) ?? '').trim();
+    if (!/^[+-]?\d+$/.test(v)) return fail(s, `must be a whole number of seconds, not '${v}'`);
+    const n = Number(v);
+    if (n < 0) return fail(s, `must not be negative, not '${v}'`);
+    return n;
+  };
+  const str = (name: string): string => (get(spec(name)) ?? '').trim();
+  const list = (name: string): string[] =>
+    str(name).split(',').map((x) => x.trim()).filter((x) => x.length > 0);
+  const regex = (name: string): Pattern | undefined => {
+    const s = spec(name);
+    const source = get(s) ?? '';
+    if (source.length === 0) return undefined;
+    try {
+      return { source, regex: compilePythonRegex(source) };
+    } catch (err) {
+      return fail(s, `is not a valid regular expression '${source}': ${(err as Error).message}`);
+    }
+  };
+  const oneOf = (name: string): string => {
+    const s = spec(name);
+    const v = str(name);
+    if (!s.choices?.includes(v)) return fail(s, `must be one of ${s.choices?.join(', ')}, not '${v}'`);
+    return v;
+  };
+
+  const eucalyptus = bool('eucalyptus');
+  const regionsText = str('regions');
+  if (regionsText === '') fail(spec('regions'), 'is empty: name regions (us-east-1,eu-west-1) or use all');
+  const regions = regionsText === 'all' ? 'all' as const : list('regions');
+  if (regions !== 'all') {
+    for (const r of regions) {
+      if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r) && !(eucalyptus && r === 'eucalyptus')) {
+        fail(spec('regions'), `names an unknown region '${r}'`);
+      }
+    }
+  }
+  const rds = bool('rds');
+  const cacheDir = str('cache_path');
+  if (cacheDir === '') fail(spec('cache_path'), 'is empty');
+
+  return {
+    iniPath,
+    eucalyptus,
+    eucalyptusHost: eucalyptus ? str('eucalyptus_host') || undefined : undefined,
+    regions,
+    regionsExclude: list('regions_exclude'),
+    destinationVariable: oneOf('destination_variable'),
+    vpcDestinationVariable: oneOf('vpc_destination_variable'),
+    route53: bool('route53'),
+    route53ExcludedZones: list('route53_excluded_zones'),
+    rds,
+    allInstances: bool('all_instances'),
+    allRdsInstances: rds ? bool('all_rds_instances') : false,
+    cachePath: expandHome(cacheDir, env),
+    cacheMaxAge: int('cache_max_age'),
+    nestedGroups: bool('nested_groups'),
+    patternInclude: regex('pattern_include'),
+    patternExclude: regex('pattern_exclude'),
+    instanceFilters: parseFilters(str('instance_filters'), (why) => fail(spec('instance_filters'), why)),
+  };
+}
+
+function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
+  const byName = new Map<string, string[]>();
+  if (text === '') return [];
+  for (const entry of text.split(',')) {
+    const item = entry.trim();
+    // ec2.py splits on every '=' and dies on a value that contains one; the first '=' is the separator.
+    const eq = item.indexOf('=');
+    if (eq <= 0) fail(`has an entry without Name=Value: '${item}'`);
+    const name = item.slice(0, eq).trim();
+    const value = item.slice(eq + 1).trim();
+    const values = byName.get(name) ?? [];
+    values.push(value);
+    byName.set(name, values);
+  }
+  return [...byName].map(([name, values]) => ({ name, values }));
+}
+
+function ec2Section(text: string, iniPath: string): Raw {
+  let parsed: Record<string, unknown>;
+  try {
+    parsed = ini.parse(text);
+  } catch (err) {
+    throw new SettingsError(`${iniPath}: not an ini file: ${(err as Error).message}`, iniPath);
+  }
+  const section = parsed['ec2'];
+  if (section === undefined || section === null || typeof section !== 'object') {
+    throw new SettingsError(`${iniPath}: no [ec2] section`, iniPath);
+  }
+  const raw: Raw = Object.create(null) as Raw;
+  // configparser's DEFAULT section supplies every section's missing options.
+  for (const src of [parsed['DEFAULT'], section]) {
+    if (!src || typeof src !== 'object') continue;
+    for (const [key, value] of Object.entries(src as Record<string, unknown>)) {
+      if (typeof value === 'object' && value !== null) {
+        const line = lineOf(text, key);
+        throw new SettingsError(
+          `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' uses the key[] list syntax; write one comma-separated value`,
+          iniPath, key.toLowerCase(), line,
+        );
+      }
+      // configparser lower-cases option names; ini turns bare true/false into booleans.
+      raw[key.toLowerCase()] = String(value);
+    }
+  }
+  return raw;
+}
+
+/** The 1-based line of `option = ...` in the [ec2] section, for error messages. */
+function lineOf(text: string, option: string): number | undefined {
+  const lines = text.split(/\r?\n/);
+  let inEc2 = false;
+  let found: number | undefined;
+  for (let i = 0; i < lines.length; i++) {
+    const line = (lines[i] as string).trim();
+    const section = /^\[(.*)\]$/.exec(line);
+    if (section) {
+      inEc2 = section[1] === 'ec2';
+      continue;
+    }
+    if (!inEc2) continue;
+    const key = /^([^=;#]+?)\s*(=|$)/.exec(line);
+    if (key && (key[1] as string).toLowerCase() === option.toLowerCase()) found = i + 1;
+  }
+  return found;
+}
+
+function expandHome(p: string, env: NodeJS.ProcessEnv): string {
+  if (p === '~' || p.startsWith('~/')) return path.join(env['HOME'] || os.homedir(), p.slice(1));
+  return p;
+}
+
+function firstLine(doc: string): string {
+  const end = doc.search(/[.\n]/);
+  return end === -1 ? doc : doc.slice(0, end);
+}
