@@ -48,7 +48,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
 async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?: string; refreshCache: boolean } | undefined> {
   let output = '';
   let failure: string | undefined;
-  const parser = yargs(argv)
+  const parser = yargs()
     .scriptName('ec2-inventory')
     .usage('$0 [--list | --host HOST] [--refresh-cache]\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
     .option('list', { type: 'boolean', default: true, description: 'List instances (default: True)' })
@@ -62,7 +62,7 @@ async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?
     .strict()
     .exitProcess(false)
     .fail((msg, err) => { failure = msg ?? err?.message ?? 'invalid arguments'; });
-  const parsed = await parser.parseAsync([], {}, (_err, _argv, out) => { output = out; });
+  const parsed = await parser.parseAsync(argv, {}, (_err, _argv, out) => { output = out; });
   if (failure !== undefined) throw new Error(`${failure} (see --help)`);
   if (output) {
     io.stdout(output + '\n');

@@ -20,6 +20,8 @@ export interface ScenarioHost {
   publicIp?: string;
   privateIp?: string;
   publicDns?: string;
+  privateDns?: string;
+  vpcId?: string;
   state: 'running' | 'stopped';
 }
 
@@ -62,8 +64,21 @@ async function launch(ec2: EC2Client, region: string, image: string, spec: Launc
   return {
     name: spec.name, id, region,
     publicIp: inst.PublicIpAddress, privateIp: inst.PrivateIpAddress, publicDns: inst.PublicDnsName,
+    privateDns: inst.PrivateDnsName, vpcId: inst.VpcId,
     state: spec.stop ? 'stopped' : 'running',
   };
+}
+
+export function host(scenario: Scenario, name: string): ScenarioHost {
+  const found = scenario.hosts.find((h) => h.name === name);
+  if (!found) throw new Error(`no scenario host ${name}`);
+  return found;
+}
+
+export function db(scenario: Scenario, id: string): string {
+  const found = scenario.rds.find((r) => r.id === id);
+  if (!found) throw new Error(`no scenario DB ${id}`);
+  return found.endpoint;
 }
 
 export async function buildScenario(endpoint: string): Promise<Scenario> {
