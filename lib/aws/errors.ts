@@ -18,7 +18,9 @@ export function awsError(service: AwsError['service'], call: string, region: str
   const code = e.Code ?? e.name;
   const status = httpStatus(err);
   const where = region ? ` in ${region}` : '';
-  const detail = [code, e.message].filter((x) => x && x !== 'UnknownError').join(': ') || String(err);
+  // SDK messages can run over several lines (deserialisation hints): the first one says it.
+  const message = e.message?.split('\n')[0]?.trim();
+  const detail = [code, message].filter((x) => x && x !== 'UnknownError' && x !== 'Error').join(': ') || String(err);
   return new AwsError(
     `${service} ${call}${where} failed${status ? ` (HTTP ${status})` : ''}: ${detail}`,
     service,
