@@ -1,0 +1,123 @@
+// The same moto state read by the original ec2.py (../shared/reference, boto 2) and by the port,
+// for several ec2.ini files: equal groups (order of hosts aside) and equal hostvars for every
+// snake_case key the original emits.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { startMoto, type Moto } from '../support/moto.js';
+import { buildScenario } from '../support/scenario.js';
+import { buildVariety } from '../support/variety.js';
+import { referenceScript, runInventory, runReference, tempDir, writeIni } from '../support/run.js';
+
+type Inv = Record<string, unknown> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+
+function referenceUnavailable(): string | undefined {
+  if (!existsSync(referenceScript)) return `${referenceScript} not found`;
+  try {
+    execFileSync('/usr/bin/python3', ['-c', 'import boto.ec2, boto.rds, boto.route53'], { stdio: 'ignore' });
+  } catch {
+    return "/usr/bin/python3 cannot import boto 2 (apt-get install python3-boto)";
+  }
+  return undefined;
+}
+
+const missing = referenceUnavailable();
+if (missing && process.env['CI'] === 'true') throw new Error(`differential test cannot run under CI: ${missing}`);
+const skip = missing ? `reference unavailable: ${missing}` : false;
+
+const regions = 'us-east-1,us-west-2,eu-west-1,eu-central-1';
+
+const variants: Record<string, Record<string, string>> = {
+  base: { regions },
+  nested: { regions, nested_groups: 'True' },
+  everything: {
+    regions, all_instances: 'True', all_rds_instances: 'True', vpc_destination_variable: 'private_ip_address',
+    route53_excluded_zones: '', nested_groups: 'True',
+  },
+  private_dns: { regions, vpc_destination_variable: 'private_dns_name', all_instances: 'True' },
+  filters: { regions, instance_filters: 'tag:Env=prod,instance-type=m5.large,instance-type=t3.small,tag:Role=worker' },
+  patterns: { regions, pattern_include: '54\\.', pattern_exclude: '54\\.214\\.1' },
+  no_rds_no_r53: { regions, rds: 'False', route53: 'False' },
+  rds_off_all_rds: { regions, rds: 'False', all_rds_instances: 'True' },
+};
+
+const timestampKeys = new Set(['ec2_create_time', 'ec2_latest_restorable_time']);
+const isoTime = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$/;
+// camelCase keys from the ec2.py docstring that the port promises as well.
+const docstringCamel = new Set(['ec2_sourceDestCheck', 'ec2_eventsSet']);
+
+function normGroup(g: unknown): unknown {
+  if (Array.isArray(g)) return [...(g as string[])].sort();
+  const o = g as { hosts?: string[]; children?: string[] };
+  return { hosts: o.hosts ? [...o.hosts].sort() : undefined, children: o.children ? [...o.children].sort() : undefined };
+}
+
+export function compare(ref: Inv, port: Inv): string[] {
+  const problems: string[] = [];
+  const refGroups = Object.keys(ref).filter((k) => k !== '_meta').sort();
+  const portGroups = Object.keys(port).filter((k) => k !== '_meta').sort();
+  for (const g of refGroups) if (!(g in port)) problems.push(`group ${g} missing`);
+  for (const g of portGroups) if (!(g in ref)) problems.push(`group ${g} extra`);
+  for (const g of refGroups) {
+    if (g in port && JSON.stringify(normGroup(ref[g])) !== JSON.stringify(normGroup(port[g]))) {
+      problems.push(`group ${g}: reference ${JSON.stringify(ref[g])} port ${JSON.stringify(port[g])}`);
+    }
+  }
+  const rh = ref._meta.hostvars;
+  const ph = port._meta.hostvars;
+  for (const h of Object.keys(rh)) {
+    const pv = ph[h];
+    if (!pv) { problems.push(`hostvars of ${h} missing`); continue; }
+    for (const [k, v] of Object.entries(rh[h] as Record<string, unknown>)) {
+      if (/[A-Z]/.test(k) && !docstringCamel.has(k)) continue;
+      if (!(k in pv)) { problems.push(`${h}: ${k} missing (reference ${JSON.stringify(v)})`); continue; }
+      if (timestampKeys.has(k)) {
+        if (!isoTime.test(String(v)) || !isoTime.test(String(pv[k]))) problems.push(`${h}: ${k} format ${v} vs ${pv[k]}`);
+        continue;
+      }
+      if (JSON.stringify(pv[k]) !== JSON.stringify(v)) problems.push(`${h}: ${k} reference ${JSON.stringify(v)} port ${JSON.stringify(pv[k])}`);
+    }
+  }
+  for (const h of Object.keys(ph)) if (!(h in rh)) problems.push(`hostvars of ${h} extra`);
+  return problems;
+}
+
+describe('port against the reference ec2.py', { skip }, () => {
+  let moto: Moto;
+  let dir: string;
+  before(async () => {
+    moto = await startMoto();
+    await buildScenario(moto.endpoint);
+    await buildVariety(moto.endpoint);
+    dir = tempDir('ec2inv-diff-');
+  });
+  after(async () => moto?.stop());
+
+  for (const [name, overrides] of Object.entries(variants)) {
+    it(`${name}: same groups and hostvars`, async () => {
+      const refIni = writeIni(dir, `ref-${name}`, overrides);
+      const portIni = writeIni(dir, `port-${name}`, overrides);
+      const ref = await runReference(refIni, ['--list'], moto.endpoint);
+      assert.equal(ref.code, 0, `reference failed: ${ref.stderr}${ref.stdout}`);
+      const port = await runInventory(portIni, ['--list'], moto.endpoint);
+      assert.equal(port.code, 0, port.stderr);
+      const problems = compare(JSON.parse(ref.stdout) as Inv, JSON.parse(port.stdout) as Inv);
+      assert.deepEqual(problems, []);
+      assert.ok(Object.keys((JSON.parse(port.stdout) as Inv)._meta.hostvars).length > 0, 'the variant lists hosts');
+    });
+  }
+
+  it('--host of an EC2 host: same snake_case hostvars', async () => {
+    const refIni = writeIni(dir, 'ref-host', { regions });
+    const portIni = writeIni(dir, 'port-host', { regions });
+    const listed = JSON.parse((await runInventory(portIni, ['--list'], moto.endpoint)).stdout) as Inv;
+    const ec2Host = Object.keys(listed._meta.hostvars).find((h) => 'ec2_instance_type' in (listed._meta.hostvars[h] as object)) as string;
+    await runReference(refIni, ['--list'], moto.endpoint);
+    const ref = await runReference(refIni, ['--host', ec2Host], moto.endpoint);
+    assert.equal(ref.code, 0, ref.stderr);
+    const port = await runInventory(portIni, ['--host', ec2Host], moto.endpoint);
+    const wrap = (vars: unknown) => ({ _meta: { hostvars: { [ec2Host]: vars } } }) as unknown as Inv;
+    assert.deepEqual(compare(wrap(JSON.parse(ref.stdout)), wrap(JSON.parse(port.stdout))), []);
+  });
+});
