@@ -1,0 +1,111 @@
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { defaultIniPath, parseSettings } from '../../lib/settings/read.js';
+import { compilePythonRegex, pythonMatch } from '../../lib/settings/pyregex.js';
+import { SettingsError } from '../../lib/errors.js';
+import { tempDir } from '../support/run.js';
+
+const minimal = `[ec2]
+regions = us-east-1
+regions_exclude = us-gov-west-1,cn-north-1
+destination_variable = public_dns_name
+vpc_destination_variable = ip_address
+route53 = False
+cache_path = ~/.ansible/tmp
+cache_max_age = 300
+`;
+
+describe('parseSettings', () => {
+  it('applies ec2.py defaults to the optional options', () => {
+    const s = parseSettings(minimal, 'ec2.ini', { HOME: '/home/ops' });
+    assert.equal(s.rds, true);
+    assert.equal(s.allInstances, false);
+    assert.equal(s.allRdsInstances, false);
+    assert.equal(s.nestedGroups, false);
+    assert.equal(s.eucalyptus, false);
+    assert.deepEqual(s.route53ExcludedZones, []);
+    assert.deepEqual(s.instanceFilters, []);
+    assert.equal(s.patternInclude, undefined);
+    assert.equal(s.cachePath, '/home/ops/.ansible/tmp');
+    assert.deepEqual(s.regions, ['us-east-1']);
+  });
+
+  it('reads booleans as configparser does, option names case-insensitively', () => {
+    const s = parseSettings(minimal + 'RDS = off\nall_instances = YES\nnested_groups = 1\n', 'ec2.ini');
+    assert.equal(s.rds, false);
+    assert.equal(s.allInstances, true);
+    assert.equal(s.nestedGroups, true);
+  });
+
+  it('all_rds_instances is false when rds is off, as ec2.py reads it', () => {
+    assert.equal(parseSettings(minimal + 'rds = False\nall_rds_instances = True\n', 'ec2.ini').allRdsInstances, false);
+    assert.equal(parseSettings(minimal + 'all_rds_instances = True\n', 'ec2.ini').allRdsInstances, true);
+  });
+
+  it('groups filter values by name in first-seen order and splits at the first =', () => {
+    const s = parseSettings(minimal + 'instance_filters = tag:Env=prod, instance-type=t3.small,tag:Env=qa,tag:k=a=b\n', 'ec2.ini');
+    assert.deepEqual(s.instanceFilters, [
+      { name: 'tag:Env', values: ['prod', 'qa'] },
+      { name: 'instance-type', values: ['t3.small'] },
+      { name: 'tag:k', values: ['a=b'] },
+    ]);
+  });
+
+  it('trims region lists and reads regions = all', () => {
+    assert.deepEqual(parseSettings(minimal.replace('regions = us-east-1', 'regions = us-east-1, eu-west-1 '), 'ec2.ini').regions, ['us-east-1', 'eu-west-1']);
+    assert.equal(parseSettings(minimal.replace('regions = us-east-1', 'regions = all'), 'ec2.ini').regions, 'all');
+  });
+
+  it('takes options missing from [ec2] from [DEFAULT], as configparser does', () => {
+    const s = parseSettings('[DEFAULT]\nrds = False\n' + minimal, 'ec2.ini');
+    assert.equal(s.rds, false);
+  });
+
+  it('names file, line and option in every error', () => {
+    const text = minimal + 'nested_groups = sometimes\n';
+    assert.throws(() => parseSettings(text, '/etc/ansible/ec2.ini'), (err: unknown) => {
+      assert.ok(err instanceof SettingsError);
+      assert.equal(err.option, 'nested_groups');
+      assert.equal(err.line, 9);
+      assert.equal(err.message, "/etc/ansible/ec2.ini:9: [ec2] option 'nested_groups' must be a boolean (true/false, yes/no, on/off, 1/0), not 'sometimes'");
+      return true;
+    });
+  });
+
+  it('refuses key[] list syntax with a message', () => {
+    assert.throws(() => parseSettings(minimal + 'regions_exclude[] = a\n', 'ec2.ini'), /key\[\] list syntax/);
+  });
+});
+
+describe('Python regular expressions', () => {
+  it('match at the start only', () => {
+    const re = compilePythonRegex('web|db');
+    assert.equal(pythonMatch(re, 'web1'), true);
+    assert.equal(pythonMatch(re, 'db1'), true);
+    assert.equal(pythonMatch(re, 'xweb'), false);
+    assert.equal(pythonMatch(re, 'web1'), true, 'no state carried between calls');
+  });
+  it('understand named groups, back references, \\A, \\Z and leading inline flags', () => {
+    assert.equal(pythonMatch(compilePythonRegex('(?P<x>ab)(?P=x)\\Z'), 'abab'), true);
+    assert.equal(pythonMatch(compilePythonRegex('(?P<x>ab)(?P=x)\\Z'), 'ababc'), false);
+    assert.equal(pythonMatch(compilePythonRegex('\\AWEB'), 'web'), false);
+    assert.equal(pythonMatch(compilePythonRegex('(?i)\\AWEB'), 'web'), true);
+  });
+  it('reject what is invalid', () => {
+    assert.throws(() => compilePythonRegex('web('));
+    assert.throws(() => compilePythonRegex('(?x)web # comment'), /not supported/);
+  });
+});
+
+describe('defaultIniPath', () => {
+  it('prefers EC2_INI_PATH, else ec2.ini beside the real path of the executable', () => {
+    assert.equal(defaultIniPath('/x/bin/ec2-inventory', { EC2_INI_PATH: '/etc/ec2.ini' }), '/etc/ec2.ini');
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'real'));
+    writeFileSync(path.join(dir, 'real', 'ec2-inventory'), '');
+    symlinkSync(path.join(dir, 'real', 'ec2-inventory'), path.join(dir, 'link'));
+    assert.equal(defaultIniPath(path.join(dir, 'link'), {}), path.join(dir, 'real', 'ec2.ini'));
+  });
+});
