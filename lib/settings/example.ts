@@ -1,0 +1,41 @@
+// Renders ec2.ini.example from the option table, so the documentation cannot drift from the parser.
+// `npm run ini-example` rewrites the file; a test fails when the committed file is out of date.
+import { options, type OptionSpec } from './options.js';
+
+export function renderExample(): string {
+  const out: string[] = [
+    '# ec2-inventory settings: the [ec2] section of the ec2.ini that Ansible\'s ec2.py reads.',
+    '# bin/ec2-inventory reads EC2_INI_PATH, else ec2.ini beside the real path of the executable.',
+    '# Generated from lib/settings/options.ts (npm run ini-example): edit the table, not this file.',
+    '#',
+    '# Values are read with the `ini` package: quote a value, or escape the character with a',
+    '# backslash, if it contains ; or # (they start a comment otherwise).',
+    '',
+    '[ec2]',
+  ];
+  let topic = '';
+  for (const o of options as readonly OptionSpec[]) {
+    if (o.topic !== topic) {
+      topic = o.topic;
+      out.push('', `# ===== ${topic} =====`);
+    }
+    out.push('');
+    for (const line of o.doc.split('\n')) out.push(`# ${line}`);
+    out.push(`# Type: ${describeType(o)}. ${o.required ? 'Required: ec2.py stops without it.' : `Default: ${o.default === '' || o.default === undefined ? '(empty)' : o.default}.`}`);
+    const value = o.example ?? o.default ?? '';
+    out.push(value === '' && !o.required ? `#${o.name} =` : `${o.name} = ${value}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+function describeType(o: OptionSpec): string {
+  switch (o.type) {
+    case 'bool': return 'boolean (True/False, yes/no, on/off, 1/0)';
+    case 'int': return 'whole number';
+    case 'list': return 'comma-separated list';
+    case 'path': return 'folder path';
+    case 'regex': return 'Python regular expression';
+    case 'filters': return 'comma-separated Name=Value list';
+    case 'string': return o.choices ? `one of ${o.choices.join(', ')}` : 'text';
+  }
+}

@@ -1,0 +1,61 @@
+// The package as automation code uses it: imported by its name, typed, no console output, no exit.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { EC2Client, RunInstancesCommand, CreateTagsCommand, DescribeImagesCommand } from '@aws-sdk/client-ec2';
+import {
+  readSettings, fetchInventory, listInventory, hostInventory, hostVars, formatInventory, SettingsError, AwsError,
+  type Inventory, type Settings,
+} from 'ec2-inventory';
+import { startMoto, type Moto } from '../support/moto.js';
+import { clientConfig } from '../support/scenario.js';
+import { tempDir, writeIni } from '../support/run.js';
+
+describe('package API', () => {
+  let moto: Moto;
+  let settings: Settings;
+  let ip: string;
+  const saved = { ...process.env };
+
+  before(async () => {
+    moto = await startMoto();
+    const ec2 = new EC2Client(clientConfig(moto.endpoint, 'us-east-1'));
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+    const out = await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1 }));
+    const id = out.Instances?.[0]?.InstanceId as string;
+    ip = out.Instances?.[0]?.PublicIpAddress as string;
+    await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'team', Value: 'ops' }] }));
+    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    settings = readSettings(writeIni(tempDir(), 'api', { regions: 'us-east-1', route53: 'False', rds: 'False' }));
+  });
+  after(async () => {
+    process.env = saved;
+    await moto?.stop();
+  });
+
+  it('fetchInventory gives typed groups and hostvars, hostVars reads one host', async () => {
+    const { inventory, index } = await fetchInventory(settings);
+    const typed: Inventory = inventory;
+    assert.deepEqual(typed['tag_team_ops'], [ip]);
+    assert.equal(hostVars(inventory, ip)?.['ec2_tag_team'], 'ops');
+    assert.equal(hostVars(inventory, 'nope'), undefined);
+    assert.equal(index[ip]?.[0], 'us-east-1');
+    assert.match(formatInventory(inventory), /^\{\n {2}"_meta": \{/);
+  });
+
+  it('listInventory and hostInventory give the CLI text, through the cache', async () => {
+    const text = await listInventory(settings);
+    assert.deepEqual(JSON.parse(text)['tag_team_ops'], [ip]);
+    assert.equal(await listInventory(settings), text);
+    assert.equal(JSON.parse(await hostInventory(settings, ip))['ec2_tag_team'], 'ops');
+  });
+
+  it('throws typed errors', async () => {
+    assert.throws(() => readSettings('/nonexistent/ec2.ini'), SettingsError);
+    process.env['AWS_ENDPOINT_URL'] = 'http://127.0.0.1:1';
+    try {
+      await assert.rejects(fetchInventory(settings), (err: unknown) => err instanceof AwsError && err.service === 'EC2' && err.region === 'us-east-1');
+    } finally {
+      process.env['AWS_ENDPOINT_URL'] = moto.endpoint;
+    }
+  });
+});
