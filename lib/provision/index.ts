@@ -1,6 +1,6 @@
 // Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
 export { ProvisionError } from './errors.js';
-export { run, toolPackages, type RunOptions, type RunResult } from './run.js';
+export { requireTools, run, toolPackages, type RunOptions, type RunResult } from './run.js';
 export {
   buildTemplate,
   prepareTree,

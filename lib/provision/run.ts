@@ -1,4 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { join } from 'node:path';
 import { ProvisionError } from './errors.js';
 
 // Which Debian package provides each tool we call, so a missing tool is reported with the fix.
@@ -106,4 +108,28 @@ export function runWithStdin(
       child.stdin.end();
     })().catch(fail);
   });
+}
+
+function onPath(tool: string, envPath: string): boolean {
+  return envPath.split(':').some((dir) => {
+    try {
+      accessSync(join(dir || '.', tool), constants.X_OK);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Fails before any work starts when a tool is missing. Tools started through fakeroot would
+ * otherwise fail inside it with fakeroot's message instead of the package to install.
+ */
+export function requireTools(tools: readonly string[], envPath = process.env.PATH ?? ''): void {
+  const missing = tools.filter((t) => !onPath(t, envPath));
+  if (missing.length === 1) throw missingTool(missing[0]!);
+  if (missing.length > 1) {
+    const pkgs = [...new Set(missing.map((t) => toolPackages[t] ?? t))];
+    throw new ProvisionError(`${missing.join(', ')} not found: apt-get install ${pkgs.join(' ')}`, 'ETOOLMISSING');
+  }
 }

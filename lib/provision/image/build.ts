@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError } from '../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
-import { run, runWithStdin } from '../run.js';
+import { requireTools, run, runWithStdin } from '../run.js';
 import { tarStream } from '../template/archive.js';
 import { checkRootfs } from '../template/build.js';
 import { OverlayTree } from '../template/tree.js';
@@ -92,6 +92,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a .tar.gz/.tgz/.tar template`, 'EUSAGE');
   const kernel = checkReadableFile(opts.kernel, '--kernel');
   const initrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
+  requireTools(['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', ...(format === 'qcow2' ? ['qemu-img'] : [])]);
   const finals = imageOutputs(opts.out);
   const outDir = path.dirname(finals.image);
   const outputs = await Outputs.prepare([finals.image, finals.kernel, ...(initrd ? [finals.initrd] : [])], opts.force ?? false);
