@@ -23,6 +23,8 @@ export interface RunOptions {
   input?: string | Buffer;
   /** Milliseconds; the tool is killed and the call fails after this. */
   timeoutMs?: number;
+  /** Name used in failure messages, e.g. `tar` when the command is `fakeroot -- tar ...`. */
+  label?: string;
 }
 
 export interface RunResult {
@@ -55,8 +57,8 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
         if (e.code === 'ENOENT' && e.path === tool) return reject(missingTool(tool));
-        if (e.killed) return reject(new ProvisionError(`${tool} timed out after ${opts.timeoutMs} ms`, 'ETOOLTIMEOUT'));
-        reject(toolFailed(tool, args, e.code ?? null, stderr));
+        if (e.killed) return reject(new ProvisionError(`${opts.label ?? tool} timed out after ${opts.timeoutMs} ms`, 'ETOOLTIMEOUT'));
+        reject(toolFailed(opts.label ?? tool, args, e.code ?? null, stderr));
       },
     );
     if (opts.input !== undefined) child.stdin?.end(opts.input);
@@ -91,7 +93,7 @@ export function runWithStdin(
       if (settled) return;
       settled = true;
       if (code === 0) resolve({ stdout, stderr });
-      else reject(toolFailed(tool, args, code ?? signal, stderr));
+      else reject(toolFailed(opts.label ?? tool, args, code ?? signal, stderr));
     });
     // EPIPE here means the tool died early; its exit status and stderr explain why, so wait for close.
     child.stdin.on('error', () => {});

@@ -6,7 +6,7 @@ import { requireTools, run, runWithStdin } from '../run.js';
 import { tarStream } from '../template/archive.js';
 import { checkRootfs } from '../template/build.js';
 import { OverlayTree } from '../template/tree.js';
-import { BLOCK_SIZE, MiB, PARTITION_OFFSET, parseSize, planFilesystem, treeUsage } from './size.js';
+import { BLOCK_SIZE, MiB, PARTITION_OFFSET, filesystemBytes, parseSize, planFilesystem, treeUsage } from './size.js';
 
 export type ImageFormat = 'qcow2' | 'raw';
 export const imageFormats: readonly ImageFormat[] = ['qcow2', 'raw'];
@@ -66,10 +66,10 @@ async function extractInto(from: string, staging: string, fakerootState: string)
   // mkfs.ext4 later runs in the same fakeroot state and writes them into the file system.
   const tarArgs = ['-s', fakerootState, '--', 'tar', '-x', '-p', '--same-owner', '--numeric-owner', '-C', staging];
   if (isArchive(from)) {
-    await run('fakeroot', [...tarArgs, '-f', from]);
+    await run('fakeroot', [...tarArgs, '-f', from], { label: 'tar' });
   } else {
     const stream = tarStream(new OverlayTree(from), { generatedMtime: 0, ownership: 'map-builder' });
-    await runWithStdin('fakeroot', [...tarArgs, '-f', '-'], stream);
+    await runWithStdin('fakeroot', [...tarArgs, '-f', '-'], stream, { label: 'tar' });
   }
 }
 
@@ -105,7 +105,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       await extractInto(from, staging, state);
       if (isArchive(from)) checkRootfs(staging);
 
-      const fsBytes = Math.floor((sizeBytes - PARTITION_OFFSET) / BLOCK_SIZE) * BLOCK_SIZE;
+      const fsBytes = filesystemBytes(sizeBytes);
       const plan = planFilesystem(fsBytes, treeUsage(staging), sizeText);
       const raw = format === 'raw' ? outputs.temp(finals.image) : path.join(scratch, 'disk.raw');
       // A truncated file is sparse: only what mkfs writes takes space.
@@ -126,9 +126,9 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
           '-i', state, '--',
           'mkfs.ext4', '-q', '-F', '-T', 'default', '-b', String(BLOCK_SIZE), '-N', String(plan.inodes), '-L', 'root',
           '-E', `offset=${PARTITION_OFFSET}`, '-d', staging, raw, `${fsBytes / 1024}k`,
-        ]);
+        ], { label: 'mkfs.ext4' });
       } catch (err) {
-        if (err instanceof ProvisionError && /Could not allocate block|No space left|inode/i.test(err.message)) {
+        if (err instanceof ProvisionError && /Could not allocate|No space left on device/i.test(err.message)) {
           throw new ProvisionError(`the files do not fit in --size ${sizeText}: ${err.message}`, 'ENOSPC');
         }
         throw err;

@@ -70,18 +70,38 @@ export interface FsPlan {
   neededBytes: number;
 }
 
-/** Plans the ext4 file system for a partition of `fsBytes` and checks that the tree fits. */
-export function planFilesystem(fsBytes: number, usage: TreeUsage, sizeText: string): FsPlan {
+function estimate(fsBytes: number, usage: TreeUsage): { inodes: number; neededBytes: number } {
   const blocks = Math.floor(fsBytes / BLOCK_SIZE);
   const inodes = Math.max(Math.floor(fsBytes / INODE_RATIO), usage.entries + 1024);
   // Bitmaps, group descriptors and directory growth: a few percent on top, as measured on small trees.
   const metadata = Math.ceil(blocks / 32768) * 2 * BLOCK_SIZE + Math.ceil(usage.dataBytes * 0.02) + 4 * MiB;
-  const neededBytes = usage.dataBytes + inodes * INODE_SIZE + journalBlocks(blocks) * BLOCK_SIZE + metadata;
+  return { inodes, neededBytes: usage.dataBytes + inodes * INODE_SIZE + journalBlocks(blocks) * BLOCK_SIZE + metadata };
+}
+
+/** File system bytes a disk of `diskBytes` leaves after the partition table, in whole blocks. */
+export function filesystemBytes(diskBytes: number): number {
+  return Math.floor((diskBytes - PARTITION_OFFSET) / BLOCK_SIZE) * BLOCK_SIZE;
+}
+
+/**
+ * The smallest whole-MiB disk of at least `atLeast` bytes that the tree fits in. Searched rather
+ * than computed because the journal grows in steps with the file system, so a slightly bigger disk
+ * can need more room than a smaller one.
+ */
+export function minimumDiskBytes(usage: TreeUsage, atLeast = 0): number {
+  for (let mib = Math.max(5, Math.ceil(atLeast / MiB)); ; mib++) {
+    const disk = mib * MiB;
+    if (estimate(filesystemBytes(disk), usage).neededBytes <= filesystemBytes(disk)) return disk;
+  }
+}
+
+/** Plans the ext4 file system for a partition of `fsBytes` and checks that the tree fits. */
+export function planFilesystem(fsBytes: number, usage: TreeUsage, sizeText: string): FsPlan {
+  const { inodes, neededBytes } = estimate(fsBytes, usage);
   if (neededBytes > fsBytes) {
-    const needMiB = Math.ceil((neededBytes * 1.1 + PARTITION_OFFSET) / MiB);
     throw new ProvisionError(
       `the files do not fit: they need about ${Math.ceil(neededBytes / MiB)} MiB of file system but --size ${sizeText} ` +
-        `leaves ${Math.floor(fsBytes / MiB)} MiB after the partition table; use --size ${needMiB}M or more`,
+        `leaves ${Math.floor(fsBytes / MiB)} MiB after the partition table; --size ${minimumDiskBytes(usage, fsBytes + PARTITION_OFFSET) / MiB}M fits`,
       'ENOSPC',
     );
   }
