@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from './errors.js';
+import { removeLeftoversSync } from './outputs.js';
 import { buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
 import { templateSteps } from './template/steps.js';
@@ -82,6 +83,13 @@ function imageCommands(y: Argv): Argv {
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
+    process.once(signal, () => {
+      removeLeftoversSync();
+      progress(`interrupted by ${signal}; temporary files removed`);
+      process.exit(code);
+    });
+  }
   await yargs(argv)
     .scriptName('ec2-provision')
     .usage('$0 <command>\n\nBuild OpenVZ template caches and KVM disk images without root.')

@@ -3,6 +3,22 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError, errnoCode } from './errors.js';
 
+// Temporary files and scratch folders in use, so a signal handler can remove them: a killed build
+// must not leave hidden multi-gigabyte files behind either.
+const live = new Set<string>();
+
+/** Removes every temporary output and scratch folder still in use (for SIGINT/SIGTERM handlers). */
+export function removeLeftoversSync(): void {
+  for (const p of live) {
+    try {
+      fs.rmSync(p, { recursive: true, force: true });
+    } catch {
+      // best effort: the process is going down
+    }
+  }
+  live.clear();
+}
+
 /**
  * Output files are written under temporary names in their final folder and renamed only when
  * everything succeeded, so a failure or a kill never leaves a half-written file under a real name.
@@ -29,6 +45,7 @@ export class Outputs {
   temp(final: string): string {
     const t = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
     this.pending.set(final, t);
+    live.add(t);
     return t;
   }
 
@@ -36,6 +53,7 @@ export class Outputs {
     try {
       for (const [final, t] of this.pending) {
         await fs.promises.rename(t, final);
+        live.delete(t);
         this.committed.push(final);
       }
       this.pending.clear();
@@ -47,7 +65,10 @@ export class Outputs {
   }
 
   async discard(): Promise<void> {
-    for (const t of this.pending.values()) await fs.promises.rm(t, { force: true, recursive: true });
+    for (const t of this.pending.values()) {
+      await fs.promises.rm(t, { force: true, recursive: true });
+      live.delete(t);
+    }
     this.pending.clear();
   }
 }
@@ -70,10 +91,12 @@ export async function checkWritableDir(dir: string): Promise<void> {
 /** Runs `work` with a private scratch folder inside `near` (same filesystem, so renames are cheap). */
 export async function withScratch<T>(near: string, work: (dir: string) => Promise<T>): Promise<T> {
   const dir = await fs.promises.mkdtemp(path.join(near, `.ec2-provision-${process.pid}-`));
+  live.add(dir);
   try {
     return await work(dir);
   } finally {
     await rmScratch(dir);
+    live.delete(dir);
   }
 }
 

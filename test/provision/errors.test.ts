@@ -1,10 +1,10 @@
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { guestRootfs, scratch } from './support/fixture.js';
-import { cli, listing, type CliResult } from './support/inspect.js';
+import { cli, listing, provisionBin, type CliResult } from './support/inspect.js';
 import { hasTool, inCI, needTools } from './support/tools.js';
 
 /** A user error: non-zero exit, the message names the problem, nothing on stdout, no stack trace. */
@@ -71,6 +71,24 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
     const bytes = fs.readFileSync(archive);
     fs.writeFileSync(bad, bytes.subarray(0, Math.floor(bytes.length / 2)));
     assertUserError(cli(['image', 'build', '--from', bad, '--kernel', kernel, '--size', '64M', '--out', path.join(out, 'c.qcow2')]), /tar failed \(exit 2\): .*unexpected end of file/is);
+    assert.deepEqual(listing(out), []);
+  });
+
+  await t.test('a build killed with SIGTERM half-way removes its temporary files', async () => {
+    const child = spawn(process.execPath, [provisionBin, ...image('--size', '1G')], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    // kill once work is under way (scratch folder exists), not before it started
+    await new Promise<void>((resolve) => {
+      child.stderr.setEncoding('utf8').on('data', (d: string) => {
+        stderr += d;
+        if (/unpacking|partitioning|writing/.test(stderr)) resolve();
+      });
+      child.on('exit', () => resolve());
+    });
+    assert.ok(listing(out).some((n) => n.startsWith('.ec2-provision-')), `no scratch folder seen: ${listing(out).join(', ')}`);
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((resolve) => child.on('close', (c) => resolve(c)));
+    assert.equal(code, 143, stderr);
     assert.deepEqual(listing(out), []);
   });
 
