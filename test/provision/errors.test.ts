@@ -27,18 +27,21 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
   const tpl = cli(['template', 'build', '--rootfs', rootfs, '--name', 'good', '--out', dir]);
   assert.equal(tpl.status, 0, tpl.stderr);
   const archive = path.join(dir, 'good.tar.gz');
+  const noInit = path.join(dir, 'noinit.tar.gz');
+  execFileSync('tar', ['-czf', noInit, '-C', path.join(rootfs, 'etc'), '.']);
   const image = (...extra: string[]) => ['image', 'build', '--from', rootfs, '--kernel', kernel, '--out', path.join(out, 'disk.qcow2'), ...extra];
 
   const cases: [string, string[], RegExp][] = [
     ['missing rootfs', ['template', 'build', '--rootfs', path.join(dir, 'nope'), '--name', 'x', '--out', out], /root filesystem .*nope does not exist/],
     ['rootfs without /sbin/init', ['template', 'build', '--rootfs', out, '--name', 'x', '--out', dir], /has no \/sbin\/init/],
     ['image from a folder without /sbin/init', ['image', 'build', '--from', path.join(rootfs, 'etc'), '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /has no \/sbin\/init/],
+    ['template archive without /sbin/init', ['image', 'build', '--from', noInit, '--kernel', kernel, '--size', '64M', '--out', path.join(out, 'd.qcow2')], /noinit\.tar\.gz has no \/sbin\/init/],
     ['bad template name', ['template', 'build', '--rootfs', rootfs, '--name', '../evil', '--out', out], /bad template name "\.\.\/evil"/],
     ['size too small', image('--size', '5M'), /the files do not fit: they need about \d+ MiB .* --size 5M leaves 4 MiB .* --size \d+M fits/],
     ['size not a size', image('--size', 'big'), /bad size "big"/],
     ['unknown format', image('--format', 'vmdk'), /unknown image format "vmdk": use qcow2 or raw/],
     ['missing kernel', ['image', 'build', '--from', rootfs, '--kernel', path.join(dir, 'no-kernel'), '--out', path.join(out, 'd.qcow2')], /--kernel .*no-kernel is not a readable file/],
-    ['from is neither folder nor template', ['image', 'build', '--from', kernel, '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /neither a folder nor a \.tar\.gz/],
+    ['from is neither folder nor template', ['image', 'build', '--from', kernel, '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /neither a folder nor a template archive/],
     ['output folder missing', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(dir, 'no', 'such')], /output folder .*no\/such does not exist/],
     ['output inside the rootfs', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(rootfs, 'tmp')], /is inside the root filesystem/],
     ['missing required option', ['image', 'build', '--from', rootfs], /Missing required arguments?: kernel, out/],

@@ -12,7 +12,7 @@ export type ImageFormat = 'qcow2' | 'raw';
 export const imageFormats: readonly ImageFormat[] = ['qcow2', 'raw'];
 
 export interface ImageBuildOptions {
-  /** A root filesystem folder or a template cache (`.tar.gz`, `.tgz`, `.tar`). */
+  /** A root filesystem folder or a template cache (`.tar.gz`, `.tgz`, `.tar.xz`, `.tar.zst`, `.tar`). */
   from: string;
   kernel: string;
   initrd?: string;
@@ -39,8 +39,9 @@ export interface ImageBuildResult {
 
 const SECTOR = 512;
 
+// GNU tar recognises the compression itself when it reads a file, so any of these can be --from.
 function isArchive(p: string): boolean {
-  return /\.(tar\.gz|tgz|tar)$/.test(p);
+  return /\.(tar|tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tar\.zst)$/.test(p);
 }
 
 function checkReadableFile(p: string, what: string): string {
@@ -52,6 +53,15 @@ function checkReadableFile(p: string, what: string): string {
     throw new ProvisionError(`${what} ${p} is not a readable file`, 'ENOENT');
   }
   return abs;
+}
+
+function isSbinInit(root: string): boolean {
+  try {
+    fs.lstatSync(path.join(root, 'sbin', 'init'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Where the kernel and initrd go: beside the image, named after it. */
@@ -89,7 +99,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   const from = path.resolve(opts.from);
   if (!fs.existsSync(from)) throw new ProvisionError(`--from ${opts.from} does not exist`, 'ENOENT');
   if (fs.statSync(from).isDirectory()) checkRootfs(from);
-  else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a .tar.gz/.tgz/.tar template`, 'EUSAGE');
+  else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a template archive (.tar.gz, .tgz, .tar.xz, .tar.zst, .tar)`, 'EUSAGE');
   const kernel = checkReadableFile(opts.kernel, '--kernel');
   const initrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
   requireTools(['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', ...(format === 'qcow2' ? ['qemu-img'] : [])]);
@@ -103,7 +113,9 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       fs.mkdirSync(staging, { mode: 0o755 });
       log(`unpacking ${from}`);
       await extractInto(from, staging, state);
-      if (isArchive(from)) checkRootfs(staging);
+      if (!isSbinInit(staging)) {
+        throw new ProvisionError(`${opts.from} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
+      }
 
       const fsBytes = filesystemBytes(sizeBytes);
       const plan = planFilesystem(fsBytes, treeUsage(staging), sizeText);

@@ -112,8 +112,9 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   if (!templateNameRe.test(opts.name)) {
     throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE');
   }
-  const rootfs = path.resolve(opts.rootfs);
-  checkRootfs(rootfs);
+  checkRootfs(opts.rootfs);
+  // The tree owner is read from the top folder, so look at the folder itself, not a link to it.
+  const rootfs = fs.realpathSync(opts.rootfs);
   const steps = selectSteps(opts.skip);
   const finals = templateOutputs(path.resolve(opts.outDir), opts.name);
   if (path.resolve(opts.outDir).startsWith(rootfs + path.sep) || path.resolve(opts.outDir) === rootfs) {
