@@ -10,3 +10,17 @@ export class ProvisionError extends Error {
 export function errnoCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
+
+/**
+ * Turns a file-system error from reading a tree (EACCES on a root-only file, ELOOP, ...) into a
+ * user error that names the path, instead of a stack trace.
+ */
+export function asProvisionError(err: unknown): unknown {
+  if (err instanceof ProvisionError) return err;
+  const e = err as NodeJS.ErrnoException;
+  if (typeof e?.code === 'string' && typeof e.path === 'string') {
+    const hint = e.code === 'EACCES' ? ' (run as a user who can read the whole tree)' : '';
+    return new ProvisionError(`cannot ${e.syscall ?? 'access'} ${e.path}: ${e.code}${hint}`, e.code);
+  }
+  return err;
+}

@@ -51,4 +51,19 @@ test('template and image build work as an unprivileged user; the tree owner beco
   assert.match(stat('/usr/bin/setuid-tool'), /Mode:\s+04755/);
   if (isRoot) assert.match(stat('/dev/console'), /Device major\/minor number: 05:01/);
   assert.deepEqual(fs.readdirSync(dir).filter((n) => n.startsWith('.')), [], 'no scratch left behind');
+
+  if (isRoot) {
+    // A folder only root can read: a user error naming it, and no partial archive.
+    const secret = path.join(rootfs, 'root', 'private');
+    fs.mkdirSync(secret);
+    fs.chmodSync(secret, 0o700);
+    const outDir = path.join(dir, 'denied');
+    fs.mkdirSync(outDir);
+    fs.chownSync(outDir, NOBODY, NOBODY);
+    const denied = cli(['template', 'build', '--rootfs', rootfs, '--name', 'denied', '--out', outDir], as);
+    assert.equal(denied.status, 1);
+    assert.match(denied.stderr, /cannot (scandir|open) .*\/root\/private: EACCES \(run as a user who can read the whole tree\)/);
+    assert.doesNotMatch(denied.stderr, /\n\s+at /);
+    assert.deepEqual(fs.readdirSync(outDir), []);
+  }
 });

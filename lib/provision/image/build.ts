@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError } from '../errors.js';
+import { ProvisionError, asProvisionError } from '../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { requireTools, run, runWithStdin } from '../run.js';
 import { tarStream } from '../template/archive.js';
@@ -167,6 +167,6 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
     });
   } catch (err) {
     await outputs.discard();
-    throw err;
+    throw asProvisionError(err);
   }
 }

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { ProvisionError } from '../errors.js';
+import { ProvisionError, asProvisionError } from '../errors.js';
 import { Outputs } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { templateSteps, type Step } from './steps.js';
@@ -153,6 +153,6 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
   } catch (err) {
     await outputs.discard();
-    throw err;
+    throw asProvisionError(err);
   }
 }

@@ -10,6 +10,7 @@ export const hookScript = `#!/bin/sh
 # command line:  ec2inv.ip=ADDR/PREFIX  ec2inv.gw=ADDR  ec2inv.hostname=NAME
 # It runs before networking on every boot; without ec2inv.ip it changes nothing, so a guest keeps
 # the values it was given last.
+set -f  # the command line is split on spaces below; a "*" in it must not expand to file names
 mounted_proc=
 if [ ! -r /proc/cmdline ]; then mount -t proc proc /proc && mounted_proc=1; fi
 ip= gw= host=

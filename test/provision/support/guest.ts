@@ -1,4 +1,5 @@
 import { execFileSync } from 'node:child_process';
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import zlib from 'node:zlib';
@@ -183,7 +184,9 @@ exec switch_root /newroot /sbin/init
 
 /** Builds a gzip'd newc initramfs with busybox and the virtio modules; cached per kernel version. */
 export function buildInitramfs(kernel: Kernel): string {
-  const out = path.join(cacheDir, `initramfs-${kernel.version}.img`);
+  // Keyed by the init script too, so editing it here never boots a stale cached initramfs.
+  const key = crypto.createHash('sha256').update(initScript(WANTED_MODULES)).digest('hex').slice(0, 12);
+  const out = path.join(cacheDir, `initramfs-${kernel.version}-${key}.img`);
   if (fs.existsSync(out)) return out;
   const dir = fs.mkdtempSync(path.join(cacheDir, '.initramfs-'));
   try {
