@@ -1,0 +1,172 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ProvisionError, asProvisionError } from '../errors.js';
+import { Outputs, withScratch } from '../outputs.js';
+import { requireTools, run, runWithStdin } from '../run.js';
+import { tarStream } from '../template/archive.js';
+import { checkRootfs } from '../template/build.js';
+import { OverlayTree } from '../template/tree.js';
+import { BLOCK_SIZE, MiB, PARTITION_OFFSET, filesystemBytes, parseSize, planFilesystem, treeUsage } from './size.js';
+
+export type ImageFormat = 'qcow2' | 'raw';
+export const imageFormats: readonly ImageFormat[] = ['qcow2', 'raw'];
+
+export interface ImageBuildOptions {
+  /** A root filesystem folder or a template cache (`.tar.gz`, `.tgz`, `.tar.xz`, `.tar.zst`, `.tar`). */
+  from: string;
+  kernel: string;
+  initrd?: string;
+  /** Whole disk size, e.g. `2G` (default). */
+  size?: string | number;
+  format?: ImageFormat;
+  out: string;
+  force?: boolean;
+  log?: (message: string) => void;
+}
+
+export interface ImageBuildResult {
+  image: string;
+  format: ImageFormat;
+  sizeBytes: number;
+  partition: { number: 1; startSector: number; sectors: number; fsType: 'ext4'; device: '/dev/vda1' };
+  kernel: string;
+  initrd?: string;
+  /** Kernel command line for a direct kernel boot of this image; add ec2inv.* values to it. */
+  cmdline: string;
+  /** Bytes the image file takes on disk (it is sparse). */
+  allocatedBytes: number;
+}
+
+const SECTOR = 512;
+
+// GNU tar recognises the compression itself when it reads a file, so any of these can be --from.
+function isArchive(p: string): boolean {
+  return /\.(tar|tar\.gz|tgz|tar\.xz|txz|tar\.bz2|tar\.zst)$/.test(p);
+}
+
+function checkReadableFile(p: string, what: string): string {
+  const abs = path.resolve(p);
+  try {
+    if (!fs.statSync(abs).isFile()) throw new Error();
+    fs.accessSync(abs, fs.constants.R_OK);
+  } catch {
+    throw new ProvisionError(`${what} ${p} is not a readable file`, 'ENOENT');
+  }
+  return abs;
+}
+
+function isSbinInit(root: string): boolean {
+  try {
+    fs.lstatSync(path.join(root, 'sbin', 'init'));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Where the kernel and initrd go: beside the image, named after it. */
+export function imageOutputs(out: string) {
+  const abs = path.resolve(out);
+  const stem = abs.replace(/\.(qcow2|raw|img)$/, '');
+  return { image: abs, kernel: `${stem}.vmlinuz`, initrd: `${stem}.initrd` };
+}
+
+async function extractInto(from: string, staging: string, fakerootState: string): Promise<void> {
+  // fakeroot records owners and device nodes that an unprivileged tar -x cannot create for real;
+  // mkfs.ext4 later runs in the same fakeroot state and writes them into the file system.
+  const tarArgs = ['-s', fakerootState, '--', 'tar', '-x', '-p', '--same-owner', '--numeric-owner', '-C', staging];
+  if (isArchive(from)) {
+    await run('fakeroot', [...tarArgs, '-f', from], { label: 'tar' });
+  } else {
+    const stream = tarStream(new OverlayTree(from), { generatedMtime: 0, ownership: 'map-builder' });
+    await runWithStdin('fakeroot', [...tarArgs, '-f', '-'], stream, { label: 'tar' });
+  }
+}
+
+/**
+ * Builds a partitioned disk image (MBR, one ext4 partition at 1 MiB) from a root filesystem or a
+ * template cache, without root, loop devices or mounts, and puts the kernel (and initrd) beside it.
+ */
+export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildResult> {
+  const log = opts.log ?? (() => {});
+  const format = opts.format ?? 'qcow2';
+  if (!imageFormats.includes(format)) {
+    throw new ProvisionError(`unknown image format ${JSON.stringify(format)}: use ${imageFormats.join(' or ')}`, 'EUSAGE');
+  }
+  const sizeText = String(opts.size ?? '2G');
+  const sizeBytes = parseSize(sizeText);
+  if (sizeBytes < PARTITION_OFFSET + 4 * MiB) throw new ProvisionError(`--size ${sizeText} is too small for a disk (minimum 5M)`, 'ENOSPC');
+  const from = path.resolve(opts.from);
+  if (!fs.existsSync(from)) throw new ProvisionError(`--from ${opts.from} does not exist`, 'ENOENT');
+  if (fs.statSync(from).isDirectory()) checkRootfs(from);
+  else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a template archive (.tar.gz, .tgz, .tar.xz, .tar.zst, .tar)`, 'EUSAGE');
+  const kernel = checkReadableFile(opts.kernel, '--kernel');
+  const initrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
+  requireTools(['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', ...(format === 'qcow2' ? ['qemu-img'] : [])]);
+  const finals = imageOutputs(opts.out);
+  const outDir = path.dirname(finals.image);
+  const outputs = await Outputs.prepare([finals.image, finals.kernel, ...(initrd ? [finals.initrd] : [])], opts.force ?? false);
+  try {
+    return await withScratch(outDir, async (scratch) => {
+      const staging = path.join(scratch, 'root');
+      const state = path.join(scratch, 'fakeroot.state');
+      fs.mkdirSync(staging, { mode: 0o755 });
+      log(`unpacking ${from}`);
+      await extractInto(from, staging, state);
+      if (!isSbinInit(staging)) {
+        throw new ProvisionError(`${opts.from} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
+      }
+
+      const fsBytes = filesystemBytes(sizeBytes);
+      const plan = planFilesystem(fsBytes, treeUsage(staging), sizeText);
+      const raw = format === 'raw' ? outputs.temp(finals.image) : path.join(scratch, 'disk.raw');
+      // A truncated file is sparse: only what mkfs writes takes space.
+      fs.closeSync(fs.openSync(raw, 'wx', 0o644));
+      fs.truncateSync(raw, sizeBytes);
+
+      log(`partitioning ${sizeBytes / MiB} MiB disk`);
+      const startSector = PARTITION_OFFSET / SECTOR;
+      const sectors = fsBytes / SECTOR;
+      // A fixed disk identifier keeps the image independent of the run; the partition is addressed by device name.
+      await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', raw], {
+        input: `label: dos\nlabel-id: 0xec2e1e01\nunit: sectors\nstart=${startSector}, size=${sectors}, type=83, bootable\n`,
+      });
+
+      log(`writing ext4 file system (${Math.ceil(plan.neededBytes / MiB)} MiB estimated use of ${fsBytes / MiB} MiB)`);
+      try {
+        await run('fakeroot', [
+          '-i', state, '--',
+          'mkfs.ext4', '-q', '-F', '-T', 'default', '-b', String(BLOCK_SIZE), '-N', String(plan.inodes), '-L', 'root',
+          '-E', `offset=${PARTITION_OFFSET}`, '-d', staging, raw, `${fsBytes / 1024}k`,
+        ], { label: 'mkfs.ext4' });
+      } catch (err) {
+        if (err instanceof ProvisionError && /Could not allocate|No space left on device/i.test(err.message)) {
+          throw new ProvisionError(`the files do not fit in --size ${sizeText}: ${err.message}`, 'ENOSPC');
+        }
+        throw err;
+      }
+
+      if (format === 'qcow2') {
+        log('converting to qcow2');
+        await run('qemu-img', ['convert', '-q', '-f', 'raw', '-O', 'qcow2', raw, outputs.temp(finals.image)]);
+      }
+      fs.copyFileSync(kernel, outputs.temp(finals.kernel));
+      if (initrd) fs.copyFileSync(initrd, outputs.temp(finals.initrd));
+      await outputs.commit();
+      const allocatedBytes = fs.statSync(finals.image).blocks * 512;
+      return {
+        image: finals.image,
+        format,
+        sizeBytes,
+        partition: { number: 1, startSector, sectors, fsType: 'ext4', device: '/dev/vda1' },
+        kernel: finals.kernel,
+        ...(initrd ? { initrd: finals.initrd } : {}),
+        cmdline: 'root=/dev/vda1 rw console=ttyS0',
+        allocatedBytes,
+      };
+    });
+  } catch (err) {
+    await outputs.discard();
+    throw asProvisionError(err);
+  }
+}

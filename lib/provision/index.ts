@@ -1,0 +1,26 @@
+// Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
+export { ProvisionError } from './errors.js';
+export { requireTools, run, toolPackages, type RunOptions, type RunResult } from './run.js';
+export {
+  buildTemplate,
+  prepareTree,
+  selectSteps,
+  templateOutputs,
+  type StepReport,
+  type TemplateBuildOptions,
+  type TemplateBuildResult,
+} from './template/build.js';
+export { templateSteps, type Step, type StepContext } from './template/steps.js';
+export { OverlayTree, type Change } from './template/tree.js';
+export {
+  PLACEHOLDERS,
+  kernelCmdlineParams,
+  netmaskToPrefix,
+  normaliseValues,
+  prefixToNetmask,
+  substitute,
+  type NetworkValues,
+} from './template/placeholders.js';
+export { fillPlaceholders, type FillResult } from './template/fill.js';
+export { buildImage, imageFormats, imageOutputs, type ImageBuildOptions, type ImageBuildResult, type ImageFormat } from './image/build.js';
+export { parseSize } from './image/size.js';

@@ -1,0 +1,116 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ProvisionError, errnoCode } from './errors.js';
+
+// Temporary files and scratch folders in use, so a signal handler can remove them: a killed build
+// must not leave hidden multi-gigabyte files behind either.
+const live = new Set<string>();
+
+/** Removes every temporary output and scratch folder still in use (for SIGINT/SIGTERM handlers). */
+export function removeLeftoversSync(): void {
+  for (const p of live) {
+    try {
+      fs.rmSync(p, { recursive: true, force: true });
+    } catch {
+      // best effort: the process is going down
+    }
+  }
+  live.clear();
+}
+
+/**
+ * Output files are written under temporary names in their final folder and renamed only when
+ * everything succeeded, so a failure or a kill never leaves a half-written file under a real name.
+ */
+export class Outputs {
+  private readonly pending = new Map<string, string>();
+  private readonly committed: string[] = [];
+
+  constructor(readonly force: boolean) {}
+
+  /** Checks the folder and that no output exists (unless forced) before any work starts. */
+  static async prepare(finals: readonly string[], force: boolean): Promise<Outputs> {
+    for (const dir of new Set(finals.map((f) => path.dirname(f)))) await checkWritableDir(dir);
+    if (!force) {
+      const existing = finals.filter((f) => fs.existsSync(f));
+      if (existing.length > 0) {
+        throw new ProvisionError(`output already exists (use --force to replace): ${existing.join(', ')}`, 'EEXIST');
+      }
+    }
+    return new Outputs(force);
+  }
+
+  /** A temporary path beside `final`, hidden, that commit() renames to `final`. */
+  temp(final: string): string {
+    const t = path.join(path.dirname(final), `.${path.basename(final)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+    this.pending.set(final, t);
+    live.add(t);
+    return t;
+  }
+
+  async commit(): Promise<void> {
+    try {
+      for (const [final, t] of this.pending) {
+        await fs.promises.rename(t, final);
+        live.delete(t);
+        this.committed.push(final);
+      }
+      this.pending.clear();
+    } catch (err) {
+      // Some outputs without the others are worse than none: undo the renames already done.
+      for (const f of this.committed) await fs.promises.rm(f, { force: true });
+      throw err;
+    }
+  }
+
+  async discard(): Promise<void> {
+    for (const t of this.pending.values()) {
+      await fs.promises.rm(t, { force: true, recursive: true });
+      live.delete(t);
+    }
+    this.pending.clear();
+  }
+}
+
+export async function checkWritableDir(dir: string): Promise<void> {
+  let st: fs.Stats;
+  try {
+    st = await fs.promises.stat(dir);
+  } catch (err) {
+    throw new ProvisionError(`output folder ${dir} does not exist`, errnoCode(err) ?? 'ENOENT');
+  }
+  if (!st.isDirectory()) throw new ProvisionError(`output folder ${dir} is not a folder`, 'ENOTDIR');
+  try {
+    await fs.promises.access(dir, fs.constants.W_OK | fs.constants.X_OK);
+  } catch {
+    throw new ProvisionError(`output folder ${dir} is not writable`, 'EACCES');
+  }
+}
+
+/** Runs `work` with a private scratch folder inside `near` (same filesystem, so renames are cheap). */
+export async function withScratch<T>(near: string, work: (dir: string) => Promise<T>): Promise<T> {
+  const dir = await fs.promises.mkdtemp(path.join(near, `.ec2-provision-${process.pid}-`));
+  live.add(dir);
+  try {
+    return await work(dir);
+  } finally {
+    await rmScratch(dir);
+    live.delete(dir);
+  }
+}
+
+async function rmScratch(dir: string): Promise<void> {
+  try {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  } catch (err) {
+    // A tree extracted without root may hold read-only folders; open them up and try once more.
+    if (errnoCode(err) !== 'EACCES') throw err;
+    const open = async (d: string) => {
+      await fs.promises.chmod(d, 0o700).catch(() => {});
+      for (const e of await fs.promises.readdir(d, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await open(path.join(d, e.name));
+    };
+    await open(dir);
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}

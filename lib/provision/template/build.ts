@@ -1,0 +1,158 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import zlib from 'node:zlib';
+import { ProvisionError, asProvisionError } from '../errors.js';
+import { Outputs } from '../outputs.js';
+import { newestMtime, tarStream } from './archive.js';
+import { templateSteps, type Step } from './steps.js';
+import { OverlayTree, type Change } from './tree.js';
+
+export interface TemplateBuildOptions {
+  /** Root filesystem to package; it is only read. */
+  rootfs: string;
+  /** OpenVZ template name, e.g. `debian-12-x86_64-minimal`; the archive is `NAME.tar.gz`. */
+  name: string;
+  outDir: string;
+  force?: boolean;
+  /** Names of preparation steps to leave out (see `templateSteps`). */
+  skip?: readonly string[];
+  ownership?: 'map-builder' | 'all-root';
+  /** Defaults to $SOURCE_DATE_EPOCH: generated entries get this mtime and no entry is newer. */
+  sourceDateEpoch?: number;
+  log?: (message: string) => void;
+}
+
+export interface StepReport {
+  name: string;
+  description: string;
+  applied: boolean;
+  note?: string;
+  changes: { kind: Change['kind']; path: string }[];
+}
+
+export interface TemplateBuildResult {
+  name: string;
+  archive: string;
+  sha256File: string;
+  manifestFile: string;
+  sha256: string;
+  bytes: number;
+  steps: StepReport[];
+  /** Entries a tar archive cannot hold (sockets), left out. */
+  leftOut: string[];
+}
+
+/** OpenVZ finds templates by file name, so the name must be a plain file name stem. */
+const templateNameRe = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
+
+export function templateOutputs(outDir: string, name: string) {
+  return {
+    archive: path.join(outDir, `${name}.tar.gz`),
+    sha256File: path.join(outDir, `${name}.tar.gz.sha256`),
+    manifestFile: path.join(outDir, `${name}.manifest.json`),
+  };
+}
+
+export function checkRootfs(rootfs: string): void {
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(rootfs);
+  } catch {
+    throw new ProvisionError(`root filesystem ${rootfs} does not exist`, 'ENOENT');
+  }
+  if (!st.isDirectory()) throw new ProvisionError(`root filesystem ${rootfs} is not a folder`, 'ENOTDIR');
+  try {
+    // lstat: /sbin/init is usually a symlink into the tree (busybox, systemd) that the host cannot follow.
+    fs.lstatSync(path.join(rootfs, 'sbin', 'init'));
+  } catch {
+    throw new ProvisionError(`${rootfs} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
+  }
+}
+
+export function selectSteps(skip: readonly string[] = []): Step[] {
+  const known = new Set(templateSteps.map((s) => s.name));
+  const unknown = skip.filter((s) => !known.has(s));
+  if (unknown.length > 0) {
+    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE');
+  }
+  return templateSteps.filter((s) => !skip.includes(s.name));
+}
+
+/** Runs the preparation steps over an overlay of `rootfs` and reports what each did. */
+export function prepareTree(rootfs: string, steps: readonly Step[]): { tree: OverlayTree; reports: StepReport[] } {
+  const tree = new OverlayTree(rootfs);
+  const reports: StepReport[] = [];
+  for (const step of steps) {
+    const changes: StepReport['changes'] = [];
+    const note = step.run({
+      tree,
+      change(c) {
+        tree.apply(c);
+        changes.push({ kind: c.kind, path: '/' + c.path.replace(/^\/+/, '') });
+      },
+    });
+    reports.push({ name: step.name, description: step.description, applied: changes.length > 0, ...(note ? { note } : {}), changes });
+  }
+  return { tree, reports };
+}
+
+function epochFromEnv(): number | undefined {
+  const v = process.env.SOURCE_DATE_EPOCH;
+  if (v === undefined || v === '') return undefined;
+  if (!/^\d+$/.test(v)) throw new ProvisionError(`SOURCE_DATE_EPOCH is not a number of seconds: ${v}`, 'EUSAGE');
+  return Number(v);
+}
+
+/** Writes NAME.tar.gz (an OpenVZ template cache), NAME.tar.gz.sha256 and NAME.manifest.json. */
+export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
+  const log = opts.log ?? (() => {});
+  if (!templateNameRe.test(opts.name)) {
+    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE');
+  }
+  checkRootfs(opts.rootfs);
+  // The tree owner is read from the top folder, so look at the folder itself, not a link to it.
+  const rootfs = fs.realpathSync(opts.rootfs);
+  const steps = selectSteps(opts.skip);
+  const finals = templateOutputs(path.resolve(opts.outDir), opts.name);
+  if (path.resolve(opts.outDir).startsWith(rootfs + path.sep) || path.resolve(opts.outDir) === rootfs) {
+    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${rootfs}`, 'EUSAGE');
+  }
+  const outputs = await Outputs.prepare(Object.values(finals), opts.force ?? false);
+  try {
+    log(`preparing ${rootfs} (${steps.map((s) => s.name).join(', ')})`);
+    const { tree, reports } = prepareTree(rootfs, steps);
+    const epoch = opts.sourceDateEpoch ?? epochFromEnv();
+    const leftOut: string[] = [];
+    const hash = crypto.createHash('sha256');
+    let bytes = 0;
+    const tap = new Transform({
+      transform(chunk: Buffer, _enc, cb) {
+        hash.update(chunk);
+        bytes += chunk.length;
+        cb(null, chunk);
+      },
+    });
+    const archiveTmp = outputs.temp(finals.archive);
+    log(`writing ${finals.archive}`);
+    const stream = tarStream(tree, {
+      ownership: opts.ownership ?? 'map-builder',
+      generatedMtime: epoch ?? newestMtime(rootfs),
+      ...(epoch !== undefined ? { clampMtime: epoch } : {}),
+      onSkip: (rel) => leftOut.push('/' + rel),
+    });
+    // Node's gzip writes no file name and a zero timestamp, so the bytes depend only on the input.
+    await pipeline(Readable.from(stream), zlib.createGzip({ level: 9 }), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }));
+    const sha256 = hash.digest('hex');
+    fs.writeFileSync(outputs.temp(finals.sha256File), `${sha256}  ${path.basename(finals.archive)}\n`, { flag: 'wx' });
+    const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source: rootfs, steps: reports, leftOut };
+    fs.writeFileSync(outputs.temp(finals.manifestFile), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
+    await outputs.commit();
+    return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
+  } catch (err) {
+    await outputs.discard();
+    throw asProvisionError(err);
+  }
+}

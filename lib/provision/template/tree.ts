@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { ProvisionError, errnoCode } from '../errors.js';
+
+// Preparation steps never touch the source tree. They record changes in an overlay, and read the
+// tree through it, so a later step sees what an earlier one wrote (the placeholder hook, for
+// instance, looks for the files that the network step rewrote).
+
+export type Change =
+  | { kind: 'remove'; path: string }
+  | { kind: 'file'; path: string; content: Buffer; mode: number }
+  | { kind: 'symlink'; path: string; target: string }
+  | { kind: 'dir'; path: string; mode: number };
+
+export type NodeKind = 'file' | 'dir' | 'symlink' | 'other';
+
+/** Normalises a path inside the tree to the form `etc/hostname` (no leading slash, no `..`). */
+export function treePath(p: string): string {
+  const norm = path.posix.normalize('/' + p).slice(1).replace(/\/+$/, '');
+  if (norm.split('/').includes('..')) throw new Error(`path escapes the tree: ${p}`);
+  return norm;
+}
+
+export class OverlayTree {
+  /** Latest change per path; `remove` also hides everything below the path in the source. */
+  readonly changes = new Map<string, Change>();
+
+  constructor(readonly root: string) {}
+
+  private sourcePath(rel: string): string {
+    return path.join(this.root, rel);
+  }
+
+  private hiddenBySourceRemoval(rel: string): boolean {
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const c = this.changes.get(parts.slice(0, i).join('/'));
+      if (c && c.kind !== 'dir') return true;
+    }
+    return false;
+  }
+
+  kind(p: string): NodeKind | undefined {
+    const rel = treePath(p);
+    const c = this.changes.get(rel);
+    if (c) return c.kind === 'remove' ? undefined : c.kind;
+    if (this.hiddenBySourceRemoval(rel)) return undefined;
+    try {
+      const st = fs.lstatSync(this.sourcePath(rel));
+      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      throw err;
+    }
+  }
+
+  exists(p: string): boolean {
+    return this.kind(p) !== undefined;
+  }
+
+  /** Contents of a regular file (not following symlinks), or undefined if it is not one. */
+  read(p: string): Buffer | undefined {
+    const rel = treePath(p);
+    const c = this.changes.get(rel);
+    if (c) return c.kind === 'file' ? c.content : undefined;
+    if (this.kind(rel) !== 'file') return undefined;
+    try {
+      return fs.readFileSync(this.sourcePath(rel));
+    } catch (err) {
+      throw new ProvisionError(`cannot read ${this.sourcePath(rel)}: ${errnoCode(err) ?? String(err)}`, 'EREAD');
+    }
+  }
+
+  readText(p: string): string | undefined {
+    return this.read(p)?.toString('utf8');
+  }
+
+  /** Mode bits of an existing regular file or directory, so rewritten files keep them. */
+  mode(p: string): number | undefined {
+    const rel = treePath(p);
+    const c = this.changes.get(rel);
+    if (c) return c.kind === 'file' || c.kind === 'dir' ? c.mode : undefined;
+    if (!this.exists(rel)) return undefined;
+    return fs.lstatSync(this.sourcePath(rel)).mode & 0o7777;
+  }
+
+  /** Sorted names in a directory, merged from source and overlay. */
+  list(p: string): string[] {
+    const rel = treePath(p);
+    if (this.kind(rel) !== 'dir') return [];
+    const names = new Set<string>();
+    const c = this.changes.get(rel);
+    // A directory created by a step replaces whatever the source had at that path.
+    if (!(c && c.kind === 'dir' && this.sourceKind(rel) !== 'dir')) {
+      for (const n of fs.readdirSync(this.sourcePath(rel))) names.add(n);
+    }
+    const prefix = rel === '' ? '' : rel + '/';
+    for (const key of this.changes.keys()) {
+      if (key.startsWith(prefix) && key.length > prefix.length && !key.slice(prefix.length).includes('/')) names.add(key.slice(prefix.length));
+    }
+    return [...names].filter((n) => this.exists(prefix + n)).sort(compareNames);
+  }
+
+  private sourceKind(rel: string): NodeKind | undefined {
+    try {
+      const st = fs.lstatSync(this.sourcePath(rel));
+      return st.isDirectory() ? 'dir' : 'file';
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** True when the entry at this path comes from the source unchanged. */
+  isFromSource(rel: string): boolean {
+    return !this.changes.has(rel) && !this.hiddenBySourceRemoval(rel);
+  }
+
+  /** Records a change, creating missing parent directories (mode 0755) so the archive stays extractable. */
+  apply(change: Change): void {
+    const rel = treePath(change.path);
+    if (rel === '') throw new Error('a step cannot replace the root directory');
+    const parent = path.posix.dirname(rel);
+    if (parent !== '.' && this.kind(parent) !== 'dir') this.apply({ kind: 'dir', path: parent, mode: 0o755 });
+    if (change.kind === 'remove' && !this.exists(rel)) return;
+    this.changes.set(rel, { ...change, path: rel });
+    if (change.kind !== 'dir') {
+      // Anything recorded below a replaced path is gone with it.
+      for (const key of [...this.changes.keys()]) if (key.startsWith(rel + '/')) this.changes.delete(key);
+    }
+  }
+}
+
+/** Byte order of UTF-8 names, which is what GNU tar's --sort=name uses. */
+export function compareNames(a: string, b: string): number {
+  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+}

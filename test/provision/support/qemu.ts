@@ -1,0 +1,93 @@
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+
+export type Accel = 'kvm' | 'tcg';
+
+/**
+ * KVM only when /dev/kvm opens and the CPU advertises vmx/svm: on these build machines /dev/kvm
+ * exists but belongs to a nested hypervisor that cannot run a guest (see shared/notes/kvm.md).
+ */
+export function detectAccel(): Accel {
+  try {
+    fs.closeSync(fs.openSync('/dev/kvm', 'r+'));
+    return /^flags\s*:.*\b(vmx|svm)\b/m.test(fs.readFileSync('/proc/cpuinfo', 'utf8')) ? 'kvm' : 'tcg';
+  } catch {
+    return 'tcg';
+  }
+}
+
+export interface BootOptions {
+  image: string;
+  format: 'qcow2' | 'raw';
+  kernel: string;
+  initrd: string;
+  append: string;
+  serialLog: string;
+  /** Resolves the boot when the serial log matches. */
+  until: RegExp;
+  timeoutMs: number;
+  accel?: Accel;
+}
+
+export interface BootResult {
+  match: RegExpExecArray;
+  log: string;
+  accel: Accel;
+  ms: number;
+}
+
+function bootOnce(o: BootOptions, accel: Accel): Promise<BootResult> {
+  fs.writeFileSync(o.serialLog, '');
+  const started = Date.now();
+  const args = [
+    '-accel', accel, ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
+    '-m', '256', '-smp', '1', '-nodefaults', '-no-reboot', '-display', 'none',
+    '-serial', `file:${o.serialLog}`,
+    '-kernel', o.kernel, '-initrd', o.initrd, '-append', o.append,
+    '-drive', `file=${o.image},format=${o.format},if=virtio,snapshot=on`,
+    '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0',
+  ];
+  const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+  return new Promise((resolve, reject) => {
+    let exited = false;
+    const finish = (fn: () => void) => {
+      clearInterval(poll);
+      clearTimeout(timer);
+      if (!exited) child.kill('SIGKILL');
+      fn();
+    };
+    const check = () => {
+      const log = fs.readFileSync(o.serialLog, 'utf8');
+      const m = o.until.exec(log);
+      if (m) finish(() => resolve({ match: m, log, accel, ms: Date.now() - started }));
+      return log;
+    };
+    // qemu writes the serial console to a file; polling it avoids the pipe that sometimes kept qemu alive.
+    const poll = setInterval(check, 200);
+    const timer = setTimeout(() => {
+      const log = check();
+      finish(() => reject(new Error(`no ${o.until} within ${o.timeoutMs} ms (${accel}); serial log tail:\n${log.slice(-3000)}`)));
+    }, o.timeoutMs);
+    child.on('error', (e) => finish(() => reject(e)));
+    child.on('exit', (code) => {
+      exited = true;
+      setTimeout(() => {
+        const log = check();
+        finish(() => reject(new Error(`qemu exited (${code}) before ${o.until}: ${stderr.trim()}\nserial log tail:\n${log.slice(-3000)}`)));
+      }, 100);
+    });
+  });
+}
+
+/** Boots once, and once more on failure (a small share of boots hang); falls back to TCG if KVM fails. */
+export async function bootAndWait(o: BootOptions): Promise<BootResult & { attempts: number }> {
+  const accel = o.accel ?? detectAccel();
+  try {
+    return { ...(await bootOnce(o, accel)), attempts: 1 };
+  } catch (first) {
+    process.stderr.write(`boot attempt 1 failed, retrying: ${(first as Error).message.split('\n')[0]}\n`);
+    return { ...(await bootOnce(o, accel === 'kvm' ? 'tcg' : accel)), attempts: 2 };
+  }
+}

@@ -1,0 +1,26 @@
+import { execFileSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+
+export const inCI = process.env.CI === 'true';
+
+export function hasTool(tool: string): boolean {
+  try {
+    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Returns the first missing tool. Under CI a missing tool fails the test (CI installs them all);
+ * elsewhere the test is skipped with the reason.
+ */
+export function needTools(t: TestContext, tools: readonly string[]): boolean {
+  const missing = tools.filter((x) => !hasTool(x));
+  if (missing.length === 0) return true;
+  const why = `missing ${missing.join(', ')} (see .ci/run for the Debian packages)`;
+  if (inCI) throw new Error(why);
+  t.skip(why);
+  return false;
+}
