@@ -11,3 +11,12 @@ export type { Inventory, Group, HostVars, Index, FetchedData, RegionRecords, Rou
 export type { EC2Record, RDSRecord } from './inventory/hostvars.js';
 export { json_format_dict as formatInventory } from './inventory/format.js';
 export { InventoryError, SettingsError, AwsError, CacheError } from './errors.js';
+
+// Provisioning: root filesystem → OpenVZ template cache → bootable disk image.
+export {
+  buildTemplate, templateSteps, buildImage, imageFormats, fillPlaceholders, kernelCmdlineParams, PLACEHOLDERS, ProvisionError,
+} from './provision/index.js';
+export type {
+  TemplateBuildOptions, TemplateBuildResult, StepReport, Step, ImageBuildOptions, ImageBuildResult, ImageFormat,
+  NetworkValues, FillResult,
+} from './provision/index.js';
