@@ -8,9 +8,11 @@ export interface ClientOptions {
   region: string;
   endpoint?: string;
   maxAttempts: number;
+  /** Backoff plus client-side rate limiting once AWS starts throttling. */
+  retryMode: 'adaptive';
 }
 
-export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost'>;
+export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost' | 'maxAttempts'>;
 
 /** The region name boto 2's connect_euca uses, and the only region of a Eucalyptus cloud. */
 export const EUCALYPTUS_REGION = 'eucalyptus';
@@ -24,9 +26,9 @@ export function eucalyptusEndpoint(settings: ClientSettings, env: NodeJS.Process
 
 export function ec2ClientOptions(settings: ClientSettings, region: string): ClientOptions {
   const endpoint = eucalyptusEndpoint(settings);
-  return endpoint ? { region, endpoint, maxAttempts: 3 } : { region, maxAttempts: 3 };
+  return endpoint ? { ...clientOptions(settings, region), endpoint } : clientOptions(settings, region);
 }
 
-export function clientOptions(region: string): ClientOptions {
-  return { region, maxAttempts: 3 };
+export function clientOptions(settings: Pick<Settings, 'maxAttempts'>, region: string): ClientOptions {
+  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive' };
 }

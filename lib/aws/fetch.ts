@@ -19,25 +19,51 @@ import { awsError, httpStatus } from './errors.js';
 export type FetchSettings = Pick<
   Settings,
   'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'regions' | 'regionsExclude' | 'route53' |
-  'route53ExcludedZones' | 'rds' | 'instanceFilters'
+  'route53ExcludedZones' | 'rds' | 'instanceFilters' | 'maxConcurrency' | 'maxAttempts'
 >;
 
-/** Regions and services fetched at once; pages of one list are read in order. */
-const CONCURRENCY = 16;
+export interface FetchProgress {
+  regionsDone: number;
+  regionsTotal: number;
+  instances: number;
+}
 
-/** Does every API call of one refresh and returns the records in ec2.py's order. */
-export async function fetchRecords(settings: FetchSettings): Promise<FetchedData> {
+/**
+ * Does every API call of one refresh and returns the records in ec2.py's order. Each listing (a
+ * service in a region, or Route53) is one task; at most max_concurrency tasks run at once, and the
+ * pages of one listing are read in order.
+ */
+export async function fetchRecords(settings: FetchSettings, onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
   const regions = await resolveRegions(settings);
-  const route53 = settings.route53 ? getRoute53Records(settings.route53ExcludedZones) : Promise.resolve(undefined);
-  const perRegion = mapLimit(regions, CONCURRENCY, async (region): Promise<RegionRecords> => {
-    const [instances, dbInstances] = await Promise.all([
-      getInstancesByRegion(settings, region),
-      settings.rds && region !== EUCALYPTUS_REGION ? getRdsInstancesByRegion(region) : Promise.resolve([]),
-    ]);
-    return { region, instances, dbInstances };
+  const wantsRds = (region: string) => settings.rds && region !== EUCALYPTUS_REGION;
+  const progress: FetchProgress = { regionsDone: 0, regionsTotal: regions.length, instances: 0 };
+  const pending = new Map(regions.map((r) => [r, wantsRds(r) ? 2 : 1]));
+  const taskDone = (region: string) => {
+    const left = (pending.get(region) ?? 1) - 1;
+    pending.set(region, left);
+    if (left === 0) progress.regionsDone++;
+    onProgress?.({ ...progress });
+  };
+  const regionRecords: RegionRecords[] = regions.map((region) => ({ region, instances: [], dbInstances: [] }));
+  let route53: Route53RecordSet[] | undefined;
+  const tasks: (() => Promise<void>)[] = [];
+  if (settings.route53) tasks.push(async () => { route53 = await getRoute53Records(settings, settings.route53ExcludedZones); });
+  regionRecords.forEach((records) => {
+    tasks.push(async () => {
+      records.instances = await getInstancesByRegion(settings, records.region);
+      progress.instances += records.instances.length;
+      taskDone(records.region);
+    });
+    if (wantsRds(records.region)) {
+      tasks.push(async () => {
+        records.dbInstances = await getRdsInstancesByRegion(settings, records.region);
+        progress.instances += records.dbInstances.length;
+        taskDone(records.region);
+      });
+    }
   });
-  const [route53Records, regionRecords] = await Promise.all([route53, perRegion]);
-  return { route53: route53Records, regions: regionRecords };
+  await runLimited(tasks, settings.maxConcurrency);
+  return { route53, regions: regionRecords };
 }
 
 /**
@@ -58,7 +84,7 @@ export async function resolveRegions(settings: FetchSettings): Promise<string[]>
     ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
     : (settings.regions[0] as string);
   const named = settings.regions === 'all' ? undefined : settings.regions;
-  const ec2 = new EC2Client(clientOptions(probeRegion));
+  const ec2 = new EC2Client(clientOptions(settings, probeRegion));
   try {
     const out = await ec2.send(new DescribeRegionsCommand(named ? { AllRegions: true } : {}));
     const known = (out.Regions ?? []).map((r) => r.RegionName ?? '').filter((r) => r !== '');
@@ -103,8 +129,8 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
 }
 
 /** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */
-export async function getRdsInstancesByRegion(region: string): Promise<RDSRecord[]> {
-  const rds = new RDSClient(clientOptions(region));
+export async function getRdsInstancesByRegion(settings: Pick<Settings, 'maxAttempts'>, region: string): Promise<RDSRecord[]> {
+  const rds = new RDSClient(clientOptions(settings, region));
   const records: RDSRecord[] = [];
   try {
     for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
@@ -120,9 +146,9 @@ export async function getRdsInstancesByRegion(region: string): Promise<RDSRecord
 }
 
 /** Every record set of every hosted zone not excluded, names without their trailing dot. */
-export async function getRoute53Records(excludedZones: string[]): Promise<Route53RecordSet[]> {
+export async function getRoute53Records(settings: Pick<Settings, 'maxAttempts'>, excludedZones: string[]): Promise<Route53RecordSet[]> {
   // Route53 is global; its API lives in us-east-1.
-  const r53 = new Route53Client(clientOptions('us-east-1'));
+  const r53 = new Route53Client(clientOptions(settings, 'us-east-1'));
   const sets: Route53RecordSet[] = [];
   try {
     const zones: { id: string; name: string }[] = [];
@@ -161,16 +187,20 @@ async function* listResourceRecordSets(r53: Route53Client, zoneId: string): Asyn
   }
 }
 
-/** Maps with at most `limit` calls in flight, results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
+/** Runs tasks with at most `limit` in flight; the first failure stops new tasks from starting. */
+async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
+    while (next < tasks.length && !failed) {
+      const task = tasks[next++] as () => Promise<void>;
+      try {
+        await task();
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
 }

@@ -14,7 +14,7 @@ const empty = `<?xml version="1.0" encoding="UTF-8"?>
 
 const settings: FetchSettings = {
   iniPath: 'test.ini', eucalyptus: false, eucalyptusHost: undefined, regions: ['us-east-1'], regionsExclude: [],
-  route53: false, route53ExcludedZones: [], rds: false, instanceFilters: [],
+  route53: false, route53ExcludedZones: [], rds: false, instanceFilters: [], maxConcurrency: 16, maxAttempts: 3,
 };
 
 describe('throttling', () => {
