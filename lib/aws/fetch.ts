@@ -34,7 +34,18 @@ export interface FetchProgress {
  * pages of one listing are read in order.
  */
 export async function fetchRecords(settings: FetchSettings, onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
-  const regions = await resolveRegions(settings);
+  // Named regions are checked against DescribeRegions while they are already being read: the
+  // check costs no extra round trip, and its verdict wins over whatever the reads ran into.
+  const named = settings.regions !== 'all' && !settings.eucalyptus;
+  const checked = resolveRegions(settings);
+  if (!named) return fetchRegions(settings, await checked, onProgress);
+  const data = fetchRegions(settings, settings.regions as string[], onProgress);
+  data.catch(() => { /* reported below, after the region check */ });
+  await checked;
+  return data;
+}
+
+async function fetchRegions(settings: FetchSettings, regions: string[], onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
   const wantsRds = (region: string) => settings.rds && region !== EUCALYPTUS_REGION;
   const progress: FetchProgress = { regionsDone: 0, regionsTotal: regions.length, instances: 0 };
   const pending = new Map(regions.map((r) => [r, wantsRds(r) ? 2 : 1]));

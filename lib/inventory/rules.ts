@@ -227,7 +227,7 @@ export function get_instance_route53_names(route53Records: Map<string, Set<strin
 /** ec2.py get_host_info_dict_from_instance for an EC2 instance. */
 export function get_host_info_dict_from_instance(record: EC2Record): HostVars {
   const vars = dict<string | number | boolean>();
-  for (const [name, get] of ec2Attributes) setVar(vars, to_safe('ec2_' + name), get(record));
+  for (let i = 0; i < ec2Attributes.length; i++) setVar(vars, ec2VarNames[i] as string, (ec2Attributes[i] as (typeof ec2Attributes)[number])[1](record));
   const instance = record.instance;
   vars['ec2_state'] = instance.State?.Name ?? '';
   vars['ec2_state_code'] = instance.State?.Code ?? 0;
@@ -246,7 +246,7 @@ export function get_host_info_dict_from_instance(record: EC2Record): HostVars {
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
   const vars = dict<string | number | boolean>();
-  for (const [name, get] of rdsAttributes) setVar(vars, to_safe('ec2_' + name), get(record));
+  for (let i = 0; i < rdsAttributes.length; i++) setVar(vars, rdsVarNames[i] as string, (rdsAttributes[i] as (typeof rdsAttributes)[number])[1](record));
   return vars;
 }
 
@@ -260,7 +260,9 @@ function setVar(vars: HostVars, key: string, value: BotoValue): void {
 
 // Python's str.strip() removes Unicode whitespace, which JS trim() nearly matches; the
 // difference (\u001c-\u001f) matters for values boto 2 read from XML.
+const edgeSpace = /[\s\u001c-\u001f\u0085]/;
 function pyStrip(s: string): string {
+  if (s.length === 0 || (!edgeSpace.test(s[0] as string) && !edgeSpace.test(s[s.length - 1] as string))) return s;
   return s.replace(/^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g, '');
 }
 
@@ -281,6 +283,12 @@ export function push_group(inventory: Inventory, key: string, element: string): 
 
 /** Converts characters that are not allowed in Ansible group names to underscores. */
 export function to_safe(word: string): string {
+  if (safeWord.test(word)) return word;
   // Per code point, as Python's re.sub on a unicode string.
   return word.replace(/[^A-Za-z0-9-]/gu, '_');
 }
+const safeWord = /^[A-Za-z0-9-]*$/;
+
+// Hostvar names of the attribute tables, computed once rather than per host.
+const ec2VarNames = ec2Attributes.map(([name]) => to_safe('ec2_' + name));
+const rdsVarNames = rdsAttributes.map(([name]) => to_safe('ec2_' + name));
