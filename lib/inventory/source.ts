@@ -6,7 +6,7 @@ import type { Settings } from '../settings/read.js';
 import { openCache } from '../cache/open.js';
 import { cacheDigest } from '../cache/digest.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
-import { buildInventory, type HostVars, type Index, type Inventory } from './rules.js';
+import type { HostVars, Index, Inventory } from './rules.js';
 import { json_format_dict } from './format.js';
 
 export interface Progress {
@@ -29,7 +29,8 @@ export async function fetchInventory(
   settings: Settings,
   onProgress?: (progress: Progress) => void,
 ): Promise<{ inventory: Inventory; index: Index }> {
-  const { fetchRecords } = await import('../aws/fetch.js');
+  // Both only on a refresh: a cached answer loads neither the SDK nor the rules.
+  const [{ fetchRecords }, { buildInventory }] = await Promise.all([import('../aws/fetch.js'), import('./rules.js')]);
   return buildInventory(await fetchRecords(settings, onProgress), settings);
 }
 
