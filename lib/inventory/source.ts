@@ -8,6 +8,7 @@ import { cacheDigest } from '../cache/digest.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
 import type { HostVars, Index, Inventory } from './rules.js';
 import { json_format_dict } from './format.js';
+import { registeredHosts } from '../registry/registry.js';
 
 export interface Progress {
   regionsDone: number;
@@ -34,9 +35,16 @@ export async function fetchInventory(
   return buildInventory(await fetchRecords(settings, onProgress), settings);
 }
 
-/** The inventory as ec2.py --list prints it (without the final newline), as stored. */
+/**
+ * The inventory as ec2.py --list prints it (without the final newline), with the registered hosts
+ * merged in. With an empty registry these are the stored bytes, untouched.
+ */
 export async function listInventoryText(settings: Settings, options: RequestOptions = {}): Promise<StoredText> {
-  return withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
+  const text = await withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
+  const registered = await registeredHosts(settings);
+  if (registered.length === 0) return text;
+  const { mergeRegistered } = await import('../registry/merge.js');
+  return json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
 }
 
 /** The inventory as ec2.py --list prints it (without the final newline). */
@@ -54,13 +62,15 @@ export async function refreshInventory(settings: Settings, options: Omit<Request
  * host is unknown to it (it may be new), and `{}` when it is still unknown.
  */
 export async function hostInventory(settings: Settings, host: string, options: RequestOptions = {}): Promise<string> {
+  const registered = (await registeredHosts(settings)).find((h) => h.name === host);
   return withCache(settings, async (cache, digest) => {
     let current = await currentEntry(cache, digest, settings, options);
     let vars = entryHostVars(current.entry, host);
-    if (vars === undefined && !current.refreshed) {
+    if (vars === undefined && !current.refreshed && !registered) {
       current = await currentEntry(cache, digest, settings, { ...options, refresh: true });
       vars = entryHostVars(current.entry, host);
     }
+    if (registered) vars = (await import('../registry/merge.js')).registeredVars(vars, registered);
     return json_format_dict(vars ?? {});
   });
 }
