@@ -240,14 +240,21 @@ export function get_host_info_dict_from_instance(record: EC2Record): HostVars {
   const groups = instance.SecurityGroups ?? [];
   vars['ec2_security_group_ids'] = groups.map((g) => g.GroupId ?? '').join(',');
   vars['ec2_security_group_names'] = groups.map((g) => g.GroupName ?? '').join(',');
-  return vars;
+  return inKeyOrder(vars);
+}
+
+// Hostvars are written sorted; building them in that order lets the serialiser use them as they are.
+function inKeyOrder(vars: HostVars): HostVars {
+  const sorted = dict<string | number | boolean>();
+  for (const key of Object.keys(vars).sort()) sorted[key] = vars[key] as string | number | boolean;
+  return sorted;
 }
 
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
   const vars = dict<string | number | boolean>();
   for (let i = 0; i < rdsAttributes.length; i++) setVar(vars, rdsVarNames[i] as string, (rdsAttributes[i] as (typeof rdsAttributes)[number])[1](record));
-  return vars;
+  return inKeyOrder(vars);
 }
 
 // ec2.py's type rules: numbers and booleans as they are, strings stripped, None as ''.
