@@ -55,10 +55,16 @@ async function fetchRegions(settings: FetchSettings, regions: string[], onProgre
     if (left === 0) progress.regionsDone++;
     onProgress?.({ ...progress });
   };
+  onProgress?.({ ...progress });
   const regionRecords: RegionRecords[] = regions.map((region) => ({ region, instances: [], dbInstances: [] }));
   let route53: Route53RecordSet[] | undefined;
   const tasks: (() => Promise<void>)[] = [];
-  if (settings.route53) tasks.push(async () => { route53 = await getRoute53Records(settings, settings.route53ExcludedZones); });
+  if (settings.route53) {
+    tasks.push(async () => {
+      route53 = await getRoute53Records(settings, settings.route53ExcludedZones);
+      onProgress?.({ ...progress });
+    });
+  }
   regionRecords.forEach((records) => {
     tasks.push(async () => {
       records.instances = await getInstancesByRegion(settings, records.region);

@@ -114,18 +114,29 @@ async function parseArgs(argv: string[], io: Io): Promise<Args | undefined> {
   };
 }
 
-/** A one-line status on a terminal, shown only once a refresh has taken more than a second. */
+/**
+ * A one-line status on a terminal, shown once a refresh has taken more than a second and updated
+ * as listings finish.
+ */
 function progressReporter(io: Io): { report?: (p: Progress) => void; clear: () => void } {
   if (!io.stderrIsTTY) return { clear: () => {} };
-  const started = Date.now();
+  let latest: Progress | undefined;
   let shown = false;
+  const render = () => {
+    if (!latest) return;
+    shown = true;
+    io.stderr(`\r\x1b[Kec2-inventory: refreshing: ${latest.regionsDone}/${latest.regionsTotal} regions, ${latest.instances} instances`);
+  };
+  let timer: NodeJS.Timeout | undefined;
   return {
     report(p) {
-      if (Date.now() - started < 1000) return;
-      shown = true;
-      io.stderr(`\r\x1b[Kec2-inventory: refreshing: ${p.regionsDone}/${p.regionsTotal} regions, ${p.instances} instances`);
+      latest = p;
+      if (shown) render();
+      else timer ??= setTimeout(render, 1000).unref();
     },
     clear() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
       if (shown) io.stderr('\r\x1b[K');
       shown = false;
     },

@@ -186,3 +186,35 @@ describe('files and secrets', () => {
     assert.ok(!r.stdout.includes(secret) && !r.stdout.includes(keyId) && !r.stderr.includes(secret));
   });
 });
+
+describe('progress', () => {
+  it('shows regions done and instances found on a terminal once a refresh passes a second, and never otherwise', async () => {
+    const { main } = await import('../../lib/cli/inventory.js');
+    await withProxy(async (proxy) => {
+      const saved = { ...process.env };
+      Object.assign(process.env, { AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+      try {
+        for (const tty of [true, false]) {
+          process.env['EC2_INI_PATH'] = writeIni(f.dir, `progress-${tty}`);
+          let out = '';
+          let err = '';
+          const code = await main(['--list'], {
+            stdout: (t) => { out += typeof t === 'string' ? t : Buffer.from(t).toString(); },
+            stderr: (t) => { err += t; },
+            stderrIsTTY: tty,
+          });
+          assert.equal(code, 0, err);
+          assert.ok(JSON.parse(out)._meta, 'stdout is the inventory alone');
+          if (tty) {
+            assert.match(err, /\r\x1b\[Kec2-inventory: refreshing: \d\/3 regions, \d+ instances/);
+            assert.ok(err.endsWith('\r\x1b[K'), 'the status line is cleared before the output');
+          } else {
+            assert.equal(err, '');
+          }
+        }
+      } finally {
+        process.env = saved;
+      }
+    }, 400);
+  });
+});
