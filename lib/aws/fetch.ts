@@ -15,36 +15,48 @@ import type { EC2Record, RDSRecord } from '../inventory/hostvars.js';
 import { SettingsError } from '../errors.js';
 import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint } from './clients.js';
 import { awsError, httpStatus } from './errors.js';
+import { getAccountId, resolveAuth, type ClientAuth, type IdentitySettings } from './identity.js';
+import { laterRecordsByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
 
 export type FetchSettings = Pick<
   Settings,
   'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'regions' | 'regionsExclude' | 'route53' |
   'route53ExcludedZones' | 'rds' | 'instanceFilters'
->;
+> & Partial<Pick<Settings, 'instanceFilterCalls'>> & IdentitySettings & LaterFetchSettings;
 
 /** Regions and services fetched at once; pages of one list are read in order. */
 const CONCURRENCY = 16;
 
 /** Does every API call of one refresh and returns the records in ec2.py's order. */
 export async function fetchRecords(settings: FetchSettings): Promise<FetchedData> {
-  const regions = await resolveRegions(settings);
-  const route53 = settings.route53 ? getRoute53Records(settings.route53ExcludedZones) : Promise.resolve(undefined);
+  const auth = await resolveAuth(settings, probeRegionOf(settings));
+  const regions = await resolveRegions(settings, auth);
+  const route53 = settings.route53 ? getRoute53Records(settings.route53ExcludedZones, auth) : Promise.resolve(undefined);
+  const accountId = needsAccountId(settings) ? getAccountId(auth, probeRegionOf(settings)) : Promise.resolve(undefined);
   const perRegion = mapLimit(regions, CONCURRENCY, async (region): Promise<RegionRecords> => {
-    const [instances, dbInstances] = await Promise.all([
-      getInstancesByRegion(settings, region),
-      settings.rds && region !== EUCALYPTUS_REGION ? getRdsInstancesByRegion(region) : Promise.resolve([]),
+    const [instances, dbInstances, later] = await Promise.all([
+      getInstancesByRegion(settings, region, auth),
+      settings.rds && region !== EUCALYPTUS_REGION ? getRdsInstancesByRegion(region, auth) : Promise.resolve([]),
+      laterRecordsByRegion(settings, region, auth),
     ]);
-    return { region, instances, dbInstances };
+    return { region, instances, dbInstances, ...later };
   });
-  const [route53Records, regionRecords] = await Promise.all([route53, perRegion]);
-  return { route53: route53Records, regions: regionRecords };
+  const [route53Records, regionRecords, account] = await Promise.all([route53, perRegion, accountId]);
+  return { route53: route53Records, regions: regionRecords, ...(account ? { accountId: account } : {}) };
+}
+
+/** The region of calls that are not per region (DescribeRegions, STS). */
+function probeRegionOf(settings: Pick<FetchSettings, 'regions'>): string {
+  return settings.regions === 'all'
+    ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
+    : (settings.regions[0] as string);
 }
 
 /**
  * The regions to walk. `all` is every region enabled for the account minus regions_exclude; named
  * regions must exist (ec2.py stopped with "likely not supported" on a name boto 2 did not know).
  */
-export async function resolveRegions(settings: FetchSettings): Promise<string[]> {
+export async function resolveRegions(settings: FetchSettings, auth: ClientAuth = {}): Promise<string[]> {
   if (settings.eucalyptus) {
     if (!eucalyptusEndpoint(settings)) {
       throw new SettingsError(
@@ -58,7 +70,7 @@ export async function resolveRegions(settings: FetchSettings): Promise<string[]>
     ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
     : (settings.regions[0] as string);
   const named = settings.regions === 'all' ? undefined : settings.regions;
-  const ec2 = new EC2Client(clientOptions(probeRegion));
+  const ec2 = new EC2Client(clientOptions(probeRegion, auth));
   try {
     const out = await ec2.send(new DescribeRegionsCommand(named ? { AllRegions: true } : {}));
     const known = (out.Regions ?? []).map((r) => r.RegionName ?? '').filter((r) => r !== '');
@@ -81,8 +93,8 @@ export async function resolveRegions(settings: FetchSettings): Promise<string[]>
 }
 
 /** All instances of a region: one paginated DescribeInstances per instance_filters name. */
-export async function getInstancesByRegion(settings: FetchSettings, region: string): Promise<EC2Record[]> {
-  const ec2 = new EC2Client(ec2ClientOptions(settings, region));
+export async function getInstancesByRegion(settings: FetchSettings, region: string, auth: ClientAuth = {}): Promise<EC2Record[]> {
+  const ec2 = new EC2Client(ec2ClientOptions(settings, region, auth));
   const records: EC2Record[] = [];
   const collect = async (filters: { Name: string; Values: string[] }[] | undefined) => {
     for await (const page of paginateDescribeInstances({ client: ec2 }, filters ? { Filters: filters } : {})) {
@@ -92,8 +104,10 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
     }
   };
   try {
-    if (settings.instanceFilters.length === 0) await collect(undefined);
-    for (const filter of settings.instanceFilters) await collect([{ Name: filter.name, Values: filter.values }]);
+    // The later ec2.py's & and stack_filters decide the calls; without them, one call per name.
+    const calls = settings.instanceFilterCalls ?? settings.instanceFilters.map((f) => [f]);
+    if (calls.length === 0) await collect(undefined);
+    for (const filters of calls) await collect(filters.map((f) => ({ Name: f.name, Values: f.values })));
   } catch (err) {
     throw awsError('EC2', 'DescribeInstances', region, err);
   } finally {
@@ -103,8 +117,8 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
 }
 
 /** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */
-export async function getRdsInstancesByRegion(region: string): Promise<RDSRecord[]> {
-  const rds = new RDSClient(clientOptions(region));
+export async function getRdsInstancesByRegion(region: string, auth: ClientAuth = {}): Promise<RDSRecord[]> {
+  const rds = new RDSClient(clientOptions(region, auth));
   const records: RDSRecord[] = [];
   try {
     for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
@@ -120,9 +134,9 @@ export async function getRdsInstancesByRegion(region: string): Promise<RDSRecord
 }
 
 /** Every record set of every hosted zone not excluded, names without their trailing dot. */
-export async function getRoute53Records(excludedZones: string[]): Promise<Route53RecordSet[]> {
+export async function getRoute53Records(excludedZones: string[], auth: ClientAuth = {}): Promise<Route53RecordSet[]> {
   // Route53 is global; its API lives in us-east-1.
-  const r53 = new Route53Client(clientOptions('us-east-1'));
+  const r53 = new Route53Client(clientOptions('us-east-1', auth));
   const sets: Route53RecordSet[] = [];
   try {
     const zones: { id: string; name: string }[] = [];

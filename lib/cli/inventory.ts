@@ -21,7 +21,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
   // The SDK's "Node 20 is ending" notice would land in every Ansible run and cron mail; it is
   // about our runtime, not the user's inventory, so the CLI silences it unless told otherwise.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  let args: { list: boolean; host?: string; refreshCache: boolean };
+  let args: { list: boolean; host?: string; refreshCache: boolean; profile?: string };
   try {
     const parsed = await parseArgs(argv, io);
     if (parsed === undefined) return 0; // --help or --version answered
@@ -31,7 +31,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
     return 2;
   }
   try {
-    const settings = readSettings(defaultIniPath(executable));
+    const settings = readSettings(defaultIniPath(executable), process.env, { profile: args.profile });
     const options = { refresh: args.refreshCache };
     const text = args.host !== undefined
       ? await hostInventory(settings, args.host, options)
@@ -45,17 +45,21 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
   }
 }
 
-async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?: string; refreshCache: boolean } | undefined> {
+async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?: string; refreshCache: boolean; profile?: string } | undefined> {
   let output = '';
   let failure: string | undefined;
   const parser = yargs()
     .scriptName('ec2-inventory')
-    .usage('$0 [--list | --host HOST] [--refresh-cache]\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
+    .usage('$0 [--list | --host HOST] [--refresh-cache] [--profile PROFILE]\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
     .option('list', { type: 'boolean', default: true, description: 'List instances (default: True)' })
     .option('host', { type: 'string', requiresArg: true, description: 'Get all the variables about a specific instance' })
     .option('refresh-cache', {
       type: 'boolean', default: false,
       description: 'Force refresh of cache by making API requests to EC2 (default: False - use cache files)',
+    })
+    .option('profile', {
+      alias: 'boto-profile', type: 'string', requiresArg: true,
+      description: 'Use this AWS profile (wins over AWS_PROFILE and boto_profile in ec2.ini)',
     })
     .version(packageVersion())
     .help()
@@ -69,7 +73,11 @@ async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?
     return undefined;
   }
   const host = parsed['host'];
-  return { list: Boolean(parsed['list']), host: typeof host === 'string' ? host : undefined, refreshCache: Boolean(parsed['refreshCache']) };
+  const profile = parsed['profile'];
+  return {
+    list: Boolean(parsed['list']), host: typeof host === 'string' ? host : undefined, refreshCache: Boolean(parsed['refreshCache']),
+    profile: typeof profile === 'string' && profile !== '' ? profile : undefined,
+  };
 }
 
 function packageVersion(): string {
