@@ -190,6 +190,14 @@ describe('host naming', () => {
     const rdsHost = Object.keys(inv._meta.hostvars).find((h) => h.startsWith('orders-db.'));
     assert.ok(rdsHost, 'RDS hosts keep their endpoint names');
   });
+  it('--host answers a host by its inventory name, from the cache', async () => {
+    const ini = writeIni(dir, 'hostname-host', { hostname_variable: 'tag_Name' });
+    const first = await runInventory(ini, ['--host', 'web_1'], moto.endpoint);
+    assert.equal(first.code, 0, first.stderr);
+    const vars = JSON.parse(first.stdout) as Record<string, unknown>;
+    assert.equal(vars['ec2_id'], host(s, 'web1').id);
+    assert.equal(vars['ansible_host'], ip('web1'));
+  });
   it('hostname_variable = private_dns_name (an attribute) and tag:Name work; pattern_include tests the name', async () => {
     const inv = await list('hostname-attr', { hostname_variable: 'private_dns_name', rds: 'False' });
     const web1 = host(s, 'web1');
@@ -283,7 +291,10 @@ describe('identity', () => {
   it('boto_profile reads that profile of the shared credentials file', async () => {
     const inv = await list('profile-ini', { ...only, boto_profile: 'prod' }, identityEnv());
     assert.deepEqual(names(inv), ['prod-box']);
-    assert.equal(inv._meta.hostvars[accounts['111111111111']!.ip]?.['ec2_account_id'], '111111111111');
+    const vars = inv._meta.hostvars[accounts['111111111111']!.ip];
+    assert.equal(vars?.['ec2_account_id'], '111111111111');
+    const devices = vars?.['ec2_block_devices'] as Record<string, string>;
+    assert.ok(Object.keys(devices).length > 0 && Object.entries(devices).every(([d, v]) => !d.includes('/') && v.startsWith('vol-')), JSON.stringify(devices));
   });
   it('AWS_PROFILE wins over boto_profile, and --profile / --boto-profile over both', async () => {
     const env = { ...identityEnv(), AWS_PROFILE: 'other' };

@@ -177,6 +177,30 @@ describe('settings of the later ec2.py', () => {
     assert.equal(parseSettings(minimal + '\n[credentials]\naws_access_key_id = AKID\naws_secret_access_key = x\n', 'ec2.ini', { AWS_ACCESS_KEY_ID: 'env' }).credentials, undefined);
   });
 
+  it('reads the option lines of the last ec2.ini as it shipped', () => {
+    // Its uncommented options, with its values (comments left out).
+    const lastIni = [
+      '[ec2]', 'regions = all', 'regions_exclude = us-gov-west-1, cn-north-1', 'destination_variable = public_dns_name',
+      'vpc_destination_variable = ip_address', 'route53 = False', 'all_instances = False', 'all_rds_instances = False',
+      'include_rds_clusters = False', 'all_elasticache_replication_groups = False', 'all_elasticache_clusters = False',
+      'all_elasticache_nodes = False', 'cache_path = ~/.ansible/tmp', 'cache_max_age = 300', 'nested_groups = False',
+      'replace_dash_in_groups = True', 'expand_csv_tags = False',
+      ...['instance_id', 'region', 'availability_zone'].map((k) => `group_by_${k} = True`), 'group_by_aws_account = False',
+      ...['ami_id', 'instance_type'].map((k) => `group_by_${k} = True`), 'group_by_instance_state = False',
+      ...['platform', 'key_pair', 'vpc_id', 'security_group', 'tag_keys', 'tag_none', 'route53_names', 'rds_engine',
+        'rds_parameter_group', 'elasticache_engine', 'elasticache_cluster', 'elasticache_parameter_group',
+        'elasticache_replication_group'].map((k) => `group_by_${k} = True`),
+      'stack_filters = False', '', '[credentials]', '',
+    ].join('\n');
+    const s = parseSettings(lastIni, 'ec2.ini', { HOME: '/home/ops' });
+    assert.equal(s.replaceDashInGroups, true);
+    assert.equal(s.groupBy.ami_id, true);
+    assert.equal(s.groupBy.platform, true);
+    assert.equal(s.groupBy.instance_state, false);
+    assert.deepEqual(s.regionsExclude, ['us-gov-west-1', 'cn-north-1']);
+    assert.equal(s.credentials, undefined);
+  });
+
   it('defaults give the 2014 behaviour', () => {
     const s = parseSettings(minimal, 'ec2.ini', {});
     assert.deepEqual(s.instanceStates, ['running']);
