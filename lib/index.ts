@@ -5,8 +5,8 @@ export type { Settings, InstanceFilter, Pattern, SettingsOverrides } from './set
 export type { LaterSettings, StaticCredentials, HostnameVariable, DestinationFormat } from './settings/later.js';
 export { options as iniOptions } from './settings/options.js';
 export type { OptionSpec } from './settings/options.js';
-export { fetchInventory, listInventory, hostInventory, hostVars } from './inventory/source.js';
-export type { RequestOptions } from './inventory/source.js';
+export { fetchInventory, listInventory, hostInventory, refreshInventory, hostVars } from './inventory/source.js';
+export type { RequestOptions, Progress } from './inventory/source.js';
 export { buildInventory, to_safe } from './inventory/rules.js';
 export type { Inventory, Group, HostVars, Index, FetchedData, RegionRecords, Route53RecordSet } from './inventory/rules.js';
 export type { EC2Record, RDSRecord } from './inventory/hostvars.js';

@@ -10,9 +10,14 @@ export interface ClientOptions extends ClientAuth {
   region: string;
   endpoint?: string;
   maxAttempts: number;
+  /** Backoff plus client-side rate limiting once AWS starts throttling. */
+  retryMode: 'adaptive';
 }
 
-export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost'>;
+/** clientAuth: resolved once per refresh by fetchRecords (absent: the SDK's default chain). */
+export type AuthSettings = Pick<Settings, 'maxAttempts'> & { clientAuth?: ClientAuth };
+
+export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost'> & AuthSettings;
 
 /** The region name boto 2's connect_euca uses, and the only region of a Eucalyptus cloud. */
 export const EUCALYPTUS_REGION = 'eucalyptus';
@@ -24,11 +29,11 @@ export function eucalyptusEndpoint(settings: ClientSettings, env: NodeJS.Process
   return undefined;
 }
 
-export function ec2ClientOptions(settings: ClientSettings, region: string, auth: ClientAuth = {}): ClientOptions {
+export function ec2ClientOptions(settings: ClientSettings, region: string): ClientOptions {
   const endpoint = eucalyptusEndpoint(settings);
-  return endpoint ? { region, endpoint, maxAttempts: 3, ...auth } : { region, maxAttempts: 3, ...auth };
+  return endpoint ? { ...clientOptions(settings, region), endpoint } : clientOptions(settings, region);
 }
 
-export function clientOptions(region: string, auth: ClientAuth = {}): ClientOptions {
-  return { region, maxAttempts: 3, ...auth };
+export function clientOptions(settings: AuthSettings, region: string): ClientOptions {
+  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive', ...settings.clientAuth };
 }

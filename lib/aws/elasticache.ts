@@ -3,12 +3,11 @@
 // user turned elasticache on.
 import { ElastiCacheClient, paginateDescribeCacheClusters, paginateDescribeReplicationGroups } from '@aws-sdk/client-elasticache';
 import type { CacheClusterRecord, ReplicationGroupRecord } from '../inventory/elasticache.js';
-import { clientOptions } from './clients.js';
+import { clientOptions, type AuthSettings } from './clients.js';
 import { awsError } from './errors.js';
-import type { ClientAuth } from './identity.js';
 
-export async function getElasticacheClustersByRegion(region: string, auth: ClientAuth = {}): Promise<CacheClusterRecord[]> {
-  const client = new ElastiCacheClient(clientOptions(region, auth));
+export async function getElasticacheClustersByRegion(settings: AuthSettings, region: string): Promise<CacheClusterRecord[]> {
+  const client = new ElastiCacheClient(clientOptions(settings, region));
   const records: CacheClusterRecord[] = [];
   try {
     for await (const page of paginateDescribeCacheClusters({ client }, { ShowCacheNodeInfo: true })) {
@@ -22,8 +21,8 @@ export async function getElasticacheClustersByRegion(region: string, auth: Clien
   return records;
 }
 
-export async function getElasticacheReplicationGroupsByRegion(region: string, auth: ClientAuth = {}): Promise<ReplicationGroupRecord[]> {
-  const client = new ElastiCacheClient(clientOptions(region, auth));
+export async function getElasticacheReplicationGroupsByRegion(settings: AuthSettings, region: string): Promise<ReplicationGroupRecord[]> {
+  const client = new ElastiCacheClient(clientOptions(settings, region));
   const records: ReplicationGroupRecord[] = [];
   try {
     for await (const page of paginateDescribeReplicationGroups({ client }, {})) {

@@ -13,39 +13,78 @@ import type { Settings } from '../settings/read.js';
 import type { FetchedData, RegionRecords, Route53RecordSet } from '../inventory/rules.js';
 import type { EC2Record, RDSRecord } from '../inventory/hostvars.js';
 import { SettingsError } from '../errors.js';
-import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint } from './clients.js';
+import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint, type AuthSettings } from './clients.js';
 import { awsError, httpStatus } from './errors.js';
-import { getAccountId, resolveAuth, type ClientAuth, type IdentitySettings } from './identity.js';
-import { laterRecordsByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
+import { getAccountId, resolveAuth, type IdentitySettings } from './identity.js';
+import { laterTasksByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
 
 export type FetchSettings = Pick<
   Settings,
   'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'regions' | 'regionsExclude' | 'route53' |
-  'route53ExcludedZones' | 'rds' | 'instanceFilters'
-> & Partial<Pick<Settings, 'instanceFilterCalls'>> & IdentitySettings & LaterFetchSettings;
+  'route53ExcludedZones' | 'rds' | 'instanceFilters' | 'maxConcurrency' | 'maxAttempts'
+> & Partial<Pick<Settings, 'instanceFilterCalls'>> & IdentitySettings & LaterFetchSettings & AuthSettings;
 
-/** Regions and services fetched at once; pages of one list are read in order. */
-const CONCURRENCY = 16;
-
-/** Does every API call of one refresh and returns the records in ec2.py's order. */
-export async function fetchRecords(settings: FetchSettings): Promise<FetchedData> {
-  const auth = await resolveAuth(settings, probeRegionOf(settings));
-  const regions = await resolveRegions(settings, auth);
-  const route53 = settings.route53 ? getRoute53Records(settings.route53ExcludedZones, auth) : Promise.resolve(undefined);
-  const accountId = needsAccountId(settings) ? getAccountId(auth, probeRegionOf(settings)) : Promise.resolve(undefined);
-  const perRegion = mapLimit(regions, CONCURRENCY, async (region): Promise<RegionRecords> => {
-    const [instances, dbInstances, later] = await Promise.all([
-      getInstancesByRegion(settings, region, auth),
-      settings.rds && region !== EUCALYPTUS_REGION ? getRdsInstancesByRegion(region, auth) : Promise.resolve([]),
-      laterRecordsByRegion(settings, region, auth),
-    ]);
-    return { region, instances, dbInstances, ...later };
-  });
-  const [route53Records, regionRecords, account] = await Promise.all([route53, perRegion, accountId]);
-  return { route53: route53Records, regions: regionRecords, ...(account ? { accountId: account } : {}) };
+export interface FetchProgress {
+  regionsDone: number;
+  regionsTotal: number;
+  instances: number;
 }
 
-/** The region of calls that are not per region (DescribeRegions, STS). */
+/**
+ * Does every API call of one refresh and returns the records in ec2.py's order. Each listing (a
+ * service in a region, or Route53) is one task; at most max_concurrency tasks run at once, and the
+ * pages of one listing are read in order.
+ */
+export async function fetchRecords(given: FetchSettings, onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
+  // The later ec2.py's profile / iam_role / [credentials], resolved once for every client.
+  const settings: FetchSettings = { ...given, clientAuth: await resolveAuth(given, probeRegionOf(given)) };
+  // Named regions are checked against DescribeRegions while they are already being read: the
+  // check costs no extra round trip, and its verdict wins over whatever the reads ran into.
+  const named = settings.regions !== 'all' && !settings.eucalyptus;
+  const checked = resolveRegions(settings);
+  if (!named) return fetchRegions(settings, await checked, onProgress);
+  const data = fetchRegions(settings, settings.regions as string[], onProgress);
+  data.catch(() => { /* reported below, after the region check */ });
+  await checked;
+  return data;
+}
+
+async function fetchRegions(settings: FetchSettings, regions: string[], onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
+  const wantsRds = (region: string) => settings.rds && region !== EUCALYPTUS_REGION;
+  const progress: FetchProgress = { regionsDone: 0, regionsTotal: regions.length, instances: 0 };
+  const pending = new Map(regions.map((r) => [r, wantsRds(r) ? 2 : 1]));
+  const taskDone = (region: string) => {
+    const left = (pending.get(region) ?? 1) - 1;
+    pending.set(region, left);
+    if (left === 0) progress.regionsDone++;
+    onProgress?.({ ...progress });
+  };
+  const regionRecords: RegionRecords[] = regions.map((region) => ({ region, instances: [], dbInstances: [] }));
+  let route53: Route53RecordSet[] | undefined;
+  const tasks: (() => Promise<void>)[] = [];
+  if (settings.route53) tasks.push(async () => { route53 = await getRoute53Records(settings, settings.route53ExcludedZones); });
+  let accountId: string | undefined;
+  if (needsAccountId(settings)) tasks.push(async () => { accountId = await getAccountId(settings, probeRegionOf(settings)); });
+  regionRecords.forEach((records) => {
+    tasks.push(async () => {
+      records.instances = await getInstancesByRegion(settings, records.region);
+      progress.instances += records.instances.length;
+      taskDone(records.region);
+    });
+    if (wantsRds(records.region)) {
+      tasks.push(async () => {
+        records.dbInstances = await getRdsInstancesByRegion(settings, records.region);
+        progress.instances += records.dbInstances.length;
+        taskDone(records.region);
+      });
+    }
+    tasks.push(...laterTasksByRegion(settings, records));
+  });
+  await runLimited(tasks, settings.maxConcurrency);
+  return { route53, regions: regionRecords, ...(accountId ? { accountId } : {}) };
+}
+
+/** The region of calls that are not per region (STS). */
 function probeRegionOf(settings: Pick<FetchSettings, 'regions'>): string {
   return settings.regions === 'all'
     ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
@@ -56,7 +95,7 @@ function probeRegionOf(settings: Pick<FetchSettings, 'regions'>): string {
  * The regions to walk. `all` is every region enabled for the account minus regions_exclude; named
  * regions must exist (ec2.py stopped with "likely not supported" on a name boto 2 did not know).
  */
-export async function resolveRegions(settings: FetchSettings, auth: ClientAuth = {}): Promise<string[]> {
+export async function resolveRegions(settings: FetchSettings): Promise<string[]> {
   if (settings.eucalyptus) {
     if (!eucalyptusEndpoint(settings)) {
       throw new SettingsError(
@@ -70,7 +109,7 @@ export async function resolveRegions(settings: FetchSettings, auth: ClientAuth =
     ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
     : (settings.regions[0] as string);
   const named = settings.regions === 'all' ? undefined : settings.regions;
-  const ec2 = new EC2Client(clientOptions(probeRegion, auth));
+  const ec2 = new EC2Client(clientOptions(settings, probeRegion));
   try {
     const out = await ec2.send(new DescribeRegionsCommand(named ? { AllRegions: true } : {}));
     const known = (out.Regions ?? []).map((r) => r.RegionName ?? '').filter((r) => r !== '');
@@ -93,8 +132,8 @@ export async function resolveRegions(settings: FetchSettings, auth: ClientAuth =
 }
 
 /** All instances of a region: one paginated DescribeInstances per instance_filters name. */
-export async function getInstancesByRegion(settings: FetchSettings, region: string, auth: ClientAuth = {}): Promise<EC2Record[]> {
-  const ec2 = new EC2Client(ec2ClientOptions(settings, region, auth));
+export async function getInstancesByRegion(settings: FetchSettings, region: string): Promise<EC2Record[]> {
+  const ec2 = new EC2Client(ec2ClientOptions(settings, region));
   const records: EC2Record[] = [];
   const collect = async (filters: { Name: string; Values: string[] }[] | undefined) => {
     for await (const page of paginateDescribeInstances({ client: ec2 }, filters ? { Filters: filters } : {})) {
@@ -117,8 +156,8 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
 }
 
 /** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */
-export async function getRdsInstancesByRegion(region: string, auth: ClientAuth = {}): Promise<RDSRecord[]> {
-  const rds = new RDSClient(clientOptions(region, auth));
+export async function getRdsInstancesByRegion(settings: AuthSettings, region: string): Promise<RDSRecord[]> {
+  const rds = new RDSClient(clientOptions(settings, region));
   const records: RDSRecord[] = [];
   try {
     for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
@@ -134,9 +173,9 @@ export async function getRdsInstancesByRegion(region: string, auth: ClientAuth =
 }
 
 /** Every record set of every hosted zone not excluded, names without their trailing dot. */
-export async function getRoute53Records(excludedZones: string[], auth: ClientAuth = {}): Promise<Route53RecordSet[]> {
+export async function getRoute53Records(settings: AuthSettings, excludedZones: string[]): Promise<Route53RecordSet[]> {
   // Route53 is global; its API lives in us-east-1.
-  const r53 = new Route53Client(clientOptions('us-east-1', auth));
+  const r53 = new Route53Client(clientOptions(settings, 'us-east-1'));
   const sets: Route53RecordSet[] = [];
   try {
     const zones: { id: string; name: string }[] = [];
@@ -175,16 +214,20 @@ async function* listResourceRecordSets(r53: Route53Client, zoneId: string): Asyn
   }
 }
 
-/** Maps with at most `limit` calls in flight, results in input order. */
-async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const results = new Array<R>(items.length);
+/** Runs tasks with at most `limit` in flight; the first failure stops new tasks from starting. */
+async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
+  let failed = false;
   const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      results[i] = await fn(items[i] as T);
+    while (next < tasks.length && !failed) {
+      const task = tasks[next++] as () => Promise<void>;
+      try {
+        await task();
+      } catch (err) {
+        failed = true;
+        throw err;
+      }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
+  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
 }

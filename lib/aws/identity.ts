@@ -6,6 +6,7 @@ import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
 import type { Settings } from '../settings/read.js';
 import { SettingsError } from '../errors.js';
 import { awsError } from './errors.js';
+import { clientOptions, type AuthSettings } from './clients.js';
 
 type Provider = ReturnType<typeof fromIni>;
 type Credentials = Awaited<ReturnType<Provider>>;
@@ -58,12 +59,12 @@ export async function resolveAuth(settings: IdentitySettings, region: string): P
 }
 
 /** The account the credentials belong to (STS GetCallerIdentity): ec2_account_id, group_by_aws_account. */
-export async function getAccountId(auth: ClientAuth, region: string): Promise<string | undefined> {
-  return (await callerIdentity(auth, region)).account;
+export async function getAccountId(settings: AuthSettings, region: string): Promise<string | undefined> {
+  return (await callerIdentity(settings, region)).account;
 }
 
-export async function callerIdentity(auth: ClientAuth, region: string): Promise<{ account?: string; arn?: string }> {
-  const sts = new STSClient({ region, maxAttempts: 3, ...auth });
+export async function callerIdentity(settings: AuthSettings, region: string): Promise<{ account?: string; arn?: string }> {
+  const sts = new STSClient(clientOptions(settings, region));
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));
     return { account: out.Account, arn: out.Arn };

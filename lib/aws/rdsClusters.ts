@@ -2,12 +2,11 @@
 // with each cluster (TagList), so the original's ListTagsForResource per cluster is not needed.
 import { RDSClient, paginateDescribeDBClusters } from '@aws-sdk/client-rds';
 import type { DBClusterRecord } from '../inventory/rdsClusters.js';
-import { clientOptions } from './clients.js';
+import { clientOptions, type AuthSettings } from './clients.js';
 import { awsError } from './errors.js';
-import type { ClientAuth } from './identity.js';
 
-export async function include_rds_clusters_by_region(region: string, auth: ClientAuth = {}): Promise<DBClusterRecord[]> {
-  const rds = new RDSClient(clientOptions(region, auth));
+export async function include_rds_clusters_by_region(settings: AuthSettings, region: string): Promise<DBClusterRecord[]> {
+  const rds = new RDSClient(clientOptions(settings, region));
   const records: DBClusterRecord[] = [];
   try {
     for await (const page of paginateDescribeDBClusters({ client: rds }, {})) {

@@ -1,66 +1,106 @@
 // bin/ec2-inventory: the command Ansible runs. stdout carries the JSON and nothing else; every
-// message goes to stderr, and any failure exits 1 with nothing on stdout.
+// message goes to stderr, and any failure exits non-zero with nothing on stdout.
 import { readFileSync } from 'node:fs';
-import yargs from 'yargs';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { hostInventory, listInventory } from '../inventory/source.js';
+import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../inventory/source.js';
 import { InventoryError } from '../errors.js';
 
 export interface Io {
-  stdout: (text: string) => void;
+  stdout: (text: string | Uint8Array) => void;
   stderr: (text: string) => void;
+  /** Progress is shown only on a terminal: never in cron mail or in Ansible's captured stderr. */
+  stderrIsTTY: boolean;
 }
 
 const processIo: Io = {
   stdout: (text) => void process.stdout.write(text),
   stderr: (text) => void process.stderr.write(text),
+  stderrIsTTY: Boolean(process.stderr.isTTY),
 };
+
+interface Args {
+  host?: string;
+  refreshCache: boolean;
+  refreshOnly: boolean;
+  /** --profile / --boto-profile (the later ec2.py's). */
+  profile?: string;
+}
 
 /** Runs one invocation and returns its exit code. */
 export async function main(argv: string[], io: Io = processIo, executable = process.argv[1] ?? ''): Promise<number> {
   // The SDK's "Node 20 is ending" notice would land in every Ansible run and cron mail; it is
   // about our runtime, not the user's inventory, so the CLI silences it unless told otherwise.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  let args: { list: boolean; host?: string; refreshCache: boolean; profile?: string };
+  let args: Args;
   try {
-    const parsed = await parseArgs(argv, io);
+    const parsed = simpleArgs(argv) ?? (await parseArgs(argv, io));
     if (parsed === undefined) return 0; // --help or --version answered
     args = parsed;
   } catch (err) {
     io.stderr(`ec2-inventory: ${(err as Error).message}\n`);
     return 2;
   }
+  const progress = progressReporter(io);
   try {
     const settings = readSettings(defaultIniPath(executable), process.env, { profile: args.profile });
-    const options = { refresh: args.refreshCache };
+    const options: RequestOptions = {
+      refresh: args.refreshCache,
+      onProgress: progress.report,
+      onWarning: (message) => { progress.clear(); io.stderr(`ec2-inventory: warning: ${message}\n`); },
+    };
+    if (args.refreshOnly) {
+      await refreshInventory(settings, options);
+      progress.clear();
+      return 0;
+    }
     const text = args.host !== undefined
       ? await hostInventory(settings, args.host, options)
-      : await listInventory(settings, options);
-    io.stdout(text + '\n');
+      : await listInventoryText(settings, options);
+    progress.clear();
+    io.stdout(text);
+    io.stdout('\n');
     return 0;
   } catch (err) {
+    progress.clear();
     const message = err instanceof InventoryError ? err.message : `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
-    io.stderr(`ec2-inventory: ${message}\n`);
+    io.stderr(`ec2-inventory: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
     return 1;
   }
 }
 
-async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?: string; refreshCache: boolean; profile?: string } | undefined> {
+/**
+ * The invocations Ansible and cron make (`--list`, `--host H`, nothing) need no argument parser:
+ * skipping yargs keeps a cached answer close to the cost of reading the file.
+ */
+function simpleArgs(argv: string[]): Args | undefined {
+  const base = { refreshCache: false, refreshOnly: false };
+  if (argv.length === 0 || (argv.length === 1 && argv[0] === '--list')) return base;
+  if (argv.length === 2 && argv[0] === '--host' && argv[1] !== undefined && !argv[1].startsWith('-')) return { ...base, host: argv[1] };
+  return undefined;
+}
+
+async function parseArgs(argv: string[], io: Io): Promise<Args | undefined> {
+  const yargs = (await import('yargs')).default;
   let output = '';
   let failure: string | undefined;
   const parser = yargs()
     .scriptName('ec2-inventory')
-    .usage('$0 [--list | --host HOST] [--refresh-cache] [--profile PROFILE]\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
+    .usage('$0 [--list | --host HOST] [--refresh-cache] | --refresh-only [--profile PROFILE]\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
     .option('list', { type: 'boolean', default: true, description: 'List instances (default: True)' })
     .option('host', { type: 'string', requiresArg: true, description: 'Get all the variables about a specific instance' })
     .option('refresh-cache', {
       type: 'boolean', default: false,
       description: 'Force refresh of cache by making API requests to EC2 (default: False - use cache files)',
     })
+    .option('refresh-only', {
+      type: 'boolean', default: false,
+      description: 'Refresh the cache and print nothing (for cron); failures: one line on stderr, non-zero exit',
+    })
     .option('profile', {
       alias: 'boto-profile', type: 'string', requiresArg: true,
       description: 'Use this AWS profile (wins over AWS_PROFILE and boto_profile in ec2.ini)',
     })
+    .conflicts('refresh-only', 'host')
     .version(packageVersion())
     .help()
     .strict()
@@ -73,10 +113,29 @@ async function parseArgs(argv: string[], io: Io): Promise<{ list: boolean; host?
     return undefined;
   }
   const host = parsed['host'];
-  const profile = parsed['profile'];
   return {
-    list: Boolean(parsed['list']), host: typeof host === 'string' ? host : undefined, refreshCache: Boolean(parsed['refreshCache']),
-    profile: typeof profile === 'string' && profile !== '' ? profile : undefined,
+    host: typeof host === 'string' ? host : undefined,
+    refreshCache: Boolean(parsed['refreshCache']),
+    refreshOnly: Boolean(parsed['refreshOnly']),
+    profile: typeof parsed['profile'] === 'string' && parsed['profile'] !== '' ? parsed['profile'] : undefined,
+  };
+}
+
+/** A one-line status on a terminal, shown only once a refresh has taken more than a second. */
+function progressReporter(io: Io): { report?: (p: Progress) => void; clear: () => void } {
+  if (!io.stderrIsTTY) return { clear: () => {} };
+  const started = Date.now();
+  let shown = false;
+  return {
+    report(p) {
+      if (Date.now() - started < 1000) return;
+      shown = true;
+      io.stderr(`\r\x1b[Kec2-inventory: refreshing: ${p.regionsDone}/${p.regionsTotal} regions, ${p.instances} instances`);
+    },
+    clear() {
+      if (shown) io.stderr('\r\x1b[K');
+      shown = false;
+    },
   };
 }
 

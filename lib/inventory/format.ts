@@ -2,10 +2,53 @@
 // code point, ASCII-only with \uXXXX escapes, Python 3's separators) keeps `diff` against the
 // original meaningful and keeps tools that compare cache files working.
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
-
 /** ec2.py json_format_dict(data, pretty=True). */
 export function json_format_dict(data: unknown): string {
+  // JSON.stringify writes Python 3's separators and indentation; it only needs the keys in
+  // Python's order, which a plain object cannot hold for integer-like keys ("10" before "9").
+  const sorted = sortedCopy(data);
+  const text = sorted === undefined ? slowFormat(data) : JSON.stringify(sorted, null, 2);
+  return /[^\x00-\x7e]/.test(text) ? text.replace(/[\u007f-\uffff]/g, escapeUnit) : text;
+}
+
+const integerLike = /^(0|[1-9][0-9]*)$/;
+
+/** A copy with keys inserted in code-point order, or undefined if some key is integer-like. */
+function sortedCopy(value: unknown): unknown {
+  if (value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) {
+    const out = new Array<unknown>(value.length);
+    for (let i = 0; i < value.length; i++) {
+      const item = sortedCopy(value[i]);
+      if (item === undefined) return undefined;
+      out[i] = item;
+    }
+    return out;
+  }
+  const keys = sortKeys(Object.keys(value));
+  const out: Record<string, unknown> = {};
+  for (const key of keys) {
+    if (integerLike.test(key) && Number(key) < 2 ** 32 - 1) return undefined;
+    const item = sortedCopy((value as Record<string, unknown>)[key]);
+    if (item === undefined) return undefined;
+    out[key] = item;
+  }
+  return out;
+}
+
+function sortKeys(keys: string[]): string[] {
+  // UTF-16 order equals code-point order unless a surrogate meets a unit above it.
+  return keys.some((k) => /[\ud800-\udfff]/.test(k)) ? keys.sort(byCodePoint) : keys.sort();
+}
+
+function escapeUnit(c: string): string {
+  return '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0');
+}
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+// The exact writer for the rare inventory with integer-like keys.
+function slowFormat(data: unknown): string {
   const out: string[] = [];
   write(data as Json, '', out);
   return out.join('');
@@ -13,7 +56,7 @@ export function json_format_dict(data: unknown): string {
 
 function write(value: Json, indent: string, out: string[]): void {
   if (value === null || typeof value !== 'object') {
-    out.push(typeof value === 'string' ? quote(value) : JSON.stringify(value));
+    out.push(JSON.stringify(value));
     return;
   }
   const inner = indent + '  ';
@@ -27,20 +70,14 @@ function write(value: Json, indent: string, out: string[]): void {
     out.push('\n', indent, ']');
     return;
   }
-  const keys = Object.keys(value).sort(byCodePoint);
+  const keys = sortKeys(Object.keys(value));
   if (keys.length === 0) { out.push('{}'); return; }
   out.push('{');
   keys.forEach((key, i) => {
-    out.push(i === 0 ? '\n' : ',\n', inner, quote(key), ': ');
+    out.push(i === 0 ? '\n' : ',\n', inner, JSON.stringify(key), ': ');
     write(value[key] as Json, inner, out);
   });
   out.push('\n', indent, '}');
-}
-
-function quote(s: string): string {
-  // JSON.stringify escapes quotes, backslashes and control characters exactly as Python does;
-  // ensure_ascii then escapes DEL and everything above it, surrogate pairs included.
-  return JSON.stringify(s).replace(/[\u007f-\uffff]/g, (c) => '\\u' + c.charCodeAt(0).toString(16).padStart(4, '0'));
 }
 
 /** Python sorts str keys by code point; JS's default sort compares UTF-16 units. */

@@ -315,7 +315,7 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
 
   push(inventory, 'rds', hostname);
 
-  const vars = get_host_info_dict_from_rds_instance(record, state);
+  const vars = get_host_info_dict_from_rds_instance(record);
   if (hostname !== dest) vars['ansible_host'] = dest;
   inventory._meta.hostvars[hostname] = vars;
 }
@@ -335,7 +335,8 @@ export function get_instance_route53_names(route53Records: Map<string, Set<strin
 export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick<State, 'settings' | 'accountId'>): HostVars {
   const replaceDash = state?.settings.replaceDashInGroups ?? false;
   const vars = dict<HostVarValue>();
-  for (const [name, get] of ec2Attributes) setVar(vars, to_safe('ec2_' + name, replaceDash), get(record));
+  // Attribute names have no dash: their hostvar names do not depend on replace_dash_in_groups.
+  for (let i = 0; i < ec2Attributes.length; i++) setVar(vars, ec2VarNames[i] as string, (ec2Attributes[i] as (typeof ec2Attributes)[number])[1](record));
   const instance = record.instance;
   vars['ec2_state'] = instance.State?.Name ?? '';
   vars['ec2_state_code'] = instance.State?.Code ?? 0;
@@ -363,10 +364,9 @@ export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick
 }
 
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
-export function get_host_info_dict_from_rds_instance(record: RDSRecord, state?: Pick<State, 'settings'>): HostVars {
-  const replaceDash = state?.settings.replaceDashInGroups ?? false;
+export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
   const vars = dict<HostVarValue>();
-  for (const [name, get] of rdsAttributes) setVar(vars, to_safe('ec2_' + name, replaceDash), get(record));
+  for (let i = 0; i < rdsAttributes.length; i++) setVar(vars, rdsVarNames[i] as string, (rdsAttributes[i] as (typeof rdsAttributes)[number])[1](record));
   return vars;
 }
 
@@ -380,7 +380,9 @@ function setVar(vars: HostVars, key: string, value: BotoValue): void {
 
 // Python's str.strip() removes Unicode whitespace, which JS trim() nearly matches; the
 // difference (\u001c-\u001f) matters for values boto 2 read from XML.
+const edgeSpace = /[\s\u001c-\u001f\u0085]/;
 function pyStrip(s: string): string {
+  if (s.length === 0 || (!edgeSpace.test(s[0] as string) && !edgeSpace.test(s[s.length - 1] as string))) return s;
   return s.replace(/^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g, '');
 }
 
@@ -404,6 +406,13 @@ export function push_group(inventory: Inventory, key: string, element: string): 
  * replace_dash_in_groups (the later ec2.py's option).
  */
 export function to_safe(word: string, replaceDash = false): string {
+  if ((replaceDash ? safeWordNoDash : safeWord).test(word)) return word;
   // Per code point, as Python's re.sub on a unicode string.
   return word.replace(replaceDash ? /[^A-Za-z0-9_]/gu : /[^A-Za-z0-9_-]/gu, '_');
 }
+const safeWord = /^[A-Za-z0-9_-]*$/;
+const safeWordNoDash = /^[A-Za-z0-9_]*$/;
+
+// Hostvar names of the attribute tables, computed once rather than per host.
+const ec2VarNames = ec2Attributes.map(([name]) => to_safe('ec2_' + name));
+const rdsVarNames = rdsAttributes.map(([name]) => to_safe('ec2_' + name));

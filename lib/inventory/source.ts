@@ -1,44 +1,52 @@
 // The whole flow of one inventory request, shared by the CLI and the package API:
-// settings → cache hit, or fetch → rules → write cache → the JSON text ec2.py would print.
-// The AWS SDK is imported only when a refresh is needed: a cached answer never pays for loading it.
+// settings → cache hit, or (one refresh at a time) fetch → rules → write cache → the JSON text
+// ec2.py would print. The AWS SDK is imported only when a refresh is needed: a cached answer never
+// pays for loading it.
 import type { Settings } from '../settings/read.js';
-import { cacheFiles, ensureCacheDir, is_cache_valid, readCacheText, readIndexText, writeCache, type CacheFiles } from '../cache/files.js';
-import { buildInventory, type HostVars, type Index, type Inventory } from './rules.js';
+import { openCache } from '../cache/open.js';
+import { cacheDigest } from '../cache/digest.js';
+import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
+import type { HostVars, Index, Inventory } from './rules.js';
 import { json_format_dict } from './format.js';
+
+export interface Progress {
+  regionsDone: number;
+  regionsTotal: number;
+  instances: number;
+}
 
 export interface RequestOptions {
   /** Call the APIs even when the cache is still valid (--refresh-cache). */
   refresh?: boolean;
+  /** Told about a refresh as it goes (regions done, instances found). */
+  onProgress?: (progress: Progress) => void;
+  /** Told when a failed refresh was answered with the previous inventory (cache_stale_on_error). */
+  onWarning?: (message: string) => void;
 }
 
 /** Calls the AWS APIs and applies the rules; touches no cache. */
-export async function fetchInventory(settings: Settings): Promise<{ inventory: Inventory; index: Index }> {
-  const { fetchRecords } = await import('../aws/fetch.js');
-  return buildInventory(await fetchRecords(settings), settings);
+export async function fetchInventory(
+  settings: Settings,
+  onProgress?: (progress: Progress) => void,
+): Promise<{ inventory: Inventory; index: Index }> {
+  // Both only on a refresh: a cached answer loads neither the SDK nor the rules.
+  const [{ fetchRecords }, { buildInventory }] = await Promise.all([import('../aws/fetch.js'), import('./rules.js')]);
+  return buildInventory(await fetchRecords(settings, onProgress), settings);
 }
 
-interface Fresh {
-  inventoryText: string;
-  index: Index;
-}
-
-/** ec2.py do_api_calls_update_cache: fetch, build, then replace both cache files. */
-async function do_api_calls_update_cache(settings: Settings, files: CacheFiles): Promise<Fresh> {
-  const { inventory, index } = await fetchInventory(settings);
-  const inventoryText = json_format_dict(inventory);
-  writeCache(files, inventoryText, json_format_dict(index));
-  return { inventoryText, index };
+/** The inventory as ec2.py --list prints it (without the final newline), as stored. */
+export async function listInventoryText(settings: Settings, options: RequestOptions = {}): Promise<StoredText> {
+  return withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
 }
 
 /** The inventory as ec2.py --list prints it (without the final newline). */
 export async function listInventory(settings: Settings, options: RequestOptions = {}): Promise<string> {
-  const files = cacheFiles(settings.cachePath);
-  ensureCacheDir(files);
-  if (options.refresh || !is_cache_valid(files, settings.cacheMaxAge)) {
-    return (await do_api_calls_update_cache(settings, files)).inventoryText;
-  }
-  // Served as the bytes on disk: no parse, no re-serialisation.
-  return readCacheText(files);
+  return asText(await listInventoryText(settings, options));
+}
+
+/** Refreshes the cache (one refresh at a time; a run that waited for another's refresh reuses it). */
+export async function refreshInventory(settings: Settings, options: Omit<RequestOptions, 'refresh'> = {}): Promise<void> {
+  await withCache(settings, (cache, digest) => currentEntry(cache, digest, settings, { ...options, refresh: true }));
 }
 
 /**
@@ -46,18 +54,15 @@ export async function listInventory(settings: Settings, options: RequestOptions 
  * host is unknown to it (it may be new), and `{}` when it is still unknown.
  */
 export async function hostInventory(settings: Settings, host: string, options: RequestOptions = {}): Promise<string> {
-  const files = cacheFiles(settings.cachePath);
-  ensureCacheDir(files);
-  let fresh: Fresh | undefined;
-  if (options.refresh || !is_cache_valid(files, settings.cacheMaxAge)) {
-    fresh = await do_api_calls_update_cache(settings, files);
-  }
-  let vars = fresh ? hostVarsFromText(fresh.inventoryText, fresh.index, host) : cachedHostVars(files, host);
-  if (vars === undefined && !fresh) {
-    fresh = await do_api_calls_update_cache(settings, files);
-    vars = hostVarsFromText(fresh.inventoryText, fresh.index, host);
-  }
-  return json_format_dict(vars ?? {});
+  return withCache(settings, async (cache, digest) => {
+    let current = await currentEntry(cache, digest, settings, options);
+    let vars = entryHostVars(current.entry, host);
+    if (vars === undefined && !current.refreshed) {
+      current = await currentEntry(cache, digest, settings, { ...options, refresh: true });
+      vars = entryHostVars(current.entry, host);
+    }
+    return json_format_dict(vars ?? {});
+  });
 }
 
 /** The hostvars of one host in an inventory, or undefined when it has none. */
@@ -65,17 +70,99 @@ export function hostVars(inventory: Inventory, host: string): HostVars | undefin
   return Object.hasOwn(inventory._meta.hostvars, host) ? inventory._meta.hostvars[host] : undefined;
 }
 
-function cachedHostVars(files: CacheFiles, host: string): HostVars | undefined {
+async function withCache<T>(settings: Settings, work: (cache: InventoryCache, digest: string) => Promise<T>): Promise<T> {
+  const cache = await openCache(settings);
   try {
-    const index = JSON.parse(readIndexText(files)) as Index;
-    return hostVarsFromText(readCacheText(files), index, host);
-  } catch {
-    // A damaged cache is as good as none: the caller refreshes it.
-    return undefined;
+    return await work(cache, cacheDigest(settings));
+  } finally {
+    await cache.close();
   }
 }
 
-function hostVarsFromText(inventoryText: string, index: Index, host: string): HostVars | undefined {
-  if (!Object.hasOwn(index, host)) return undefined;
-  return hostVars(JSON.parse(inventoryText) as Inventory, host);
+interface Current {
+  entry: CacheEntry;
+  /** This call did the API calls (or tried to and served stale). */
+  refreshed: boolean;
+}
+
+function isFresh(entry: CacheEntry, settings: Settings, now = Date.now()): boolean {
+  return entry.writtenAt + settings.cacheMaxAge * 1000 > now;
+}
+
+/** ec2.py's "is_cache_valid, else do_api_calls_update_cache", made safe for many processes. */
+async function currentEntry(cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions): Promise<Current> {
+  let previous: CacheEntry | undefined;
+  if (!options.refresh && settings.cacheMaxAge > 0) {
+    previous = await cache.get(digest);
+    if (previous && isFresh(previous, settings)) return { entry: previous, refreshed: false };
+  }
+  return do_api_calls_update_cache(cache, digest, settings, options, previous);
+}
+
+async function do_api_calls_update_cache(
+  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined,
+): Promise<Current> {
+  const waitingSince = Date.now();
+  const staleOr = (err: unknown) => serveStale(err, cache, digest, settings, options, previous);
+  let lock;
+  try {
+    lock = await cache.lock(digest, settings.cacheLockTimeout * 1000);
+  } catch (err) {
+    return staleOr(err);
+  }
+  try {
+    // Whoever held the lock may just have refreshed this configuration: serve that, don't repeat it.
+    if (settings.cacheMaxAge > 0) {
+      const entry = await cache.get(digest);
+      if (entry && entry.writtenAt >= waitingSince && isFresh(entry, settings)) return { entry, refreshed: false };
+    }
+    let fresh: { inventory: Inventory; index: Index };
+    try {
+      fresh = await fetchInventory(settings, options.onProgress);
+    } catch (err) {
+      return await staleOr(err);
+    }
+    const entry: CacheEntry = { inventory: json_format_dict(fresh.inventory), index: json_format_dict(fresh.index), writtenAt: Date.now() };
+    try {
+      lock.check();
+      await cache.set(digest, entry);
+    } catch (err) {
+      // The inventory is fresh; only storing it failed. With cache_stale_on_error the run still
+      // answers (with this newer inventory), otherwise the failure is reported as it is.
+      if (!settings.cacheStaleOnError) throw err;
+      options.onWarning?.(`the inventory was fetched but not cached: ${(err as Error).message}`);
+    }
+    return { entry, refreshed: true };
+  } finally {
+    await lock.release();
+  }
+}
+
+/** cache_stale_on_error: the previous inventory and a warning instead of the failure. */
+async function serveStale(
+  err: unknown, cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined,
+): Promise<Current> {
+  if (!settings.cacheStaleOnError) throw err;
+  let entry = previous;
+  if (!entry) {
+    try {
+      entry = await cache.get(digest);
+    } catch {
+      entry = undefined; // the store itself is down: nothing older to serve
+    }
+  }
+  if (!entry) throw err;
+  const age = Math.round((Date.now() - entry.writtenAt) / 1000);
+  options.onWarning?.(`refresh failed, serving the inventory cached ${age} s ago (cache_stale_on_error): ${(err as Error)?.message ?? String(err)}`);
+  return { entry, refreshed: true };
+}
+
+function entryHostVars(entry: CacheEntry, host: string): HostVars | undefined {
+  try {
+    const index = JSON.parse(asText(entry.index)) as Index;
+    if (!Object.hasOwn(index, host)) return undefined;
+    return hostVars(JSON.parse(asText(entry.inventory)) as Inventory, host);
+  } catch {
+    return undefined;
+  }
 }

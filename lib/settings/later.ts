@@ -18,7 +18,8 @@ export interface StaticCredentials {
 export type HostnameVariable = { tag: string } | { attribute: string };
 
 export interface DestinationFormat {
-  source: string;
+  /** The format text. (Not named `source`: the cache digest reduces objects with one to it.) */
+  format: string;
   /** Literal text, or the index of a destination_format_tags value. */
   pieces: (string | number)[];
   /** destination_format_tags: tag keys, or instance attributes when the tag is absent. */
@@ -188,7 +189,7 @@ function destinationFormat(r: Reader): DestinationFormat | undefined {
     i = close + 1;
   }
   if (literal) pieces.push(literal);
-  return { source, pieces, fields };
+  return { format: source, pieces, fields };
 }
 
 function instanceStates(r: Reader): string[] {

@@ -180,6 +180,48 @@ tag:Environment=prod,instance-state-name=running. Values of the same name are OR
 a separate API call and the results are added up, so a host matching two names is listed twice in
 its groups (as ec2.py does). Empty: no filter.`,
   },
+  {
+    name: 'cache_connection',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Cache',
+    doc: `Where the cache lives. Empty: the two files in cache_path (no server needed). A
+redis://[user:password@]host:port/db URL: a Redis shared by several controllers, so that one
+refresh serves them all. Either way each configuration has its own entry (a digest of every
+setting that changes the output is part of the key).`,
+  },
+  {
+    name: 'cache_stale_on_error',
+    type: 'bool',
+    default: 'False',
+    topic: 'Cache',
+    doc: `When a refresh fails, print the previous inventory (with a warning on stderr) and exit 0
+instead of failing. Off by default, as ec2.py failed.`,
+  },
+  {
+    name: 'cache_lock_timeout',
+    type: 'int',
+    default: '120',
+    topic: 'Cache',
+    doc: `Seconds a run waits for another process's refresh of the same cache before giving up. A
+crashed holder's lock expires by itself.`,
+  },
+  {
+    name: 'max_concurrency',
+    type: 'int',
+    default: '16',
+    topic: 'API calls',
+    doc: 'API listings (one per region and service) in flight at once during a refresh.',
+  },
+  {
+    name: 'max_attempts',
+    type: 'int',
+    default: '5',
+    topic: 'API calls',
+    doc: `Attempts per API call, with the SDK's adaptive retry (backoff, and client-side rate
+limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`,
+  },
 ] as const satisfies readonly OptionSpec[];
 
 // Options of the last ec2.py (community.aws, 2019-2020) and amazon.aws's aws_ec2 plugin. Every

@@ -42,6 +42,12 @@ export interface Settings extends LaterSettings {
    * appearance; instanceFilterCalls says which calls are made with them.
    */
   instanceFilters: InstanceFilter[];
+  /** '' for the file store in cachePath, else a redis:// URL. */
+  cacheConnection: string;
+  cacheStaleOnError: boolean;
+  cacheLockTimeout: number;
+  maxConcurrency: number;
+  maxAttempts: number;
 }
 
 /**
@@ -118,7 +124,7 @@ export function parseSettings(
   const int = (name: string): number => {
     const s = spec(name);
     const v = (get(s) ?? '').trim();
-    if (!/^[+-]?\d+$/.test(v)) return fail(s, `must be a whole number of seconds, not '${v}'`);
+    if (!/^[+-]?\d+$/.test(v)) return fail(s, `must be a whole number, not '${v}'`);
     const n = Number(v);
     if (n < 0) return fail(s, `must not be negative, not '${v}'`);
     return n;
@@ -140,6 +146,25 @@ export function parseSettings(
     const s = spec(name);
     const v = str(name);
     if (!s.choices?.includes(v)) return fail(s, `must be one of ${s.choices?.join(', ')}, not '${v}'`);
+    return v;
+  };
+
+  const atLeastOne = (name: string): number => {
+    const n = int(name);
+    return n >= 1 ? n : fail(spec(name), 'must be at least 1');
+  };
+  const connection = (): string => {
+    const v = str('cache_connection');
+    if (v === '') return v;
+    let url: URL;
+    try {
+      url = new URL(v);
+    } catch {
+      return fail(spec('cache_connection'), `is not a URL: use redis://host:port/db or leave it empty`);
+    }
+    if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+      return fail(spec('cache_connection'), `has an unsupported scheme '${url.protocol}' (redis:// or rediss://)`);
+    }
     return v;
   };
 
@@ -203,6 +228,11 @@ export function parseSettings(
     patternInclude: regex('pattern_include'),
     patternExclude: regex('pattern_exclude'),
     instanceFilters,
+    cacheConnection: connection(),
+    cacheStaleOnError: bool('cache_stale_on_error'),
+    cacheLockTimeout: int('cache_lock_timeout'),
+    maxConcurrency: atLeastOne('max_concurrency'),
+    maxAttempts: atLeastOne('max_attempts'),
     ...later,
   };
   return later.credentials ? withCredentials(settings, later.credentials) : settings;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { startMoto, freePort, type Moto } from '../support/moto.js';
 import { buildScenario, host, type Scenario } from '../support/scenario.js';
 import { runInventory, tempDir, writeIni, type RunResult } from '../support/run.js';
+import { startProxy } from '../support/proxy.js';
 
 let moto: Moto;
 let s: Scenario;
@@ -139,23 +140,36 @@ describe('AWS failures', () => {
   });
 
   it('a valid cache is served without any API call', async () => {
-    const ini = writeIni(dir, 'cached');
-    const first = await runInventory(ini, ['--list'], moto.endpoint);
-    const dead = `http://127.0.0.1:${await freePort()}`;
-    const second = await runInventory(ini, ['--list'], dead);
-    assert.equal(second.code, 0, second.stderr);
-    assert.equal(second.stdout, first.stdout);
-    const web1 = host(s, 'web1').publicIp as string;
-    const hostQuery = await runInventory(ini, ['--host', web1], dead);
-    assert.equal(hostQuery.code, 0, hostQuery.stderr);
-    assert.equal(JSON.parse(hostQuery.stdout).ec2_id, host(s, 'web1').id);
+    const proxy = await startProxy(moto.endpoint);
+    try {
+      const ini = writeIni(dir, 'cached');
+      const first = await runInventory(ini, ['--list'], proxy.url);
+      assert.ok(proxy.requests > 0);
+      proxy.requests = 0;
+      const second = await runInventory(ini, ['--list'], proxy.url);
+      assert.equal(second.code, 0, second.stderr);
+      assert.equal(second.stdout, first.stdout);
+      const web1 = host(s, 'web1').publicIp as string;
+      const hostQuery = await runInventory(ini, ['--host', web1], proxy.url);
+      assert.equal(hostQuery.code, 0, hostQuery.stderr);
+      assert.equal(JSON.parse(hostQuery.stdout).ec2_id, host(s, 'web1').id);
+      assert.equal(proxy.requests, 0, 'no API request for a cached --list or --host');
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('cache_max_age = 0 refreshes on every run', async () => {
-    const ini = writeIni(dir, 'nocache', { cache_max_age: '0' });
-    assert.equal((await runInventory(ini, ['--list'], moto.endpoint)).code, 0);
-    const dead = `http://127.0.0.1:${await freePort()}`;
-    assertFailure(await runInventory(ini, ['--list'], dead), /ECONNREFUSED/);
+    const proxy = await startProxy(moto.endpoint);
+    try {
+      const ini = writeIni(dir, 'nocache', { cache_max_age: '0' });
+      assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
+      const calls = proxy.requests;
+      assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
+      assert.equal(proxy.requests, 2 * calls, 'the second run made the same calls again');
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

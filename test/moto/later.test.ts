@@ -315,7 +315,7 @@ describe('identity', () => {
     try {
       Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true' });
       const auth = await resolveAuth({ iniPath: 'ec2.ini', iamRole: 'arn:aws:iam::333333333333:role/inventory' }, 'us-east-1');
-      const who = await callerIdentity(auth, 'us-east-1');
+      const who = await callerIdentity({ maxAttempts: 3, clientAuth: auth }, 'us-east-1');
       assert.equal(who.arn, 'arn:aws:sts::333333333333:assumed-role/inventory/ansible_dynamic_inventory');
     } finally {
       for (const k of Object.keys(process.env)) if (!(k in saved)) delete process.env[k];

@@ -14,7 +14,7 @@ const r53 = mockClient(Route53Client);
 
 const settings: FetchSettings = {
   iniPath: 'test.ini', eucalyptus: false, eucalyptusHost: undefined, regions: ['us-east-1'], regionsExclude: [],
-  route53: false, route53ExcludedZones: [], rds: true, instanceFilters: [],
+  route53: false, route53ExcludedZones: [], rds: true, instanceFilters: [], maxConcurrency: 16, maxAttempts: 3,
 };
 
 function sdkError(name: string, status: number, message: string): Error {
@@ -89,19 +89,19 @@ describe('EC2', () => {
 describe('RDS', () => {
   it('a 403 (no RDS permission) is skipped silently, as ec2.py does', async () => {
     rds.on(DescribeDBInstancesCommand).rejects(sdkError('AccessDenied', 403, 'User is not authorized'));
-    assert.deepEqual(await getRdsInstancesByRegion('us-east-1'), []);
+    assert.deepEqual(await getRdsInstancesByRegion(settings, 'us-east-1'), []);
   });
 
   it('any other error names RDS and the region', async () => {
     rds.on(DescribeDBInstancesCommand).rejects(sdkError('InvalidClientTokenId', 400, 'The security token included in the request is invalid.'));
-    await assert.rejects(getRdsInstancesByRegion('sa-east-1'), /^AwsError: RDS DescribeDBInstances in sa-east-1 failed \(HTTP 400\): InvalidClientTokenId: The security token/);
+    await assert.rejects(getRdsInstancesByRegion(settings, 'sa-east-1'), /^AwsError: RDS DescribeDBInstances in sa-east-1 failed \(HTTP 400\): InvalidClientTokenId: The security token/);
   });
 
   it('reads every page', async () => {
     rds.on(DescribeDBInstancesCommand)
       .resolvesOnce({ DBInstances: [{ DBInstanceIdentifier: 'a' }], Marker: 'm' })
       .resolvesOnce({ DBInstances: [{ DBInstanceIdentifier: 'b' }] });
-    assert.deepEqual((await getRdsInstancesByRegion('us-east-1')).map((r) => r.instance.DBInstanceIdentifier), ['a', 'b']);
+    assert.deepEqual((await getRdsInstancesByRegion(settings, 'us-east-1')).map((r) => r.instance.DBInstanceIdentifier), ['a', 'b']);
   });
 });
 
@@ -113,7 +113,7 @@ describe('Route53', () => {
     r53.on(ListResourceRecordSetsCommand, { HostedZoneId: '/hostedzone/A' })
       .resolvesOnce({ ResourceRecordSets: [{ Name: 'x.a.com.', Type: 'A', ResourceRecords: [{ Value: '1.2.3.4' }] }], IsTruncated: true, NextRecordName: 'y.a.com.', NextRecordType: 'A', MaxItems: 1 })
       .resolvesOnce({ ResourceRecordSets: [{ Name: 'y.a.com.', Type: 'A', ResourceRecords: [{ Value: '5.6.7.8' }, { Value: '1.2.3.4' }] }], IsTruncated: false, MaxItems: 1 });
-    const sets = await getRoute53Records(['b.com']);
+    const sets = await getRoute53Records(settings, ['b.com']);
     assert.deepEqual(sets, [{ name: 'x.a.com', values: ['1.2.3.4'] }, { name: 'y.a.com', values: ['5.6.7.8', '1.2.3.4'] }]);
     assert.equal(r53.commandCalls(ListResourceRecordSetsCommand).length, 2, 'the excluded zone is never read');
     assert.equal(r53.commandCalls(ListResourceRecordSetsCommand)[1]?.args[0].input.StartRecordName, 'y.a.com.');

@@ -14,13 +14,14 @@ const empty = `<?xml version="1.0" encoding="UTF-8"?>
 
 const settings: FetchSettings = {
   iniPath: 'test.ini', eucalyptus: false, eucalyptusHost: undefined, regions: ['us-east-1'], regionsExclude: [],
-  route53: false, route53ExcludedZones: [], rds: false, instanceFilters: [],
+  route53: false, route53ExcludedZones: [], rds: false, instanceFilters: [], maxConcurrency: 16, maxAttempts: 3,
 };
 
 describe('throttling', () => {
   let server: http.Server;
   let failuresLeft = 0;
   let requests = 0;
+  let failure = { status: 503, body: throttled };
   const saved = { ...process.env };
   before(async () => {
     server = http.createServer((req, res) => {
@@ -28,7 +29,7 @@ describe('throttling', () => {
       req.on('end', () => {
         requests++;
         if (failuresLeft-- > 0) {
-          res.writeHead(503, { 'content-type': 'text/xml' }).end(throttled);
+          res.writeHead(failure.status, { 'content-type': 'text/xml' }).end(failure.body);
         } else {
           res.writeHead(200, { 'content-type': 'text/xml' }).end(empty);
         }
@@ -50,6 +51,18 @@ describe('throttling', () => {
     const records = await getInstancesByRegion(settings, 'ap-south-1');
     assert.deepEqual(records.map((r) => r.instance.InstanceId), ['i-0123']);
     assert.equal(requests, 3);
+  });
+
+  it('a burst of 500 InternalError answers is retried too', async () => {
+    failure = { status: 500, body: throttled.replace('RequestLimitExceeded', 'InternalError').replace('Request limit exceeded.', 'An internal error has occurred') };
+    failuresLeft = 2;
+    requests = 0;
+    const records = await getInstancesByRegion(settings, 'ap-south-1');
+    assert.equal(records.length, 1);
+    assert.equal(requests, 3);
+    failuresLeft = 1000;
+    await assert.rejects(getInstancesByRegion(settings, 'eu-south-2'), /^AwsError: EC2 DescribeInstances in eu-south-2 failed \(HTTP 500\): InternalError: An internal error has occurred$/);
+    failure = { status: 503, body: throttled };
   });
 
   it('that never stops is reported with service, region and AWS code after the last attempt', async () => {

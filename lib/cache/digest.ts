@@ -1,0 +1,31 @@
+// The part of a cache key that says which inventory an entry is: a digest of every setting and
+// every environment value that changes what a refresh returns. Two configurations or two
+// accounts sharing a cache_path or a Redis never read each other's inventory.
+import { createHash } from 'node:crypto';
+import type { Settings } from '../settings/read.js';
+
+/** Settings that only say how the cache and the calls behave, not what the inventory holds. */
+const notInKey = new Set<string>([
+  'iniPath', 'cachePath', 'cacheMaxAge', 'cacheConnection', 'cacheStaleOnError', 'cacheLockTimeout',
+  'maxConcurrency', 'maxAttempts',
+]);
+
+/** Environment that selects the endpoint or the identity the SDK uses. */
+const envInKey = /^(AWS_ENDPOINT_URL(_.*)?|AWS_PROFILE|AWS_DEFAULT_PROFILE|AWS_REGION|AWS_DEFAULT_REGION|AWS_ROLE_ARN|AWS_CONFIG_FILE|AWS_SHARED_CREDENTIALS_FILE|EC2_URL|EC2_INSTANCE_FILTERS)$/;
+
+export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process.env): string {
+  const relevant: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (notInKey.has(key)) continue;
+    // Patterns hold a RegExp; their source text is what identifies them.
+    relevant[key] = value && typeof value === 'object' && 'source' in value ? (value as { source: string }).source : value;
+  }
+  const environment = Object.keys(env).filter((k) => envInKey.test(k)).sort().map((k) => [k, env[k]]);
+  // The access key id tells accounts apart without a call; only its hash goes into the key,
+  // and the secret is never read.
+  const keyId = env['AWS_ACCESS_KEY_ID'] ? createHash('sha256').update(env['AWS_ACCESS_KEY_ID']).digest('hex') : '';
+  return createHash('sha256')
+    .update(JSON.stringify({ v: 1, relevant, environment, keyId }))
+    .digest('hex')
+    .slice(0, 32);
+}

@@ -1,0 +1,45 @@
+// Opens the cache a configuration asks for: the file store in cache_path by default, Redis when
+// cache_connection names one. Redis is only loaded when used.
+import { accessSync, constants, mkdirSync } from 'node:fs';
+import Keyv from 'keyv';
+import type { Settings } from '../settings/read.js';
+import { CacheError } from '../errors.js';
+import { cacheFiles, KeyvFileStore, lockFiles } from './fileStore.js';
+import type { CacheEntry, InventoryCache } from './types.js';
+
+export async function openCache(settings: Pick<Settings, 'cachePath' | 'cacheConnection'>): Promise<InventoryCache> {
+  if (settings.cacheConnection) {
+    const { openRedisCache } = await import('./redisStore.js');
+    return openRedisCache(settings.cacheConnection);
+  }
+  return openFileCache(settings.cachePath);
+}
+
+export function openFileCache(dir: string): InventoryCache {
+  const files = cacheFiles(dir);
+  ensureCacheDir(dir);
+  // serialize/deserialize off: the store keeps the two texts as files, not as a JSON wrapper.
+  const keyv = new Keyv<CacheEntry>({
+    store: new KeyvFileStore(files), namespace: 'ec2-inventory', serialize: undefined, deserialize: undefined, throwOnErrors: true,
+  });
+  keyv.on('error', () => { /* thrown to the caller as well */ });
+  return {
+    where: `cache_path ${dir}`,
+    get: (digest) => keyv.get(digest),
+    async set(digest, entry) {
+      await keyv.set(digest, entry);
+    },
+    lock: (_digest, timeoutMs) => lockFiles(files, timeoutMs),
+    async close() { /* nothing held open */ },
+  };
+}
+
+/** Creates cache_path if needed (as ec2.py does) and checks that it can be written before any API call. */
+function ensureCacheDir(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    accessSync(dir, constants.W_OK | constants.X_OK);
+  } catch (err) {
+    throw new CacheError(`cache_path ${dir} is not a writable folder: ${(err as Error).message}`, dir, { cause: err });
+  }
+}

@@ -1,0 +1,44 @@
+// A refresh of 100,000 instances in its own process: DescribeInstances answered in process by
+// aws-sdk-client-mock (1,000 per page), then rules and serialisation. Prints CPU, wall time and peak RSS.
+import { mockClient } from 'aws-sdk-client-mock';
+import { EC2Client, DescribeInstancesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
+import { parseSettings } from '../../lib/settings/read.js';
+import { fetchInventory } from '../../lib/inventory/source.js';
+import { json_format_dict } from '../../lib/inventory/format.js';
+import { syntheticInstance } from './synthetic.js';
+
+const COUNT = Number(process.env.BIG_COUNT ?? 100_000);
+const PAGE = 1_000;
+const ec2 = mockClient(EC2Client);
+ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'us-east-1' }] });
+ec2.on(DescribeInstancesCommand).callsFake((input: { NextToken?: string }) => {
+  const page = Number(input.NextToken ?? '0');
+  const first = page * PAGE;
+  const Instances = Array.from({ length: PAGE }, (_, i) => syntheticInstance(first + i, 'us-east-1'));
+  return { Reservations: [{ Instances }], NextToken: first + PAGE < COUNT ? String(page + 1) : undefined };
+});
+const settings = parseSettings(`[ec2]
+regions = us-east-1
+regions_exclude =
+destination_variable = public_dns_name
+vpc_destination_variable = ip_address
+route53 = False
+rds = False
+cache_path = /tmp/unused
+cache_max_age = 300
+`, 'bench.ini');
+
+const cpu0 = process.cpuUsage();
+const t0 = process.hrtime.bigint();
+const { inventory, index } = await fetchInventory(settings);
+const text = json_format_dict(inventory);
+const indexText = json_format_dict(index);
+const cpu = process.cpuUsage(cpu0);
+const wallMs = Number(process.hrtime.bigint() - t0) / 1e6;
+process.stdout.write(JSON.stringify({
+  instances: Object.keys(inventory._meta.hostvars).length,
+  cpuMs: (cpu.user + cpu.system) / 1000,
+  wallMs,
+  maxRssMb: process.resourceUsage().maxRSS / 1024,
+  bytes: text.length + indexText.length,
+}));

@@ -1,0 +1,150 @@
+// npm run bench: performance figures as ratios against baselines measured in the same run.
+//   1. cached --list at 1k/10k/100k hosts vs the floor (node -e 0 plus cat of the cache file) and
+//      vs the reference ec2.py's cached --list;
+//   2. cold refresh of 16 regions through a proxy adding 100 ms per request, vs the reference;
+//   3. building a 100,000-instance inventory from in-process SDK answers: peak RSS and CPU time.
+// Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, writeFileSync, utimesSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { EC2Client, RunInstancesCommand, DescribeImagesCommand, CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { buildInventory } from '../../lib/inventory/rules.js';
+import { json_format_dict } from '../../lib/inventory/format.js';
+import { parseSettings, type Settings } from '../../lib/settings/read.js';
+import { cacheDigest } from '../../lib/cache/digest.js';
+import { openFileCache } from '../../lib/cache/open.js';
+import { startMoto } from '../support/moto.js';
+import { startProxy } from '../support/proxy.js';
+import { clientConfig } from '../support/scenario.js';
+import { inventoryBin, sharedDir } from '../support/paths.js';
+import { referenceScript, tempDir, writeIni } from '../support/run.js';
+import { syntheticRecords } from './synthetic.js';
+
+const rows: string[][] = [];
+const dir = tempDir('ec2inv-bench-');
+const env = {
+  PATH: process.env['PATH'], HOME: process.env['HOME'], AWS_ACCESS_KEY_ID: 'bench', AWS_SECRET_ACCESS_KEY: 'bench',
+  AWS_EC2_METADATA_DISABLED: 'true',
+};
+const referenceAvailable = existsSync(referenceScript) && (() => {
+  try { execFileSync('/usr/bin/python3', ['-c', 'import boto'], { stdio: 'ignore' }); return true; } catch { return false; }
+})();
+
+function timeOnce(file: string, args: string[], runEnv: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = process.hrtime.bigint();
+    execFile(file, args, { env: runEnv, maxBuffer: 2 * 1024 * 1024 * 1024, encoding: 'buffer' }, (err) => {
+      if (err) reject(err);
+      else resolve(Number(process.hrtime.bigint() - t0) / 1e6);
+    });
+  });
+}
+
+async function median(times: number, file: string, args: string[], runEnv: NodeJS.ProcessEnv): Promise<number> {
+  await timeOnce(file, args, runEnv); // warm the page cache and the module cache
+  const samples: number[] = [];
+  for (let i = 0; i < times; i++) samples.push(await timeOnce(file, args, runEnv));
+  samples.sort((a, b) => a - b);
+  return samples[Math.floor(samples.length / 2)] as number;
+}
+
+const ms = (x: number) => `${Math.round(x)} ms`;
+const ratio = (x: number) => `${x.toFixed(2)}x`;
+
+async function cachedList(hosts: number, repeats: number): Promise<void> {
+  const ini = writeIni(dir, `cached-${hosts}`, { regions: 'us-east-1', route53: 'False', cache_max_age: '86400' });
+  const refIni = writeIni(dir, `ref-cached-${hosts}`, { regions: 'us-east-1', route53: 'False', cache_max_age: '86400' });
+  const settings: Settings = parseSettings((await import('node:fs')).readFileSync(ini, 'utf8'), ini, env);
+  const { inventory, index } = buildInventory(syntheticRecords(hosts, 'us-east-1'), settings);
+  const text = json_format_dict(inventory);
+  const indexText = json_format_dict(index);
+  await openFileCache(settings.cachePath).set(cacheDigest(settings, { ...env, EC2_INI_PATH: ini }), { inventory: text, index: indexText, writtenAt: Date.now() });
+  const cacheFile = path.join(settings.cachePath, 'ansible-ec2.cache');
+  const nodeFloor = await median(repeats, process.execPath, ['-e', '0'], env);
+  const catFloor = await median(repeats, 'cat', [cacheFile], env);
+  const floor = nodeFloor + catFloor;
+  const port = await median(repeats, inventoryBin, ['--list'], { ...env, EC2_INI_PATH: ini });
+  let reference: number | undefined;
+  if (referenceAvailable) {
+    const refDir = path.join(dir, `ref-cached-${hosts}-cache`);
+    mkdirSync(refDir, { recursive: true });
+    writeFileSync(path.join(refDir, 'ansible-ec2.cache'), text);
+    writeFileSync(path.join(refDir, 'ansible-ec2.index'), indexText);
+    const now = new Date();
+    utimesSync(path.join(refDir, 'ansible-ec2.cache'), now, now);
+    reference = await median(repeats, referenceScript, ['http://127.0.0.1:1', refIni, '--list'], env);
+  }
+  const size = statSync(cacheFile).size / 1024 / 1024;
+  rows.push([
+    `cached --list, ${hosts.toLocaleString('en')} hosts (${size.toFixed(1)} MB)`,
+    `port ${ms(port)}; floor ${ms(floor)} (node ${ms(nodeFloor)} + cat ${ms(catFloor)})${reference ? `; reference ${ms(reference)}` : ''}`,
+    `${ratio(port / floor)} of floor${reference ? `; ${ratio(reference / port)} faster than reference` : ''}`,
+    'within 1.25x of floor; at least 1.3x faster than reference',
+  ]);
+}
+
+async function coldRefresh(): Promise<void> {
+  // The sixteen regions boto 2.49 (the reference) knows, so that both sides walk the same list.
+  const regions = [
+    'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'eu-west-1', 'eu-west-2', 'eu-central-1',
+    'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-southeast-1', 'ap-southeast-2', 'sa-east-1', 'cn-north-1', 'us-gov-west-1',
+  ];
+  const moto = await startMoto();
+  try {
+    for (const region of regions) {
+      const ec2 = new EC2Client(clientConfig(moto.endpoint, region));
+      const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
+      const out = await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 3, MaxCount: 3 }));
+      const ids = (out.Instances ?? []).map((i) => i.InstanceId as string);
+      await ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: 'Role', Value: 'web' }] }));
+    }
+    const proxy = await startProxy(moto.endpoint, 100);
+    try {
+      const overrides = { regions: regions.join(','), route53: 'False', cache_max_age: '0' };
+      const ini = writeIni(dir, 'cold', overrides);
+      const port = await median(3, inventoryBin, ['--refresh-cache'], { ...env, EC2_INI_PATH: ini, AWS_ENDPOINT_URL: proxy.url });
+      let reference: number | undefined;
+      if (referenceAvailable) {
+        reference = await median(3, referenceScript, [proxy.url, writeIni(dir, 'ref-cold', overrides), '--refresh-cache'], env);
+      }
+      rows.push([
+        'cold refresh, 16 regions, EC2 + RDS, 100 ms per request',
+        `port ${ms(port)}${reference ? `; reference ${ms(reference)}` : ''}`,
+        reference ? `${ratio(reference / port)} faster than reference` : 'reference unavailable',
+        'at least 8x faster',
+      ]);
+    } finally {
+      await proxy.close();
+    }
+  } finally {
+    await moto.stop();
+  }
+}
+
+async function bigBuild(): Promise<void> {
+  const script = path.join(path.dirname(fileURLToPath(import.meta.url)), 'big.js');
+  const out = execFileSync(process.execPath, [script], { env: { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' } }).toString();
+  const m = JSON.parse(out) as { instances: number; cpuMs: number; wallMs: number; maxRssMb: number; bytes: number };
+  rows.push([
+    `refresh of ${m.instances.toLocaleString('en')} instances (SDK answers in process)`,
+    `CPU ${(m.cpuMs / 1000).toFixed(2)} s (wall ${(m.wallMs / 1000).toFixed(2)} s); peak RSS ${Math.round(m.maxRssMb)} MB; ${Math.round(m.bytes / 1024 / 1024)} MB of JSON`,
+    `${ratio(3000 / m.cpuMs)} under the CPU target; ${ratio(400 / m.maxRssMb)} under the RSS target`,
+    'build under 3 s of CPU; peak RSS at most 400 MB',
+  ]);
+}
+
+const which = process.argv.slice(2);
+const want = (name: string) => which.length === 0 || which.includes(name);
+if (want('cached')) {
+  await cachedList(1_000, 15);
+  await cachedList(10_000, 9);
+  await cachedList(100_000, 3);
+}
+if (want('cold')) await coldRefresh();
+if (want('big')) await bigBuild();
+
+const header = ['case', 'measured', 'ratio', 'target'];
+const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);
+process.stdout.write(`Benchmark on ${new Date().toISOString().slice(0, 10)}, node ${process.version}, ${(await import('node:os')).cpus().length} cores${referenceAvailable ? '' : ' (reference ec2.py unavailable: python3-boto missing)'}\n\n${lines.join('\n')}\n`);
+void sharedDir;

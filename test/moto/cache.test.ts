@@ -1,0 +1,197 @@
+// The cache under concurrency and faults, with real processes: many readers during refreshes, a
+// refresh killed halfway, damaged and foreign cache files, cron refreshes, stale-on-error.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, statSync, writeFileSync, truncateSync } from 'node:fs';
+import path from 'node:path';
+import { startMoto, type Moto } from '../support/moto.js';
+import { buildScenario, host, type Scenario } from '../support/scenario.js';
+import { startProxy, type Proxy } from '../support/proxy.js';
+import { awsEnv, runInventory, tempDir, writeIni, type RunResult } from '../support/run.js';
+import { inventoryBin } from '../support/paths.js';
+
+let moto: Moto;
+let s: Scenario;
+let dir: string;
+
+before(async () => {
+  moto = await startMoto();
+  s = await buildScenario(moto.endpoint);
+  dir = tempDir('ec2inv-cache-');
+});
+after(async () => moto?.stop());
+
+async function withProxy<T>(fn: (proxy: Proxy) => Promise<T>, delayMs = 0): Promise<T> {
+  const proxy = await startProxy(moto.endpoint, delayMs);
+  try {
+    return await fn(proxy);
+  } finally {
+    await proxy.close();
+  }
+}
+
+/** Runs many invocations with at most `width` at once (2 cores: hundreds at once would only thrash). */
+async function many(count: number, width: number, one: (i: number) => Promise<RunResult>): Promise<RunResult[]> {
+  const results: RunResult[] = [];
+  let next = 0;
+  await Promise.all(Array.from({ length: width }, async () => {
+    while (next < count) results.push(await one(next++));
+  }));
+  return results;
+}
+
+const web1 = () => host(s, 'web1').publicIp as string;
+
+describe('concurrent readers and refreshes', () => {
+  it('200 --list readers while 20 refreshes run: every read is the whole, valid inventory', async () => {
+    await withProxy(async (proxy) => {
+      const ini = writeIni(dir, 'busy', { cache_max_age: '3600' });
+      const first = await runInventory(ini, ['--list'], proxy.url);
+      assert.equal(first.code, 0, first.stderr);
+      const groups = Object.keys(JSON.parse(first.stdout)).sort();
+      const refreshes = many(20, 4, () => runInventory(ini, ['--refresh-cache'], proxy.url));
+      const reads = many(200, 12, () => runInventory(ini, ['--list'], proxy.url));
+      const [r, w] = await Promise.all([reads, refreshes]);
+      for (const x of [...r, ...w]) {
+        assert.equal(x.code, 0, x.stderr);
+        assert.deepEqual(Object.keys(JSON.parse(x.stdout)).sort(), groups);
+      }
+    }, 20);
+  });
+
+  it('simultaneous refreshes from several processes make one set of API calls', async () => {
+    await withProxy(async (proxy) => {
+      const ini = writeIni(dir, 'single', { cache_max_age: '3600' });
+      const alone = await runInventory(ini, ['--refresh-only'], proxy.url);
+      assert.equal(alone.code, 0, alone.stderr);
+      const oneRefresh = proxy.requests;
+      proxy.requests = 0;
+      // Age the entry out so every process below finds it stale and wants to refresh.
+      const stale = writeIni(dir, 'single', { cache_max_age: '1' });
+      await new Promise((r) => setTimeout(r, 1100));
+      const runs = await many(6, 6, () => runInventory(stale, ['--list'], proxy.url));
+      for (const r of runs) assert.equal(r.code, 0, r.stderr);
+      assert.equal(proxy.requests, oneRefresh, 'the others waited and served the one refresh');
+    }, 150);
+  });
+});
+
+describe('faults', () => {
+  it('kill -9 of a refresh halfway: the previous cache is intact and the next run recovers', async () => {
+    await withProxy(async (proxy) => {
+      const ini = writeIni(dir, 'killed');
+      const cacheDir = path.join(dir, 'killed-cache');
+      assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
+      const before = readFileSync(path.join(cacheDir, 'ansible-ec2.cache'));
+      proxy.delayMs = 400;
+      const child = spawn(inventoryBin, ['--refresh-cache'], { env: awsEnv(proxy.url, { EC2_INI_PATH: ini }), stdio: 'ignore' });
+      while (proxy.requests < 4) await new Promise((r) => setTimeout(r, 50));
+      child.kill('SIGKILL');
+      await new Promise((r) => child.once('exit', r));
+      assert.deepEqual(readFileSync(path.join(cacheDir, 'ansible-ec2.cache')), before);
+      const cached = await runInventory(ini, ['--list'], proxy.url);
+      assert.equal(cached.code, 0, cached.stderr);
+      assert.equal(cached.stdout, before.toString() + '\n');
+      proxy.delayMs = 0;
+      const t0 = Date.now();
+      const next = await runInventory(ini, ['--refresh-cache'], proxy.url);
+      assert.equal(next.code, 0, next.stderr);
+      assert.ok(Date.now() - t0 < 30_000, 'the dead holder\'s lock expired');
+      assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left behind');
+    });
+  });
+
+  for (const [name, damage] of [
+    ['truncated', (f: string) => truncateSync(f, 100)],
+    ['corrupt', (f: string) => writeFileSync(f, 'garbage'.repeat(10))],
+  ] as const) {
+    it(`a ${name} cache file causes a fresh refresh, never a crash or a wrong inventory`, async () => {
+      await withProxy(async (proxy) => {
+        const ini = writeIni(dir, name);
+        const good = await runInventory(ini, ['--list'], proxy.url);
+        damage(path.join(dir, `${name}-cache`, 'ansible-ec2.cache'));
+        proxy.requests = 0;
+        const r = await runInventory(ini, ['--list'], proxy.url);
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok(proxy.requests > 0, 'refreshed');
+        assert.deepEqual(Object.keys(JSON.parse(r.stdout)).sort(), Object.keys(JSON.parse(good.stdout)).sort());
+      });
+    });
+  }
+
+  it('two configurations in one cache_path are never mixed', async () => {
+    await withProxy(async (proxy) => {
+      const shared = path.join(dir, 'shared-cache');
+      const west = writeIni(dir, 'cfg-west', { cache_path: shared, regions: 'us-west-2' });
+      const east = writeIni(dir, 'cfg-east', { cache_path: shared, regions: 'us-east-1' });
+      for (let i = 0; i < 3; i++) {
+        const w = JSON.parse((await runInventory(west, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
+        const e = JSON.parse((await runInventory(east, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
+        assert.ok('us-west-2' in w && !('us-east-1' in w), 'west config got west');
+        assert.ok('us-east-1' in e && !('us-west-2' in e), 'east config got east');
+      }
+      // And a cache file written by another configuration is not trusted even when fresh.
+      const filtered = writeIni(dir, 'cfg-west-filtered', { cache_path: shared, regions: 'us-west-2', instance_filters: 'tag:Env=nothing' });
+      const f = JSON.parse((await runInventory(filtered, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(f), ['_meta']);
+    });
+  });
+
+  it('cache_stale_on_error serves the previous inventory with a warning; without it the run fails', async () => {
+    await withProxy(async (proxy) => {
+      const ini = writeIni(dir, 'stale', { cache_stale_on_error: 'True' });
+      const good = await runInventory(ini, ['--list'], proxy.url);
+      proxy.failWith = 500;
+      const r = await runInventory(ini, ['--refresh-cache'], proxy.url);
+      assert.equal(r.code, 0, r.stderr);
+      assert.equal(r.stdout, good.stdout);
+      assert.match(r.stderr, /^ec2-inventory: warning: refresh failed, serving the inventory cached \d+ s ago \(cache_stale_on_error\): EC2 .* failed \(HTTP 500\)/);
+      const strict = writeIni(dir, 'stale', { cache_stale_on_error: 'False' });
+      const f = await runInventory(strict, ['--refresh-cache'], proxy.url);
+      assert.equal(f.code, 1);
+      assert.equal(f.stdout, '');
+    });
+  });
+});
+
+describe('--refresh-only (cron)', () => {
+  it('refreshes and prints nothing at all on success; one line and non-zero on failure', async () => {
+    await withProxy(async (proxy) => {
+      const ini = writeIni(dir, 'cron');
+      const ok = await runInventory(ini, ['--refresh-only'], proxy.url);
+      assert.deepEqual(ok, { code: 0, stdout: '', stderr: '' });
+      assert.ok(proxy.requests > 0);
+      proxy.requests = 0;
+      const listed = await runInventory(ini, ['--list'], proxy.url);
+      assert.equal(proxy.requests, 0, 'the cron refresh filled the cache');
+      assert.ok(web1() in JSON.parse(listed.stdout)._meta.hostvars);
+      proxy.failWith = 503;
+      const bad = await runInventory(ini, ['--refresh-only'], proxy.url);
+      assert.equal(bad.code, 1);
+      assert.equal(bad.stdout, '');
+      assert.equal(bad.stderr.split('\n').filter(Boolean).length, 1, bad.stderr);
+      assert.match(bad.stderr, /^ec2-inventory: EC2 DescribeRegions in us-east-1 failed \(HTTP 503\)/);
+    });
+  });
+});
+
+describe('files and secrets', () => {
+  it('cache files are 0600, and no credential appears in the cache or the output', async () => {
+    const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY';
+    const keyId = 'AKIAIOSFODNN7EXAMPLE';
+    const ini = writeIni(dir, 'secrets');
+    const r = await runInventory(ini, ['--list'], moto.endpoint, { AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret });
+    assert.equal(r.code, 0, r.stderr);
+    const cacheDir = path.join(dir, 'secrets-cache');
+    for (const f of readdirSync(cacheDir)) {
+      const file = path.join(cacheDir, f);
+      if (statSync(file).isFile()) {
+        assert.equal(statSync(file).mode & 0o777, 0o600, f);
+        const text = readFileSync(file, 'utf8');
+        assert.ok(!text.includes(secret) && !text.includes(keyId), `credential in ${f}`);
+      }
+    }
+    assert.ok(!r.stdout.includes(secret) && !r.stdout.includes(keyId) && !r.stderr.includes(secret));
+  });
+});

@@ -1,0 +1,147 @@
+// The shared cache on a real redis-server (Debian's), started here on a free loopback port.
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { freePort, startMoto, type Moto } from '../support/moto.js';
+import { buildScenario, host, type Scenario } from '../support/scenario.js';
+import { startProxy, type Proxy } from '../support/proxy.js';
+import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
+import { inventoryBin } from '../support/paths.js';
+
+function redisMissing(): string | undefined {
+  try {
+    execFileSync('redis-server', ['--version'], { stdio: 'ignore' });
+    return undefined;
+  } catch {
+    return 'redis-server not found (apt-get install redis-server)';
+  }
+}
+const missing = redisMissing();
+if (missing && process.env['CI'] === 'true') throw new Error(`Redis test cannot run under CI: ${missing}`);
+
+interface Redis { port: number; url: string; stop(): Promise<void> }
+
+async function startRedis(dir: string): Promise<Redis> {
+  const port = await freePort();
+  const child: ChildProcess = spawn('redis-server', [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+  ], { stdio: 'ignore' });
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    try {
+      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
+      break;
+    } catch {
+      if (Date.now() > deadline) throw new Error('redis-server did not start');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+  return {
+    port,
+    url: `redis://127.0.0.1:${port}/0`,
+    async stop() {
+      if (child.exitCode !== null) return;
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+describe('Redis as the shared cache', { skip: missing ?? false }, () => {
+  let moto: Moto;
+  let s: Scenario;
+  let dir: string;
+  let redis: Redis;
+  let proxy: Proxy;
+
+  before(async () => {
+    moto = await startMoto();
+    s = await buildScenario(moto.endpoint);
+    dir = tempDir('ec2inv-redis-');
+    redis = await startRedis(dir);
+    proxy = await startProxy(moto.endpoint);
+  });
+  after(async () => {
+    await proxy?.close();
+    await redis?.stop();
+    await moto?.stop();
+  });
+
+  // Each "controller" has its own cache_path: only Redis is shared.
+  const controller = (name: string, overrides: Record<string, string> = {}) =>
+    writeIni(dir, name, { cache_connection: redis.url, cache_path: path.join(dir, `${name}-local`), ...overrides });
+
+  it('two controllers share one refresh', async () => {
+    const a = controller('ctl-a');
+    const b = controller('ctl-b');
+    proxy.requests = 0;
+    const refreshed = await runInventory(a, ['--refresh-only'], proxy.url);
+    assert.deepEqual(refreshed, { code: 0, stdout: '', stderr: '' });
+    assert.ok(proxy.requests > 0);
+    proxy.requests = 0;
+    const listed = await runInventory(b, ['--list'], proxy.url);
+    assert.equal(listed.code, 0, listed.stderr);
+    assert.equal(proxy.requests, 0, 'the second controller read the first one\'s refresh');
+    assert.ok((host(s, 'web1').publicIp as string) in JSON.parse(listed.stdout)._meta.hostvars);
+  });
+
+  it('concurrent refreshes on several controllers make one set of API calls', async () => {
+    proxy.delayMs = 100;
+    const once = controller('once-a', { cache_max_age: '3600' });
+    await runInventory(once, ['--refresh-only'], proxy.url);
+    const calls = proxy.requests;
+    proxy.requests = 0;
+    await new Promise((r) => setTimeout(r, 1100));
+    const runs = await Promise.all(['x', 'y', 'z', 'w'].map((n) => runInventory(controller(`many-${n}`, { cache_max_age: '1' }), ['--list'], proxy.url)));
+    proxy.delayMs = 0;
+    for (const r of runs) assert.equal(r.code, 0, r.stderr);
+    assert.ok(calls > 0);
+    assert.equal(proxy.requests, calls, 'one refresh served the four of them');
+  });
+
+  it('two configurations in one Redis are never mixed', async () => {
+    const west = JSON.parse((await runInventory(controller('west', { regions: 'us-west-2' }), ['--list'], proxy.url)).stdout) as Record<string, unknown>;
+    const east = JSON.parse((await runInventory(controller('east', { regions: 'us-east-1' }), ['--list'], proxy.url)).stdout) as Record<string, unknown>;
+    assert.ok('us-west-2' in west && !('us-east-1' in west));
+    assert.ok('us-east-1' in east && !('us-west-2' in east));
+  });
+
+  it('a Redis that is not there is a clear, prompt error', async () => {
+    const port = await freePort();
+    const ini = writeIni(dir, 'noredis', { cache_connection: `redis://user:s3cret@127.0.0.1:${port}/2` });
+    const t0 = Date.now();
+    const r = await runInventory(ini, ['--list'], proxy.url);
+    assert.equal(r.code, 1);
+    assert.equal(r.stdout, '');
+    assert.match(r.stderr, new RegExp(`^ec2-inventory: Redis 127\\.0\\.0\\.1:${port}/2: cannot connect`));
+    assert.ok(!r.stderr.includes('s3cret'), 'the password is never shown');
+    assert.ok(Date.now() - t0 < 20_000);
+  });
+
+  it('Redis stopped mid-run: a clear error, or the inventory with a warning under cache_stale_on_error; nothing hangs', async () => {
+    for (const stale of [false, true]) {
+      const own = await startRedis(dir);
+      const ini = writeIni(dir, `midrun-${stale}`, { cache_connection: own.url, cache_stale_on_error: stale ? 'True' : 'False' });
+      assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
+      proxy.delayMs = 300;
+      const t0 = Date.now();
+      const running = run(inventoryBin, ['--refresh-cache'], awsEnv(proxy.url, { EC2_INI_PATH: ini }));
+      await new Promise((r) => setTimeout(r, 700));
+      await own.stop();
+      const r = await running;
+      proxy.delayMs = 0;
+      assert.ok(Date.now() - t0 < 30_000, 'finished promptly');
+      if (stale) {
+        assert.equal(r.code, 0, r.stderr);
+        assert.ok((host(s, 'web1').publicIp as string) in JSON.parse(r.stdout)._meta.hostvars);
+        assert.match(r.stderr, /^ec2-inventory: warning: .*Redis 127\.0\.0\.1:\d+\/0/);
+      } else {
+        assert.equal(r.code, 1, r.stdout);
+        assert.equal(r.stdout, '');
+        assert.match(r.stderr, /^ec2-inventory: Redis 127\.0\.0\.1:\d+\/0: /);
+      }
+    }
+  });
+});

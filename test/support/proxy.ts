@@ -1,0 +1,57 @@
+// A loopback HTTP proxy in front of moto: counts requests (to prove what did or did not call AWS),
+// adds latency per request (to measure refreshes as a real region's round trip would), and
+// accepts the absolute-URI requests boto 2 sends through its proxy setting.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface Proxy {
+  url: string;
+  port: number;
+  requests: number;
+  delayMs: number;
+  /** Answer every request with this HTTP status instead of forwarding (0: forward). */
+  failWith: number;
+  close(): Promise<void>;
+}
+
+export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
+  const to = new URL(target);
+  const state = { requests: 0, delayMs, failWith: 0 };
+  const server = http.createServer((req, res) => {
+    state.requests++;
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      setTimeout(() => {
+        if (state.failWith) {
+          res.writeHead(state.failWith, { 'content-type': 'text/xml' }).end(
+            `<Response><Errors><Error><Code>InternalError</Code><Message>injected ${state.failWith}</Message></Error></Errors></Response>`);
+          return;
+        }
+        const upstream = http.request({
+          host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers,
+        }, (up) => {
+          res.writeHead(up.statusCode ?? 502, up.headers);
+          up.pipe(res);
+        });
+        upstream.on('error', (err) => res.writeHead(502).end(String(err)));
+        upstream.end(Buffer.concat(chunks));
+      }, state.delayMs);
+    });
+  });
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as AddressInfo).port;
+  const proxy: Proxy = {
+    url: `http://127.0.0.1:${port}`,
+    port,
+    get requests() { return state.requests; },
+    set requests(n) { state.requests = n; },
+    get delayMs() { return state.delayMs; },
+    set delayMs(n) { state.delayMs = n; },
+    get failWith() { return state.failWith; },
+    set failWith(n) { state.failWith = n; },
+    close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
+  };
+  return proxy;
+}
