@@ -7,6 +7,7 @@ import { uncammelize, get_host_info_dict_from_describe_dict } from '../../lib/in
 import { pythonIsoformat } from '../../lib/inventory/rdsClusters.js';
 import { parseSettings } from '../../lib/settings/read.js';
 import { SettingsError } from '../../lib/errors.js';
+import { cacheDigest } from '../../lib/cache/digest.js';
 
 const base: RuleSettings = {
   allInstances: false, allRdsInstances: false, destinationVariable: 'public_dns_name',
@@ -199,6 +200,26 @@ describe('settings of the later ec2.py', () => {
     assert.equal(s.groupBy.instance_state, false);
     assert.deepEqual(s.regionsExclude, ['us-gov-west-1', 'cn-north-1']);
     assert.equal(s.credentials, undefined);
+  });
+
+  it('gives each profile, role, [credentials] key and destination format its own cache digest; the secret none', () => {
+    const digest = (extra: string, overrides = {}) => cacheDigest(parseSettings(minimal + extra, 'ec2.ini', {}, overrides), {});
+    const plain = digest('');
+    const seen = new Set([plain]);
+    for (const d of [
+      digest('boto_profile = a\n'), digest('boto_profile = b\n'), digest('', { profile: 'c' }),
+      digest('iam_role = arn:aws:iam::1:role/x\n'), digest('iam_role = arn:aws:iam::2:role/x\n'),
+      digest('\n[credentials]\naws_access_key_id = AKID1\naws_secret_access_key = s\n'),
+      digest('destination_format = {0}\ndestination_format_tags = Name\n'),
+      digest('destination_format = {0}\ndestination_format_tags = Env\n'),
+    ]) {
+      assert.ok(!seen.has(d), 'digest shared');
+      seen.add(d);
+    }
+    assert.equal(
+      digest('\n[credentials]\naws_access_key_id = AKID1\naws_secret_access_key = one\n'),
+      digest('\n[credentials]\naws_access_key_id = AKID1\naws_secret_access_key = two\n'),
+    );
   });
 
   it('defaults give the 2014 behaviour', () => {
