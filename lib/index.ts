@@ -23,3 +23,7 @@ export type {
   TemplateBuildOptions, TemplateBuildResult, StepReport, Step, ImageBuildOptions, ImageBuildResult, ImageFormat,
   NetworkValues, FillResult,
 } from './provision/index.js';
+
+// The registry of hosts launched outside the AWS listings (KVM guests, instances with chosen groups).
+export { openRegistry, registeredHosts, registryFile } from './registry/registry.js';
+export type { Registry, RegisteredHost, HostVarValue } from './registry/registry.js';

@@ -25,11 +25,22 @@ function sortedCopy(value: unknown): unknown {
     }
     return out;
   }
-  const keys = sortKeys(Object.keys(value));
+  const record = value as Record<string, unknown>;
+  const original = Object.keys(record);
+  const keys = sortKeys([...original]);
+  // A flat object whose keys are already in order (hostvars are built that way) is used as it is:
+  // copying 100,000 of them would double the memory of a large refresh.
+  let reuse = true;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string;
+    if (integerLike.test(key) && Number(key) < 2 ** 32 - 1) return undefined;
+    const v = record[key];
+    if (key !== original[i] || (v !== null && typeof v === 'object')) reuse = false;
+  }
+  if (reuse) return record;
   const out: Record<string, unknown> = {};
   for (const key of keys) {
-    if (integerLike.test(key) && Number(key) < 2 ** 32 - 1) return undefined;
-    const item = sortedCopy((value as Record<string, unknown>)[key]);
+    const item = sortedCopy(record[key]);
     if (item === undefined) return undefined;
     out[key] = item;
   }

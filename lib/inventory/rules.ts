@@ -244,8 +244,7 @@ export function add_instance(state: State, record: EC2Record): void {
   push(inventory, 'ec2', hostname);
 
   const vars = get_host_info_dict_from_instance(record, state);
-  if (hostname !== dest) vars['ansible_host'] = dest;
-  inventory._meta.hostvars[hostname] = vars;
+  inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
 }
 
 /** A tag value, or its comma-separated parts with expand_csv_tags. */
@@ -316,8 +315,7 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
   push(inventory, 'rds', hostname);
 
   const vars = get_host_info_dict_from_rds_instance(record);
-  if (hostname !== dest) vars['ansible_host'] = dest;
-  inventory._meta.hostvars[hostname] = vars;
+  inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
 }
 
 /** The Route53 names pointing at an instance, through its DNS names or addresses. */
@@ -360,14 +358,21 @@ export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick
     vars['ec2_block_devices'] = devices;
     vars['ec2_account_id'] = state.accountId ?? null;
   }
-  return vars;
+  return inKeyOrder(vars);
+}
+
+// Hostvars are written sorted; building them in that order lets the serialiser use them as they are.
+export function inKeyOrder(vars: HostVars): HostVars {
+  const sorted = dict<HostVarValue>();
+  for (const key of Object.keys(vars).sort()) sorted[key] = vars[key] as HostVarValue;
+  return sorted;
 }
 
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
   const vars = dict<HostVarValue>();
   for (let i = 0; i < rdsAttributes.length; i++) setVar(vars, rdsVarNames[i] as string, (rdsAttributes[i] as (typeof rdsAttributes)[number])[1](record));
-  return vars;
+  return inKeyOrder(vars);
 }
 
 // ec2.py's type rules: numbers and booleans as they are, strings stripped, None as ''.

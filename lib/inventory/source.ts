@@ -8,6 +8,7 @@ import { cacheDigest } from '../cache/digest.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
 import type { HostVars, Index, Inventory } from './rules.js';
 import { json_format_dict } from './format.js';
+import { registeredHosts, type RegisteredHost } from '../registry/registry.js';
 
 export interface Progress {
   regionsDone: number;
@@ -34,9 +35,16 @@ export async function fetchInventory(
   return buildInventory(await fetchRecords(settings, onProgress), settings);
 }
 
-/** The inventory as ec2.py --list prints it (without the final newline), as stored. */
+/**
+ * The inventory as ec2.py --list prints it (without the final newline), with the registered hosts
+ * merged in. With an empty registry these are the stored bytes, untouched.
+ */
 export async function listInventoryText(settings: Settings, options: RequestOptions = {}): Promise<StoredText> {
-  return withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
+  const text = await withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
+  const registered = await registeredOrStale(settings, options);
+  if (registered.length === 0) return text;
+  const { mergeRegistered } = await import('../registry/merge.js');
+  return json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
 }
 
 /** The inventory as ec2.py --list prints it (without the final newline). */
@@ -54,15 +62,28 @@ export async function refreshInventory(settings: Settings, options: Omit<Request
  * host is unknown to it (it may be new), and `{}` when it is still unknown.
  */
 export async function hostInventory(settings: Settings, host: string, options: RequestOptions = {}): Promise<string> {
+  const registered = (await registeredOrStale(settings, options)).find((h) => h.name === host);
   return withCache(settings, async (cache, digest) => {
     let current = await currentEntry(cache, digest, settings, options);
     let vars = entryHostVars(current.entry, host);
-    if (vars === undefined && !current.refreshed) {
+    if (vars === undefined && !current.refreshed && !registered) {
       current = await currentEntry(cache, digest, settings, { ...options, refresh: true });
       vars = entryHostVars(current.entry, host);
     }
+    if (registered) vars = (await import('../registry/merge.js')).registeredVars(vars, registered);
     return json_format_dict(vars ?? {});
   });
+}
+
+/** The registered hosts; under cache_stale_on_error an unreachable registry means none, with a warning. */
+async function registeredOrStale(settings: Settings, options: RequestOptions): Promise<RegisteredHost[]> {
+  try {
+    return await registeredHosts(settings);
+  } catch (err) {
+    if (!settings.cacheStaleOnError) throw err;
+    options.onWarning?.(`registered hosts left out: ${(err as Error).message}`);
+    return [];
+  }
 }
 
 /** The hostvars of one host in an inventory, or undefined when it has none. */
@@ -95,6 +116,9 @@ async function currentEntry(cache: InventoryCache, digest: string, settings: Set
   if (!options.refresh && settings.cacheMaxAge > 0) {
     previous = await cache.get(digest);
     if (previous && isFresh(previous, settings)) return { entry: previous, refreshed: false };
+  } else if (settings.cacheStaleOnError) {
+    // Read before refreshing, so a store that fails later in the run still has an answer to give.
+    previous = await cache.get(digest);
   }
   return do_api_calls_update_cache(cache, digest, settings, options, previous);
 }

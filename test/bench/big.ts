@@ -12,6 +12,8 @@ const PAGE = 1_000;
 const ec2 = mockClient(EC2Client);
 ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'us-east-1' }] });
 ec2.on(DescribeInstancesCommand).callsFake((input: { NextToken?: string }) => {
+  // The mock records every call's answer; forgetting them keeps its memory out of the figure.
+  setImmediate(() => ec2.resetHistory());
   const page = Number(input.NextToken ?? '0');
   const first = page * PAGE;
   const Instances = Array.from({ length: PAGE }, (_, i) => syntheticInstance(first + i, 'us-east-1'));

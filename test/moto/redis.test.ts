@@ -127,8 +127,10 @@ describe('Redis as the shared cache', { skip: missing ?? false }, () => {
       assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
       proxy.delayMs = 300;
       const t0 = Date.now();
+      const requestsBefore = proxy.requests;
       const running = run(inventoryBin, ['--refresh-cache'], awsEnv(proxy.url, { EC2_INI_PATH: ini }));
-      await new Promise((r) => setTimeout(r, 700));
+      // Stop Redis once the run holds the lock and is fetching: the middle of the run.
+      while (proxy.requests === requestsBefore) await new Promise((r) => setTimeout(r, 20));
       await own.stop();
       const r = await running;
       proxy.delayMs = 0;

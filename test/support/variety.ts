@@ -4,9 +4,12 @@
 // wildcard, weighted and TXT records).
 import {
   EC2Client, RunInstancesCommand, CreateTagsCommand, TerminateInstancesCommand, DescribeImagesCommand,
-  CreateSecurityGroupCommand,
+  CreateSecurityGroupCommand, CreateNetworkInterfaceCommand, AttachNetworkInterfaceCommand, RequestSpotInstancesCommand,
+  StopInstancesCommand,
 } from '@aws-sdk/client-ec2';
-import { RDSClient, CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, StopDBInstanceCommand } from '@aws-sdk/client-rds';
+import {
+  RDSClient, CreateDBInstanceCommand, CreateDBInstanceReadReplicaCommand, StopDBInstanceCommand, CreateDBSecurityGroupCommand,
+} from '@aws-sdk/client-rds';
 import { Route53Client, CreateHostedZoneCommand, ChangeResourceRecordSetsCommand, type Change } from '@aws-sdk/client-route-53';
 import { clientConfig } from './scenario.js';
 
@@ -42,9 +45,29 @@ export async function buildVariety(endpoint: string): Promise<void> {
   const many = await launch({ MinCount: 3, MaxCount: 3 }, { Role: 'worker' });
   const doomed = await launch({}, { Role: 'gone' });
   await step('TerminateInstancesCommand', ec2.send(new TerminateInstancesCommand({ InstanceIds: [doomed.id] })));
+  // A second network interface, astral-plane and mixed-script tags, a stopped host with a reason.
+  const multi = await launch({ KeyName: undefined }, { 'emoji 😀': 'rocket 🚀', 'Ärger': 'ß', 'dup': 'one' });
+  const described = await step('RunInstancesCommand', ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1 })));
+  const subnetId = described.Instances?.[0]?.SubnetId;
+  const eni = await step('CreateNetworkInterfaceCommand', ec2.send(new CreateNetworkInterfaceCommand({ SubnetId: subnetId, Description: 'second one' })));
+  await step('AttachNetworkInterfaceCommand', ec2.send(new AttachNetworkInterfaceCommand({
+    NetworkInterfaceId: eni.NetworkInterface?.NetworkInterfaceId, InstanceId: multi.id, DeviceIndex: 1,
+  })));
+  const parked = await launch({}, { Name: 'parked' });
+  await step('StopInstancesCommand', ec2.send(new StopInstancesCommand({ InstanceIds: [parked.id] })));
+  await step('RequestSpotInstancesCommand', ec2.send(new RequestSpotInstancesCommand({
+    InstanceCount: 1, SpotPrice: '0.05', LaunchSpecification: { ImageId: image, InstanceType: 't3.small' },
+  })));
   await launch({ InstanceType: 'm6i.metal', KeyName: undefined }, { Name: '' });
 
   const rds = new RDSClient(clientConfig(endpoint, region));
+  // Classic DB security groups: boto 2's security_group is the last of them.
+  await step('CreateDBSecurityGroupCommand', rds.send(new CreateDBSecurityGroupCommand({ DBSecurityGroupName: 'legacy one', DBSecurityGroupDescription: 'x' })));
+  await step('CreateDBSecurityGroupCommand', rds.send(new CreateDBSecurityGroupCommand({ DBSecurityGroupName: 'legacy-two', DBSecurityGroupDescription: 'x' })));
+  await step('CreateDBInstanceCommand', rds.send(new CreateDBInstanceCommand({
+    DBInstanceIdentifier: 'classic', Engine: 'mysql', DBInstanceClass: 'db.t3.micro', AllocatedStorage: 10,
+    MasterUsername: 'root', MasterUserPassword: 'password123', DBSecurityGroups: ['legacy one', 'legacy-two'],
+  })));
   await step('CreateDBInstanceCommand', rds.send(new CreateDBInstanceCommand({
     DBInstanceIdentifier: 'big', Engine: 'postgres', DBInstanceClass: 'db.r5.large', AllocatedStorage: 100,
     MasterUsername: 'root', MasterUserPassword: 'password123', MultiAZ: true,

@@ -109,3 +109,23 @@ describe('defaultIniPath', () => {
     assert.equal(defaultIniPath(path.join(dir, 'link'), {}), path.join(dir, 'real', 'ec2.ini'));
   });
 });
+
+describe('Eucalyptus endpoint', () => {
+  it('is EC2_URL when set, else the cloud controller on port 8773, else nothing', async () => {
+    const { eucalyptusEndpoint, ec2ClientOptions } = await import('../../lib/aws/clients.js');
+    const euca = { eucalyptus: true, eucalyptusHost: 'clc.example', maxAttempts: 3 };
+    assert.equal(eucalyptusEndpoint(euca, {}), 'http://clc.example:8773/services/Eucalyptus');
+    assert.equal(eucalyptusEndpoint(euca, { EC2_URL: 'https://clc:8443/services/compute' }), 'https://clc:8443/services/compute');
+    assert.equal(eucalyptusEndpoint({ ...euca, eucalyptusHost: undefined }, {}), undefined);
+    assert.equal(eucalyptusEndpoint({ ...euca, eucalyptus: false }, { EC2_URL: 'http://x' }), undefined, 'EC2_URL only matters with eucalyptus = True');
+    const saved = process.env['EC2_URL'];
+    delete process.env['EC2_URL'];
+    try {
+      assert.deepEqual(ec2ClientOptions(euca, 'eucalyptus'), {
+        region: 'eucalyptus', maxAttempts: 3, retryMode: 'adaptive', endpoint: 'http://clc.example:8773/services/Eucalyptus',
+      });
+    } finally {
+      if (saved !== undefined) process.env['EC2_URL'] = saved;
+    }
+  });
+});

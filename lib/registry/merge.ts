@@ -1,0 +1,23 @@
+// Registered hosts join the inventory as ec2.py's own rules would add a host: pushed onto each of
+// their groups (a group named like an EC2 group simply gains members), hostvars under _meta. A host
+// already listed (an EC2 instance registered at launch) is not listed twice; its registered
+// variables are added to what the APIs said.
+import { push, type HostVars, type Inventory, type Group } from '../inventory/rules.js';
+import type { RegisteredHost } from './registry.js';
+
+export function mergeRegistered(inventory: Inventory, hosts: readonly RegisteredHost[]): Inventory {
+  for (const host of hosts) {
+    for (const group of host.groups) {
+      const existing = inventory[group] as Group | undefined;
+      const members = existing === undefined ? [] : Array.isArray(existing) ? existing : existing.hosts ?? [];
+      if (!members.includes(host.name)) push(inventory, group, host.name);
+    }
+    inventory._meta.hostvars[host.name] = registeredVars(inventory._meta.hostvars[host.name], host);
+  }
+  return inventory;
+}
+
+/** A registered host's variables over what the APIs said about it, if anything. */
+export function registeredVars(fromApis: HostVars | undefined, host: RegisteredHost): HostVars {
+  return { ...(fromApis ?? {}), ...host.hostvars, registry_source: host.source };
+}

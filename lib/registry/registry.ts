@@ -1,0 +1,178 @@
+// The registry of hosts launched (or registered by hand) outside what the AWS APIs list: KVM
+// guests, instances whose groups were chosen at launch. It lives in keyv beside the cache: a file
+// in cache_path by default, the same Redis as the cache when cache_connection is set. The
+// inventory merges it into --list and --host; an empty registry changes nothing.
+import { EventEmitter } from 'node:events';
+import { readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
+import type { Settings } from '../settings/read.js';
+import { CacheError, InventoryError } from '../errors.js';
+import { writeAtomic } from '../cache/atomic.js';
+import { openCache } from '../cache/open.js';
+import type { CacheLock } from '../cache/types.js';
+
+export type HostVarValue = string | number | boolean;
+
+export interface RegisteredHost {
+  /** The inventory host name (what Ansible connects to, unless ansible_host says otherwise). */
+  name: string;
+  groups: string[];
+  hostvars: Record<string, HostVarValue>;
+  /** Who registered it: 'kvm', 'ec2', 'manual', ... (also a hostvar: registry_source). */
+  source: string;
+  /** Milliseconds since the epoch. */
+  registeredAt: number;
+}
+
+export interface Registry {
+  /** Every registered host, sorted by name. */
+  list(): Promise<RegisteredHost[]>;
+  get(name: string): Promise<RegisteredHost | undefined>;
+  /** Adds or replaces a host. */
+  register(host: RegisteredHost): Promise<void>;
+  /** Removes a host; false when it was not registered. */
+  deregister(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type RegistrySettings = Pick<Settings, 'cachePath' | 'cacheConnection' | 'cacheLockTimeout'>;
+
+type Hosts = Record<string, RegisteredHost>;
+
+/** The registry file of the default store, in cache_path. */
+export function registryFile(cachePath: string): string {
+  return path.join(cachePath, 'ec2-inventory.registry.json');
+}
+
+const KEY = 'hosts';
+
+/** Group names Ansible accepts, as ec2.py's to_safe makes them. */
+const groupName = /^[A-Za-z0-9_-]+$/;
+
+export function validateHost(host: RegisteredHost): void {
+  if (!host.name || /\s/.test(host.name)) throw new InventoryError(`registry: host name '${host.name}' is empty or has spaces`);
+  for (const g of host.groups) {
+    if (!groupName.test(g)) throw new InventoryError(`registry: group '${g}' of host '${host.name}' may only hold letters, digits, - and _`);
+    if (g === '_meta' || g === 'all' || g === 'ungrouped') throw new InventoryError(`registry: group '${g}' of host '${host.name}' is reserved`);
+  }
+}
+
+export async function openRegistry(settings: RegistrySettings): Promise<Registry> {
+  // The whole registry is one keyv value: it is small (hosts launched by hand), it changes under the
+  // cache's lock, and one read tells whether there is anything to merge.
+  const cache = await openCache(settings);
+  const keyv = settings.cacheConnection
+    ? await redisKeyv(settings.cacheConnection)
+    : new Keyv<Hosts>({ store: new KeyvJsonFile(registryFile(settings.cachePath)), namespace: 'ec2-inventory-registry', serialize: undefined, deserialize: undefined, throwOnErrors: true });
+  keyv.on('error', () => { /* thrown to the caller as well */ });
+  const read = async (): Promise<Hosts> => ((await keyv.get(KEY)) as Hosts | undefined) ?? {};
+  const change = async (edit: (hosts: Hosts) => boolean): Promise<boolean> => {
+    let lock: CacheLock | undefined;
+    try {
+      lock = await cache.lock('registry', settings.cacheLockTimeout * 1000);
+      const hosts = await read();
+      const changed = edit(hosts);
+      lock.check();
+      if (changed) await keyv.set(KEY, hosts);
+      return changed;
+    } finally {
+      await lock?.release();
+    }
+  };
+  return {
+    async list() {
+      return Object.values(await read()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+    async get(name) {
+      const hosts = await read();
+      return Object.hasOwn(hosts, name) ? hosts[name] : undefined;
+    },
+    async register(host) {
+      validateHost(host);
+      await change((hosts) => { hosts[host.name] = host; return true; });
+    },
+    async deregister(name) {
+      return change((hosts) => {
+        if (!Object.hasOwn(hosts, name)) return false;
+        delete hosts[name];
+        return true;
+      });
+    },
+    async close() {
+      await keyv.disconnect().catch(() => {});
+      await cache.close();
+    },
+  };
+}
+
+async function redisKeyv(url: string): Promise<Keyv<Hosts>> {
+  const { default: KeyvRedis, createClient } = await import('@keyv/redis');
+  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    const { redisWhere } = await import('../cache/redisStore.js');
+    throw new CacheError(`${redisWhere(url)}: cannot connect: ${(err as Error).message}`, redisWhere(url), { cause: err });
+  }
+  return new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
+}
+
+/**
+ * Reads the registered hosts without opening the cache or taking a lock: what --list does on
+ * every run, so it must cost one stat when the registry is empty.
+ */
+export async function registeredHosts(settings: RegistrySettings): Promise<RegisteredHost[]> {
+  if (!settings.cacheConnection) {
+    const hosts = readJsonFile(registryFile(settings.cachePath));
+    return hosts ? Object.values(hosts).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : [];
+  }
+  const registry = await openRegistry(settings);
+  try {
+    return await registry.list();
+  } finally {
+    await registry.close();
+  }
+}
+
+function readJsonFile(file: string): Hosts | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CacheError(`cannot read the registry ${file}: ${(err as Error).message}`, file, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as Hosts;
+  } catch (err) {
+    throw new CacheError(`the registry ${file} is not valid JSON: ${(err as Error).message}`, file, { cause: err });
+  }
+}
+
+/** keyv adapter over one JSON file holding the registry (written atomically, 0600). */
+class KeyvJsonFile extends EventEmitter implements KeyvStoreAdapter {
+  opts: { file: string };
+  namespace?: string;
+  constructor(readonly file: string) {
+    super();
+    this.opts = { file };
+  }
+  async get<Value>(): Promise<StoredData<Value> | undefined> {
+    const hosts = readJsonFile(this.file);
+    return hosts ? ({ value: hosts as Value, expires: undefined } as StoredData<Value>) : undefined;
+  }
+  async set(_key: string, data: { value: Hosts }): Promise<boolean> {
+    if (Object.keys(data.value).length === 0) rmSync(this.file, { force: true });
+    else writeAtomic(this.file, JSON.stringify(data.value, null, 2) + '\n');
+    return true;
+  }
+  async delete(): Promise<boolean> {
+    rmSync(this.file, { force: true });
+    return true;
+  }
+  async clear(): Promise<void> {
+    rmSync(this.file, { force: true });
+  }
+}
