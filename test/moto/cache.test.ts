@@ -1,29 +1,20 @@
 // The cache under concurrency and faults, with real processes: many readers during refreshes, a
 // refresh killed halfway, damaged and foreign cache files, cron refreshes, stale-on-error.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { scenarioFixture } from '../support/fixture.js';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readdirSync, readFileSync, statSync, writeFileSync, truncateSync } from 'node:fs';
 import path from 'node:path';
-import { startMoto, type Moto } from '../support/moto.js';
-import { buildScenario, host, type Scenario } from '../support/scenario.js';
+import { host } from '../support/scenario.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
-import { awsEnv, runInventory, tempDir, writeIni, type RunResult } from '../support/run.js';
+import { awsEnv, runInventory, writeIni, type RunResult } from '../support/run.js';
 import { inventoryBin } from '../support/paths.js';
 
-let moto: Moto;
-let s: Scenario;
-let dir: string;
-
-before(async () => {
-  moto = await startMoto();
-  s = await buildScenario(moto.endpoint);
-  dir = tempDir('ec2inv-cache-');
-});
-after(async () => moto?.stop());
+const f = scenarioFixture('ec2inv-cache-');
 
 async function withProxy<T>(fn: (proxy: Proxy) => Promise<T>, delayMs = 0): Promise<T> {
-  const proxy = await startProxy(moto.endpoint, delayMs);
+  const proxy = await startProxy(f.moto.endpoint, delayMs);
   try {
     return await fn(proxy);
   } finally {
@@ -41,12 +32,12 @@ async function many(count: number, width: number, one: (i: number) => Promise<Ru
   return results;
 }
 
-const web1 = () => host(s, 'web1').publicIp as string;
+const web1 = () => host(f.s, 'web1').publicIp as string;
 
 describe('concurrent readers and refreshes', () => {
   it('200 --list readers while 20 refreshes run: every read is the whole, valid inventory', async () => {
     await withProxy(async (proxy) => {
-      const ini = writeIni(dir, 'busy', { cache_max_age: '3600' });
+      const ini = writeIni(f.dir, 'busy', { cache_max_age: '3600' });
       const first = await runInventory(ini, ['--list'], proxy.url);
       assert.equal(first.code, 0, first.stderr);
       const groups = Object.keys(JSON.parse(first.stdout)).sort();
@@ -62,13 +53,13 @@ describe('concurrent readers and refreshes', () => {
 
   it('simultaneous refreshes from several processes make one set of API calls', async () => {
     await withProxy(async (proxy) => {
-      const ini = writeIni(dir, 'single', { cache_max_age: '3600' });
+      const ini = writeIni(f.dir, 'single', { cache_max_age: '3600' });
       const alone = await runInventory(ini, ['--refresh-only'], proxy.url);
       assert.equal(alone.code, 0, alone.stderr);
       const oneRefresh = proxy.requests;
       proxy.requests = 0;
       // Age the entry out so every process below finds it stale and wants to refresh.
-      const stale = writeIni(dir, 'single', { cache_max_age: '1' });
+      const stale = writeIni(f.dir, 'single', { cache_max_age: '1' });
       await new Promise((r) => setTimeout(r, 1100));
       const runs = await many(6, 6, () => runInventory(stale, ['--list'], proxy.url));
       for (const r of runs) assert.equal(r.code, 0, r.stderr);
@@ -80,8 +71,8 @@ describe('concurrent readers and refreshes', () => {
 describe('faults', () => {
   it('kill -9 of a refresh halfway: the previous cache is intact and the next run recovers', async () => {
     await withProxy(async (proxy) => {
-      const ini = writeIni(dir, 'killed');
-      const cacheDir = path.join(dir, 'killed-cache');
+      const ini = writeIni(f.dir, 'killed');
+      const cacheDir = path.join(f.dir, 'killed-cache');
       assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
       const before = readFileSync(path.join(cacheDir, 'ansible-ec2.cache'));
       proxy.delayMs = 400;
@@ -108,9 +99,9 @@ describe('faults', () => {
   ] as const) {
     it(`a ${name} cache file causes a fresh refresh, never a crash or a wrong inventory`, async () => {
       await withProxy(async (proxy) => {
-        const ini = writeIni(dir, name);
+        const ini = writeIni(f.dir, name);
         const good = await runInventory(ini, ['--list'], proxy.url);
-        damage(path.join(dir, `${name}-cache`, 'ansible-ec2.cache'));
+        damage(path.join(f.dir, `${name}-cache`, 'ansible-ec2.cache'));
         proxy.requests = 0;
         const r = await runInventory(ini, ['--list'], proxy.url);
         assert.equal(r.code, 0, r.stderr);
@@ -122,9 +113,9 @@ describe('faults', () => {
 
   it('two configurations in one cache_path are never mixed', async () => {
     await withProxy(async (proxy) => {
-      const shared = path.join(dir, 'shared-cache');
-      const west = writeIni(dir, 'cfg-west', { cache_path: shared, regions: 'us-west-2' });
-      const east = writeIni(dir, 'cfg-east', { cache_path: shared, regions: 'us-east-1' });
+      const shared = path.join(f.dir, 'shared-cache');
+      const west = writeIni(f.dir, 'cfg-west', { cache_path: shared, regions: 'us-west-2' });
+      const east = writeIni(f.dir, 'cfg-east', { cache_path: shared, regions: 'us-east-1' });
       for (let i = 0; i < 3; i++) {
         const w = JSON.parse((await runInventory(west, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
         const e = JSON.parse((await runInventory(east, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
@@ -132,25 +123,25 @@ describe('faults', () => {
         assert.ok('us-east-1' in e && !('us-west-2' in e), 'east config got east');
       }
       // And a cache file written by another configuration is not trusted even when fresh.
-      const filtered = writeIni(dir, 'cfg-west-filtered', { cache_path: shared, regions: 'us-west-2', instance_filters: 'tag:Env=nothing' });
-      const f = JSON.parse((await runInventory(filtered, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
-      assert.deepEqual(Object.keys(f), ['_meta']);
+      const filtered = writeIni(f.dir, 'cfg-west-filtered', { cache_path: shared, regions: 'us-west-2', instance_filters: 'tag:Env=nothing' });
+      const other = JSON.parse((await runInventory(filtered, ['--list'], proxy.url)).stdout) as Record<string, unknown>;
+      assert.deepEqual(Object.keys(other), ['_meta']);
     });
   });
 
   it('cache_stale_on_error serves the previous inventory with a warning; without it the run fails', async () => {
     await withProxy(async (proxy) => {
-      const ini = writeIni(dir, 'stale', { cache_stale_on_error: 'True' });
+      const ini = writeIni(f.dir, 'stale', { cache_stale_on_error: 'True' });
       const good = await runInventory(ini, ['--list'], proxy.url);
       proxy.failWith = 500;
       const r = await runInventory(ini, ['--refresh-cache'], proxy.url);
       assert.equal(r.code, 0, r.stderr);
       assert.equal(r.stdout, good.stdout);
       assert.match(r.stderr, /^ec2-inventory: warning: refresh failed, serving the inventory cached \d+ s ago \(cache_stale_on_error\): EC2 .* failed \(HTTP 500\)/);
-      const strict = writeIni(dir, 'stale', { cache_stale_on_error: 'False' });
-      const f = await runInventory(strict, ['--refresh-cache'], proxy.url);
-      assert.equal(f.code, 1);
-      assert.equal(f.stdout, '');
+      const strict = writeIni(f.dir, 'stale', { cache_stale_on_error: 'False' });
+      const failed = await runInventory(strict, ['--refresh-cache'], proxy.url);
+      assert.equal(failed.code, 1);
+      assert.equal(failed.stdout, '');
     });
   });
 });
@@ -158,7 +149,7 @@ describe('faults', () => {
 describe('--refresh-only (cron)', () => {
   it('refreshes and prints nothing at all on success; one line and non-zero on failure', async () => {
     await withProxy(async (proxy) => {
-      const ini = writeIni(dir, 'cron');
+      const ini = writeIni(f.dir, 'cron');
       const ok = await runInventory(ini, ['--refresh-only'], proxy.url);
       assert.deepEqual(ok, { code: 0, stdout: '', stderr: '' });
       assert.ok(proxy.requests > 0);
@@ -180,10 +171,10 @@ describe('files and secrets', () => {
   it('cache files are 0600, and no credential appears in the cache or the output', async () => {
     const secret = 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYSECRETKEY';
     const keyId = 'AKIAIOSFODNN7EXAMPLE';
-    const ini = writeIni(dir, 'secrets');
-    const r = await runInventory(ini, ['--list'], moto.endpoint, { AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret });
+    const ini = writeIni(f.dir, 'secrets');
+    const r = await runInventory(ini, ['--list'], f.moto.endpoint, { AWS_ACCESS_KEY_ID: keyId, AWS_SECRET_ACCESS_KEY: secret });
     assert.equal(r.code, 0, r.stderr);
-    const cacheDir = path.join(dir, 'secrets-cache');
+    const cacheDir = path.join(f.dir, 'secrets-cache');
     for (const f of readdirSync(cacheDir)) {
       const file = path.join(cacheDir, f);
       if (statSync(file).isFile()) {

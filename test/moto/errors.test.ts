@@ -1,24 +1,16 @@
 // Every input on which ec2.py crashes gets a clear error here: the message names the file, option,
 // line, region or service; the exit code is 1; stdout stays empty; a good cache stays as it was.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { scenarioFixture } from '../support/fixture.js';
 import assert from 'node:assert/strict';
 import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { startMoto, freePort, type Moto } from '../support/moto.js';
-import { buildScenario, host, type Scenario } from '../support/scenario.js';
-import { runInventory, tempDir, writeIni, type RunResult } from '../support/run.js';
+import { freePort } from '../support/moto.js';
+import { host } from '../support/scenario.js';
+import { runInventory, writeIni, type RunResult } from '../support/run.js';
 import { startProxy } from '../support/proxy.js';
 
-let moto: Moto;
-let s: Scenario;
-let dir: string;
-
-before(async () => {
-  moto = await startMoto();
-  s = await buildScenario(moto.endpoint);
-  dir = tempDir();
-});
-after(async () => moto?.stop());
+const f = scenarioFixture();
 
 interface Snapshot { cache: string; index: string; mtime: number }
 
@@ -33,8 +25,8 @@ function snapshot(cacheDir: string): Snapshot {
 
 /** Fills a cache through a good run, then runs a broken configuration against the same cache_path. */
 async function withGoodCache(name: string, broken: (cacheDir: string) => Promise<RunResult>): Promise<{ r: RunResult; before: Snapshot; after: Snapshot }> {
-  const cacheDir = path.join(dir, `${name}-cache`);
-  const good = await runInventory(writeIni(dir, `${name}-good`, { cache_path: cacheDir }), ['--list'], moto.endpoint);
+  const cacheDir = path.join(f.dir, `${name}-cache`);
+  const good = await runInventory(writeIni(f.dir, `${name}-good`, { cache_path: cacheDir }), ['--list'], f.moto.endpoint);
   assert.equal(good.code, 0, good.stderr);
   const before = snapshot(cacheDir);
   const r = await broken(cacheDir);
@@ -50,7 +42,7 @@ function assertFailure(r: RunResult, ...patterns: RegExp[]): void {
 }
 
 function brokenIni(name: string, cacheDir: string, overrides: Record<string, string | null>): string {
-  return writeIni(dir, name, { cache_path: cacheDir, ...overrides });
+  return writeIni(f.dir, name, { cache_path: cacheDir, ...overrides });
 }
 
 describe('bad ec2.ini', () => {
@@ -71,9 +63,9 @@ describe('bad ec2.ini', () => {
     it(`${c.name}: clear error, exit 1, empty stdout, cache intact`, async () => {
       const { r, before, after } = await withGoodCache(c.name, (cacheDir) => {
         const ini = c.overrides['cache_path'] === null
-          ? writeIni(dir, c.name, c.overrides)
+          ? writeIni(f.dir, c.name, c.overrides)
           : brokenIni(c.name, cacheDir, c.overrides);
-        return runInventory(ini, ['--list', '--refresh-cache'], moto.endpoint);
+        return runInventory(ini, ['--list', '--refresh-cache'], f.moto.endpoint);
       });
       assertFailure(r, ...c.expect);
       assert.deepEqual(after, before);
@@ -81,8 +73,8 @@ describe('bad ec2.ini', () => {
   }
 
   it('an empty instance_filters means no filter (ec2.py crashes on it)', async () => {
-    const base = await runInventory(writeIni(dir, 'nofilter'), ['--list'], moto.endpoint);
-    const empty = await runInventory(writeIni(dir, 'emptyfilter', { instance_filters: '' }), ['--list'], moto.endpoint);
+    const base = await runInventory(writeIni(f.dir, 'nofilter'), ['--list'], f.moto.endpoint);
+    const empty = await runInventory(writeIni(f.dir, 'emptyfilter', { instance_filters: '' }), ['--list'], f.moto.endpoint);
     assert.equal(empty.code, 0, empty.stderr);
     // moto answers "now" for an RDS instance's latest restorable time: the one value allowed to move.
     const stable = (text: string) => text.replace(/"ec2_latest_restorable_time": "[^"]*"/g, '');
@@ -90,33 +82,33 @@ describe('bad ec2.ini', () => {
   });
 
   it('no [ec2] section', async () => {
-    const ini = path.join(dir, 'nosection.ini');
+    const ini = path.join(f.dir, 'nosection.ini');
     writeFileSync(ini, '[ec3]\nregions = us-east-1\n');
-    assertFailure(await runInventory(ini, ['--list'], moto.endpoint), /nosection\.ini: no \[ec2\] section/);
+    assertFailure(await runInventory(ini, ['--list'], f.moto.endpoint), /nosection\.ini: no \[ec2\] section/);
   });
 
   it('missing ini file', async () => {
-    assertFailure(await runInventory(path.join(dir, 'absent.ini'), ['--list'], moto.endpoint), /cannot read .*absent\.ini: file not found/, /EC2_INI_PATH/);
+    assertFailure(await runInventory(path.join(f.dir, 'absent.ini'), ['--list'], f.moto.endpoint), /cannot read .*absent\.ini: file not found/, /EC2_INI_PATH/);
   });
 
   it('unreadable ini (a folder)', async () => {
-    const folder = path.join(dir, 'folder.ini');
+    const folder = path.join(f.dir, 'folder.ini');
     mkdirSync(folder);
-    assertFailure(await runInventory(folder, ['--list'], moto.endpoint), /cannot read .*folder\.ini/);
+    assertFailure(await runInventory(folder, ['--list'], f.moto.endpoint), /cannot read .*folder\.ini/);
   });
 
   it('eucalyptus without a host or EC2_URL', async () => {
-    const ini = writeIni(dir, 'euca', { eucalyptus: 'True', regions: 'all' });
-    assertFailure(await runInventory(ini, ['--list'], moto.endpoint), /eucalyptus = True needs eucalyptus_host/);
+    const ini = writeIni(f.dir, 'euca', { eucalyptus: 'True', regions: 'all' });
+    assertFailure(await runInventory(ini, ['--list'], f.moto.endpoint), /eucalyptus = True needs eucalyptus_host/);
   });
 });
 
 describe('unwritable cache_path', () => {
   it('names the folder, calls no API, exits 1', async () => {
-    const file = path.join(dir, 'plainfile');
+    const file = path.join(f.dir, 'plainfile');
     writeFileSync(file, 'not a folder');
-    const ini = writeIni(dir, 'badcache', { cache_path: path.join(file, 'cache') });
-    // A dead endpoint proves the check happens before any API call (else the error would be EC2's).
+    const ini = writeIni(f.dir, 'badcache', { cache_path: path.join(file, 'cache') });
+    // A dead endpoint proves the check happens before any API call (else the error would be EC2'f.s).
     const r = await runInventory(ini, ['--list'], `http://127.0.0.1:${await freePort()}`);
     assertFailure(r, /cache_path .*plainfile\/cache is not a writable folder/);
   });
@@ -134,25 +126,25 @@ describe('AWS failures', () => {
   it('a failing answer names the service, call, region and HTTP status', async () => {
     // moto answers a filter name it does not know with an HTML page and a 500.
     const { r, before, after } = await withGoodCache('awserr', (cacheDir) =>
-      runInventory(brokenIni('awserr', cacheDir, { instance_filters: 'no-such-filter-name=1', regions: 'us-west-2' }), ['--refresh-cache'], moto.endpoint));
+      runInventory(brokenIni('awserr', cacheDir, { instance_filters: 'no-such-filter-name=1', regions: 'us-west-2' }), ['--refresh-cache'], f.moto.endpoint));
     assertFailure(r, /EC2 DescribeInstances in us-west-2 failed \(HTTP 500\)/);
     assert.deepEqual(after, before);
   });
 
   it('a valid cache is served without any API call', async () => {
-    const proxy = await startProxy(moto.endpoint);
+    const proxy = await startProxy(f.moto.endpoint);
     try {
-      const ini = writeIni(dir, 'cached');
+      const ini = writeIni(f.dir, 'cached');
       const first = await runInventory(ini, ['--list'], proxy.url);
       assert.ok(proxy.requests > 0);
       proxy.requests = 0;
       const second = await runInventory(ini, ['--list'], proxy.url);
       assert.equal(second.code, 0, second.stderr);
       assert.equal(second.stdout, first.stdout);
-      const web1 = host(s, 'web1').publicIp as string;
+      const web1 = host(f.s, 'web1').publicIp as string;
       const hostQuery = await runInventory(ini, ['--host', web1], proxy.url);
       assert.equal(hostQuery.code, 0, hostQuery.stderr);
-      assert.equal(JSON.parse(hostQuery.stdout).ec2_id, host(s, 'web1').id);
+      assert.equal(JSON.parse(hostQuery.stdout).ec2_id, host(f.s, 'web1').id);
       assert.equal(proxy.requests, 0, 'no API request for a cached --list or --host');
     } finally {
       await proxy.close();
@@ -160,9 +152,9 @@ describe('AWS failures', () => {
   });
 
   it('cache_max_age = 0 refreshes on every run', async () => {
-    const proxy = await startProxy(moto.endpoint);
+    const proxy = await startProxy(f.moto.endpoint);
     try {
-      const ini = writeIni(dir, 'nocache', { cache_max_age: '0' });
+      const ini = writeIni(f.dir, 'nocache', { cache_max_age: '0' });
       assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
       const calls = proxy.requests;
       assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
@@ -175,14 +167,14 @@ describe('AWS failures', () => {
 
 describe('command line', () => {
   it('an unknown option is a usage error on stderr', async () => {
-    const r = await runInventory(writeIni(dir, 'usage'), ['--lst'], moto.endpoint);
+    const r = await runInventory(writeIni(f.dir, 'usage'), ['--lst'], f.moto.endpoint);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /Unknown argument: lst/);
   });
 
   it('--host needs a value', async () => {
-    const r = await runInventory(writeIni(dir, 'usage2'), ['--host'], moto.endpoint);
+    const r = await runInventory(writeIni(f.dir, 'usage2'), ['--host'], f.moto.endpoint);
     assert.equal(r.code, 2);
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /host/);

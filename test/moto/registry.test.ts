@@ -1,28 +1,20 @@
 // Registered hosts appear in --list and --host beside the EC2 hosts; an empty registry leaves the
 // output byte for byte as ec2.py's.
-import { after, before, describe, it } from 'node:test';
+import { describe, it } from 'node:test';
+import { scenarioFixture } from '../support/fixture.js';
 import assert from 'node:assert/strict';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { startMoto, type Moto } from '../support/moto.js';
-import { buildScenario, host, type Scenario } from '../support/scenario.js';
-import { runInventory, tempDir, writeIni } from '../support/run.js';
+import { host } from '../support/scenario.js';
+import { runInventory, writeIni } from '../support/run.js';
 import { openRegistry, readSettings, InventoryError } from 'ec2-inventory';
 
 describe('registry merged into the inventory', () => {
-  let moto: Moto;
-  let s: Scenario;
-  let dir: string;
-  before(async () => {
-    moto = await startMoto();
-    s = await buildScenario(moto.endpoint);
-    dir = tempDir('ec2inv-registry-');
-  });
-  after(async () => moto?.stop());
+  const f = scenarioFixture('ec2inv-registry-');
 
   it('register → listed in its groups with its hostvars; deregister → the original bytes again', async () => {
-    const ini = writeIni(dir, 'reg');
-    const before = await runInventory(ini, ['--list'], moto.endpoint);
+    const ini = writeIni(f.dir, 'reg');
+    const before = await runInventory(ini, ['--list'], f.moto.endpoint);
     assert.equal(before.code, 0, before.stderr);
     const registry = await openRegistry(readSettings(ini));
     try {
@@ -35,16 +27,16 @@ describe('registry merged into the inventory', () => {
     } finally {
       await registry.close();
     }
-    const file = path.join(dir, 'reg-cache', 'ec2-inventory.registry.json');
+    const file = path.join(f.dir, 'reg-cache', 'ec2-inventory.registry.json');
     assert.equal(statSync(file).mode & 0o777, 0o600);
-    const merged = await runInventory(ini, ['--list'], moto.endpoint);
+    const merged = await runInventory(ini, ['--list'], f.moto.endpoint);
     const inv = JSON.parse(merged.stdout);
     assert.deepEqual(inv.web, ['kvm-web1']);
     assert.deepEqual(inv.db, ['kvm-db1']);
-    assert.ok(inv.tag_Env_prod.includes('kvm-web1') && inv.tag_Env_prod.includes(host(s, 'web1').publicIp), 'an EC2 group gains the member');
+    assert.ok(inv.tag_Env_prod.includes('kvm-web1') && inv.tag_Env_prod.includes(host(f.s, 'web1').publicIp), 'an EC2 group gains the member');
     assert.equal(inv._meta.hostvars['kvm-web1'].ansible_port, 2222);
     assert.equal(inv._meta.hostvars['kvm-web1'].registry_source, 'kvm');
-    const one = await runInventory(ini, ['--host', 'kvm-db1'], moto.endpoint);
+    const one = await runInventory(ini, ['--host', 'kvm-db1'], f.moto.endpoint);
     assert.deepEqual(JSON.parse(one.stdout), { ansible_host: '10.0.0.5', registry_source: 'kvm' });
     const again = await openRegistry(readSettings(ini));
     try {
@@ -55,7 +47,7 @@ describe('registry merged into the inventory', () => {
       await again.close();
     }
     assert.equal(existsSync(file), false, 'an empty registry leaves no file');
-    const after = await runInventory(ini, ['--list'], moto.endpoint);
+    const after = await runInventory(ini, ['--list'], f.moto.endpoint);
     assert.equal(after.stdout, before.stdout);
   });
 });
