@@ -23,7 +23,7 @@ export class AwsError extends InventoryError {
   override name = 'AwsError';
   constructor(
     message: string,
-    readonly service: 'EC2' | 'RDS' | 'Route53',
+    readonly service: 'EC2' | 'RDS' | 'Route53' | 'ElastiCache' | 'STS',
     readonly region: string | undefined,
     readonly awsCode: string | undefined,
     options?: { cause?: unknown },

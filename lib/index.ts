@@ -1,7 +1,8 @@
 // The package API: the same work as bin/ec2-inventory, as typed functions. Nothing here exits the
 // process or writes to the console; failures are thrown as the typed errors below.
 export { readSettings, parseSettings, defaultIniPath } from './settings/read.js';
-export type { Settings, InstanceFilter, Pattern } from './settings/read.js';
+export type { Settings, InstanceFilter, Pattern, SettingsOverrides } from './settings/read.js';
+export type { LaterSettings, StaticCredentials, HostnameVariable, DestinationFormat } from './settings/later.js';
 export { options as iniOptions } from './settings/options.js';
 export type { OptionSpec } from './settings/options.js';
 export { fetchInventory, listInventory, hostInventory, refreshInventory, hostVars } from './inventory/source.js';
@@ -9,6 +10,8 @@ export type { RequestOptions, Progress } from './inventory/source.js';
 export { buildInventory, to_safe } from './inventory/rules.js';
 export type { Inventory, Group, HostVars, Index, FetchedData, RegionRecords, Route53RecordSet } from './inventory/rules.js';
 export type { EC2Record, RDSRecord } from './inventory/hostvars.js';
+export type { CacheClusterRecord, ReplicationGroupRecord } from './inventory/elasticache.js';
+export type { DBClusterRecord } from './inventory/rdsClusters.js';
 export { json_format_dict as formatInventory } from './inventory/format.js';
 export { InventoryError, SettingsError, AwsError, CacheError } from './errors.js';
 

@@ -1,10 +1,12 @@
 // One place that decides how each SDK client is configured. Endpoints: the SDK itself honours
 // AWS_ENDPOINT_URL and AWS_ENDPOINT_URL_<SERVICE> (how the tests reach moto, and how users reach
 // any AWS-compatible API); Eucalyptus gets its own EC2 endpoint. Credentials: the SDK's default
-// provider chain, never read or stored by us.
+// provider chain, never read or stored by us, unless a profile, iam_role or the ini's [credentials]
+// chose others (lib/aws/identity.ts): then every client of the refresh shares that one provider.
 import type { Settings } from '../settings/read.js';
+import type { ClientAuth } from './identity.js';
 
-export interface ClientOptions {
+export interface ClientOptions extends ClientAuth {
   region: string;
   endpoint?: string;
   maxAttempts: number;
@@ -12,7 +14,10 @@ export interface ClientOptions {
   retryMode: 'adaptive';
 }
 
-export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost' | 'maxAttempts'>;
+/** clientAuth: resolved once per refresh by fetchRecords (absent: the SDK's default chain). */
+export type AuthSettings = Pick<Settings, 'maxAttempts'> & { clientAuth?: ClientAuth };
+
+export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost'> & AuthSettings;
 
 /** The region name boto 2's connect_euca uses, and the only region of a Eucalyptus cloud. */
 export const EUCALYPTUS_REGION = 'eucalyptus';
@@ -29,6 +34,6 @@ export function ec2ClientOptions(settings: ClientSettings, region: string): Clie
   return endpoint ? { ...clientOptions(settings, region), endpoint } : clientOptions(settings, region);
 }
 
-export function clientOptions(settings: Pick<Settings, 'maxAttempts'>, region: string): ClientOptions {
-  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive' };
+export function clientOptions(settings: AuthSettings, region: string): ClientOptions {
+  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive', ...settings.clientAuth };
 }

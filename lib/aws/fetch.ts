@@ -13,14 +13,16 @@ import type { Settings } from '../settings/read.js';
 import type { FetchedData, RegionRecords, Route53RecordSet } from '../inventory/rules.js';
 import type { EC2Record, RDSRecord } from '../inventory/hostvars.js';
 import { SettingsError } from '../errors.js';
-import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint } from './clients.js';
+import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint, type AuthSettings } from './clients.js';
 import { awsError, httpStatus } from './errors.js';
+import { getAccountId, resolveAuth, type IdentitySettings } from './identity.js';
+import { laterTasksByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
 
 export type FetchSettings = Pick<
   Settings,
   'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'regions' | 'regionsExclude' | 'route53' |
   'route53ExcludedZones' | 'rds' | 'instanceFilters' | 'maxConcurrency' | 'maxAttempts'
->;
+> & Partial<Pick<Settings, 'instanceFilterCalls'>> & IdentitySettings & LaterFetchSettings & AuthSettings;
 
 export interface FetchProgress {
   regionsDone: number;
@@ -33,7 +35,9 @@ export interface FetchProgress {
  * service in a region, or Route53) is one task; at most max_concurrency tasks run at once, and the
  * pages of one listing are read in order.
  */
-export async function fetchRecords(settings: FetchSettings, onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
+export async function fetchRecords(given: FetchSettings, onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
+  // The later ec2.py's profile / iam_role / [credentials], resolved once for every client.
+  const settings: FetchSettings = { ...given, clientAuth: await resolveAuth(given, probeRegionOf(given)) };
   // Named regions are checked against DescribeRegions while they are already being read: the
   // check costs no extra round trip, and its verdict wins over whatever the reads ran into.
   const named = settings.regions !== 'all' && !settings.eucalyptus;
@@ -65,6 +69,8 @@ async function fetchRegions(settings: FetchSettings, regions: string[], onProgre
       onProgress?.({ ...progress });
     });
   }
+  let accountId: string | undefined;
+  if (needsAccountId(settings)) tasks.push(async () => { accountId = await getAccountId(settings, probeRegionOf(settings)); });
   regionRecords.forEach((records) => {
     tasks.push(async () => {
       records.instances = await getInstancesByRegion(settings, records.region);
@@ -78,9 +84,17 @@ async function fetchRegions(settings: FetchSettings, regions: string[], onProgre
         taskDone(records.region);
       });
     }
+    tasks.push(...laterTasksByRegion(settings, records));
   });
   await runLimited(tasks, settings.maxConcurrency);
-  return { route53, regions: regionRecords };
+  return { route53, regions: regionRecords, ...(accountId ? { accountId } : {}) };
+}
+
+/** The region of calls that are not per region (STS). */
+function probeRegionOf(settings: Pick<FetchSettings, 'regions'>): string {
+  return settings.regions === 'all'
+    ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
+    : (settings.regions[0] as string);
 }
 
 /**
@@ -97,9 +111,7 @@ export async function resolveRegions(settings: FetchSettings): Promise<string[]>
     }
     return settings.regions === 'all' ? [EUCALYPTUS_REGION] : settings.regions;
   }
-  const probeRegion = settings.regions === 'all'
-    ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
-    : (settings.regions[0] as string);
+  const probeRegion = probeRegionOf(settings);
   const named = settings.regions === 'all' ? undefined : settings.regions;
   const ec2 = new EC2Client(clientOptions(settings, probeRegion));
   try {
@@ -135,8 +147,10 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
     }
   };
   try {
-    if (settings.instanceFilters.length === 0) await collect(undefined);
-    for (const filter of settings.instanceFilters) await collect([{ Name: filter.name, Values: filter.values }]);
+    // The later ec2.py's & and stack_filters decide the calls; without them, one call per name.
+    const calls = settings.instanceFilterCalls ?? settings.instanceFilters.map((f) => [f]);
+    if (calls.length === 0) await collect(undefined);
+    for (const filters of calls) await collect(filters.map((f) => ({ Name: f.name, Values: f.values })));
   } catch (err) {
     throw awsError('EC2', 'DescribeInstances', region, err);
   } finally {
@@ -146,7 +160,7 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
 }
 
 /** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */
-export async function getRdsInstancesByRegion(settings: Pick<Settings, 'maxAttempts'>, region: string): Promise<RDSRecord[]> {
+export async function getRdsInstancesByRegion(settings: AuthSettings, region: string): Promise<RDSRecord[]> {
   const rds = new RDSClient(clientOptions(settings, region));
   const records: RDSRecord[] = [];
   try {
@@ -163,7 +177,7 @@ export async function getRdsInstancesByRegion(settings: Pick<Settings, 'maxAttem
 }
 
 /** Every record set of every hosted zone not excluded, names without their trailing dot. */
-export async function getRoute53Records(settings: Pick<Settings, 'maxAttempts'>, excludedZones: string[]): Promise<Route53RecordSet[]> {
+export async function getRoute53Records(settings: AuthSettings, excludedZones: string[]): Promise<Route53RecordSet[]> {
   // Route53 is global; its API lives in us-east-1.
   const r53 = new Route53Client(clientOptions(settings, 'us-east-1'));
   const sets: Route53RecordSet[] = [];

@@ -22,6 +22,8 @@ interface Args {
   host?: string;
   refreshCache: boolean;
   refreshOnly: boolean;
+  /** --profile / --boto-profile (the later ec2.py's). */
+  profile?: string;
 }
 
 /** Runs one invocation and returns its exit code. */
@@ -40,7 +42,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
   }
   const progress = progressReporter(io);
   try {
-    const settings = readSettings(defaultIniPath(executable));
+    const settings = readSettings(defaultIniPath(executable), process.env, { profile: args.profile });
     const options: RequestOptions = {
       refresh: args.refreshCache,
       onProgress: progress.report,
@@ -83,7 +85,7 @@ async function parseArgs(argv: string[], io: Io): Promise<Args | undefined> {
   let failure: string | undefined;
   const parser = yargs()
     .scriptName('ec2-inventory')
-    .usage('$0 [--list | --host HOST] [--refresh-cache] | --refresh-only\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
+    .usage('$0 [--list | --host HOST] [--refresh-cache] | --refresh-only [--profile PROFILE]\n\nProduce an Ansible inventory from EC2, RDS and Route53 (ec2.ini: EC2_INI_PATH, or ec2.ini beside this program).')
     .option('list', { type: 'boolean', default: true, description: 'List instances (default: True)' })
     .option('host', { type: 'string', requiresArg: true, description: 'Get all the variables about a specific instance' })
     .option('refresh-cache', {
@@ -93,6 +95,10 @@ async function parseArgs(argv: string[], io: Io): Promise<Args | undefined> {
     .option('refresh-only', {
       type: 'boolean', default: false,
       description: 'Refresh the cache and print nothing (for cron); failures: one line on stderr, non-zero exit',
+    })
+    .option('profile', {
+      alias: 'boto-profile', type: 'string', requiresArg: true,
+      description: 'Use this AWS profile (wins over AWS_PROFILE and boto_profile in ec2.ini)',
     })
     .conflicts('refresh-only', 'host')
     .version(packageVersion())
@@ -111,6 +117,7 @@ async function parseArgs(argv: string[], io: Io): Promise<Args | undefined> {
     host: typeof host === 'string' ? host : undefined,
     refreshCache: Boolean(parsed['refreshCache']),
     refreshOnly: Boolean(parsed['refreshOnly']),
+    profile: typeof parsed['profile'] === 'string' && parsed['profile'] !== '' ? parsed['profile'] : undefined,
   };
 }
 

@@ -3,17 +3,28 @@
 // original finds each rule here; the order of the steps inside each rule is also the original's,
 // because it decides which host comes first in a group and which value wins on a collision.
 import type { Settings } from '../settings/read.js';
+import { laterDefaults, type LaterSettings } from '../settings/later.js';
 import { pythonMatch } from '../settings/pyregex.js';
 import { ec2Attribute, ec2Attributes, OMIT, rdsAttributes, type BotoValue, type EC2Record, type RDSRecord } from './hostvars.js';
+import { ec2Destination, ec2Hostname, rdsHostname } from './naming.js';
+import { add_elasticache_cluster, add_elasticache_replication_group, type CacheClusterRecord, type ReplicationGroupRecord } from './elasticache.js';
+import { add_rds_clusters, type DBClusterRecord, type JsonValue } from './rdsClusters.js';
 
-export type HostVars = Record<string, string | number | boolean>;
+/**
+ * Hostvar values: boto 2's scalars ('' for None), plus what the later ec2.py's options add: the
+ * list of an expanded CSV tag, the ec2_block_devices map, and None for an unknown account id.
+ */
+export type HostVarValue = string | number | boolean | null | string[] | Record<string, string>;
+export type HostVars = Record<string, HostVarValue>;
 
 /** A group is a host list, or (with nested_groups) an object with hosts and child group names. */
 export type Group = string[] | { hosts?: string[]; children?: string[] };
 
 export interface Inventory {
   _meta: { hostvars: Record<string, HostVars> };
-  [group: string]: Group | { hostvars: Record<string, HostVars> };
+  /** include_rds_clusters: cluster id → its description, as the later ec2.py prints it. */
+  db_clusters?: Record<string, JsonValue>;
+  [group: string]: Group | { hostvars: Record<string, HostVars> } | Record<string, JsonValue> | undefined;
 }
 
 /** Host name to [region, instance or DB identifier]: ec2.py's ansible-ec2.index. */
@@ -31,6 +42,11 @@ export interface RegionRecords {
   /** In API order; an instance returned by two filter calls appears twice, as in ec2.py. */
   instances: EC2Record[];
   dbInstances: RDSRecord[];
+  /** elasticache: DescribeCacheClusters with node info, and DescribeReplicationGroups. */
+  cacheClusters?: CacheClusterRecord[];
+  replicationGroups?: ReplicationGroupRecord[];
+  /** include_rds_clusters: DescribeDBClusters. */
+  dbClusters?: DBClusterRecord[];
 }
 
 /** Everything one refresh fetched, in the order ec2.py walks it. */
@@ -38,13 +54,26 @@ export interface FetchedData {
   /** undefined when route53 is off. */
   route53: Route53RecordSet[] | undefined;
   regions: RegionRecords[];
+  /** The account id (STS GetCallerIdentity), when group_by_aws_account or extra_hostvars wants it. */
+  accountId?: string;
 }
+
+/** The later ec2.py's options the rules read; absent ones take their 2014-compatible defaults. */
+export type LaterRuleSettings = Pick<
+  LaterSettings,
+  | 'hostnameVariable' | 'destinationFormat' | 'route53Hostnames' | 'instanceStates' | 'includeRdsClusters'
+  | 'allElasticacheClusters' | 'allElasticacheNodes' | 'allElasticacheReplicationGroups'
+  | 'replaceDashInGroups' | 'expandCsvTags' | 'groupBy' | 'extraHostvars' | 'instanceFilterCalls'
+>;
 
 export type RuleSettings = Pick<
   Settings,
   | 'allInstances' | 'allRdsInstances' | 'destinationVariable' | 'vpcDestinationVariable'
   | 'patternInclude' | 'patternExclude' | 'nestedGroups' | 'route53'
->;
+> & Partial<LaterRuleSettings>;
+
+/** RuleSettings with every later option present. */
+export type FullRuleSettings = Pick<Settings, keyof RuleSettings & keyof Settings> & LaterRuleSettings;
 
 const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
@@ -56,24 +85,38 @@ export function emptyInventory(): Inventory {
 
 /** Builds the inventory and the index from one refresh's records (ec2.py's do_api_calls_update_cache). */
 export function buildInventory(data: FetchedData, settings: RuleSettings): { inventory: Inventory; index: Index } {
+  const full = { ...laterDefaults(), ...definedOnly(settings) } as FullRuleSettings;
   const state: State = {
     inventory: emptyInventory(),
     index: dict<[string, string]>(),
     route53Records: data.route53 ? route53RecordMap(data.route53) : new Map(),
-    settings,
+    settings: full,
+    accountId: data.accountId,
+    safe: (word) => to_safe(word, full.replaceDashInGroups),
   };
   for (const region of data.regions) {
     for (const record of region.instances) add_instance(state, record);
     for (const record of region.dbInstances) add_rds_instance(state, record);
+    for (const record of region.cacheClusters ?? []) add_elasticache_cluster(state, record);
+    for (const record of region.replicationGroups ?? []) add_elasticache_replication_group(state, record);
   }
+  if (full.includeRdsClusters) add_rds_clusters(state, data.regions.flatMap((r) => r.dbClusters ?? []));
   return { inventory: state.inventory, index: state.index };
 }
 
-interface State {
+// A caller's `undefined` must not hide a default.
+function definedOnly<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+export interface State {
   inventory: Inventory;
   index: Index;
   route53Records: Map<string, Set<string>>;
-  settings: RuleSettings;
+  settings: FullRuleSettings;
+  accountId: string | undefined;
+  /** to_safe with the replace_dash_in_groups setting. */
+  safe: (word: string) => string;
 }
 
 /** ec2.py get_route53_records, after the fetch: resource record value → record names. */
@@ -89,80 +132,130 @@ export function route53RecordMap(recordSets: Route53RecordSet[]): Map<string, Se
   return map;
 }
 
-/** Adds an EC2 instance to the inventory and index, as long as it is addressable. */
+/**
+ * Adds an EC2 instance to the inventory and index, as long as it is addressable. The later
+ * ec2.py's switches and names apply where set; at their defaults every step is the 2014 one (the
+ * later ec2.py also changed nesting and empty-tag names: those changes are not taken, see README).
+ */
 export function add_instance(state: State, record: EC2Record): void {
-  const { inventory, settings } = state;
+  const { inventory, settings, safe } = state;
+  const g = settings.groupBy;
   const instance = record.instance;
   const region = record.region;
-  if (!settings.allInstances && instance.State?.Name !== 'running') return;
+  if (!settings.allInstances && !settings.instanceStates.includes(instance.State?.Name ?? '')) return;
 
-  const variable = instance.SubnetId ? settings.vpcDestinationVariable : settings.destinationVariable;
-  const destValue = ec2Attribute(record, variable);
-  if (typeof destValue !== 'string' || destValue === '') return; // not addressable, e.g. a private VPC subnet
-  const dest = destValue;
+  const dest = ec2Destination(record, settings);
+  if (!dest) return; // not addressable, e.g. a private VPC subnet
+  const hostname = ec2Hostname(state, record, dest);
 
-  if (settings.patternInclude && !pythonMatch(settings.patternInclude.regex, dest)) return;
-  if (settings.patternExclude && pythonMatch(settings.patternExclude.regex, dest)) return;
+  if (settings.patternInclude && !pythonMatch(settings.patternInclude.regex, hostname)) return;
+  if (settings.patternExclude && pythonMatch(settings.patternExclude.regex, hostname)) return;
 
   const id = instance.InstanceId as string;
-  state.index[dest] = [region, id];
+  state.index[hostname] = [region, id];
 
-  inventory[id] = [dest];
-  if (settings.nestedGroups) push_group(inventory, 'instances', id);
+  if (g.instance_id) {
+    inventory[id] = [hostname];
+    if (settings.nestedGroups) push_group(inventory, 'instances', id);
+  }
 
-  if (settings.nestedGroups) push_group(inventory, 'regions', region);
-  else push(inventory, region, dest);
+  // 2014: with nested_groups the host is not in its region group, only in its zone.
+  if (g.region) {
+    if (settings.nestedGroups) push_group(inventory, 'regions', region);
+    else push(inventory, region, hostname);
+  }
 
   const zone = instance.Placement?.AvailabilityZone ?? '';
-  push(inventory, zone, dest);
-  if (settings.nestedGroups) push_group(inventory, region, zone);
+  if (g.availability_zone) {
+    push(inventory, zone, hostname);
+    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
+  }
 
-  const typeName = to_safe('type_' + (instance.InstanceType ?? ''));
-  push(inventory, typeName, dest);
-  if (settings.nestedGroups) push_group(inventory, 'types', typeName);
+  if (g.ami_id) {
+    const ami = safe(instance.ImageId ?? '');
+    push(inventory, ami, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'images', ami);
+  }
 
-  if (instance.KeyName) {
-    const keyName = to_safe('key_' + instance.KeyName);
-    push(inventory, keyName, dest);
+  if (g.instance_type) {
+    const typeName = safe('type_' + (instance.InstanceType ?? ''));
+    push(inventory, typeName, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'types', typeName);
+  }
+
+  if (g.instance_state) {
+    const stateName = safe('instance_state_' + (instance.State?.Name ?? ''));
+    push(inventory, stateName, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'instance_states', stateName);
+  }
+
+  if (g.platform) {
+    const platform = safe('platform_' + (instance.Platform || 'undefined'));
+    push(inventory, platform, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'platforms', platform);
+  }
+
+  if (g.key_pair && instance.KeyName) {
+    const keyName = safe('key_' + instance.KeyName);
+    push(inventory, keyName, hostname);
     if (settings.nestedGroups) push_group(inventory, 'keys', keyName);
   }
 
-  if (instance.VpcId) push(inventory, to_safe('vpc_id_' + instance.VpcId), dest);
+  if (g.vpc_id && instance.VpcId) push(inventory, safe('vpc_id_' + instance.VpcId), hostname);
 
-  for (const group of instance.SecurityGroups ?? []) {
-    const key = to_safe('security_group_' + (group.GroupName ?? ''));
-    push(inventory, key, dest);
-    if (settings.nestedGroups) push_group(inventory, 'security_groups', key);
-  }
-
-  const tags = instance.Tags ?? [];
-  for (const tag of tags) {
-    const k = tag.Key ?? '';
-    const key = to_safe('tag_' + k + '=' + (tag.Value ?? ''));
-    push(inventory, key, dest);
-    if (settings.nestedGroups) {
-      push_group(inventory, 'tags', to_safe('tag_' + k));
-      push_group(inventory, to_safe('tag_' + k), key);
+  if (g.security_group) {
+    for (const group of instance.SecurityGroups ?? []) {
+      const key = safe('security_group_' + (group.GroupName ?? ''));
+      push(inventory, key, hostname);
+      if (settings.nestedGroups) push_group(inventory, 'security_groups', key);
     }
   }
 
-  if (settings.route53) {
+  if (g.aws_account && state.accountId) {
+    push(inventory, state.accountId, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'accounts', state.accountId);
+  }
+
+  const tags = instance.Tags ?? [];
+  if (g.tag_keys) {
+    for (const tag of tags) {
+      const k = tag.Key ?? '';
+      // 2014 names: tag_<key>=<value> even for an empty value (the later ec2.py wrote tag_<key>).
+      for (const v of tagValues(tag.Value ?? '', settings.expandCsvTags)) {
+        const key = safe('tag_' + k + '=' + v);
+        push(inventory, key, hostname);
+        if (settings.nestedGroups) {
+          push_group(inventory, 'tags', safe('tag_' + k));
+          push_group(inventory, safe('tag_' + k), key);
+        }
+      }
+    }
+  }
+
+  if (settings.route53 && g.route53_names) {
     // Record names become groups as they are, without to_safe: ec2.py's behaviour, kept.
     for (const name of get_instance_route53_names(state.route53Records, record)) {
-      push(inventory, name, dest);
+      push(inventory, name, hostname);
       if (settings.nestedGroups) push_group(inventory, 'route53', name);
     }
   }
 
-  if (tags.length === 0) push(inventory, 'tag_none', dest);
-  push(inventory, 'ec2', dest);
+  if (g.tag_none && tags.length === 0) push(inventory, 'tag_none', hostname);
+  push(inventory, 'ec2', hostname);
 
-  inventory._meta.hostvars[dest] = get_host_info_dict_from_instance(record);
+  const vars = get_host_info_dict_from_instance(record, state);
+  inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
+}
+
+/** A tag value, or its comma-separated parts with expand_csv_tags. */
+function tagValues(value: string, expandCsv: boolean): string[] {
+  return expandCsv && value.includes(',') ? value.split(',').map((x) => x.trim()) : [value];
 }
 
 /** Adds an RDS instance to the inventory and index, as long as it is addressable. */
 export function add_rds_instance(state: State, record: RDSRecord): void {
-  const { inventory, settings } = state;
+  const { inventory, settings, safe } = state;
+  const g = settings.groupBy;
   const instance = record.instance;
   const region = record.region;
   if (!settings.allRdsInstances && instance.DBInstanceStatus !== 'available') return;
@@ -170,47 +263,59 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
   // ec2.py reads endpoint[0] and dies on an instance still being created (no endpoint yet).
   const dest = instance.Endpoint?.Address;
   if (!dest) return;
+  const hostname = rdsHostname(state, record, dest);
 
   const id = instance.DBInstanceIdentifier as string;
-  state.index[dest] = [region, id];
+  state.index[hostname] = [region, id];
 
-  inventory[id] = [dest];
-  if (settings.nestedGroups) push_group(inventory, 'instances', id);
+  if (g.instance_id) {
+    inventory[id] = [hostname];
+    if (settings.nestedGroups) push_group(inventory, 'instances', id);
+  }
 
-  if (settings.nestedGroups) push_group(inventory, 'regions', region);
-  else push(inventory, region, dest);
+  if (g.region) {
+    if (settings.nestedGroups) push_group(inventory, 'regions', region);
+    else push(inventory, region, hostname);
+  }
 
   const zone = instance.AvailabilityZone ?? '';
-  push(inventory, zone, dest);
-  if (settings.nestedGroups) push_group(inventory, region, zone);
+  if (g.availability_zone) {
+    push(inventory, zone, hostname);
+    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
+  }
 
-  const typeName = to_safe('type_' + (instance.DBInstanceClass ?? ''));
-  push(inventory, typeName, dest);
-  if (settings.nestedGroups) push_group(inventory, 'types', typeName);
+  if (g.instance_type) {
+    const typeName = safe('type_' + (instance.DBInstanceClass ?? ''));
+    push(inventory, typeName, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'types', typeName);
+  }
 
   // boto 2's security_group is the last classic DB security group.
   const securityGroup = instance.DBSecurityGroups?.at(-1);
-  if (securityGroup) {
-    const key = to_safe('security_group_' + (securityGroup.DBSecurityGroupName ?? ''));
-    push(inventory, key, dest);
+  if (g.security_group && securityGroup) {
+    const key = safe('security_group_' + (securityGroup.DBSecurityGroupName ?? ''));
+    push(inventory, key, hostname);
     if (settings.nestedGroups) push_group(inventory, 'security_groups', key);
   }
 
-  const engine = to_safe('rds_' + (instance.Engine ?? ''));
-  push(inventory, engine, dest);
-  if (settings.nestedGroups) push_group(inventory, 'rds_engines', engine);
+  if (g.rds_engine) {
+    const engine = safe('rds_' + (instance.Engine ?? ''));
+    push(inventory, engine, hostname);
+    if (settings.nestedGroups) push_group(inventory, 'rds_engines', engine);
+  }
 
   // ec2.py dies on an instance without a parameter group; such an instance just gets no group here.
   const parameterGroup = instance.DBParameterGroups?.at(-1);
-  if (parameterGroup) {
-    const key = to_safe('rds_parameter_group_' + (parameterGroup.DBParameterGroupName ?? ''));
-    push(inventory, key, dest);
+  if (g.rds_parameter_group && parameterGroup) {
+    const key = safe('rds_parameter_group_' + (parameterGroup.DBParameterGroupName ?? ''));
+    push(inventory, key, hostname);
     if (settings.nestedGroups) push_group(inventory, 'rds_parameter_groups', key);
   }
 
-  push(inventory, 'rds', dest);
+  push(inventory, 'rds', hostname);
 
-  inventory._meta.hostvars[dest] = get_host_info_dict_from_rds_instance(record);
+  const vars = get_host_info_dict_from_rds_instance(record);
+  inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
 }
 
 /** The Route53 names pointing at an instance, through its DNS names or addresses. */
@@ -225,8 +330,10 @@ export function get_instance_route53_names(route53Records: Map<string, Set<strin
 }
 
 /** ec2.py get_host_info_dict_from_instance for an EC2 instance. */
-export function get_host_info_dict_from_instance(record: EC2Record): HostVars {
-  const vars = dict<string | number | boolean>();
+export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick<State, 'settings' | 'accountId'>): HostVars {
+  const replaceDash = state?.settings.replaceDashInGroups ?? false;
+  const vars = dict<HostVarValue>();
+  // Attribute names have no dash: their hostvar names do not depend on replace_dash_in_groups.
   for (let i = 0; i < ec2Attributes.length; i++) setVar(vars, ec2VarNames[i] as string, (ec2Attributes[i] as (typeof ec2Attributes)[number])[1](record));
   const instance = record.instance;
   vars['ec2_state'] = instance.State?.Name ?? '';
@@ -235,24 +342,35 @@ export function get_host_info_dict_from_instance(record: EC2Record): HostVars {
   vars['ec2_previous_state'] = '';
   vars['ec2_previous_state_code'] = 0;
   for (const tag of instance.Tags ?? []) {
-    vars[to_safe('ec2_tag_' + (tag.Key ?? ''))] = tag.Value ?? '';
+    const value = tag.Value ?? '';
+    const values = tagValues(value, state?.settings.expandCsvTags ?? false);
+    vars[to_safe('ec2_tag_' + (tag.Key ?? ''), replaceDash)] = value.includes(',') && values.length > 1 ? values : value;
   }
   const groups = instance.SecurityGroups ?? [];
   vars['ec2_security_group_ids'] = groups.map((g) => g.GroupId ?? '').join(',');
   vars['ec2_security_group_names'] = groups.map((g) => g.GroupName ?? '').join(',');
+  if (state?.settings.extraHostvars) {
+    // The later ec2.py: device name (basename) → EBS volume id, and the account id (None unknown).
+    const devices = dict<string>();
+    for (const m of instance.BlockDeviceMappings ?? []) {
+      if (m.DeviceName && m.Ebs?.VolumeId) devices[m.DeviceName.slice(m.DeviceName.lastIndexOf('/') + 1)] = m.Ebs.VolumeId;
+    }
+    vars['ec2_block_devices'] = devices;
+    vars['ec2_account_id'] = state.accountId ?? null;
+  }
   return inKeyOrder(vars);
 }
 
 // Hostvars are written sorted; building them in that order lets the serialiser use them as they are.
-function inKeyOrder(vars: HostVars): HostVars {
-  const sorted = dict<string | number | boolean>();
-  for (const key of Object.keys(vars).sort()) sorted[key] = vars[key] as string | number | boolean;
+export function inKeyOrder(vars: HostVars): HostVars {
+  const sorted = dict<HostVarValue>();
+  for (const key of Object.keys(vars).sort()) sorted[key] = vars[key] as HostVarValue;
   return sorted;
 }
 
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
-  const vars = dict<string | number | boolean>();
+  const vars = dict<HostVarValue>();
   for (let i = 0; i < rdsAttributes.length; i++) setVar(vars, rdsVarNames[i] as string, (rdsAttributes[i] as (typeof rdsAttributes)[number])[1](record));
   return inKeyOrder(vars);
 }
@@ -288,13 +406,17 @@ export function push_group(inventory: Inventory, key: string, element: string): 
   if (!children.includes(element)) children.push(element);
 }
 
-/** Converts characters that are not allowed in Ansible group names to underscores. */
-export function to_safe(word: string): string {
-  if (safeWord.test(word)) return word;
+/**
+ * Converts characters that are not allowed in Ansible group names to underscores; dashes too with
+ * replace_dash_in_groups (the later ec2.py's option).
+ */
+export function to_safe(word: string, replaceDash = false): string {
+  if ((replaceDash ? safeWordNoDash : safeWord).test(word)) return word;
   // Per code point, as Python's re.sub on a unicode string.
-  return word.replace(/[^A-Za-z0-9-]/gu, '_');
+  return word.replace(replaceDash ? /[^A-Za-z0-9_]/gu : /[^A-Za-z0-9_-]/gu, '_');
 }
-const safeWord = /^[A-Za-z0-9-]*$/;
+const safeWord = /^[A-Za-z0-9_-]*$/;
+const safeWordNoDash = /^[A-Za-z0-9_]*$/;
 
 // Hostvar names of the attribute tables, computed once rather than per host.
 const ec2VarNames = ec2Attributes.map(([name]) => to_safe('ec2_' + name));

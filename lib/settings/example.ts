@@ -13,19 +13,28 @@ export function renderExample(): string {
     '',
     '[ec2]',
   ];
-  let topic = '';
-  for (const o of options as readonly OptionSpec[]) {
-    if (o.topic !== topic) {
-      topic = o.topic;
+  // Options appended to the table later join their topic's heading, as the last ec2.ini groups
+  // them; [credentials] options come last, under their own section header.
+  const all = options as readonly OptionSpec[];
+  const sections = ['ec2', 'credentials'] as const;
+  for (const section of sections) {
+    const inSection = all.filter((o) => (o.section ?? 'ec2') === section);
+    if (section !== 'ec2') out.push('', '', `[${section}]`);
+    const topics = [...new Set(inSection.map((o) => o.topic))];
+    for (const topic of topics) {
       out.push('', `# ===== ${topic} =====`);
+      for (const o of inSection.filter((x) => x.topic === topic)) render(o, out);
     }
-    out.push('');
-    for (const line of o.doc.split('\n')) out.push(`# ${line}`);
-    out.push(`# Type: ${describeType(o)}. ${o.required ? 'Required: ec2.py stops without it.' : `Default: ${o.default === '' || o.default === undefined ? '(empty)' : o.default}.`}`);
-    const value = o.example ?? o.default ?? '';
-    out.push(value === '' && !o.required ? `#${o.name} =` : `${o.name} = ${value}`);
   }
   return out.join('\n') + '\n';
+}
+
+function render(o: OptionSpec, out: string[]): void {
+  out.push('');
+  for (const line of o.doc.split('\n')) out.push(`# ${line}`);
+  out.push(`# Type: ${describeType(o)}. ${o.required ? 'Required: ec2.py stops without it.' : `Default: ${o.default === '' || o.default === undefined ? '(empty)' : o.default}.`}`);
+  const value = o.example ?? o.default ?? '';
+  out.push(value === '' && !o.required ? `#${o.name} =` : `${o.name} = ${value}`);
 }
 
 function describeType(o: OptionSpec): string {

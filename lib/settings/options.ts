@@ -19,6 +19,8 @@ export interface OptionSpec {
   readonly doc: string;
   /** Heading in ec2.ini.example under which the option is documented. */
   readonly topic: string;
+  /** The ini section it is read from: [ec2] unless said otherwise (the later ec2.py's [credentials]). */
+  readonly section?: 'ec2' | 'credentials';
 }
 
 // boto 2 Instance attribute names usable as a destination (see lib/inventory/hostvars.ts for how
@@ -32,7 +34,7 @@ export const destinationAttributes = [
   'id',
 ] as const;
 
-export const options = [
+const ec2pyOptions = [
   {
     name: 'eucalyptus',
     type: 'bool',
@@ -56,7 +58,8 @@ the only region is "eucalyptus". RDS is not queried for that region.`,
     example: 'all',
     topic: 'Regions',
     doc: `Comma-separated AWS regions to query, or "all" for every region enabled in the account
-(DescribeRegions) minus regions_exclude. Every named region must exist (checked against
+(DescribeRegions) minus regions_exclude, or "auto" for the one region in AWS_REGION (else
+AWS_DEFAULT_REGION), as the later ec2.py reads it. Every named region must exist (checked against
 DescribeRegions with AllRegions).`,
   },
   {
@@ -220,6 +223,205 @@ crashed holder's lock expires by itself.`,
 limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`,
   },
 ] as const satisfies readonly OptionSpec[];
+
+// Options of the last ec2.py (community.aws, 2019-2020) and amazon.aws's aws_ec2 plugin. Every
+// default reproduces the 2014 script's output, so an ini that does not name them prints the same
+// bytes; where the last ec2.py's default differs, the doc says so (and the README lists them).
+const laterOptions = [
+  {
+    name: 'hostname_variable',
+    type: 'string',
+    default: '',
+    topic: 'Destination addresses',
+    doc: `Name hosts by this instance attribute (boto 2 name, e.g. private_dns_name) or tag
+(tag_Name, or tag:Name as the later ec2.ini's comment writes it) instead of their address; the name
+is passed through to_safe and lower-cased, ansible_host keeps the address. Hosts without the
+attribute or tag keep their address as name. Applies to EC2 and RDS hosts.`,
+  },
+  {
+    name: 'destination_format',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Destination addresses',
+    doc: `A Python format string ({0}, {1} or {} fields; {{ and }} for braces) that builds the address
+of EC2 hosts from destination_format_tags, e.g. {0}.{1}.example.com. Needs destination_format_tags
+and then overrides destination_variable and vpc_destination_variable.`,
+  },
+  {
+    name: 'destination_format_tags',
+    type: 'list',
+    default: '',
+    example: '',
+    topic: 'Destination addresses',
+    doc: `Comma-separated tag keys (or instance attributes, used when no such tag) that fill
+destination_format's fields in order. A value the host does not have becomes "nil".`,
+  },
+  {
+    name: 'route53_hostnames',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Route53',
+    doc: `With route53 = True: name EC2 hosts by the Route53 record pointing at them whose name ends
+with this suffix (e.g. .example.com), lower-cased. Empty: hosts are named by their address.`,
+  },
+  {
+    name: 'elasticache',
+    type: 'bool',
+    default: 'False',
+    topic: 'Services',
+    doc: `Include ElastiCache clusters, their nodes and replication groups. The last ec2.py
+defaulted to True; here it is off so that a 2014 ec2.ini gives the same inventory.`,
+  },
+  {
+    name: 'instance_states',
+    type: 'list',
+    default: 'running',
+    topic: 'Services',
+    doc: `Comma-separated EC2 instance states to include (pending, running, shutting-down,
+terminated, stopping, stopped). all_instances = True includes every state whatever this says.`,
+  },
+  {
+    name: 'include_rds_clusters',
+    type: 'bool',
+    default: 'False',
+    topic: 'Services',
+    doc: `Add the RDS (Aurora) clusters of every region, with their tags, as a "db_clusters" entry
+mapping cluster id to its description (clusters without members are left out). The last ec2.py
+kept only the last region's clusters; here all regions are collected.`,
+  },
+  {
+    name: 'all_elasticache_replication_groups',
+    type: 'bool',
+    default: 'False',
+    topic: 'Services',
+    doc: 'Include ElastiCache replication groups in every state, not only available ones.',
+  },
+  {
+    name: 'all_elasticache_clusters',
+    type: 'bool',
+    default: 'False',
+    topic: 'Services',
+    doc: 'Include ElastiCache clusters in every state, not only available ones.',
+  },
+  {
+    name: 'all_elasticache_nodes',
+    type: 'bool',
+    default: 'False',
+    topic: 'Services',
+    doc: `Include ElastiCache nodes in every state, not only available ones. Nodes are only read from
+the clusters that are listed.`,
+  },
+  {
+    name: 'replace_dash_in_groups',
+    type: 'bool',
+    default: 'False',
+    topic: 'Groups',
+    doc: `Also turn "-" into "_" in group names and hostvar names (to_safe). The last ec2.py
+defaulted to True; here it is off to keep the 2014 names.`,
+  },
+  {
+    name: 'expand_csv_tags',
+    type: 'bool',
+    default: 'False',
+    topic: 'Groups',
+    doc: `A tag value "a, b" gives the groups tag_<key>=a and tag_<key>=b, and its hostvar becomes the
+list ["a", "b"].`,
+  },
+  ...(
+    [
+      ['instance_id', 'True', 'a group per instance (and RDS, ElastiCache) id'],
+      ['region', 'True', 'a group per region'],
+      ['availability_zone', 'True', 'a group per availability zone'],
+      ['aws_account', 'False', 'a group named by the account id (read with STS GetCallerIdentity)'],
+      ['ami_id', 'False', 'a group per AMI id (ami-...); the last ec2.py defaulted to True'],
+      ['instance_type', 'True', 'a group per instance type (type_...)'],
+      ['instance_state', 'False', 'a group per instance state (instance_state_...)'],
+      ['platform', 'False', 'a group per platform (platform_windows, platform_undefined); the last ec2.py defaulted to True'],
+      ['key_pair', 'True', 'a group per key pair (key_...)'],
+      ['vpc_id', 'True', 'a group per VPC (vpc_id_...)'],
+      ['security_group', 'True', 'a group per security group (security_group_...)'],
+      ['tag_keys', 'True', 'a group per tag (tag_<key>=<value>)'],
+      ['tag_none', 'True', 'the group tag_none of instances without tags'],
+      ['route53_names', 'True', 'a group per Route53 record name (with route53 = True)'],
+      ['rds_engine', 'True', 'a group per RDS engine (rds_...)'],
+      ['rds_parameter_group', 'True', 'a group per RDS parameter group (rds_parameter_group_...)'],
+      ['elasticache_engine', 'True', 'a group per ElastiCache engine (elasticache_redis, ...)'],
+      ['elasticache_cluster', 'True', 'a group per ElastiCache cluster of its nodes (elasticache_cluster_...)'],
+      ['elasticache_parameter_group', 'True', 'a group per ElastiCache parameter group (elasticache_parameter_group_...)'],
+      ['elasticache_replication_group', 'True', 'a group per ElastiCache replication group (elasticache_replication_group_...)'],
+    ] as const
+  ).map(([key, def, what]) => ({
+    name: `group_by_${key}` as const,
+    type: 'bool' as const,
+    default: def,
+    topic: 'Groups',
+    doc: `Make ${what}.`,
+  })),
+  {
+    name: 'extra_hostvars',
+    type: 'bool',
+    default: 'False',
+    topic: 'Host variables',
+    doc: `Add the hostvars the last ec2.py added to EC2 hosts: ec2_block_devices (device name to
+volume id) and ec2_account_id (from STS GetCallerIdentity). Off keeps the 2014 hostvars. (Not an
+ec2.py option: the last ec2.py always added them.)`,
+  },
+  {
+    name: 'stack_filters',
+    type: 'bool',
+    default: 'False',
+    topic: 'Instance filters',
+    doc: `Apply every instance_filters entry at once (one DescribeInstances call; values of the same
+name are ORed) instead of adding up one call per entry. Cannot be combined with "&" in
+instance_filters.`,
+  },
+  {
+    name: 'iam_role',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Identity',
+    doc: `ARN of an IAM role to assume (STS AssumeRole, session name ansible_dynamic_inventory) for
+every call, e.g. to read another account.`,
+  },
+  {
+    name: 'boto_profile',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Identity',
+    doc: `Profile of ~/.aws/credentials or ~/.aws/config to use (static keys, role_arn, SSO, ...).
+--profile/--boto-profile on the command line wins, then AWS_PROFILE, then this option.`,
+  },
+  ...(
+    [
+      ['aws_access_key_id', 'Access key id'],
+      ['aws_secret_access_key', 'Secret access key (needed with aws_access_key_id)'],
+      ['aws_security_token', 'Session token of temporary credentials'],
+    ] as const
+  ).map(([name, what]) => ({
+    name,
+    type: 'string' as const,
+    default: '',
+    example: '',
+    topic: 'Credentials',
+    section: 'credentials' as const,
+    doc: `${what}, in the [credentials] section. Used only when no profile is chosen and
+AWS_ACCESS_KEY_ID is not set; held in memory, never written to the cache. Prefer a profile.`,
+  })),
+] as const satisfies readonly OptionSpec[];
+
+export const options = [...ec2pyOptions, ...laterOptions] as const;
+
+/** The group_by_* switches, without their prefix. */
+type SwitchOf<N> = N extends `group_by_${infer K}` ? K : never;
+export type GroupBySwitch = SwitchOf<(typeof laterOptions)[number]['name']>;
+export const groupBySwitches = laterOptions
+  .map((o) => o.name)
+  .filter((n): n is `group_by_${GroupBySwitch}` => n.startsWith('group_by_'))
+  .map((n) => n.slice('group_by_'.length) as GroupBySwitch);
 
 export type OptionName = (typeof options)[number]['name'];
 

@@ -7,23 +7,21 @@ import ini from 'ini';
 import { SettingsError } from '../errors.js';
 import { options, type OptionSpec } from './options.js';
 import { compilePythonRegex } from './pyregex.js';
+import { parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 
-export interface InstanceFilter {
-  name: string;
-  values: string[];
-}
+export type { InstanceFilter } from './later.js';
 
 export interface Pattern {
   source: string;
   regex: RegExp;
 }
 
-export interface Settings {
+export interface Settings extends LaterSettings {
   /** The ec2.ini these settings were read from. */
   iniPath: string;
   eucalyptus: boolean;
   eucalyptusHost: string | undefined;
-  /** Region names, or 'all' to ask DescribeRegions. */
+  /** Region names, or 'all' to ask DescribeRegions ('auto' is resolved from the environment). */
   regions: string[] | 'all';
   regionsExclude: string[];
   destinationVariable: string;
@@ -39,7 +37,10 @@ export interface Settings {
   nestedGroups: boolean;
   patternInclude: Pattern | undefined;
   patternExclude: Pattern | undefined;
-  /** In the order of first appearance: one DescribeInstances call (all pages) per entry. */
+  /**
+   * The names and values of instance_filters (or EC2_INSTANCE_FILTERS) in the order of first
+   * appearance; instanceFilterCalls says which calls are made with them.
+   */
   instanceFilters: InstanceFilter[];
   /** '' for the file store in cachePath, else a redis:// URL. */
   cacheConnection: string;
@@ -67,11 +68,17 @@ export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = proc
 
 type Raw = Record<string, string>;
 
+/** What the command line adds to the ini. */
+export interface SettingsOverrides {
+  /** --profile / --boto-profile: wins over AWS_PROFILE and boto_profile. */
+  profile?: string;
+}
+
 const truthy = new Set(['1', 'yes', 'true', 'on']);
 const falsy = new Set(['0', 'no', 'false', 'off']);
 
 /** Reads and validates an ec2.ini file. Throws SettingsError naming the file, option and line. */
-export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.env): Settings {
+export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {}): Settings {
   let text: string;
   try {
     text = readFileSync(iniPath, 'utf8');
@@ -79,14 +86,17 @@ export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.e
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
   }
-  return parseSettings(text, iniPath, env);
+  return parseSettings(text, iniPath, env, overrides);
 }
 
 /** Parses ec2.ini text; `iniPath` is used in messages and as the base of nothing else. */
-export function parseSettings(text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env): Settings {
-  const raw = ec2Section(text, iniPath);
+export function parseSettings(
+  text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
+): Settings {
+  const sections = iniSections(text, iniPath);
+  const raw = sections.ec2;
   const get = (spec: OptionSpec): string | undefined => {
-    const v = raw[spec.name];
+    const v = (spec.section === 'credentials' ? sections.credentials : raw)[spec.name];
     if (v !== undefined) return v;
     if (spec.required) {
       throw new SettingsError(`${iniPath}: [ec2] option '${spec.name}' is missing (${firstLine(spec.doc)})`, iniPath, spec.name);
@@ -94,9 +104,10 @@ export function parseSettings(text: string, iniPath: string, env: NodeJS.Process
     return spec.default;
   };
   const fail = (spec: OptionSpec, why: string): never => {
-    const line = lineOf(text, spec.name);
+    const section = spec.section ?? 'ec2';
+    const line = lineOf(text, spec.name, section);
     const where = line ? `${iniPath}:${line}` : iniPath;
-    throw new SettingsError(`${where}: [ec2] option '${spec.name}' ${why}`, iniPath, spec.name, line);
+    throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
   };
   const spec = (name: string): OptionSpec => {
     const found = options.find((o) => o.name === name);
@@ -160,7 +171,13 @@ export function parseSettings(text: string, iniPath: string, env: NodeJS.Process
   const eucalyptus = bool('eucalyptus');
   const regionsText = str('regions');
   if (regionsText === '') fail(spec('regions'), 'is empty: name regions (us-east-1,eu-west-1) or use all');
-  const regions = regionsText === 'all' ? 'all' as const : list('regions');
+  let regions = regionsText === 'all' ? 'all' as const : list('regions');
+  if (regions !== 'all' && regions.includes('auto')) {
+    // The later ec2.py: "auto" anywhere in the list means the environment's one region.
+    const envRegion = env['AWS_REGION'] || env['AWS_DEFAULT_REGION'];
+    if (!envRegion) fail(spec('regions'), 'is auto but neither AWS_REGION nor AWS_DEFAULT_REGION is set');
+    regions = [envRegion as string];
+  }
   if (regions !== 'all') {
     for (const r of regions) {
       if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r) && !(eucalyptus && r === 'eucalyptus')) {
@@ -171,8 +188,28 @@ export function parseSettings(text: string, iniPath: string, env: NodeJS.Process
   const rds = bool('rds');
   const cacheDir = str('cache_path');
   if (cacheDir === '') fail(spec('cache_path'), 'is empty');
+  for (const key of Object.keys(raw)) {
+    if (key.startsWith('group_by_') && !options.some((o) => o.name === key)) {
+      const line = lineOf(text, key, 'ec2');
+      throw new SettingsError(
+        `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' is not a known group_by switch ` +
+          `(known: ${options.filter((o) => o.name.startsWith('group_by_')).map((o) => o.name).join(', ')})`,
+        iniPath, key, line,
+      );
+    }
+  }
+  // The later ec2.py: EC2_INSTANCE_FILTERS, when set, replaces instance_filters.
+  const filtersFromEnv = env['EC2_INSTANCE_FILTERS'] !== undefined;
+  const filterText = filtersFromEnv ? (env['EC2_INSTANCE_FILTERS'] as string).trim() : str('instance_filters');
+  const failFilters = (why: string): never =>
+    fail(spec('instance_filters'), filtersFromEnv ? `(from EC2_INSTANCE_FILTERS) ${why}` : why);
+  const instanceFilters = parseFilters(filterText.replaceAll('&', ','), failFilters);
 
-  return {
+  const later = parseLaterSettings(
+    { spec, bool, str, list, fail },
+    { env, cliProfile: overrides.profile, filtersByName: instanceFilters, filterText, failFilters },
+  );
+  const settings: Settings = {
     iniPath,
     eucalyptus,
     eucalyptusHost: eucalyptus ? str('eucalyptus_host') || undefined : undefined,
@@ -190,13 +227,15 @@ export function parseSettings(text: string, iniPath: string, env: NodeJS.Process
     nestedGroups: bool('nested_groups'),
     patternInclude: regex('pattern_include'),
     patternExclude: regex('pattern_exclude'),
-    instanceFilters: parseFilters(str('instance_filters'), (why) => fail(spec('instance_filters'), why)),
+    instanceFilters,
     cacheConnection: connection(),
     cacheStaleOnError: bool('cache_stale_on_error'),
     cacheLockTimeout: int('cache_lock_timeout'),
     maxConcurrency: atLeastOne('max_concurrency'),
     maxAttempts: atLeastOne('max_attempts'),
+    ...later,
   };
+  return later.credentials ? withCredentials(settings, later.credentials) : settings;
 }
 
 function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
@@ -216,7 +255,7 @@ function parseFilters(text: string, fail: (why: string) => never): InstanceFilte
   return [...byName].map(([name, values]) => ({ name, values }));
 }
 
-function ec2Section(text: string, iniPath: string): Raw {
+function iniSections(text: string, iniPath: string): { ec2: Raw; credentials: Raw } {
   let parsed: Record<string, unknown>;
   try {
     parsed = ini.parse(text);
@@ -227,15 +266,20 @@ function ec2Section(text: string, iniPath: string): Raw {
   if (section === undefined || section === null || typeof section !== 'object') {
     throw new SettingsError(`${iniPath}: no [ec2] section`, iniPath);
   }
+  return { ec2: sectionRaw(text, iniPath, parsed, 'ec2'), credentials: sectionRaw(text, iniPath, parsed, 'credentials') };
+}
+
+function sectionRaw(text: string, iniPath: string, parsed: Record<string, unknown>, name: string): Raw {
+  const section = parsed[name];
   const raw: Raw = Object.create(null) as Raw;
   // configparser's DEFAULT section supplies every section's missing options.
   for (const src of [parsed['DEFAULT'], section]) {
     if (!src || typeof src !== 'object') continue;
     for (const [key, value] of Object.entries(src as Record<string, unknown>)) {
       if (typeof value === 'object' && value !== null) {
-        const line = lineOf(text, key);
+        const line = lineOf(text, key, name);
         throw new SettingsError(
-          `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' uses the key[] list syntax; write one comma-separated value`,
+          `${iniPath}${line ? `:${line}` : ''}: [${name}] option '${key}' uses the key[] list syntax; write one comma-separated value`,
           iniPath, key.toLowerCase(), line,
         );
       }
@@ -246,8 +290,8 @@ function ec2Section(text: string, iniPath: string): Raw {
   return raw;
 }
 
-/** The 1-based line of `option = ...` in the [ec2] section, for error messages. */
-function lineOf(text: string, option: string): number | undefined {
+/** The 1-based line of `option = ...` in a section, for error messages. */
+function lineOf(text: string, option: string, sectionName = 'ec2'): number | undefined {
   const lines = text.split(/\r?\n/);
   let inEc2 = false;
   let found: number | undefined;
@@ -255,7 +299,7 @@ function lineOf(text: string, option: string): number | undefined {
     const line = (lines[i] as string).trim();
     const section = /^\[(.*)\]$/.exec(line);
     if (section) {
-      inEc2 = section[1] === 'ec2';
+      inEc2 = section[1] === sectionName;
       continue;
     }
     if (!inEc2) continue;
