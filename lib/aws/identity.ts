@@ -1,8 +1,9 @@
 // Who the inventory calls AWS as: the later ec2.py's boto_profile / --profile / AWS_PROFILE,
 // iam_role and [credentials], on top of the SDK's default chain (environment, SSO, web identity,
 // instance metadata), which needs no code here. Credentials stay in memory.
-import { fromIni, fromTemporaryCredentials } from '@aws-sdk/credential-providers';
-import { STSClient, GetCallerIdentityCommand } from '@aws-sdk/client-sts';
+// The providers and STS are loaded only when a profile, a role or the account id is asked for:
+// @aws-sdk/credential-providers alone costs more to load than the EC2 client.
+import type { fromIni } from '@aws-sdk/credential-providers';
 import type { Settings } from '../settings/read.js';
 import { SettingsError } from '../errors.js';
 import { awsError } from './errors.js';
@@ -27,6 +28,8 @@ export const ROLE_SESSION_NAME = 'ansible_dynamic_inventory';
  */
 export async function resolveAuth(settings: IdentitySettings, region: string): Promise<ClientAuth> {
   let base: Provider | undefined;
+  if (!settings.profile && !settings.credentials && !settings.iamRole) return {};
+  const { fromIni, fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
   if (settings.profile) {
     base = fromIni({ profile: settings.profile });
   } else if (settings.credentials) {
@@ -64,6 +67,7 @@ export async function getAccountId(settings: AuthSettings, region: string): Prom
 }
 
 export async function callerIdentity(settings: AuthSettings, region: string): Promise<{ account?: string; arn?: string }> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
   const sts = new STSClient(clientOptions(settings, region));
   try {
     const out = await sts.send(new GetCallerIdentityCommand({}));

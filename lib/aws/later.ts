@@ -3,7 +3,6 @@
 import type { Settings } from '../settings/read.js';
 import type { RegionRecords } from '../inventory/rules.js';
 import { EUCALYPTUS_REGION, type AuthSettings } from './clients.js';
-import { getElasticacheClustersByRegion, getElasticacheReplicationGroupsByRegion } from './elasticache.js';
 import { include_rds_clusters_by_region } from './rdsClusters.js';
 
 export type LaterFetchSettings = Partial<Pick<Settings, 'elasticache' | 'includeRdsClusters' | 'groupBy' | 'extraHostvars'>>;
@@ -13,8 +12,9 @@ export function laterTasksByRegion(settings: LaterFetchSettings & AuthSettings, 
   if (region === EUCALYPTUS_REGION) return [];
   const tasks: (() => Promise<void>)[] = [];
   if (settings.elasticache) {
-    tasks.push(async () => { records.cacheClusters = await getElasticacheClustersByRegion(settings, region); });
-    tasks.push(async () => { records.replicationGroups = await getElasticacheReplicationGroupsByRegion(settings, region); });
+    // The ElastiCache client is loaded only when elasticache is on.
+    tasks.push(async () => { records.cacheClusters = await (await import('./elasticache.js')).getElasticacheClustersByRegion(settings, region); });
+    tasks.push(async () => { records.replicationGroups = await (await import('./elasticache.js')).getElasticacheReplicationGroupsByRegion(settings, region); });
   }
   if (settings.includeRdsClusters) {
     tasks.push(async () => { records.dbClusters = await include_rds_clusters_by_region(settings, region); });
