@@ -41,3 +41,14 @@ export {
   type PushProgress,
 } from './push/ec2.js';
 export type { Ec2Clients } from './aws.js';
+export {
+  inventoryName,
+  launchEc2,
+  parseGroups,
+  parseTags,
+  type Ec2LaunchOptions,
+  type Ec2LaunchResult,
+  type LaunchSettings,
+  type LaunchedHost,
+} from './launch/ec2.js';
+export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './destroy/ec2.js';
