@@ -55,6 +55,6 @@ export async function waitFor<T>(what: string, seconds: number, check: () => Pro
 }
 
 /** Tag keys this package writes; `ec2-inventory:` keeps them apart from the user's own. */
-export const TAG_GROUPS = 'ec2-inventory:groups';
+export { LAUNCH_GROUPS_TAG as TAG_GROUPS } from '../inventory/rules.js';
 export const TAG_DISK = 'ec2-inventory:disk-sha256';
 export const TAG_SNAPSHOT = 'ec2-inventory:snapshot-id';

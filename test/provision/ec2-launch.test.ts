@@ -68,6 +68,26 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
       assert.deepEqual(inv[i.instanceId], [i.name]);
     }
 
+    // Without its registry entry (another controller, a lost cache folder) the groups tag still
+    // puts the host in its groups, once.
+    const reg = await openRegistry(readSettings(ini));
+    const saved = (await reg.get(names[0]!))!;
+    try {
+      assert.equal(await reg.deregister(names[0]!), true);
+    } finally {
+      await reg.close();
+    }
+    const byTag = JSON.parse((await runInventory(ini, ['--list'], moto.endpoint)).stdout);
+    assert.deepEqual([...byTag.web].sort(), names);
+    assert.deepEqual([...byTag.canary].sort(), names);
+    assert.equal(byTag._meta.hostvars[names[0]!].registry_source, undefined);
+    const reg2 = await openRegistry(readSettings(ini));
+    try {
+      await reg2.register(saved);
+    } finally {
+      await reg2.close();
+    }
+
     const first = result.instances[0]!;
     const destroyed = await provision(['destroy', 'ec2', '--region', region, '--name', first.name,
       '--instance-id', ...result.instances.slice(1).map((i) => i.instanceId), '--image', 'launch-test']);
