@@ -128,6 +128,10 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     assert.match(r.stderr, /group 'no spaces'/);
     const t = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web', '--tag', 'novalue']);
     assert.match(t.stderr, /tag 'novalue' must be key=value/);
+    const missing = path.join(dir, 'no-such.raw');
+    const p = await provision(['push', 'ec2', '--region', region, '--image', missing, '--name', 'whatever']);
+    assert.equal(p.code, 1);
+    assert.equal(p.stderr, `ec2-provision: error: cannot read image ${missing}: ENOENT\n`);
   });
 });
 
