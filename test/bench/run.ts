@@ -137,7 +137,7 @@ async function bigBuild(): Promise<void> {
 }
 
 async function pushBench(): Promise<void> {
-  const { pushEc2 } = await import('../../lib/provision/push/ec2.js');
+  const { pushEc2, scanDisk } = await import('../../lib/provision/push/ec2.js');
   const { sparseDisk } = await import('../provision/support/ec2.js');
   const { EBSClient } = await import('@aws-sdk/client-ebs');
   const MiB = 1024 * 1024;
@@ -155,13 +155,17 @@ async function pushBench(): Promise<void> {
       const r = await pushEc2({ region: 'us-east-1', image: disk, name, concurrency, clients: clients(8), pollMs: 100 });
       return { r, ms: Date.now() - t0 };
     };
+    await scanDisk(disk); // page cache warm for every run
+    const s0 = Date.now();
+    await scanDisk(disk);
+    const scanMs = Date.now() - s0;
     const par = await once(32, 'bench-par');
     const seq = await once(1, 'bench-seq');
     const mibs = (bytes: number, t: number) => (bytes / MiB / (t / 1000)).toFixed(1);
     rows.push([
       'push ec2, 2 GiB sparse image (64 MiB data), 20 ms per request',
-      `${par.r.blocksSent} blocks sent, ${par.r.blocksTotal - par.r.blocksSent} skipped (${Math.round(par.r.bytesSkipped / MiB)} MiB); ${ms(par.ms)} = ${mibs(par.r.blocksSent * 512 * 1024, par.ms)} MiB/s at 32 in flight; ${ms(seq.ms)} one at a time`,
-      `${ratio(seq.ms / par.ms)} faster than one at a time`,
+      `${par.r.blocksSent} blocks sent, ${par.r.blocksTotal - par.r.blocksSent} skipped (${Math.round(par.r.bytesSkipped / MiB)} MiB); whole push ${ms(par.ms)} of which scanning the 2 GiB ${ms(scanMs)}; upload ${mibs(par.r.blocksSent * 512 * 1024, par.ms - scanMs)} MiB/s at 32 in flight, ${mibs(seq.r.blocksSent * 512 * 1024, seq.ms - scanMs)} MiB/s one at a time`,
+      `upload ${ratio((seq.ms - scanMs) / (par.ms - scanMs))} faster than one at a time (moto, one Python process, is the limit)`,
       'only non-zero blocks sent',
     ]);
   } finally {
