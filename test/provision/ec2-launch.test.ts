@@ -10,7 +10,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { startMoto, type Moto } from '../support/moto.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { repoRoot } from '../support/paths.js';
-import { launchEc2, ProvisionError, type LaunchSettings } from '../../lib/provision/index.js';
+import { destroyEc2, launchEc2, ProvisionError, type LaunchSettings } from '../../lib/provision/index.js';
 import { openRegistry, readSettings } from '../../lib/index.js';
 import { sparseDisk, useEndpoint } from './support/ec2.js';
 
@@ -120,6 +120,31 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     assert.equal(r.stdout, '');
     assert.match(r.stderr, /RunInstances of ami-0000000000000dead \(1 x t3.micro\) in us-east-1 failed.*InvalidSubnetID/);
     assert.deepEqual(await registeredNames(readSettings(ini)), [], 'nothing registered');
+  });
+
+  it('a RunInstances attempt that fails is retried by the SDK with the same client token: one launch', async () => {
+    const ec2 = new EC2Client({ region });
+    const bodies: string[] = [];
+    // Inside the SDK's retry loop (deserialize runs per attempt): the first attempt is throttled
+    // before it reaches moto, as AWS throttles it.
+    ec2.middlewareStack.add((next) => async (args) => {
+      const body = String((args.request as { body?: unknown }).body ?? '');
+      if (!body.includes('Action=RunInstances')) return next(args);
+      bodies.push(body);
+      if (bodies.length === 1) throw Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded', $metadata: { httpStatusCode: 503 } });
+      return next(args);
+    }, { step: 'deserialize', name: 'throttleFirstRunInstances' });
+    const settings = readSettings(ini);
+    const r = await launchEc2({ region, ami: 'ami-12c6146b', instanceType: 't3.micro', groups: ['retry'], settings, clients: { ec2 }, pollMs: 50 });
+    assert.equal(bodies.length, 2);
+    const tokens = bodies.map((b) => new URLSearchParams(b).get('ClientToken'));
+    assert.deepEqual(tokens, [r.clientToken, r.clientToken]);
+    const found = await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:ec2-inventory:groups', Values: ['retry'] }] }));
+    const instances = (found.Reservations ?? []).flatMap((x) => x.Instances ?? []);
+    assert.deepEqual(instances.map((i) => i.InstanceId), [r.instances[0]!.instanceId]);
+    assert.equal(instances[0]!.ClientToken, r.clientToken);
+    await destroyEc2({ region, instanceIds: [r.instances[0]!.instanceId], settings, clients: { ec2 }, pollMs: 50 });
+    assert.deepEqual(await registeredNames(settings), []);
   });
 
   it('bad usage is refused before anything is launched', async () => {
