@@ -27,3 +27,10 @@ export type {
 // The registry of hosts launched outside the AWS listings (KVM guests, instances with chosen groups).
 export { openRegistry, registeredHosts, registryFile } from './registry/registry.js';
 export type { Registry, RegisteredHost, HostVarValue } from './registry/registry.js';
+
+// EC2 provisioning: push a disk image as an AMI, launch instances into inventory groups, destroy.
+export { pushEc2, launchEc2, destroyEc2, scanDisk } from './provision/index.js';
+export type {
+  Ec2PushOptions, Ec2PushResult, PushProgress, Ec2LaunchOptions, Ec2LaunchResult, LaunchedHost, Ec2DestroyOptions, Ec2DestroyResult,
+  Ec2Clients, Architecture, BootMode,
+} from './provision/index.js';

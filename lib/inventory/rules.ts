@@ -132,6 +132,15 @@ export function route53RecordMap(recordSets: Route53RecordSet[]): Map<string, Se
   return map;
 }
 
+/** The tag in which launched instances record their requested inventory groups (`web,db`). */
+export const LAUNCH_GROUPS_TAG = 'ec2-inventory:groups';
+
+/** Group names from that tag's value; names a user could not have asked for are ignored. */
+export function requestedGroups(value: string): string[] {
+  return [...new Set(value.split(',').map((g) => g.trim()))]
+    .filter((g) => /^[A-Za-z0-9_-]+$/.test(g) && g !== '_meta' && g !== 'all' && g !== 'ungrouped');
+}
+
 /**
  * Adds an EC2 instance to the inventory and index, as long as it is addressable. The later
  * ec2.py's switches and names apply where set; at their defaults every step is the 2014 one (the
@@ -230,6 +239,16 @@ export function add_instance(state: State, record: EC2Record): void {
         }
       }
     }
+  }
+
+  // Not in ec2.py: instances started by `ec2-provision launch ec2` carry the inventory groups they
+  // were launched into, so they land there even where the registry entry is missing (another
+  // controller, a lost cache folder). The registry merge adds nobody twice.
+  const requested = tags.find((t) => t.Key === LAUNCH_GROUPS_TAG)?.Value;
+  for (const group of requested ? requestedGroups(requested) : []) {
+    const existing = inventory[group] as Group | undefined;
+    const members = existing === undefined ? [] : Array.isArray(existing) ? existing : existing.hosts ?? [];
+    if (!members.includes(hostname)) push(inventory, group, hostname);
   }
 
   if (settings.route53 && g.route53_names) {

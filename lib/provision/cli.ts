@@ -5,6 +5,8 @@ import { removeLeftoversSync } from './outputs.js';
 import { buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
 import { templateSteps } from './template/steps.js';
+import { InventoryError } from '../errors.js';
+import { destroyEc2Command, launchEc2Command, pushEc2Command } from './cli-ec2.js';
 
 // stdout carries exactly one JSON document (the summary) so scripts can parse it; everything a
 // human should see while waiting goes to stderr.
@@ -83,6 +85,9 @@ function imageCommands(y: Argv): Argv {
 }
 
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
+  // As bin/ec2-inventory does: the SDK's Node 20 notice is about our runtime, and would otherwise
+  // be the only stderr output of every push/launch/destroy run from a script.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
   for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
     process.once(signal, () => {
       removeLeftoversSync();
@@ -95,11 +100,15 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .usage('$0 <command>\n\nBuild OpenVZ template caches and KVM disk images without root.')
     .command('template', 'OpenVZ template caches', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
+    .command('push', 'Upload a disk image to a cloud', (y) => pushEc2Command(y, progress, emit).demandCommand(1, 'name a target: ec2'))
+    .command('launch', 'Start machines from a pushed image and register them in the inventory', (y) => launchEc2Command(y, progress, emit).demandCommand(1, 'name a target: ec2'))
+    .command('destroy', 'Stop and remove launched machines (and images)', (y) => destroyEc2Command(y, progress, emit).demandCommand(1, 'name a target: ec2'))
     .demandCommand(1, 'name a command: template or image')
     .strict()
     .help()
     .fail((msg, err, y) => {
-      if (err instanceof ProvisionError) {
+      // InventoryError: a bad ec2.ini or an unusable registry, which launch and destroy read.
+      if (err instanceof ProvisionError || err instanceof InventoryError) {
         progress(`error: ${err.message}`);
         process.exit(1);
       }

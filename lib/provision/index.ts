@@ -24,3 +24,31 @@ export {
 export { fillPlaceholders, type FillResult } from './template/fill.js';
 export { buildImage, imageFormats, imageOutputs, type ImageBuildOptions, type ImageBuildResult, type ImageFormat } from './image/build.js';
 export { parseSize } from './image/size.js';
+export {
+  EBS_BLOCK_SIZE,
+  aggregateChecksum,
+  architectures,
+  bootModes,
+  diskDigest,
+  pushEc2,
+  scanDisk,
+  type Architecture,
+  type BootMode,
+  type DiskBlock,
+  type DiskScan,
+  type Ec2PushOptions,
+  type Ec2PushResult,
+  type PushProgress,
+} from './push/ec2.js';
+export type { Ec2Clients } from './aws.js';
+export {
+  inventoryName,
+  launchEc2,
+  parseGroups,
+  parseTags,
+  type Ec2LaunchOptions,
+  type Ec2LaunchResult,
+  type LaunchSettings,
+  type LaunchedHost,
+} from './launch/ec2.js';
+export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './destroy/ec2.js';

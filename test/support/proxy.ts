@@ -11,19 +11,21 @@ export interface Proxy {
   delayMs: number;
   /** Answer every request with this HTTP status instead of forwarding (0: forward). */
   failWith: number;
+  /** When set, only requests it accepts are failed with failWith (the rest are forwarded). */
+  failWhen: ((method: string, url: string) => boolean) | undefined;
   close(): Promise<void>;
 }
 
 export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
   const to = new URL(target);
-  const state = { requests: 0, delayMs, failWith: 0 };
+  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen'] } = { requests: 0, delayMs, failWith: 0, failWhen: undefined };
   const server = http.createServer((req, res) => {
     state.requests++;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       setTimeout(() => {
-        if (state.failWith) {
+        if (state.failWith && (!state.failWhen || state.failWhen(req.method ?? '', req.url ?? ''))) {
           res.writeHead(state.failWith, { 'content-type': 'text/xml' }).end(
             `<Response><Errors><Error><Code>InternalError</Code><Message>injected ${state.failWith}</Message></Error></Errors></Response>`);
           return;
@@ -51,6 +53,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
     set delayMs(n) { state.delayMs = n; },
     get failWith() { return state.failWith; },
     set failWith(n) { state.failWith = n; },
+    get failWhen() { return state.failWhen; },
+    set failWhen(f) { state.failWhen = f; },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
   return proxy;
