@@ -161,24 +161,7 @@ export function add_instance(state: State, record: EC2Record): void {
   if (settings.patternExclude && pythonMatch(settings.patternExclude.regex, hostname)) return;
 
   const id = instance.InstanceId as string;
-  state.index[hostname] = [region, id];
-
-  if (g.instance_id) {
-    inventory[id] = [hostname];
-    if (settings.nestedGroups) push_group(inventory, 'instances', id);
-  }
-
-  // 2014: with nested_groups the host is not in its region group, only in its zone.
-  if (g.region) {
-    if (settings.nestedGroups) push_group(inventory, 'regions', region);
-    else push(inventory, region, hostname);
-  }
-
-  const zone = instance.Placement?.AvailabilityZone ?? '';
-  if (g.availability_zone) {
-    push(inventory, zone, hostname);
-    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
-  }
+  push_placement_groups(state, hostname, region, id, instance.Placement?.AvailabilityZone ?? '');
 
   if (g.ami_id) {
     const ami = safe(instance.ImageId ?? '');
@@ -285,23 +268,7 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
   const hostname = rdsHostname(state, record, dest);
 
   const id = instance.DBInstanceIdentifier as string;
-  state.index[hostname] = [region, id];
-
-  if (g.instance_id) {
-    inventory[id] = [hostname];
-    if (settings.nestedGroups) push_group(inventory, 'instances', id);
-  }
-
-  if (g.region) {
-    if (settings.nestedGroups) push_group(inventory, 'regions', region);
-    else push(inventory, region, hostname);
-  }
-
-  const zone = instance.AvailabilityZone ?? '';
-  if (g.availability_zone) {
-    push(inventory, zone, hostname);
-    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
-  }
+  push_placement_groups(state, hostname, region, id, instance.AvailabilityZone ?? '');
 
   if (g.instance_type) {
     const typeName = safe('type_' + (instance.DBInstanceClass ?? ''));
@@ -335,6 +302,32 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
 
   const vars = get_host_info_dict_from_rds_instance(record);
   inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
+}
+
+/**
+ * The steps add_instance and add_rds_instance share (ec2.py repeats them in both): the index, the
+ * instance-id group, the region and the availability zone.
+ */
+function push_placement_groups(state: State, hostname: string, region: string, id: string, zone: string): void {
+  const { inventory, settings } = state;
+  const g = settings.groupBy;
+  state.index[hostname] = [region, id];
+
+  if (g.instance_id) {
+    inventory[id] = [hostname];
+    if (settings.nestedGroups) push_group(inventory, 'instances', id);
+  }
+
+  // 2014: with nested_groups the host is not in its region group, only in its zone.
+  if (g.region) {
+    if (settings.nestedGroups) push_group(inventory, 'regions', region);
+    else push(inventory, region, hostname);
+  }
+
+  if (g.availability_zone) {
+    push(inventory, zone, hostname);
+    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
+  }
 }
 
 /** The Route53 names pointing at an instance, through its DNS names or addresses. */
