@@ -12,8 +12,22 @@ export interface Io {
   stderrIsTTY: boolean;
 }
 
+// A reader that stops early (`| head`) closes the pipe: stop quietly, as cat does, rather than
+// print a stack trace about EPIPE.
+let pipeWatched = false;
+function writeStdout(text: string | Uint8Array): void {
+  if (!pipeWatched) {
+    pipeWatched = true;
+    process.stdout.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      throw err;
+    });
+  }
+  process.stdout.write(text);
+}
+
 const processIo: Io = {
-  stdout: (text) => void process.stdout.write(text),
+  stdout: writeStdout,
   stderr: (text) => void process.stderr.write(text),
   stderrIsTTY: Boolean(process.stderr.isTTY),
 };

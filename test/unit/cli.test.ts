@@ -1,0 +1,33 @@
+// The command line as a reader of its output meets it: a pipe closed early is not an error.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { parseSettings } from '../../lib/settings/read.js';
+import { buildInventory } from '../../lib/inventory/rules.js';
+import { json_format_dict } from '../../lib/inventory/format.js';
+import { cacheDigest } from '../../lib/cache/digest.js';
+import { openFileCache } from '../../lib/cache/open.js';
+import { syntheticRecords } from '../bench/synthetic.js';
+import { tempDir, writeIni } from '../support/run.js';
+import { inventoryBin } from '../support/paths.js';
+
+describe('bin/ec2-inventory output', () => {
+  it('stops quietly with exit 0 when the reader closes the pipe early (| head)', async () => {
+    const dir = tempDir();
+    const ini = writeIni(dir, 'pipe', { regions: 'us-east-1', route53: 'False', cache_max_age: '3600' });
+    const env = { PATH: process.env['PATH'], HOME: process.env['HOME'], EC2_INI_PATH: ini };
+    const settings = parseSettings(readFileSync(ini, 'utf8'), ini, env);
+    const { inventory, index } = buildInventory(syntheticRecords(2000, 'us-east-1'), settings);
+    await openFileCache(settings.cachePath).set(cacheDigest(settings, env), {
+      inventory: json_format_dict(inventory), index: json_format_dict(index), writtenAt: Date.now(),
+    });
+    const child = spawn(inventoryBin, ['--list'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+    await new Promise<void>((resolve) => child.stdout.once('data', () => { child.stdout.destroy(); resolve(); }));
+    const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
+    assert.equal(code, 0);
+    assert.equal(stderr, '');
+  });
+});
