@@ -24,3 +24,9 @@ export {
 export { fillPlaceholders, type FillResult } from './template/fill.js';
 export { buildImage, imageFormats, imageOutputs, type ImageBuildOptions, type ImageBuildResult, type ImageFormat } from './image/build.js';
 export { parseSize } from './image/size.js';
+export { pushKvm, kernelVolume, initrdVolume, type PushKvmOptions, type PushKvmResult, type PushedVolume } from './push/kvm.js';
+export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './launch/kvm.js';
+export { waitReady, type ReadyCheck } from './launch/ready.js';
+export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './destroy/kvm.js';
+export { Virsh, uriHost, type Log } from './kvm/virsh.js';
+export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from './kvm/xml.js';

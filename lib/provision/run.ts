@@ -15,6 +15,8 @@ export const toolPackages: Readonly<Record<string, string>> = {
   busybox: 'busybox-static',
   'apt-get': 'apt',
   'dpkg-deb': 'dpkg',
+  virsh: 'libvirt-clients',
+  ssh: 'openssh-client',
 };
 
 export interface RunOptions {

@@ -1,0 +1,83 @@
+import { spawn } from 'node:child_process';
+import { ProvisionError } from '../errors.js';
+import { run, type RunResult } from '../run.js';
+
+/** Progress lines for a human (stderr in the CLI); the JSON summary is the caller's business. */
+export type Log = (message: string) => void;
+
+// Every call is `virsh -c URI ...args` with an argument array: names and values from the command
+// line reach libvirt as single arguments, never through a shell.
+export class Virsh {
+  constructor(readonly uri: string, readonly timeoutMs = 120_000) {
+    if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new ProvisionError(`not a libvirt URI: '${uri}' (e.g. qemu:///system or qemu+ssh://user@host/system)`, 'EUSAGE');
+  }
+
+  call(args: readonly string[], timeoutMs = this.timeoutMs, input?: string): Promise<RunResult> {
+    return run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs, label: `virsh ${args[0]}`, ...(input !== undefined ? { input } : {}) });
+  }
+
+  async text(args: readonly string[]): Promise<string> {
+    return (await this.call(args)).stdout;
+  }
+
+  /** True when the call fails with libvirt's "no such object" error; other failures are thrown. */
+  private async absent(args: readonly string[]): Promise<boolean> {
+    try {
+      await this.call(args);
+      return false;
+    } catch (err) {
+      if (err instanceof ProvisionError && /not found|no storage (pool|vol)|no domain with matching|failed to get (domain|vol)/i.test(err.message)) return true;
+      throw err;
+    }
+  }
+
+  async domainExists(name: string): Promise<boolean> {
+    return !(await this.absent(['domuuid', '--', name]));
+  }
+
+  async poolExists(pool: string): Promise<boolean> {
+    return !(await this.absent(['pool-info', '--', pool]));
+  }
+
+  async volumeExists(pool: string, volume: string): Promise<boolean> {
+    return !(await this.absent(['vol-info', '--pool', pool, '--', volume]));
+  }
+
+  async volumePath(pool: string, volume: string): Promise<string> {
+    return (await this.text(['vol-path', '--pool', pool, '--', volume])).trim();
+  }
+
+  /** `vol-info --bytes` as numbers: capacity (virtual size) and allocation. */
+  async volumeInfo(pool: string, volume: string): Promise<{ capacity: number; allocation: number }> {
+    const out = await this.text(['vol-info', '--bytes', '--pool', pool, '--', volume]);
+    const num = (label: string) => Number(new RegExp(`^${label}:\\s*(\\d+)`, 'm').exec(out)?.[1] ?? NaN);
+    return { capacity: num('Capacity'), allocation: num('Allocation') };
+  }
+
+  /**
+   * Streams a volume's bytes through libvirt (vol-download to our stdout) into `sink`, so the
+   * check reads what the hypervisor stored, also over qemu+ssh.
+   */
+  download(pool: string, volume: string, sink: (chunk: Buffer) => void): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const child = spawn('virsh', ['-q', '-c', this.uri, 'vol-download', '--pool', pool, '--', volume, '/dev/stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      let stderr = '';
+      child.stdout.on('data', sink);
+      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+      const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs * 5);
+      child.on('error', (e) => { clearTimeout(timer); reject(e); });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) resolve();
+        else reject(new ProvisionError(`virsh vol-download failed (${code ?? signal}): ${stderr.trim() || '(no message)'}`, 'ETOOLFAILED'));
+      });
+    });
+  }
+}
+
+/** The host part of a libvirt URI (what a guest's forwarded port is reached on); 127.0.0.1 for local URIs. */
+export function uriHost(uri: string): string {
+  const m = /^[^:]+:\/\/(?:[^@/]*@)?(\[[^\]]+\]|[^:/?]*)/.exec(uri);
+  const host = m?.[1] ?? '';
+  return host === '' || host === 'localhost' ? '127.0.0.1' : host.replace(/^\[|\]$/g, '');
+}
