@@ -16,6 +16,7 @@ export const toolPackages: Readonly<Record<string, string>> = {
   'apt-get': 'apt',
   'dpkg-deb': 'dpkg',
   virsh: 'libvirt-clients',
+  mkfifo: 'coreutils',
   ssh: 'openssh-client',
 };
 

@@ -1,4 +1,7 @@
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ProvisionError } from '../errors.js';
 import { run, type RunResult } from '../run.js';
 
@@ -55,23 +58,47 @@ export class Virsh {
   }
 
   /**
-   * Streams a volume's bytes through libvirt (vol-download to our stdout) into `sink`, so the
-   * check reads what the hypervisor stored, also over qemu+ssh.
+   * Streams a volume's bytes through libvirt into `sink`, so the check reads what the hypervisor
+   * stored, also over qemu+ssh. virsh writes to a fifo: it cannot open /dev/stdout when that is
+   * node's socket pair (ENXIO), and a temporary copy would double the disk use.
    */
-  download(pool: string, volume: string, sink: (chunk: Buffer) => void): Promise<void> {
-    return new Promise((resolve, reject) => {
-      const child = spawn('virsh', ['-q', '-c', this.uri, 'vol-download', '--pool', pool, '--', volume, '/dev/stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
-      let stderr = '';
-      child.stdout.on('data', sink);
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs * 5);
-      child.on('error', (e) => { clearTimeout(timer); reject(e); });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        if (code === 0) resolve();
-        else reject(new ProvisionError(`virsh vol-download failed (${code ?? signal}): ${stderr.trim() || '(no message)'}`, 'ETOOLFAILED'));
+  async download(pool: string, volume: string, sink: (chunk: Buffer) => void): Promise<void> {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ec2inv-vol-'));
+    const fifo = path.join(dir, 'data');
+    try {
+      await run('mkfifo', ['-m', '600', fifo]);
+      await new Promise<void>((resolve, reject) => {
+        const child = spawn('virsh', ['-q', '-c', this.uri, 'vol-download', '--pool', pool, '--', volume, fifo], { stdio: ['ignore', 'ignore', 'pipe'] });
+        let stderr = '';
+        let exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+        let drained = false;
+        child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+        const timer = setTimeout(() => child.kill('SIGKILL'), this.timeoutMs * 5);
+        const settle = () => {
+          if (!exit || (!drained && exit.code === 0)) return;
+          clearTimeout(timer);
+          if (exit.code === 0) resolve();
+          else {
+            reader.destroy();
+            reject(new ProvisionError(`virsh vol-download failed (${exit.code ?? exit.signal}): ${stderr.trim() || '(no message)'}`, 'ETOOLFAILED'));
+          }
+        };
+        // Opening a fifo for reading blocks until virsh opens it for writing; a virsh that dies
+        // first would leave the reader waiting, so its exit opens (and closes) the write side.
+        const reader = fs.createReadStream(fifo);
+        reader.on('data', (c) => sink(c as Buffer));
+        reader.on('end', () => { drained = true; settle(); });
+        reader.on('error', (e) => { clearTimeout(timer); reject(e); });
+        child.on('error', (e) => { clearTimeout(timer); reject(e); });
+        child.on('close', (code, signal) => {
+          exit = { code, signal };
+          if (!drained) fs.open(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK, (err, fd) => { if (!err) fs.close(fd, () => {}); });
+          settle();
+        });
       });
-    });
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
   }
 }
 

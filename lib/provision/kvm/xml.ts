@@ -66,7 +66,8 @@ function userNetdev(d: DomainSpec): string {
   const parts = ['user', 'id=ec2inv0'];
   if (d.userNet) parts.push(`net=${d.userNet.cidr}`, `host=${d.userNet.gateway}`);
   for (const f of d.forwards) parts.push(`hostfwd=tcp:${f.address}:${f.hostPort}-${d.guestIp ?? ''}:${f.guestPort}`);
-  const args = ['-netdev', parts.join(','), '-device', 'virtio-net-pci,netdev=ec2inv0'];
+  // An explicit slot: libvirt assigns its own devices from slot 2 up and does not know about this one.
+  const args = ['-netdev', parts.join(','), '-device', 'virtio-net-pci,netdev=ec2inv0,bus=pci.0,addr=0x1f'];
   return `<qemu:commandline>${args.map((a) => `<qemu:arg value="${xmlEscape(a)}"/>`).join('')}</qemu:commandline>`;
 }
 

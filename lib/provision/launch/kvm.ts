@@ -3,6 +3,8 @@
 // so a failure on the third guest also removes the first two.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { ProvisionError } from '../errors.js';
 import { parseSize } from '../image/size.js';
 import { kernelCmdlineParams, normaliseValues } from '../template/placeholders.js';
@@ -153,6 +155,19 @@ function tail(file: string, lines = 8): string {
   }
 }
 
+// virsh reads the XML file on the client side (so this works over qemu+ssh too). It cannot read
+// /dev/stdin when that is node's socket pair (ENXIO), hence a private file, removed at once.
+async function defineFrom(v: Virsh, xml: string): Promise<void> {
+  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ec2inv-define-'));
+  try {
+    const file = path.join(dir, 'domain.xml');
+    await fs.promises.writeFile(file, xml, { mode: 0o600 });
+    await v.call(['define', '--file', file]);
+  } finally {
+    await fs.promises.rm(dir, { recursive: true, force: true });
+  }
+}
+
 export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
   const log = o.log ?? (() => {});
   const v = new Virsh(o.uri);
@@ -240,8 +255,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           serialLog, network, forwards: p.fw, metadata,
           ...(p.addr ? { guestIp: p.addr.ip, userNet: { cidr: p.addr.network, gateway: o.gateway! } } : {}),
         });
-        // The XML travels on stdin: no temporary file to leave behind, and nothing a shell could read.
-        await v.call(['define', '--file', '/dev/stdin'], undefined, xml);
+        await defineFrom(v, xml);
         undo.add(`domain ${p.name}`, () => v.call(['undefine', '--', p.name]));
         if (isLocal(o.uri)) undo.add(`serial log ${serialLog}`, async () => fs.rmSync(serialLog, { force: true }));
 
