@@ -149,6 +149,7 @@ function launchCommands(y: Argv): Argv {
           .option('wait', { type: 'number', default: 120, describe: 'Seconds to wait for readiness (0: do not wait)' })
           .option('ready-line', { type: 'string', describe: 'Text on the serial console that means ready (local URIs)' })
           .option('ready-port', { type: 'number', describe: 'Port on ansible_host that answers when ready (default: the first forward)' })
+          .option('ready-send', { type: 'string', describe: 'Sent on the ready port first, \\r and \\n understood (e.g. "HEAD / HTTP/1.0\\r\\n\\r\\n"); SSH needs none' })
           .option('accel', { type: 'string', default: 'auto', choices: ['auto', 'kvm', 'qemu'] })
           .option('cmdline', { type: 'string', describe: 'Kernel command line before the guest values (default: root=/dev/vda1 rw console=ttyS0)' })
           .option('no-register', { type: 'boolean', default: false, describe: 'Do not record the guests in the registry' })
@@ -163,6 +164,7 @@ function launchCommands(y: Argv): Argv {
           ...(a.gateway !== undefined ? { gateway: a.gateway } : {}),
           ...(a['ready-line'] !== undefined ? { readyLine: a['ready-line'] } : {}),
           ...(a['ready-port'] !== undefined ? { readyPort: a['ready-port'] } : {}),
+          ...(a['ready-send'] !== undefined ? { readySend: a['ready-send'].replace(/\\r/g, '\r').replace(/\\n/g, '\n') } : {}),
           ...(a.cmdline !== undefined ? { cmdline: a.cmdline } : {}),
           ...(a['no-register'] ? {} : { registry: registrySettings(a.ini) }),
         });

@@ -1,6 +1,7 @@
 // KVM provisioning against a real libvirtd (started here) with real busybox guests under TCG:
 // push → launch → inventory → destroy, and failure injection at each step leaving nothing behind.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -15,6 +16,7 @@ import { READY, URI, buildServingImage, domains, removePool, startLibvirt, volum
 import { hasTool, inCI } from './support/tools.js';
 
 const POOL = 'ec2inv-test';
+const HEAD = 'HEAD / HTTP/1.0\\r\\n\\r\\n';
 
 function get(port: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -105,7 +107,7 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
     const started = Date.now();
     const [p1, p2] = [await freePort(), await freePort()];
     const web = ok(cli(['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--name', 'ec2inv-tweb',
-      '--ip', '10.0.2.21/24', '--gateway', '10.0.2.2', '--forward', `${p1}:80`, '--groups', 'web,tag_Env_prod', '--var', 'role=frontend', '--wait', '90'], { env }));
+      '--ip', '10.0.2.21/24', '--gateway', '10.0.2.2', '--forward', `${p1}:80`, '--groups', 'web,tag_Env_prod', '--var', 'role=frontend', '--ready-send', HEAD, '--wait', '90'], { env }));
     const db = ok(cli(['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--name', 'ec2inv-tdb',
       '--ip', '10.0.2.32/24', '--gateway', '10.0.2.2', '--forward', `${p2}:80`, '--groups', 'db', '--ready-line', READY, '--wait', '90'], { env }));
     t.diagnostic(`two guests launched and ready in ${Date.now() - started} ms`);
@@ -153,5 +155,82 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
     assert.deepEqual(volumes(POOL), ['serve.qcow2', 'serve.qcow2.initrd', 'serve.qcow2.vmlinuz']);
     assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), []);
     assert.ok(!fs.existsSync(g1.serialLog), 'the serial log went with the guest');
+  });
+
+  // A virsh in front of the real one fails the Nth call of one subcommand, so each step of a
+  // launch can be made to fail where libvirt itself would.
+  function injected(at: string, nth = 1): NodeJS.ProcessEnv {
+    const bin = path.join(dir, 'fakebin');
+    fs.mkdirSync(bin, { recursive: true });
+    const real = execFileSync('sh', ['-c', 'command -v virsh'], { encoding: 'utf8' }).trim();
+    fs.writeFileSync(path.join(bin, 'virsh'), `#!/bin/sh
+if [ "$4" = "$EC2INV_FAIL_AT" ]; then
+  n=$(( $(cat "$EC2INV_FAIL_COUNT" 2>/dev/null || echo 0) + 1 )); echo $n > "$EC2INV_FAIL_COUNT"
+  if [ "$n" -ge "$EC2INV_FAIL_NTH" ]; then echo "error: injected failure of virsh $4" >&2; exit 1; fi
+fi
+exec ${real} "$@"
+`, { mode: 0o755 });
+    const counter = path.join(dir, `count-${at}-${nth}-${Date.now()}`);
+    return { ...env, PATH: `${bin}:${process.env['PATH']}`, EC2INV_FAIL_AT: at, EC2INV_FAIL_NTH: String(nth), EC2INV_FAIL_COUNT: counter };
+  }
+
+  const serialLogs = () => fs.readdirSync('/var/log/libvirt/qemu').filter((n) => n.startsWith('ec2inv-')).sort();
+
+  function nothingLeft(logsBefore: string[]): void {
+    assert.deepEqual(domains().filter((d) => d.startsWith('ec2inv-t')), [], 'no domain left');
+    assert.deepEqual(volumes(POOL), ['serve.qcow2', 'serve.qcow2.initrd', 'serve.qcow2.vmlinuz'], 'no volume left');
+    assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), [], 'no registry entry left');
+    assert.deepEqual(serialLogs(), logsBefore, 'no serial log left');
+  }
+
+  it('failure at each launch step undoes what the launch created and names the step; a guest never ready times out clearly', async (t) => {
+    if (!ready(t)) return;
+    const logs = serialLogs();
+    const base = ['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--groups', 'web'];
+    const port = await freePort();
+
+    failed(cli(['launch', 'kvm', '--uri', URI, '--pool', 'ec2inv-nosuchpool', '--volume', 'serve.qcow2', '--name', 'ec2inv-tf', '--groups', 'web', '--wait', '0'], { env }),
+      /launch failed at step 'check pool and volume': storage pool 'ec2inv-nosuchpool' does not exist/);
+    nothingLeft(logs);
+    failed(cli([...base, '--name', 'ec2inv-tf', '--wait', '0'], { env: injected('vol-create') }), /launch failed at step 'overlay volume for ec2inv-tf': .*injected failure of virsh vol-create \(nothing to undo\)/);
+    nothingLeft(logs);
+    failed(cli([...base, '--name', 'ec2inv-tf', '--wait', '0'], { env: injected('define') }), /launch failed at step 'define ec2inv-tf': .*injected failure of virsh define \(undone: volume ec2inv-test\/ec2inv-tf\.qcow2\)/);
+    nothingLeft(logs);
+    // The second guest's start fails: the first one, already running, goes too.
+    failed(cli([...base, '--name', 'ec2inv-tf', '--count', '2', '--wait', '0'], { env: injected('start', 2) }),
+      /launch failed at step 'start ec2inv-tf-2': .*injected failure of virsh start \(undone: .*domain ec2inv-tf-2, volume ec2inv-test\/ec2inv-tf-2\.qcow2, running guest ec2inv-tf-1, .*domain ec2inv-tf-1, volume ec2inv-test\/ec2inv-tf-1\.qcow2\)/);
+    nothingLeft(logs);
+    // Nothing listens on guest port 81: the forward accepts and drops, which is not "ready".
+    const t0 = Date.now();
+    const slow = cli([...base, '--name', 'ec2inv-tslow', '--ip', '10.0.2.40/24', '--gateway', '10.0.2.2', '--forward', `${port}:81`, '--ready-send', HEAD, '--wait', '6'], { env });
+    failed(slow, /launch failed at step 'wait for ec2inv-tslow': guest 'ec2inv-tslow' not ready after 6 s: port 127\.0\.0\.1:\d+ does not answer/);
+    assert.ok(Date.now() - t0 < 30_000, 'the timeout is kept');
+    nothingLeft(logs);
+
+    const pool2 = path.join(dir, 'pool2');
+    failed(cli(['push', 'kvm', '--uri', URI, '--pool', 'ec2inv-test2', '--create-pool', pool2, '--image', img!.image], { env: injected('vol-upload') }),
+      /push failed at step 'upload image': .*injected failure of virsh vol-upload \(undone: volume ec2inv-test2\/serve\.qcow2, pool ec2inv-test2\)/);
+    assert.equal(cli(['push', 'kvm', '--uri', URI, '--pool', 'ec2inv-test2', '--image', img!.image], { env }).status, 1, 'the pool created by the failed push is gone');
+  });
+
+  it("names and variables with quotes, &, <, $() and ; are data: escaped in the domain XML, never executed", async (t) => {
+    if (!ready(t)) return;
+    const logs = serialLogs();
+    const name = `ec2inv-t'q"&<x>$(id>pwned);y`;
+    const value = `a'b"&<c>$(touch ${dir}/pwned2);d\`touch ${dir}/pwned3\``;
+    const r = ok(cli(['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--name', name, '--groups', 'odd', '--var', `note=${value}`, '--wait', '0'], { env }));
+    const g = (r['guests'] as { name: string; uuid: string }[])[0]!;
+    assert.equal(g.name, name);
+    assert.ok(domains().includes(name));
+    const xml = execFileSync('virsh', ['-c', URI, 'dumpxml', '--', name], { encoding: 'utf8' });
+    assert.ok(xml.includes('<name>ec2inv-t&apos;q&quot;&amp;&lt;x&gt;$(id&gt;pwned);y</name>'), xml);
+    const inv = await run(inventoryBin, ['--list', '--refresh-cache'], awsEnv(moto!.endpoint, { EC2_INI_PATH: ini }));
+    const list = JSON.parse(inv.stdout) as Record<string, string[]> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    assert.deepEqual(list['odd'], [name]);
+    assert.equal(list._meta.hostvars[name]?.['note'], value);
+    const d = ok(cli(['destroy', 'kvm', '--uri', URI, '--name', name], { env }));
+    assert.deepEqual([d['domain'], (d['volume'] as { action: string }).action, d['registry']], ['destroyed', 'deleted', 'removed']);
+    for (const f of [path.join(process.cwd(), 'pwned'), path.join(dir, 'pwned2'), path.join(dir, 'pwned3'), '/var/lib/libvirt/qemu/pwned']) assert.ok(!fs.existsSync(f), `${f} was created: something ran a shell`);
+    nothingLeft(logs);
   });
 });

@@ -19,6 +19,23 @@ export class Virsh {
     return run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs, label: `virsh ${args[0]}`, ...(input !== undefined ? { input } : {}) });
   }
 
+  /**
+   * Runs `virsh ...args FILE` with FILE holding `xml`. virsh reads it on the client side (so this
+   * works over qemu+ssh too); it cannot read /dev/stdin when that is node's socket pair (ENXIO),
+   * hence a private file, removed at once. Also how volumes and pools are created: vol-create-as
+   * and pool-define-as paste their arguments into XML unescaped, so a name with & or < breaks them.
+   */
+  async withXml(args: readonly string[], xml: string): Promise<RunResult> {
+    const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ec2inv-xml-'));
+    try {
+      const file = path.join(dir, 'object.xml');
+      await fs.promises.writeFile(file, xml, { mode: 0o600 });
+      return await this.call([...args, file]);
+    } finally {
+      await fs.promises.rm(dir, { recursive: true, force: true });
+    }
+  }
+
   async text(args: readonly string[]): Promise<string> {
     return (await this.call(args)).stdout;
   }

@@ -123,3 +123,13 @@ export function parseMetadata(xml: string): GuestMetadata | undefined {
     ...(port !== undefined ? { ansiblePort: Number(port) } : {}),
   };
 }
+
+/** A volume (qcow2 overlay on a backing file, or a raw volume to upload into). */
+export function volumeXml(v: { name: string; capacityBytes: number; format: 'raw' | 'qcow2'; backing?: { path: string; format: string } }): string {
+  const backing = v.backing ? `<backingStore><path>${xmlEscape(v.backing.path)}</path><format type="${xmlEscape(v.backing.format)}"/></backingStore>` : '';
+  return `<volume><name>${xmlEscape(v.name)}</name><capacity unit="bytes">${v.capacityBytes}</capacity><target><format type="${v.format}"/></target>${backing}</volume>`;
+}
+
+export function dirPoolXml(name: string, dir: string): string {
+  return `<pool type="dir"><name>${xmlEscape(name)}</name><target><path>${xmlEscape(dir)}</path></target></pool>`;
+}

@@ -3,14 +3,12 @@
 // so a failure on the third guest also removes the first two.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { ProvisionError } from '../errors.js';
 import { parseSize } from '../image/size.js';
 import { kernelCmdlineParams, normaliseValues } from '../template/placeholders.js';
 import { Virsh, uriHost, type Log } from '../kvm/virsh.js';
 import { Undo } from '../kvm/undo.js';
-import { domainXml, type Forward, type GuestMetadata, type NetworkSpec } from '../kvm/xml.js';
+import { domainXml, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../kvm/xml.js';
 import { initrdVolume, kernelVolume } from '../push/kvm.js';
 import { waitReady, type ReadyCheck } from './ready.js';
 import { openRegistry, validateHost, type RegisteredHost, type RegistrySettings } from '../../registry/registry.js';
@@ -41,8 +39,10 @@ export interface LaunchKvmOptions {
   waitSeconds?: number;
   /** Text the guest prints on its serial console when ready (read from libvirt's log file: local hypervisors). */
   readyLine?: string;
-  /** Port on ansible_host that answers when ready; the first forward's host port by default. */
+  /** Port on ansible_host that answers when ready; the first forward's host port by default (unless readyLine is given). */
   readyPort?: number;
+  /** Sent on the ready port before waiting for bytes, for services that wait for a request. */
+  readySend?: string;
   accel?: Accel;
   /** Kernel command line before this guest's ec2inv.* values (what image build reports). */
   cmdline?: string;
@@ -155,19 +155,6 @@ function tail(file: string, lines = 8): string {
   }
 }
 
-// virsh reads the XML file on the client side (so this works over qemu+ssh too). It cannot read
-// /dev/stdin when that is node's socket pair (ENXIO), hence a private file, removed at once.
-async function defineFrom(v: Virsh, xml: string): Promise<void> {
-  const dir = await fs.promises.mkdtemp(path.join(os.tmpdir(), 'ec2inv-define-'));
-  try {
-    const file = path.join(dir, 'domain.xml');
-    await fs.promises.writeFile(file, xml, { mode: 0o600 });
-    await v.call(['define', '--file', file]);
-  } finally {
-    await fs.promises.rm(dir, { recursive: true, force: true });
-  }
-}
-
 export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
   const log = o.log ?? (() => {});
   const v = new Virsh(o.uri);
@@ -241,7 +228,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
       for (const p of plans) {
         undo.step(`overlay volume for ${p.name}`);
         log(`${p.name}: overlay ${o.pool}/${p.overlay} on ${o.volume}`);
-        await v.call(['vol-create-as', '--pool', o.pool, '--name', p.overlay, '--capacity', `${capacity}b`, '--format', 'qcow2', '--backing-vol', base, '--backing-vol-format', baseFormat]);
+        await v.withXml(['vol-create', '--pool', o.pool, '--file'], volumeXml({ name: p.overlay, capacityBytes: capacity, format: 'qcow2', backing: { path: base, format: baseFormat } }));
         undo.add(`volume ${o.pool}/${p.overlay}`, () => v.call(['vol-delete', '--pool', o.pool, '--', p.overlay]));
         const disk = await v.volumePath(o.pool, p.overlay);
 
@@ -255,7 +242,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           serialLog, network, forwards: p.fw, metadata,
           ...(p.addr ? { guestIp: p.addr.ip, userNet: { cidr: p.addr.network, gateway: o.gateway! } } : {}),
         });
-        await defineFrom(v, xml);
+        await v.withXml(['define', '--file'], xml);
         undo.add(`domain ${p.name}`, () => v.call(['undefine', '--', p.name]));
         if (isLocal(o.uri)) undo.add(`serial log ${serialLog}`, async () => fs.rmSync(serialLog, { force: true }));
 
@@ -272,8 +259,9 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
         for (const g of guests) {
           undo.step(`wait for ${g.name}`);
           const check: ReadyCheck = {};
-          const port = o.readyPort ?? g.ansiblePort;
-          if (port !== undefined) check.port = { host: g.ansibleHost, port };
+          // A ready line alone is enough; the forwarded port is the default check only without one.
+          const port = o.readyPort ?? (o.readyLine === undefined ? g.ansiblePort : undefined);
+          if (port !== undefined) check.port = { host: g.ansibleHost, port, ...(o.readySend !== undefined ? { send: o.readySend } : {}) };
           if (o.readyLine !== undefined) {
             if (!isLocal(o.uri)) throw new ProvisionError('--ready-line reads the serial log on the hypervisor: only for local URIs; use a port', 'EUSAGE');
             check.line = { text: o.readyLine, logFile: g.serialLog };

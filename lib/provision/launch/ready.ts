@@ -4,26 +4,28 @@ import { ProvisionError } from '../errors.js';
 import type { Virsh } from '../kvm/virsh.js';
 
 export interface ReadyCheck {
-  /** A TCP port that answers: data arrives, or the connection stays open (a forward that only accepts and drops does not count). */
-  port?: { host: string; port: number };
+  /** A TCP port that answers with some bytes, unasked (SSH) or after `send` (e.g. an HTTP request). */
+  port?: { host: string; port: number; send?: string };
   /** Text the guest prints on its serial console, read from the log file libvirt writes (local hypervisors only). */
   line?: { text: string; logFile: string };
 }
 
-function portAnswers(host: string, port: number): Promise<boolean> {
+// "Answers" means bytes come back. qemu's user-mode forward accepts on the host side at once and
+// holds the connection while the guest is still booting, so an open connection proves nothing.
+// SSH sends its banner unasked; a service that waits for a request gets `send` (an HTTP request).
+function portAnswers(host: string, port: number, send: string | undefined): Promise<boolean> {
   return new Promise((resolve) => {
     const s = net.connect({ host, port });
     let done = false;
     const finish = (ok: boolean) => {
       if (done) return;
       done = true;
-      clearTimeout(hold);
+      clearTimeout(limit);
       s.destroy();
       resolve(ok);
     };
-    // qemu's user-mode forward accepts on the host side even when nothing listens in the guest,
-    // then closes: an open connection only counts once it has survived a moment.
-    const hold = setTimeout(() => finish(true), 700);
+    const limit = setTimeout(() => finish(false), 2000);
+    s.on('connect', () => { if (send) s.write(send); });
     s.on('data', () => finish(true));
     s.on('error', () => finish(false));
     s.on('close', () => finish(false));
@@ -43,7 +45,7 @@ export async function waitReady(v: Virsh, domain: string, check: ReadyCheck, tim
   const started = Date.now();
   for (;;) {
     const lineOk = check.line === undefined || lineSeen(check.line.text, check.line.logFile);
-    const portOk = check.port === undefined || (lineOk && (await portAnswers(check.port.host, check.port.port)));
+    const portOk = check.port === undefined || (lineOk && (await portAnswers(check.port.host, check.port.port, check.port.send)));
     if (lineOk && portOk) return Date.now() - started;
     const state = (await v.text(['domstate', '--', domain])).trim();
     if (state !== 'running') throw new ProvisionError(`guest '${domain}' is ${state} before it became ready`, 'ENOTREADY');

@@ -7,6 +7,7 @@ import { ProvisionError } from '../errors.js';
 import { run } from '../run.js';
 import { Virsh, type Log } from '../kvm/virsh.js';
 import { Undo } from '../kvm/undo.js';
+import { dirPoolXml, volumeXml } from '../kvm/xml.js';
 
 export interface PushKvmOptions {
   uri: string;
@@ -89,7 +90,7 @@ async function pushOne(v: Virsh, pool: string, file: string, volume: string, for
   }
   log(`uploading ${file} (${bytes} bytes) to ${pool}/${volume}`);
   // Raw capacity of exactly the file size: vol-upload then stores the bytes as they are, qcow2 or not.
-  await v.call(['vol-create-as', '--pool', pool, '--name', volume, '--capacity', `${bytes}b`, '--format', 'raw']);
+  await v.withXml(['vol-create', '--pool', pool, '--file'], volumeXml({ name: volume, capacityBytes: bytes, format: 'raw' }));
   undo.add(`volume ${pool}/${volume}`, () => v.call(['vol-delete', '--pool', pool, '--', volume]));
   await v.call(['vol-upload', '--pool', pool, '--', volume, file], 30 * 60_000);
   const got = await remoteDigest(v, pool, volume);
@@ -115,7 +116,7 @@ export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
     if (!(await v.poolExists(o.pool))) {
       if (o.createPool === undefined) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri} (use --create-pool DIR to create it)`, 'ENOPOOL');
       log(`creating directory pool ${o.pool} at ${o.createPool}`);
-      await v.call(['pool-define-as', '--name', o.pool, '--type', 'dir', '--target', o.createPool]);
+      await v.withXml(['pool-define', '--file'], dirPoolXml(o.pool, path.resolve(o.createPool)));
       undo.add(`pool ${o.pool}`, async () => {
         await v.call(['pool-destroy', '--', o.pool]).catch(() => {});
         await v.call(['pool-undefine', '--', o.pool]);
