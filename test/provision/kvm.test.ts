@@ -14,6 +14,7 @@ import { cli, type CliResult } from './support/inspect.js';
 import { MARKER } from './support/guest.js';
 import { READY, URI, buildServingImage, domains, removePool, startLibvirt, volumes, type GuestImage, type Libvirt } from './support/libvirt.js';
 import { hasTool, inCI } from './support/tools.js';
+import { startSshd } from './support/sshd.js';
 
 const POOL = 'ec2inv-test';
 const HEAD = 'HEAD / HTTP/1.0\\r\\n\\r\\n';
@@ -174,7 +175,9 @@ exec ${real} "$@"
     return { ...env, PATH: `${bin}:${process.env['PATH']}`, EC2INV_FAIL_AT: at, EC2INV_FAIL_NTH: String(nth), EC2INV_FAIL_COUNT: counter };
   }
 
-  const serialLogs = () => fs.readdirSync('/var/log/libvirt/qemu').filter((n) => n.startsWith('ec2inv-')).sort();
+  // Our serial console logs; libvirt's own NAME.log per domain stays after undefine, as it does for
+  // any domain, and is libvirt's to rotate.
+  const serialLogs = () => fs.readdirSync('/var/log/libvirt/qemu').filter((n) => /^ec2inv-[0-9a-f-]{36}\.serial\.log$/.test(n)).sort();
 
   function nothingLeft(logsBefore: string[]): void {
     assert.deepEqual(domains().filter((d) => d.startsWith('ec2inv-t')), [], 'no domain left');
@@ -232,5 +235,49 @@ exec ${real} "$@"
     assert.deepEqual([d['domain'], (d['volume'] as { action: string }).action, d['registry']], ['destroyed', 'deleted', 'removed']);
     for (const f of [path.join(process.cwd(), 'pwned'), path.join(dir, 'pwned2'), path.join(dir, 'pwned3'), '/var/lib/libvirt/qemu/pwned']) assert.ok(!fs.existsSync(f), `${f} was created: something ran a shell`);
     nothingLeft(logs);
+  });
+
+  it('over qemu+ssh:// to a loopback sshd with its own keys and known_hosts: push, launch, --list, destroy; an unknown host key is refused', async (t) => {
+    if (!ready(t)) return;
+    if (!hasTool('/usr/sbin/sshd') && !fs.existsSync('/usr/sbin/sshd')) {
+      if (inCI) throw new Error('sshd missing (openssh-server)');
+      t.skip('sshd missing (apt-get install openssh-server)');
+      return;
+    }
+    const logs = serialLogs();
+    const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
+    try {
+      const remote = sshd.libvirtUri;
+      // The same sshd under a known_hosts that lacks its key: ssh must refuse, not learn the key.
+      const strangers = path.join(dir, 'sshd', 'ssh-strangers');
+      fs.writeFileSync(path.join(dir, 'sshd', 'known_hosts_empty'), '');
+      fs.writeFileSync(strangers, `#!/bin/sh\nexec ssh -F '${path.join(dir, 'sshd', 'ssh_config')}' -o UserKnownHostsFile='${path.join(dir, 'sshd', 'known_hosts_empty')}' "$@"\n`, { mode: 0o755 });
+      const refused = cli(['push', 'kvm', '--uri', remote.replace(encodeURIComponent(sshd.sshCommand), encodeURIComponent(strangers)), '--pool', POOL, '--image', img!.image, '--volume', 'remote.qcow2'], { env });
+      assert.equal(refused.status, 1, refused.stderr);
+      assert.match(refused.stderr, /Host key verification failed/);
+      assert.equal(fs.readFileSync(path.join(dir, 'sshd', 'known_hosts_empty'), 'utf8'), '', 'the host key was not learnt');
+
+      const pushed = ok(cli(['push', 'kvm', '--uri', remote, '--pool', POOL, '--image', img!.image, '--volume', 'remote.qcow2'], { env }));
+      assert.equal((pushed['image'] as { action: string }).action, 'uploaded');
+      assert.ok(fs.readFileSync(path.join(poolDir, 'remote.qcow2')).equals(fs.readFileSync(img!.image)));
+      const port = await freePort();
+      const r = ok(cli(['launch', 'kvm', '--uri', remote, '--pool', POOL, '--volume', 'remote.qcow2', '--name', 'ec2inv-tremote', '--ip', '10.0.2.50/24', '--gateway', '10.0.2.2',
+        '--forward', `${port}:80`, '--ready-send', HEAD, '--groups', 'remote', '--wait', '90'], { env }));
+      const g = (r['guests'] as { uuid: string; serialLog?: string }[])[0]!;
+      assert.equal(g.serialLog, undefined, 'no log file a remote destroy could not remove');
+      assert.equal(await get(port), 'host=ec2inv-tremote addr=10.0.2.50/24\n');
+      const inv = await run(inventoryBin, ['--list', '--refresh-cache'], awsEnv(moto!.endpoint, { EC2_INI_PATH: ini }));
+      const list = JSON.parse(inv.stdout) as Record<string, string[]> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+      assert.deepEqual(list['remote'], ['ec2inv-tremote']);
+      assert.equal(list._meta.hostvars['ec2inv-tremote']?.['kvm_uri'], remote);
+      assert.equal(list._meta.hostvars['ec2inv-tremote']?.['ansible_host'], '127.0.0.1');
+      assert.equal(list._meta.hostvars['ec2inv-tremote']?.['kvm_uuid'], g.uuid);
+      const d = ok(cli(['destroy', 'kvm', '--uri', remote, '--name', 'ec2inv-tremote'], { env }));
+      assert.deepEqual([d['domain'], (d['volume'] as { action: string }).action, d['registry']], ['destroyed', 'deleted', 'removed']);
+      for (const v of ['remote.qcow2', 'remote.qcow2.vmlinuz', 'remote.qcow2.initrd']) execFileSync('virsh', ['-q', '-c', URI, 'vol-delete', '--pool', POOL, v]);
+      nothingLeft(logs);
+    } finally {
+      sshd.stop();
+    }
   });
 });

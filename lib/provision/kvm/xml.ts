@@ -36,7 +36,8 @@ export interface DomainSpec {
   kernel?: string;
   initrd?: string;
   cmdline?: string;
-  serialLog: string;
+  /** Where libvirt logs the serial console; without it, only `virsh console` sees it. */
+  serialLog?: string;
   network: NetworkSpec;
   /** For user networking: the guest's subnet (CIDR) and the gateway slirp answers as. */
   userNet?: { cidr: string; gateway: string };
@@ -88,7 +89,7 @@ export function domainXml(d: DomainSpec): string {
     '<on_poweroff>destroy</on_poweroff><on_reboot>restart</on_reboot><on_crash>destroy</on_crash>',
     '<devices>',
     `<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="${xmlEscape(d.disk)}"/><target dev="vda" bus="virtio"/></disk>`,
-    `<serial type="pty"><log file="${xmlEscape(d.serialLog)}" append="off"/><target port="0"/></serial>`,
+    `<serial type="pty">${d.serialLog !== undefined ? `<log file="${xmlEscape(d.serialLog)}" append="off"/>` : ''}<target port="0"/></serial>`,
     '<console type="pty"><target type="serial" port="0"/></console>',
     interfaceXml(d.network),
     '<memballoon model="none"/>',

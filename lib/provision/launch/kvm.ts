@@ -63,7 +63,8 @@ export interface LaunchedGuest {
   ansibleHost: string;
   ansiblePort?: number;
   groups: string[];
-  serialLog: string;
+  /** Serial console log on the hypervisor; local URIs only (nothing could remove it remotely). */
+  serialLog?: string;
   readyMs?: number;
   registered: boolean;
 }
@@ -98,7 +99,8 @@ export function parseNetwork(text: string): NetworkSpec {
   return { kind: m[1] as 'bridge' | 'network', name: m[2]! };
 }
 
-export function parseForward(text: string): Forward {
+/** `defaultAddress`: where the hypervisor listens when the text names no address. */
+export function parseForward(text: string, defaultAddress = '127.0.0.1'): Forward {
   const m = /^(?:(\d{1,3}(?:\.\d{1,3}){3}|\*):)?(\d{1,5}):(\d{1,5})$/.exec(text);
   const port = (s: string) => {
     const n = Number(s);
@@ -106,7 +108,7 @@ export function parseForward(text: string): Forward {
     return n;
   };
   if (!m) throw new ProvisionError(`--forward '${text}': expected [ADDR:]HOSTPORT:GUESTPORT`, 'EUSAGE');
-  return { address: m[1] === '*' ? '' : m[1] ?? '127.0.0.1', hostPort: port(m[2]!), guestPort: port(m[3]!) };
+  return { address: m[1] === '*' ? '' : m[1] ?? defaultAddress, hostPort: port(m[2]!), guestPort: port(m[3]!) };
 }
 
 function ipToInt(ip: string): number {
@@ -164,7 +166,8 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
   if (!Number.isInteger(vcpus) || vcpus < 1) throw new ProvisionError(`--vcpus ${vcpus}: expected a whole number of at least 1`, 'EUSAGE');
   const memoryKiB = Math.ceil(parseSize(o.memory ?? '256M') / 1024);
   const network = parseNetwork(o.network ?? 'user');
-  const forwards = (o.forwards ?? []).map(parseForward);
+  // A remote hypervisor's forwards listen on the address this client reaches it by (the URI's host).
+  const forwards = (o.forwards ?? []).map((f) => parseForward(f, isLocal(o.uri) ? '127.0.0.1' : uriHost(o.uri)));
   if (forwards.length > 0 && network.kind !== 'user') throw new ProvisionError('--forward needs --network user', 'EUSAGE');
   if ((o.ip === undefined) !== (o.gateway === undefined)) throw new ProvisionError('--ip and --gateway go together', 'EUSAGE');
   const vars = o.vars ?? {};
@@ -233,25 +236,25 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
         const disk = await v.volumePath(o.pool, p.overlay);
 
         undo.step(`define ${p.name}`);
-        const serialLog = `${logDir}/ec2inv-${p.uuid}.serial.log`;
+        const serialLog = isLocal(o.uri) ? `${logDir}/ec2inv-${p.uuid}.serial.log` : undefined;
         const metadata: GuestMetadata = { groups: o.groups, pool: o.pool, volume: p.overlay, vars, ansibleHost: p.ansibleHost, ...(p.ansiblePort !== undefined ? { ansiblePort: p.ansiblePort } : {}) };
         const xml = domainXml({
           name: p.name, uuid: p.uuid, type, memoryKiB, vcpus, disk,
           ...(kernel ? { kernel, cmdline: `${o.cmdline ?? 'root=/dev/vda1 rw console=ttyS0'} panic=-1 ${p.cmdParams}`.trim() } : {}),
           ...(initrd ? { initrd } : {}),
-          serialLog, network, forwards: p.fw, metadata,
+          ...(serialLog !== undefined ? { serialLog } : {}), network, forwards: p.fw, metadata,
           ...(p.addr ? { guestIp: p.addr.ip, userNet: { cidr: p.addr.network, gateway: o.gateway! } } : {}),
         });
         await v.withXml(['define', '--file'], xml);
         undo.add(`domain ${p.name}`, () => v.call(['undefine', '--', p.name]));
-        if (isLocal(o.uri)) undo.add(`serial log ${serialLog}`, async () => fs.rmSync(serialLog, { force: true }));
+        if (serialLog !== undefined) undo.add(`serial log ${serialLog}`, async () => fs.rmSync(serialLog, { force: true }));
 
         undo.step(`start ${p.name}`);
         await v.call(['start', '--', p.name]);
         undo.add(`running guest ${p.name}`, () => v.call(['destroy', '--', p.name]));
         guests.push({
           name: p.name, uuid: p.uuid, domainType: type, volume: p.overlay, volumePath: disk, ...(p.addr ? { ip: p.addr.ip } : {}),
-          ansibleHost: p.ansibleHost, ...(p.ansiblePort !== undefined ? { ansiblePort: p.ansiblePort } : {}), groups: o.groups, serialLog, registered: false,
+          ansibleHost: p.ansibleHost, ...(p.ansiblePort !== undefined ? { ansiblePort: p.ansiblePort } : {}), groups: o.groups, ...(serialLog !== undefined ? { serialLog } : {}), registered: false,
         });
       }
 
@@ -263,14 +266,14 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           const port = o.readyPort ?? (o.readyLine === undefined ? g.ansiblePort : undefined);
           if (port !== undefined) check.port = { host: g.ansibleHost, port, ...(o.readySend !== undefined ? { send: o.readySend } : {}) };
           if (o.readyLine !== undefined) {
-            if (!isLocal(o.uri)) throw new ProvisionError('--ready-line reads the serial log on the hypervisor: only for local URIs; use a port', 'EUSAGE');
+            if (g.serialLog === undefined) throw new ProvisionError('--ready-line reads the serial log on the hypervisor: only for local URIs; use a port', 'EUSAGE');
             check.line = { text: o.readyLine, logFile: g.serialLog };
           }
           if (!check.port && !check.line) throw new ProvisionError('nothing to wait for: give --forward, --ready-port or --ready-line, or --wait 0', 'EUSAGE');
           try {
             g.readyMs = await waitReady(v, g.name, check, waitMs);
           } catch (err) {
-            const t = isLocal(o.uri) ? tail(g.serialLog) : '';
+            const t = g.serialLog !== undefined ? tail(g.serialLog) : '';
             throw new ProvisionError(`${(err as Error).message}${t ? `\nserial console tail:\n${t}` : ''}`, err instanceof ProvisionError ? err.code : 'ENOTREADY');
           }
           log(`${g.name}: ready after ${g.readyMs} ms`);
