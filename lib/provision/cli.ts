@@ -152,21 +152,22 @@ function launchCommands(y: Argv): Argv {
           .option('ready-send', { type: 'string', describe: 'Sent on the ready port first, \\r and \\n understood (e.g. "HEAD / HTTP/1.0\\r\\n\\r\\n"); SSH needs none' })
           .option('accel', { type: 'string', default: 'auto', choices: ['auto', 'kvm', 'qemu'] })
           .option('cmdline', { type: 'string', describe: 'Kernel command line before the guest values (default: root=/dev/vda1 rw console=ttyS0)' })
-          .option('no-register', { type: 'boolean', default: false, describe: 'Do not record the guests in the registry' })
+          .option('adopt', { type: 'boolean', default: false, describe: 'Register (and start) an existing domain of that name instead of refusing' })
+          .option('register', { type: 'boolean', default: true, describe: 'Record the guests in the registry (--no-register: do not)' })
           .option('ini', iniOption)
           .strict(),
       async (a) => {
         const r = await launchKvm({
           uri: a.uri, pool: a.pool, volume: a.volume, name: a.name, count: a.count, memory: a.memory, vcpus: a.vcpus,
           network: a.network, forwards: a.forward, groups: a.groups.split(',').map((g) => g.trim()).filter(Boolean),
-          vars: parseVars(a.var), waitSeconds: a.wait, accel: a.accel as Accel, log: progress,
+          vars: parseVars(a.var), waitSeconds: a.wait, accel: a.accel as Accel, adopt: a.adopt, log: progress,
           ...(a.ip !== undefined ? { ip: a.ip } : {}),
           ...(a.gateway !== undefined ? { gateway: a.gateway } : {}),
           ...(a['ready-line'] !== undefined ? { readyLine: a['ready-line'] } : {}),
           ...(a['ready-port'] !== undefined ? { readyPort: a['ready-port'] } : {}),
           ...(a['ready-send'] !== undefined ? { readySend: a['ready-send'].replace(/\\r/g, '\r').replace(/\\n/g, '\n') } : {}),
           ...(a.cmdline !== undefined ? { cmdline: a.cmdline } : {}),
-          ...(a['no-register'] ? {} : { registry: registrySettings(a.ini) }),
+          ...(a.register ? { registry: registrySettings(a.ini) } : {}),
         });
         emit({ command: 'launch kvm', ...r });
       },

@@ -280,4 +280,25 @@ exec ${real} "$@"
       sshd.stop();
     }
   });
+
+  it('--adopt registers an existing domain (starting it if stopped) instead of refusing; it never creates a second one', async (t) => {
+    if (!ready(t)) return;
+    const logs = serialLogs();
+    const base = ['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--name', 'ec2inv-tadopt', '--wait', '0'];
+    const first = ok(cli([...base, '--groups', 'old', '--var', 'kept=1', '--no-register'], { env }));
+    assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), [], '--no-register records nothing');
+    const uuid = (first['guests'] as { uuid: string }[])[0]!.uuid;
+    execFileSync('virsh', ['-q', '-c', URI, 'destroy', 'ec2inv-tadopt']);
+    failed(cli([...base, '--groups', 'new'], { env }), /a domain named 'ec2inv-tadopt' already exists .*--adopt/);
+    const adopted = ok(cli([...base, '--groups', 'new', '--var', 'extra=2', '--adopt'], { env }));
+    const g = (adopted['guests'] as { uuid: string; adopted: boolean; volume: string }[])[0]!;
+    assert.deepEqual([g.uuid, g.adopted, g.volume], [uuid, true, 'ec2inv-tadopt.qcow2']);
+    assert.equal(execFileSync('virsh', ['-q', '-c', URI, 'domstate', 'ec2inv-tadopt'], { encoding: 'utf8' }).trim(), 'running');
+    assert.deepEqual(domains().filter((d) => d.startsWith('ec2inv-t')), ['ec2inv-tadopt']);
+    const [entry] = JSON.parse(cli(['list'], { env }).stdout) as { name: string; groups: string[]; hostvars: Record<string, unknown> }[];
+    assert.deepEqual(entry!.groups, ['new']);
+    assert.deepEqual([entry!.hostvars['kept'], entry!.hostvars['extra'], entry!.hostvars['kvm_uuid'], entry!.hostvars['kvm_volume']], ['1', '2', uuid, 'ec2inv-tadopt.qcow2']);
+    ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tadopt'], { env }));
+    nothingLeft(logs);
+  });
 });

@@ -3,12 +3,13 @@
 // so a failure on the third guest also removes the first two.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { ProvisionError } from '../errors.js';
 import { parseSize } from '../image/size.js';
 import { kernelCmdlineParams, normaliseValues } from '../template/placeholders.js';
 import { Virsh, uriHost, type Log } from '../kvm/virsh.js';
 import { Undo } from '../kvm/undo.js';
-import { domainXml, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../kvm/xml.js';
+import { METADATA_NS, domainXml, parseMetadata, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../kvm/xml.js';
 import { initrdVolume, kernelVolume } from '../push/kvm.js';
 import { waitReady, type ReadyCheck } from './ready.js';
 import { openRegistry, validateHost, type RegisteredHost, type RegistrySettings } from '../../registry/registry.js';
@@ -48,6 +49,8 @@ export interface LaunchKvmOptions {
   cmdline?: string;
   /** Where libvirt writes each guest's serial console log on the hypervisor. */
   logDir?: string;
+  /** Take over a domain of that name that already exists (register it, start it if stopped) instead of refusing. */
+  adopt?: boolean;
   /** Registry to record the guests in; none = not registered. */
   registry?: RegistrySettings;
   log?: Log;
@@ -67,6 +70,12 @@ export interface LaunchedGuest {
   serialLog?: string;
   readyMs?: number;
   registered: boolean;
+  /** An existing domain taken over with --adopt (nothing was created for it). */
+  adopted?: boolean;
+  /** The pool of its overlay, when not the launch's own (adopted guests). */
+  pool?: string;
+  /** Its variables, when not only the launch's (adopted guests keep those in their metadata). */
+  vars?: Record<string, string>;
 }
 
 export interface LaunchKvmResult {
@@ -222,13 +231,42 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
       log(`domain type ${type} on ${o.uri}`);
 
       undo.step('check names');
+      const adopted = new Set<string>();
       for (const p of plans) {
-        if (await v.domainExists(p.name)) throw new ProvisionError(`a domain named '${p.name}' already exists on ${o.uri}`, 'EEXIST');
+        if (await v.domainExists(p.name)) {
+          if (!o.adopt) throw new ProvisionError(`a domain named '${p.name}' already exists on ${o.uri} (--adopt registers it instead)`, 'EEXIST');
+          adopted.add(p.name);
+          continue;
+        }
         if (await v.volumeExists(o.pool, p.overlay)) throw new ProvisionError(`a volume named '${p.overlay}' already exists in pool '${o.pool}'`, 'EEXIST');
         if (registry && (await registry.get(p.name))) throw new ProvisionError(`'${p.name}' is already registered (provision deregister ${p.name} if it is stale)`, 'EEXIST');
       }
 
       for (const p of plans) {
+        if (adopted.has(p.name)) {
+          // Adopting creates nothing: the domain keeps its disk and definition. Only a start made
+          // here is undone on failure.
+          undo.step(`adopt ${p.name}`);
+          const uuid = (await v.text(['domuuid', '--', p.name])).trim();
+          const md = await v.call(['metadata', '--domain', p.name, '--uri', METADATA_NS]).then((r) => parseMetadata(r.stdout), () => undefined);
+          const xml = await v.text(['dumpxml', '--inactive', '--', p.name]);
+          const disk = /<disk[^>]*device=["']disk["'][^]*?<source file=["']([^"']+)["']/.exec(xml)?.[1];
+          const serialLog = /<log file=["']([^"']+)["']/.exec(xml)?.[1];
+          if ((await v.text(['domstate', '--', p.name])).trim() !== 'running') {
+            log(`${p.name}: adopting and starting the existing domain`);
+            await v.call(['start', '--', p.name]);
+            undo.add(`started guest ${p.name}`, () => v.call(['destroy', '--', p.name]));
+          } else log(`${p.name}: adopting the running domain`);
+          const ansibleHost = o.forwards?.length || o.ip ? p.ansibleHost : md?.ansibleHost ?? p.ansibleHost;
+          const ansiblePort = o.forwards?.length ? p.ansiblePort : md?.ansiblePort ?? p.ansiblePort;
+          guests.push({
+            name: p.name, uuid, domainType: /<domain type=["']kvm["']/.test(xml) ? 'kvm' : 'qemu', volume: md?.volume ?? (disk ? path.basename(disk) : ''),
+            volumePath: disk ?? '', ...(p.addr ? { ip: p.addr.ip } : {}), ansibleHost, ...(ansiblePort !== undefined ? { ansiblePort } : {}),
+            groups: o.groups, ...(serialLog !== undefined && isLocal(o.uri) ? { serialLog } : {}), registered: false, adopted: true,
+            pool: md?.pool ?? o.pool, vars: { ...(md?.vars ?? {}), ...vars },
+          });
+          continue;
+        }
         undo.step(`overlay volume for ${p.name}`);
         log(`${p.name}: overlay ${o.pool}/${p.overlay} on ${o.volume}`);
         await v.withXml(['vol-create', '--pool', o.pool, '--file'], volumeXml({ name: p.overlay, capacityBytes: capacity, format: 'qcow2', backing: { path: base, format: baseFormat } }));
@@ -283,14 +321,16 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
       if (registry) {
         for (const g of guests) {
           undo.step(`register ${g.name}`);
+          const previous = await registry.get(g.name);
           await registry.register({
             name: g.name, groups: o.groups, source: 'kvm', registeredAt: Date.now(),
             hostvars: {
-              ...vars, ansible_host: g.ansibleHost, ...(g.ansiblePort !== undefined ? { ansible_port: g.ansiblePort } : {}),
-              kvm_uri: o.uri, kvm_domain: g.name, kvm_uuid: g.uuid, kvm_pool: o.pool, kvm_volume: g.volume,
+              ...(g.vars ?? vars), ansible_host: g.ansibleHost, ...(g.ansiblePort !== undefined ? { ansible_port: g.ansiblePort } : {}),
+              kvm_uri: o.uri, kvm_domain: g.name, kvm_uuid: g.uuid, kvm_pool: g.pool ?? o.pool, kvm_volume: g.volume,
             },
           });
-          undo.add(`registry entry ${g.name}`, () => registry.deregister(g.name));
+          // An adopted guest may have been registered before: put that entry back, not nothing.
+          undo.add(`registry entry ${g.name}`, () => (previous ? registry.register(previous) : registry.deregister(g.name)));
           g.registered = true;
         }
       }
