@@ -6,6 +6,7 @@ import { buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
 import { templateSteps } from './template/steps.js';
 import { pushKvm } from './push/kvm.js';
+import { pushTemplate } from './push/template.js';
 import { launchKvm, parseVars, type Accel } from './launch/kvm.js';
 import { destroyKvm } from './destroy/kvm.js';
 import { InventoryError } from '../errors.js';
@@ -123,7 +124,28 @@ function pushCommands(y: Argv): Argv {
         emit({ command: 'push kvm', ...r });
       },
     )
-    .demandCommand(1, 'name a push target: kvm');
+    .command(
+      'template',
+      'Upload an OpenVZ/Virtuozzo template cache to a node over SSH (temporary name, sha256 checked there, renamed into place)',
+      (b) =>
+        b
+          .option('target', { type: 'string', demandOption: true, describe: 'ssh://user@host[:port]' })
+          .option('template', { type: 'string', demandOption: true, describe: 'NAME.tar.gz from template build' })
+          .option('dir', { type: 'string', default: '/vz/template/cache', describe: 'Template cache folder on the node' })
+          .option('identity', { type: 'string', describe: 'ssh private key' })
+          .option('known-hosts', { type: 'string', describe: "known_hosts holding the node's key (default: ssh's own); unknown keys are refused" })
+          .option('force', { type: 'boolean', default: false, describe: 'Replace a template of that name holding other bytes' })
+          .strict(),
+      async (a) => {
+        const r = await pushTemplate({
+          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress,
+          ...(a.identity !== undefined ? { identity: a.identity } : {}),
+          ...(a['known-hosts'] !== undefined ? { knownHosts: a['known-hosts'] } : {}),
+        });
+        emit({ command: 'push template', ...r });
+      },
+    )
+    .demandCommand(1, 'name a push target: kvm or template');
 }
 
 function launchCommands(y: Argv): Argv {

@@ -30,3 +30,4 @@ export { waitReady, type ReadyCheck } from './launch/ready.js';
 export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './destroy/kvm.js';
 export { Virsh, uriHost, type Log } from './kvm/virsh.js';
 export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from './kvm/xml.js';
+export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './push/template.js';

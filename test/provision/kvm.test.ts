@@ -237,7 +237,7 @@ exec ${real} "$@"
     nothingLeft(logs);
   });
 
-  it('over qemu+ssh:// to a loopback sshd with its own keys and known_hosts: push, launch, --list, destroy; an unknown host key is refused', async (t) => {
+  it('over qemu+ssh:// to a loopback sshd with its own keys and known_hosts: push, launch, --list, destroy; push template; an unknown host key is refused', async (t) => {
     if (!ready(t)) return;
     if (!hasTool('/usr/sbin/sshd') && !fs.existsSync('/usr/sbin/sshd')) {
       if (inCI) throw new Error('sshd missing (openssh-server)');
@@ -276,6 +276,26 @@ exec ${real} "$@"
       assert.deepEqual([d['domain'], (d['volume'] as { action: string }).action, d['registry']], ['destroyed', 'deleted', 'removed']);
       for (const v of ['remote.qcow2', 'remote.qcow2.vmlinuz', 'remote.qcow2.initrd']) execFileSync('virsh', ['-q', '-c', URI, 'vol-delete', '--pool', POOL, v]);
       nothingLeft(logs);
+
+      // The template cache to the same sshd, into a folder whose name a shell would split and unquote.
+      const tpl = path.join(dir, 'out', 'busybox-1-x86_64-serve.tar.gz');
+      const cache = path.join(dir, `vz cache 'q' $(id>pwned);x`);
+      fs.mkdirSync(cache);
+      const target = `ssh://root@127.0.0.1:${sshd.port}`;
+      const known = path.join(dir, 'sshd', 'known_hosts');
+      const push = (extra: string[], file = tpl) => cli(['push', 'template', '--target', target, '--template', file, '--dir', cache, '--identity', sshd.key, ...extra], { env });
+      const up = ok(push(['--known-hosts', known]));
+      assert.equal(up['action'], 'uploaded');
+      assert.ok(fs.readFileSync(path.join(cache, path.basename(tpl))).equals(fs.readFileSync(tpl)));
+      assert.equal(ok(push(['--known-hosts', known]))['action'], 'unchanged');
+      failed(push(['--known-hosts', path.join(dir, 'sshd', 'known_hosts_empty')]), /Host key verification failed/);
+      const other = path.join(dir, 'other', path.basename(tpl));
+      fs.mkdirSync(path.dirname(other));
+      fs.writeFileSync(other, 'not the same template');
+      failed(push(['--known-hosts', known], other), /holds a different template \(use --force/);
+      failed(cli(['push', 'template', '--target', target, '--template', tpl, '--dir', path.join(dir, 'nowhere'), '--identity', sshd.key, '--known-hosts', known], { env }), /template folder .*nowhere does not exist/);
+      assert.deepEqual(fs.readdirSync(cache), [path.basename(tpl)], 'no temporary file left');
+      assert.ok(!fs.existsSync(path.join(process.cwd(), 'pwned')) && !fs.existsSync(path.join(cache, 'pwned')) && !fs.existsSync('/root/pwned'), 'nothing ran');
     } finally {
       sshd.stop();
     }
