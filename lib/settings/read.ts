@@ -47,6 +47,8 @@ export interface Settings {
   cacheLockTimeout: number;
   maxConcurrency: number;
   maxAttempts: number;
+  /** libvirt URIs listed on a refresh; empty for none. */
+  libvirtUris: string[];
 }
 
 /**
@@ -196,6 +198,7 @@ export function parseSettings(text: string, iniPath: string, env: NodeJS.Process
     cacheLockTimeout: int('cache_lock_timeout'),
     maxConcurrency: atLeastOne('max_concurrency'),
     maxAttempts: atLeastOne('max_attempts'),
+    libvirtUris: list('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
 }
 

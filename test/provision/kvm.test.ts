@@ -321,4 +321,33 @@ exec ${real} "$@"
     ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tadopt'], { env }));
     nothingLeft(logs);
   });
+
+  it('libvirt_uris: domains appear on a refresh, registered or not, with state and metadata groups; a cached --list calls no virsh', async (t) => {
+    if (!ready(t)) return;
+    const lvIni = writeIni(dir, 'lv', { regions: 'us-east-1', rds: 'False', route53: 'False', libvirt_uris: URI });
+    const inventory = (args: string[], extra: NodeJS.ProcessEnv = {}) => run(inventoryBin, args, awsEnv(moto!.endpoint, { EC2_INI_PATH: lvIni, ...extra }));
+    ok(cli(['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--name', 'ec2inv-tlv', '--groups', 'lvgroup', '--var', 'x=1', '--no-register', '--wait', '0'], { env }));
+    const r = await inventory(['--list', '--refresh-cache']);
+    assert.equal(r.code, 0, r.stderr);
+    const list = JSON.parse(r.stdout) as Record<string, string[]> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
+    assert.deepEqual(list['lvgroup'], ['ec2inv-tlv']);
+    assert.ok(list['libvirt']?.includes('ec2inv-tlv') && list['libvirt_running']?.includes('ec2inv-tlv'), r.stdout);
+    const vars = list._meta.hostvars['ec2inv-tlv']!;
+    assert.deepEqual([vars['kvm_state'], vars['x'], vars['kvm_volume'], vars['kvm_uri']], ['running', '1', 'ec2inv-tlv.qcow2', URI]);
+    const host = await inventory(['--host', 'ec2inv-tlv']);
+    assert.equal(JSON.parse(host.stdout).kvm_domain, 'ec2inv-tlv');
+    // A virsh that fails if called: the cached answer must not need it.
+    const bin = path.join(dir, 'novirsh');
+    fs.mkdirSync(bin, { recursive: true });
+    fs.writeFileSync(path.join(bin, 'virsh'), '#!/bin/sh\necho "virsh called on a cached --list" >&2\nexit 97\n', { mode: 0o755 });
+    const cached = await inventory(['--list'], { PATH: `${bin}:${process.env['PATH']}` });
+    assert.equal(cached.code, 0, cached.stderr);
+    assert.equal(cached.stdout, r.stdout);
+    const failing = await inventory(['--list', '--refresh-cache'], { PATH: `${bin}:${process.env['PATH']}` });
+    assert.notEqual(failing.code, 0);
+    assert.match(failing.stderr, /libvirt_uris: cannot list the domains of qemu:\/\/\/system/);
+    ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tlv'], { env }));
+    const after = JSON.parse((await inventory(['--list', '--refresh-cache'])).stdout) as Record<string, unknown>;
+    assert.equal(after['lvgroup'], undefined);
+  });
 });
