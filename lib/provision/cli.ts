@@ -206,9 +206,10 @@ function destroyCommands(y: Argv): Argv {
         b
           .option('uri', { type: 'string', demandOption: true, describe: 'libvirt URI' })
           .option('name', { type: 'string', demandOption: true, describe: 'Guest name' })
+          .option('force', { type: 'boolean', default: false, describe: 'Also stop and undefine a domain ec2-provision did not launch (its disks are kept)' })
           .option('ini', iniOption)
           .strict(),
-      async (a) => emit({ command: 'destroy kvm', ...(await destroyKvm({ uri: a.uri, name: a.name, registry: registrySettings(a.ini), log: progress })) }),
+      async (a) => emit({ command: 'destroy kvm', ...(await destroyKvm({ uri: a.uri, name: a.name, force: a.force, registry: registrySettings(a.ini), log: progress })) }),
     )
     .demandCommand(1, 'name a destroy target: kvm');
 }

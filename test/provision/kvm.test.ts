@@ -70,7 +70,7 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
 
   after(async () => {
     if (lv) {
-      for (const d of domains()) if (d.startsWith('ec2inv-t')) await Promise.resolve(cli(['destroy', 'kvm', '--uri', URI, '--name', d], { env }));
+      for (const d of domains()) if (d.startsWith('ec2inv-t')) cli(['destroy', 'kvm', '--uri', URI, '--name', d, '--force'], { env });
       removePool(POOL);
       lv.stop();
     }
@@ -306,6 +306,12 @@ exec ${real} "$@"
     const logs = serialLogs();
     const base = ['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'serve.qcow2', '--name', 'ec2inv-tadopt', '--wait', '0'];
     const first = ok(cli([...base, '--groups', 'old', '--var', 'kept=1', '--no-register'], { env }));
+    const foreign = path.join(dir, 'foreign.xml');
+    fs.writeFileSync(foreign, "<domain type='qemu'><name>ec2inv-tforeign</name><memory unit='KiB'>65536</memory><os><type arch='x86_64'>hvm</type></os></domain>");
+    execFileSync('virsh', ['-q', '-c', URI, 'define', foreign]);
+    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign'], { env }), /was not launched by ec2-provision .*--force/);
+    assert.ok(domains().includes('ec2inv-tforeign'), 'a foreign domain survives a destroy without --force');
+    assert.equal(ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign', '--force'], { env }))['domain'], 'undefined');
     assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), [], '--no-register records nothing');
     const uuid = (first['guests'] as { uuid: string }[])[0]!.uuid;
     execFileSync('virsh', ['-q', '-c', URI, 'destroy', 'ec2inv-tadopt']);
@@ -346,6 +352,7 @@ exec ${real} "$@"
     const failing = await inventory(['--list', '--refresh-cache'], { PATH: `${bin}:${process.env['PATH']}` });
     assert.notEqual(failing.code, 0);
     assert.match(failing.stderr, /libvirt_uris: cannot list the domains of qemu:\/\/\/system/);
+    // Not registered, but its metadata says it is ours.
     ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tlv'], { env }));
     const after = JSON.parse((await inventory(['--list', '--refresh-cache'])).stdout) as Record<string, unknown>;
     assert.equal(after['lvgroup'], undefined);

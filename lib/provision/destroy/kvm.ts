@@ -11,6 +11,8 @@ export interface DestroyKvmOptions {
   uri: string;
   name: string;
   registry?: RegistrySettings;
+  /** Also destroy a domain that no launch of ours made (no metadata, not registered). */
+  force?: boolean;
   log?: Log;
 }
 
@@ -37,6 +39,8 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
     if (await v.domainExists(o.name)) {
       // Our metadata says which overlay belongs to the guest, also when it was never registered.
       const md = await v.call(['metadata', '--domain', o.name, '--uri', METADATA_NS]).then((r) => parseMetadata(r.stdout), () => undefined);
+      // A domain someone else made is not ours to delete by name alone.
+      if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
       pool = md?.pool ?? pool;
       volume = md?.volume ?? volume;
       const xml = await v.text(['dumpxml', '--', o.name]);

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError } from '../errors.js';
 import { parseSize } from '../image/size.js';
-import { kernelCmdlineParams, normaliseValues } from '../template/placeholders.js';
+import { kernelCmdlineParams } from '../template/placeholders.js';
 import { Virsh, uriHost, type Log } from '../kvm/virsh.js';
 import { Undo } from '../kvm/undo.js';
 import { METADATA_NS, domainXml, parseMetadata, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../kvm/xml.js';
@@ -193,7 +193,6 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
     if (addr) {
       try {
         cmdParams = kernelCmdlineParams({ ip: addr.ip, netmask: addr.prefix, gateway: o.gateway!, hostname: name });
-        normaliseValues({ ip: addr.ip, netmask: addr.prefix, gateway: o.gateway!, hostname: name });
       } catch (err) {
         throw new ProvisionError(`guest '${name}': ${(err as Error).message} (the guest name becomes its hostname when --ip is given)`, 'EUSAGE');
       }
