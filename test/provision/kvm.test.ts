@@ -53,7 +53,7 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
     // The fixtures skip through a test context; here they only record why, and each test skips
     // (or, under CI, fails) with that reason.
     const skips: string[] = [];
-    const fake = { skip: (why: string) => skips.push(why), diagnostic: (m: string) => process.stderr.write(`# ${m}\n`) } as unknown as import('node:test').TestContext;
+    const fake = { skip: (why: string) => skips.push(why), diagnostic: (m: string) => process.stderr.write(`${m}\n`) } as unknown as import('node:test').TestContext;
     lv = startLibvirt(fake);
     dir = scratch('kvm');
     if (lv) img = buildServingImage(fake, dir);

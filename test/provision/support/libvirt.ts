@@ -47,21 +47,8 @@ export function startLibvirt(t: TestContext): Libvirt | undefined {
     t.skip(why);
     return undefined;
   }
-  const started: number[] = [];
-  for (const [daemon, pidFile] of [['virtlogd', '/run/virtlogd.pid'], ['libvirtd', '/run/libvirtd.pid']] as const) {
-    if (alive(pidFile) !== undefined) continue;
-    execFileSync(daemon, ['-d'], { stdio: 'ignore' });
-    const deadline = Date.now() + 10_000;
-    let pid: number | undefined;
-    while ((pid = alive(pidFile)) === undefined && Date.now() < deadline) execFileSync('sleep', ['0.1']);
-    if (pid === undefined) throw new Error(`${daemon} -d did not write ${pidFile}`);
-    started.push(pid);
-  }
-  const deadline = Date.now() + 15_000;
-  while (!answers()) {
-    if (Date.now() > deadline) throw new Error('libvirtd does not answer on qemu:///system');
-    execFileSync('sleep', ['0.2']);
-  }
+  // /dev/kvm first: libvirtd probes qemu when it starts and again whenever KVM access changes,
+  // 30-40 s each time here while qemu's user cannot open /dev/kvm.
   let kvm: { mode: number; gid: number } | undefined;
   try {
     const st = fs.statSync('/dev/kvm');
@@ -72,24 +59,42 @@ export function startLibvirt(t: TestContext): Libvirt | undefined {
   } catch {
     kvm = undefined;
   }
-  t.diagnostic(started.length ? `started virtlogd/libvirtd (pids ${started.join(', ')})` : 'reusing the running libvirtd');
-  return {
-    uri: URI,
-    stop() {
-      if (kvm) {
-        const st = fs.statSync('/dev/kvm');
-        fs.chownSync('/dev/kvm', st.uid, kvm.gid);
-        fs.chmodSync('/dev/kvm', kvm.mode);
+  const started: number[] = [];
+  const stop = () => {
+    if (kvm) {
+      const st = fs.statSync('/dev/kvm');
+      fs.chownSync('/dev/kvm', st.uid, kvm.gid);
+      fs.chmodSync('/dev/kvm', kvm.mode);
+    }
+    for (const pid of started.reverse()) {
+      try {
+        process.kill(pid, 'SIGTERM');
+      } catch {
+        // already gone
       }
-      for (const pid of started.reverse()) {
-        try {
-          process.kill(pid, 'SIGTERM');
-        } catch {
-          // already gone
-        }
-      }
-    },
+    }
   };
+  try {
+    for (const [daemon, pidFile] of [['virtlogd', '/run/virtlogd.pid'], ['libvirtd', '/run/libvirtd.pid']] as const) {
+      if (alive(pidFile) !== undefined) continue;
+      execFileSync(daemon, ['-d'], { stdio: 'ignore' });
+      const deadline = Date.now() + 10_000;
+      let pid: number | undefined;
+      while ((pid = alive(pidFile)) === undefined && Date.now() < deadline) execFileSync('sleep', ['0.1']);
+      if (pid === undefined) throw new Error(`${daemon} -d did not write ${pidFile}`);
+      started.push(pid);
+    }
+    const deadline = Date.now() + 120_000;
+    while (!answers()) {
+      if (Date.now() > deadline) throw new Error('libvirtd does not answer on qemu:///system within 120 s');
+      execFileSync('sleep', ['0.2']);
+    }
+  } catch (err) {
+    stop();
+    throw err;
+  }
+  t.diagnostic(started.length ? `started virtlogd/libvirtd (pids ${started.join(', ')})` : 'reusing the running libvirtd');
+  return { uri: URI, stop };
 }
 
 // The guest stays up: after the placeholder hook and ifup it reports its address, serves it over
