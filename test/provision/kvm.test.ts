@@ -72,6 +72,8 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
     if (lv) {
       for (const d of domains()) if (d.startsWith('ec2inv-t')) cli(['destroy', 'kvm', '--uri', URI, '--name', d, '--force'], { env });
       removePool(POOL);
+      // libvirt keeps a NAME.log per domain after undefine; these are the test's own domains.
+      for (const n of fs.readdirSync('/var/log/libvirt/qemu')) if (n.startsWith('ec2inv-t') && n.endsWith('.log')) fs.rmSync(path.join('/var/log/libvirt/qemu', n), { force: true });
       lv.stop();
     }
     await moto?.stop();
