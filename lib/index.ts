@@ -18,10 +18,13 @@ export { InventoryError, SettingsError, AwsError, CacheError } from './errors.js
 // Provisioning: root filesystem → OpenVZ template cache → bootable disk image.
 export {
   buildTemplate, templateSteps, buildImage, imageFormats, fillPlaceholders, kernelCmdlineParams, PLACEHOLDERS, ProvisionError,
+  pushKvm, launchKvm, destroyKvm, detectDomainType, domainXml, xmlEscape, parseMetadata,
 } from './provision/index.js';
 export type {
   TemplateBuildOptions, TemplateBuildResult, StepReport, Step, ImageBuildOptions, ImageBuildResult, ImageFormat,
   NetworkValues, FillResult,
+  PushKvmOptions, PushKvmResult, PushedVolume, LaunchKvmOptions, LaunchKvmResult, LaunchedGuest, DestroyKvmOptions, DestroyKvmResult,
+  DomainSpec, GuestMetadata, Accel,
 } from './provision/index.js';
 
 // The registry of hosts launched outside the AWS listings (KVM guests, instances with chosen groups).

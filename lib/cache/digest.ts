@@ -17,6 +17,8 @@ export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process
   const relevant: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1))) {
     if (notInKey.has(key)) continue;
+    // Added after caches existed: left out while empty, so those caches keep their keys.
+    if (key === 'libvirtUris' && Array.isArray(value) && value.length === 0) continue;
     // Patterns hold a RegExp; their source text is what identifies them.
     relevant[key] = value && typeof value === 'object' && 'source' in value ? (value as { source: string }).source : value;
   }

@@ -32,7 +32,11 @@ export async function fetchInventory(
 ): Promise<{ inventory: Inventory; index: Index }> {
   // Both only on a refresh: a cached answer loads neither the SDK nor the rules.
   const [{ fetchRecords }, { buildInventory }] = await Promise.all([import('../aws/fetch.js'), import('./rules.js')]);
-  return buildInventory(await fetchRecords(settings, onProgress), settings);
+  const built = buildInventory(await fetchRecords(settings, onProgress), settings);
+  if (settings.libvirtUris.length === 0) return built;
+  // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
+  const { addLibvirtDomains } = await import('./libvirt.js');
+  return addLibvirtDomains(built, settings.libvirtUris);
 }
 
 /**

@@ -52,3 +52,10 @@ export {
   type LaunchedHost,
 } from './launch/ec2.js';
 export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './destroy/ec2.js';
+export { pushKvm, kernelVolume, initrdVolume, type PushKvmOptions, type PushKvmResult, type PushedVolume } from './push/kvm.js';
+export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './launch/kvm.js';
+export { waitReady, type ReadyCheck } from './launch/ready.js';
+export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './destroy/kvm.js';
+export { Virsh, uriHost, type Log } from './kvm/virsh.js';
+export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from './kvm/xml.js';
+export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './push/template.js';

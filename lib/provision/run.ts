@@ -15,6 +15,9 @@ export const toolPackages: Readonly<Record<string, string>> = {
   busybox: 'busybox-static',
   'apt-get': 'apt',
   'dpkg-deb': 'dpkg',
+  virsh: 'libvirt-clients',
+  mkfifo: 'coreutils',
+  ssh: 'openssh-client',
 };
 
 export interface RunOptions {

@@ -222,6 +222,17 @@ crashed holder's lock expires by itself.`,
     doc: `Attempts per API call, with the SDK's adaptive retry (backoff, and client-side rate
 limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`,
   },
+  {
+    name: 'libvirt_uris',
+    type: 'list',
+    default: '',
+    example: '',
+    topic: 'Libvirt',
+    doc: `Comma-separated libvirt URIs (qemu:///system, qemu+ssh://user@host/system) whose domains
+join the inventory, registered or not, on every refresh (never on a cached answer): groups from the
+domain metadata ec2-provision launch writes, plus libvirt and libvirt_<state>; hostvars kvm_uri,
+kvm_domain, kvm_uuid, kvm_state and those the launch recorded. Empty: no libvirt calls.`,
+  },
 ] as const satisfies readonly OptionSpec[];
 
 // Options of the last ec2.py (community.aws, 2019-2020) and amazon.aws's aws_ec2 plugin. Every

@@ -48,6 +48,8 @@ export interface Settings extends LaterSettings {
   cacheLockTimeout: number;
   maxConcurrency: number;
   maxAttempts: number;
+  /** libvirt URIs listed on a refresh; empty for none. */
+  libvirtUris: string[];
 }
 
 /**
@@ -234,6 +236,7 @@ export function parseSettings(
     maxConcurrency: atLeastOne('max_concurrency'),
     maxAttempts: atLeastOne('max_attempts'),
     ...later,
+    libvirtUris: list('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
   return later.credentials ? withCredentials(settings, later.credentials) : settings;
 }

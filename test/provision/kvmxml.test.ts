@@ -1,0 +1,68 @@
+// Domain XML and argument parsing without a hypervisor: what the launch feeds libvirt.
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { domainXml, parseMetadata, xmlEscape, type DomainSpec } from '../../lib/provision/index.js';
+import { parseForward, parseNetwork, parseVars } from '../../lib/provision/launch/kvm.js';
+import { uriHost } from '../../lib/provision/kvm/virsh.js';
+
+const hostile = `a'b"c&d<e>f$(touch /tmp/x);g\`id\``;
+
+function spec(over: Partial<DomainSpec> = {}): DomainSpec {
+  return {
+    name: hostile, uuid: '00000000-0000-4000-8000-000000000000', type: 'qemu', memoryKiB: 262144, vcpus: 1, disk: `/pool/${hostile}.qcow2`,
+    kernel: '/pool/k', initrd: '/pool/i', cmdline: 'root=/dev/vda1 ec2inv.hostname=web1', serialLog: '/var/log/x.log',
+    network: { kind: 'user' }, forwards: [{ address: '127.0.0.1', hostPort: 2222, guestPort: 22 }], guestIp: '10.0.2.21',
+    userNet: { cidr: '10.0.2.0/24', gateway: '10.0.2.2' },
+    metadata: { groups: ['web'], pool: 'p', volume: `${hostile}.qcow2`, vars: { note: hostile }, ansibleHost: '127.0.0.1', ansiblePort: 2222 },
+    ...over,
+  };
+}
+
+test('every value is escaped: no raw quote, &, < or > from a value reaches the XML', () => {
+  const xml = domainXml(spec());
+  const escaped = xmlEscape(hostile);
+  assert.equal(escaped, 'a&apos;b&quot;c&amp;d&lt;e&gt;f$(touch /tmp/x);g`id`');
+  assert.ok(xml.includes(`<name>${escaped}</name>`));
+  assert.ok(xml.includes(`<source file="/pool/${escaped}.qcow2"/>`));
+  assert.ok(!xml.includes(hostile), 'the raw value appears nowhere');
+  // Only our own markup remains once the escaped values are taken out.
+  const stripped = xml.split(escaped).join('');
+  assert.doesNotMatch(stripped.replace(/<[^<>]*>/g, ''), /[<>]/);
+  assert.match(xml, /<qemu:arg value="user,id=ec2inv0,net=10\.0\.2\.0\/24,host=10\.0\.2\.2,hostfwd=tcp:127\.0\.0\.1:2222-10\.0\.2\.21:22"\/>/);
+  assert.match(xml, /<domain type="qemu"/);
+  assert.doesNotMatch(xml, /host-passthrough/);
+  assert.match(domainXml(spec({ type: 'kvm' })), /<domain type="kvm"[^]*<cpu mode="host-passthrough"\/>/);
+});
+
+test('metadata round-trips, also as libvirt re-serialises it (prefix, single quotes, raw quotes in text)', () => {
+  const md = spec().metadata;
+  assert.deepEqual(parseMetadata(domainXml(spec())), md);
+  const libvirtStyle = `<ec2inv:guest xmlns:ec2inv="https://ec2-inventory.invalid/kvm/1"><ec2inv:pool>p</ec2inv:pool><ec2inv:volume>a'b"c&amp;d&lt;e&gt;f$(touch /tmp/x);g\`id\`.qcow2</ec2inv:volume><ec2inv:groups><ec2inv:group>web</ec2inv:group></ec2inv:groups><ec2inv:vars><ec2inv:var name='note'>a'b"c&amp;d&lt;e&gt;f$(touch /tmp/x);g\`id\`</ec2inv:var></ec2inv:vars><ec2inv:ansible_host>127.0.0.1</ec2inv:ansible_host><ec2inv:ansible_port>2222</ec2inv:ansible_port></ec2inv:guest>`;
+  assert.deepEqual(parseMetadata(libvirtStyle), md);
+  assert.equal(parseMetadata('<domain/>'), undefined);
+});
+
+test('bridge and network interfaces; no user netdev then', () => {
+  const br = domainXml(spec({ network: { kind: 'bridge', name: 'br"0' }, forwards: [] }));
+  assert.match(br, /<interface type="bridge"><source bridge="br&quot;0"\/>/);
+  assert.doesNotMatch(br, /qemu:commandline>/);
+  assert.match(domainXml(spec({ network: { kind: 'network', name: 'default' }, forwards: [] })), /<interface type="network"><source network="default"\/>/);
+});
+
+test('command-line values: forwards, networks, variables, URI hosts', () => {
+  assert.deepEqual(parseForward('2222:22'), { address: '127.0.0.1', hostPort: 2222, guestPort: 22 });
+  assert.deepEqual(parseForward('10.1.2.3:8080:80'), { address: '10.1.2.3', hostPort: 8080, guestPort: 80 });
+  assert.deepEqual(parseForward('*:8080:80'), { address: '', hostPort: 8080, guestPort: 80 });
+  assert.throws(() => parseForward('22'), /expected \[ADDR:\]HOSTPORT:GUESTPORT/);
+  assert.throws(() => parseForward('70000:22'), /out of range/);
+  assert.throws(() => parseForward('1:2,hostfwd=tcp::1-:2'), /expected/);
+  assert.deepEqual(parseNetwork('bridge:br0'), { kind: 'bridge', name: 'br0' });
+  assert.throws(() => parseNetwork('tap'), /expected user, bridge:BRIDGE or network:NAME/);
+  assert.deepEqual(parseVars(['a=1', 'b=x=y', `c=${hostile}`]), { a: '1', b: 'x=y', c: hostile });
+  assert.throws(() => parseVars(['no-equals']), /key=value/);
+  assert.throws(() => parseVars(['$(x)=1']), /variable name/);
+  assert.throws(() => parseVars(['ansible_host=1.2.3.4']), /set by the launch itself/);
+  assert.equal(uriHost('qemu:///system'), '127.0.0.1');
+  assert.equal(uriHost('qemu+ssh://root@hv1.example.org:2222/system?keyfile=/k'), 'hv1.example.org');
+  assert.equal(uriHost('qemu+ssh://[2001:db8::1]/system'), '2001:db8::1');
+});
