@@ -40,24 +40,7 @@ export function add_elasticache_cluster(state: State, record: CacheClusterRecord
     inventory[id] = [dest];
     if (settings.nestedGroups) push_group(inventory, 'instances', id);
   }
-  const zone = cluster.PreferredAvailabilityZone ?? '';
-  if (!isRedis) {
-    if (g.region) {
-      if (settings.nestedGroups) push_group(inventory, 'regions', region);
-      else push(inventory, region, dest);
-    }
-    if (g.availability_zone && zone) {
-      push(inventory, zone, dest);
-      if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
-    }
-    if (g.instance_type) {
-      const typeName = safe('type_' + (cluster.CacheNodeType ?? ''));
-      push(inventory, typeName, dest);
-      if (settings.nestedGroups) push_group(inventory, 'types', typeName);
-    }
-    if (g.security_group) securityGroups(state, cluster, dest);
-    if (g.elasticache_engine) engineGroup(state, cluster.Engine ?? '', dest);
-  }
+  if (!isRedis) push_cache_node_groups(state, cluster, region, dest);
   const parameterGroup = cluster.CacheParameterGroup?.CacheParameterGroupName;
   if (g.elasticache_parameter_group && parameterGroup) {
     const key = safe('elasticache_parameter_group_' + parameterGroup);
@@ -96,22 +79,7 @@ export function add_elasticache_node(state: State, node: CacheNode, record: Cach
     inventory[nodeId] = [dest];
     if (settings.nestedGroups) push_group(inventory, 'instances', nodeId);
   }
-  if (g.region) {
-    if (settings.nestedGroups) push_group(inventory, 'regions', region);
-    else push(inventory, region, dest);
-  }
-  const zone = cluster.PreferredAvailabilityZone ?? '';
-  if (g.availability_zone && zone) {
-    push(inventory, zone, dest);
-    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
-  }
-  if (g.instance_type) {
-    const typeName = safe('type_' + (cluster.CacheNodeType ?? ''));
-    push(inventory, typeName, dest);
-    if (settings.nestedGroups) push_group(inventory, 'types', typeName);
-  }
-  if (g.security_group) securityGroups(state, cluster, dest);
-  if (g.elasticache_engine) engineGroup(state, cluster.Engine ?? '', dest);
+  push_cache_node_groups(state, cluster, region, dest);
   if (g.elasticache_cluster) {
     const key = safe('elasticache_cluster_' + (cluster.CacheClusterId ?? ''));
     push(inventory, key, dest);
@@ -153,6 +121,28 @@ export function add_elasticache_replication_group(state: State, record: Replicat
   pushOnce(state, 'elasticache', dest);
 
   inventory._meta.hostvars[dest] = get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups);
+}
+
+/** The groups a memcached cluster and each cache node get alike: region, zone, type, security groups, engine. */
+function push_cache_node_groups(state: State, cluster: CacheCluster, region: string, dest: string): void {
+  const { inventory, settings } = state;
+  const g = settings.groupBy;
+  if (g.region) {
+    if (settings.nestedGroups) push_group(inventory, 'regions', region);
+    else push(inventory, region, dest);
+  }
+  const zone = cluster.PreferredAvailabilityZone ?? '';
+  if (g.availability_zone && zone) {
+    push(inventory, zone, dest);
+    if (settings.nestedGroups && g.region) push_group(inventory, region, zone);
+  }
+  if (g.instance_type) {
+    const typeName = state.safe('type_' + (cluster.CacheNodeType ?? ''));
+    push(inventory, typeName, dest);
+    if (settings.nestedGroups) push_group(inventory, 'types', typeName);
+  }
+  if (g.security_group) securityGroups(state, cluster, dest);
+  if (g.elasticache_engine) engineGroup(state, cluster.Engine ?? '', dest);
 }
 
 function securityGroups(state: State, cluster: CacheCluster, dest: string): void {
