@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import Keyv from 'keyv';
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { CacheError } from '../errors.js';
-import type { CacheEntry, CacheLock, InventoryCache } from './types.js';
+import type { CacheEntry, InventoryCache } from './types.js';
 
 const NAMESPACE = 'ec2-inventory';
 /** Entries outlive cache_max_age so that cache_stale_on_error has something to serve. */
