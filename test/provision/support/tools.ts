@@ -1,16 +1,7 @@
-import { execFileSync } from 'node:child_process';
 import type { TestContext } from 'node:test';
+import { hasTool, inCI } from '../../support/tools.js';
 
-export const inCI = process.env.CI === 'true';
-
-export function hasTool(tool: string): boolean {
-  try {
-    execFileSync('sh', ['-c', 'command -v "$1"', 'sh', tool], { stdio: 'ignore' });
-    return true;
-  } catch {
-    return false;
-  }
-}
+export { hasTool, inCI };
 
 /**
  * Returns the first missing tool. Under CI a missing tool fails the test (CI installs them all);
