@@ -36,8 +36,11 @@ function write(root: string, rel: string, content: string, mode = 0o644): void {
   fs.chmodSync(p, mode);
 }
 
-// rcS reports what the guest ended up with (after the placeholder hook and ifup ran) and powers off.
-const rcS = `#!/bin/sh
+/**
+ * The start of every test guest's rcS: mount the basics, bring the network up (after the
+ * placeholder hook ran), and report the hostname, address and gateway the guest ended up with.
+ */
+export const rcSReport = `#!/bin/sh
 mount -t proc proc /proc
 mount -t sysfs sys /sys
 mount -t devtmpfs dev /dev 2>/dev/null
@@ -46,7 +49,10 @@ ifup -a
 addr=$(ip -4 addr show dev eth0 | sed -n 's/.*inet \\([0-9./]*\\).*/\\1/p')
 gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p')
 echo "${MARKER} host=$(hostname) addr=$addr gw=$gw"
-sync
+`;
+
+// This guest reports and powers off.
+const rcS = `${rcSReport}sync
 poweroff -f
 `;
 

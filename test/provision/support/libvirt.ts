@@ -4,7 +4,7 @@ import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { cli } from './inspect.js';
 import { guestKernel, guestRootfs } from './fixture.js';
-import { MARKER } from './guest.js';
+import { rcSReport } from './guest.js';
 import { inCI, needTools } from './tools.js';
 
 export const URI = 'qemu:///system';
@@ -99,16 +99,7 @@ export function startLibvirt(t: TestContext): Libvirt | undefined {
 
 // The guest stays up: after the placeholder hook and ifup it reports its address, serves it over
 // HTTP on port 80 (what the launch's port check and the test read) and prints the ready line.
-const rcS = `#!/bin/sh
-mount -t proc proc /proc
-mount -t sysfs sys /sys
-mount -t devtmpfs dev /dev 2>/dev/null
-mkdir -p /dev/pts /run && mount -t tmpfs run /run && mkdir -p /run/network
-ifup -a
-addr=$(ip -4 addr show dev eth0 | sed -n 's/.*inet \\([0-9./]*\\).*/\\1/p')
-gw=$(ip route | sed -n 's/^default via \\([0-9.]*\\).*/\\1/p')
-echo "${MARKER} host=$(hostname) addr=$addr gw=$gw"
-mkdir -p /www
+const rcS = `${rcSReport}mkdir -p /www
 echo "host=$(hostname) addr=$addr" > /www/index.html
 httpd -p 80 -h /www
 echo ${READY}
