@@ -16,7 +16,7 @@ import { SettingsError } from '../errors.js';
 import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint, type AuthSettings } from './clients.js';
 import { awsError, httpStatus } from './errors.js';
 import { getAccountId, resolveAuth, type IdentitySettings } from './identity.js';
-import { laterTasksByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
+import { laterListingsByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
 
 export type FetchSettings = Pick<
   Settings,
@@ -30,26 +30,104 @@ export interface FetchProgress {
   instances: number;
 }
 
+/** Part of one region's records: one page of one listing. */
+export type RecordBatch = Partial<RegionRecords> & { region: string };
+
+/** What a refresh hands its records to, as they can be applied in ec2.py's order. */
+export interface RecordSink {
+  /** Once, before any record: the regions walked, and what every record's rules need. */
+  begin(context: { regions: string[] } & Pick<FetchedData, 'route53' | 'accountId'>): void;
+  /** The next batch in ec2.py's order: regions as configured; in each, instances, DB instances, the later listings. */
+  add(batch: RecordBatch): void;
+}
+
 /**
  * Does every API call of one refresh and returns the records in ec2.py's order. Each listing (a
  * service in a region, or Route53) is one task; at most max_concurrency tasks run at once, and the
  * pages of one listing are read in order.
  */
 export async function fetchRecords(given: FetchSettings, onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
+  let data: FetchedData | undefined;
+  const byRegion = new Map<string, RegionRecords>();
+  await streamRecords(given, {
+    begin({ regions, route53, accountId }) {
+      data = { route53, regions: regions.map((region) => ({ region, instances: [], dbInstances: [] })), ...(accountId ? { accountId } : {}) };
+      for (const r of data.regions) byRegion.set(r.region, r);
+    },
+    add(batch) {
+      const r = byRegion.get(batch.region) as RegionRecords;
+      if (batch.instances) r.instances.push(...batch.instances);
+      if (batch.dbInstances) r.dbInstances.push(...batch.dbInstances);
+      if (batch.cacheClusters) (r.cacheClusters ??= []).push(...batch.cacheClusters);
+      if (batch.replicationGroups) (r.replicationGroups ??= []).push(...batch.replicationGroups);
+      if (batch.dbClusters) (r.dbClusters ??= []).push(...batch.dbClusters);
+    },
+  }, onProgress);
+  return data as FetchedData;
+}
+
+/**
+ * fetchRecords without holding the records: each page goes to the sink as soon as everything
+ * before it in ec2.py's order has gone, so a large refresh keeps about one page per listing in
+ * memory (more only while an earlier listing is still being read).
+ */
+export async function streamRecords(given: FetchSettings, sink: RecordSink, onProgress?: (p: FetchProgress) => void): Promise<void> {
   // The later ec2.py's profile / iam_role / [credentials], resolved once for every client.
   const settings: FetchSettings = { ...given, clientAuth: await resolveAuth(given, probeRegionOf(given)) };
   // Named regions are checked against DescribeRegions while they are already being read: the
   // check costs no extra round trip, and its verdict wins over whatever the reads ran into.
   const named = settings.regions !== 'all' && !settings.eucalyptus;
   const checked = resolveRegions(settings);
-  if (!named) return fetchRegions(settings, await checked, onProgress);
-  const data = fetchRegions(settings, settings.regions as string[], onProgress);
+  if (!named) return fetchRegions(settings, await checked, sink, onProgress);
+  const data = fetchRegions(settings, settings.regions as string[], sink, onProgress);
   data.catch(() => { /* reported below, after the region check */ });
   await checked;
   return data;
 }
 
-async function fetchRegions(settings: FetchSettings, regions: string[], onProgress?: (p: FetchProgress) => void): Promise<FetchedData> {
+/**
+ * Hands batches from listings that finish in any order to a consumer in listing order: a
+ * listing's batches pass straight through while it is the oldest unfinished one, and wait in a
+ * queue otherwise. Nothing passes before start().
+ */
+class InOrder<T> {
+  private next = -1;
+  private readonly queued: T[][];
+  private readonly done: boolean[];
+
+  constructor(private readonly count: number, private readonly deliver: (item: T) => void) {
+    this.queued = Array.from({ length: count }, () => []);
+    this.done = new Array<boolean>(count).fill(false);
+  }
+
+  push(slot: number, item: T): void {
+    if (slot === this.next) this.deliver(item);
+    else (this.queued[slot] as T[]).push(item);
+  }
+
+  finish(slot: number): void {
+    this.done[slot] = true;
+    if (slot === this.next) this.advance();
+  }
+
+  start(): void {
+    this.next = 0;
+    this.advance();
+  }
+
+  private advance(): void {
+    while (this.next < this.count) {
+      const queue = this.queued[this.next] as T[];
+      for (const item of queue.splice(0)) this.deliver(item);
+      if (!this.done[this.next]) return;
+      this.next++;
+    }
+  }
+}
+
+type Listing = (emit: (batch: Partial<RegionRecords>) => void) => Promise<void>;
+
+async function fetchRegions(settings: FetchSettings, regions: string[], sink: RecordSink, onProgress?: (p: FetchProgress) => void): Promise<void> {
   const wantsRds = (region: string) => settings.rds && region !== EUCALYPTUS_REGION;
   const progress: FetchProgress = { regionsDone: 0, regionsTotal: regions.length, instances: 0 };
   const pending = new Map(regions.map((r) => [r, wantsRds(r) ? 2 : 1]));
@@ -60,34 +138,51 @@ async function fetchRegions(settings: FetchSettings, regions: string[], onProgre
     onProgress?.({ ...progress });
   };
   onProgress?.({ ...progress });
-  const regionRecords: RegionRecords[] = regions.map((region) => ({ region, instances: [], dbInstances: [] }));
+
+  // Every region's listings, in the order ec2.py applies their records.
+  const listings: { region: string; list: Listing; counted: boolean }[] = [];
+  for (const region of regions) {
+    listings.push({ region, counted: true, list: (emit) => listInstancesByRegion(settings, region, (instances) => emit({ instances })) });
+    if (wantsRds(region)) {
+      listings.push({ region, counted: true, list: async (emit) => emit({ dbInstances: await getRdsInstancesByRegion(settings, region) }) });
+    }
+    for (const later of laterListingsByRegion(settings, region)) listings.push({ region, counted: false, list: async (emit) => emit(await later()) });
+  }
+  const inOrder = new InOrder<RecordBatch>(listings.length, (batch) => sink.add(batch));
+
+  // Route53 names and the account id go into every record's rules: records wait for them.
   let route53: Route53RecordSet[] | undefined;
-  const tasks: (() => Promise<void>)[] = [];
+  let accountId: string | undefined;
+  const prerequisites: (() => Promise<void>)[] = [];
   if (settings.route53) {
-    tasks.push(async () => {
+    prerequisites.push(async () => {
       route53 = await getRoute53Records(settings, settings.route53ExcludedZones);
       onProgress?.({ ...progress });
     });
   }
-  let accountId: string | undefined;
-  if (needsAccountId(settings)) tasks.push(async () => { accountId = await getAccountId(settings, probeRegionOf(settings)); });
-  regionRecords.forEach((records) => {
+  if (needsAccountId(settings)) prerequisites.push(async () => { accountId = await getAccountId(settings, probeRegionOf(settings)); });
+  let waiting = prerequisites.length;
+  const begin = () => {
+    sink.begin({ regions, route53, ...(accountId ? { accountId } : {}) });
+    inOrder.start();
+  };
+  if (waiting === 0) begin();
+
+  const tasks: (() => Promise<void>)[] = prerequisites.map((task) => async () => {
+    await task();
+    if (--waiting === 0) begin();
+  });
+  listings.forEach(({ region, list, counted }, slot) => {
     tasks.push(async () => {
-      records.instances = await getInstancesByRegion(settings, records.region);
-      progress.instances += records.instances.length;
-      taskDone(records.region);
-    });
-    if (wantsRds(records.region)) {
-      tasks.push(async () => {
-        records.dbInstances = await getRdsInstancesByRegion(settings, records.region);
-        progress.instances += records.dbInstances.length;
-        taskDone(records.region);
+      await list((batch) => {
+        progress.instances += (batch.instances?.length ?? 0) + (batch.dbInstances?.length ?? 0);
+        inOrder.push(slot, { ...batch, region });
       });
-    }
-    tasks.push(...laterTasksByRegion(settings, records));
+      inOrder.finish(slot);
+      if (counted) taskDone(region);
+    });
   });
   await runLimited(tasks, settings.maxConcurrency);
-  return { route53, regions: regionRecords, ...(accountId ? { accountId } : {}) };
 }
 
 /** The region of calls that are not per region (STS). */
@@ -137,13 +232,21 @@ export async function resolveRegions(settings: FetchSettings): Promise<string[]>
 
 /** All instances of a region: one paginated DescribeInstances per instance_filters name. */
 export async function getInstancesByRegion(settings: FetchSettings, region: string): Promise<EC2Record[]> {
-  const ec2 = new EC2Client(ec2ClientOptions(settings, region));
   const records: EC2Record[] = [];
+  await listInstancesByRegion(settings, region, (page) => { records.push(...page); });
+  return records;
+}
+
+/** getInstancesByRegion, a page at a time. */
+export async function listInstancesByRegion(settings: FetchSettings, region: string, onPage: (records: EC2Record[]) => void): Promise<void> {
+  const ec2 = new EC2Client(ec2ClientOptions(settings, region));
   const collect = async (filters: { Name: string; Values: string[] }[] | undefined) => {
     for await (const page of paginateDescribeInstances({ client: ec2 }, filters ? { Filters: filters } : {})) {
+      const records: EC2Record[] = [];
       for (const reservation of page.Reservations ?? []) {
         for (const instance of reservation.Instances ?? []) records.push({ instance: instance as Instance, region });
       }
+      onPage(records);
     }
   };
   try {
@@ -156,7 +259,6 @@ export async function getInstancesByRegion(settings: FetchSettings, region: stri
   } finally {
     ec2.destroy();
   }
-  return records;
 }
 
 /** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */

@@ -1,5 +1,5 @@
 // The per-region listings of the later ec2.py's services, as tasks beside the 2014 ones (they share
-// max_concurrency) that fill in the region's records.
+// max_concurrency) whose records follow the region's instances and DB instances.
 import type { Settings } from '../settings/read.js';
 import type { RegionRecords } from '../inventory/rules.js';
 import { EUCALYPTUS_REGION, type AuthSettings } from './clients.js';
@@ -7,19 +7,18 @@ import { include_rds_clusters_by_region } from './rdsClusters.js';
 
 export type LaterFetchSettings = Partial<Pick<Settings, 'elasticache' | 'includeRdsClusters' | 'groupBy' | 'extraHostvars'>>;
 
-export function laterTasksByRegion(settings: LaterFetchSettings & AuthSettings, records: RegionRecords): (() => Promise<void>)[] {
-  const region = records.region;
+export function laterListingsByRegion(settings: LaterFetchSettings & AuthSettings, region: string): (() => Promise<Partial<RegionRecords>>)[] {
   if (region === EUCALYPTUS_REGION) return [];
-  const tasks: (() => Promise<void>)[] = [];
+  const listings: (() => Promise<Partial<RegionRecords>>)[] = [];
   if (settings.elasticache) {
     // The ElastiCache client is loaded only when elasticache is on.
-    tasks.push(async () => { records.cacheClusters = await (await import('./elasticache.js')).getElasticacheClustersByRegion(settings, region); });
-    tasks.push(async () => { records.replicationGroups = await (await import('./elasticache.js')).getElasticacheReplicationGroupsByRegion(settings, region); });
+    listings.push(async () => ({ cacheClusters: await (await import('./elasticache.js')).getElasticacheClustersByRegion(settings, region) }));
+    listings.push(async () => ({ replicationGroups: await (await import('./elasticache.js')).getElasticacheReplicationGroupsByRegion(settings, region) }));
   }
   if (settings.includeRdsClusters) {
-    tasks.push(async () => { records.dbClusters = await include_rds_clusters_by_region(settings, region); });
+    listings.push(async () => ({ dbClusters: await include_rds_clusters_by_region(settings, region) }));
   }
-  return tasks;
+  return listings;
 }
 
 /** Whether a refresh needs the account id (one STS GetCallerIdentity call). */

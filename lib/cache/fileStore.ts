@@ -8,13 +8,13 @@
 // accept the pair only if both meta reads are the same final one: a pair being rewritten, a
 // truncated file, or a pair written for another configuration is never served.
 import { EventEmitter } from 'node:events';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { CacheError } from '../errors.js';
 import { writeAtomic } from './atomic.js';
-import type { CacheEntry, CacheLock } from './types.js';
+import type { CacheEntry, CacheLock, FileCacheEntry } from './types.js';
 
 export interface CacheFiles {
   dir: string;
@@ -65,14 +65,27 @@ export function readEntry(files: CacheFiles, digest: string): CacheEntry | undef
   return { inventory, index, writtenAt: before.writtenAt };
 }
 
-export function writeEntry(files: CacheFiles, digest: string, entry: CacheEntry): void {
+export function writeEntry(files: CacheFiles, digest: string, entry: CacheEntry | FileCacheEntry): void {
   const nonce = randomBytes(8).toString('hex');
-  const inventory = typeof entry.inventory === 'string' ? Buffer.from(entry.inventory) : entry.inventory;
   const index = typeof entry.index === 'string' ? Buffer.from(entry.index) : entry.index;
   writeAtomic(files.meta, JSON.stringify({ digest: '', writtenAt: 0, nonce: `pending-${nonce}`, cacheBytes: -1, indexBytes: -1 }));
   writeAtomic(files.index, index);
-  writeAtomic(files.cache, inventory);
-  const meta: Meta = { digest, writtenAt: entry.writtenAt, nonce, cacheBytes: inventory.length, indexBytes: index.length };
+  let cacheBytes: number;
+  if ('inventoryFile' in entry) {
+    // Built in this folder and fsynced by its writer: moving it into place is the atomic step.
+    try {
+      cacheBytes = statSync(entry.inventoryFile).size;
+      renameSync(entry.inventoryFile, files.cache);
+    } catch (err) {
+      try { unlinkSync(entry.inventoryFile); } catch { /* already gone */ }
+      throw new CacheError(`cannot write cache file ${files.cache}: ${(err as Error).message}`, files.cache, { cause: err });
+    }
+  } else {
+    const inventory = typeof entry.inventory === 'string' ? Buffer.from(entry.inventory) : entry.inventory;
+    writeAtomic(files.cache, inventory);
+    cacheBytes = inventory.length;
+  }
+  const meta: Meta = { digest, writtenAt: entry.writtenAt, nonce, cacheBytes, indexBytes: index.length };
   writeAtomic(files.meta, JSON.stringify(meta));
 }
 
@@ -91,7 +104,7 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
     return entry ? ({ value: entry as Value, expires: undefined } as StoredData<Value>) : undefined;
   }
 
-  async set(key: string, data: { value: CacheEntry }): Promise<boolean> {
+  async set(key: string, data: { value: CacheEntry | FileCacheEntry }): Promise<boolean> {
     writeEntry(this.files, digestOf(key), data.value);
     return true;
   }

@@ -5,7 +5,7 @@ import Keyv from 'keyv';
 import type { Settings } from '../settings/read.js';
 import { CacheError } from '../errors.js';
 import { cacheFiles, KeyvFileStore, lockFiles } from './fileStore.js';
-import type { CacheEntry, InventoryCache } from './types.js';
+import type { CacheEntry, FileCacheEntry, InventoryCache } from './types.js';
 
 export async function openCache(settings: Pick<Settings, 'cachePath' | 'cacheConnection'>): Promise<InventoryCache> {
   if (settings.cacheConnection) {
@@ -19,14 +19,18 @@ export function openFileCache(dir: string): InventoryCache {
   const files = cacheFiles(dir);
   ensureCacheDir(dir);
   // serialize/deserialize off: the store keeps the two texts as files, not as a JSON wrapper.
-  const keyv = new Keyv<CacheEntry>({
+  const keyv = new Keyv<CacheEntry | FileCacheEntry>({
     store: new KeyvFileStore(files), namespace: 'ec2-inventory', serialize: undefined, deserialize: undefined, throwOnErrors: true,
   });
   keyv.on('error', () => { /* thrown to the caller as well */ });
   return {
     where: `cache_path ${dir}`,
-    get: (digest) => keyv.get(digest),
+    scratchDir: dir,
+    get: (digest) => keyv.get(digest) as Promise<CacheEntry | undefined>,
     async set(digest, entry) {
+      await keyv.set(digest, entry);
+    },
+    async setFile(digest, entry) {
       await keyv.set(digest, entry);
     },
     lock: (_digest, timeoutMs) => lockFiles(files, timeoutMs),

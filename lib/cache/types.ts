@@ -11,6 +11,13 @@ export interface CacheEntry {
   writtenAt: number;
 }
 
+/** A refresh already written as a file in the store's scratchDir, to be moved into place. */
+export interface FileCacheEntry {
+  inventoryFile: string;
+  index: StoredText;
+  writtenAt: number;
+}
+
 export interface CacheLock {
   /** Throws if the lock was lost (taken over as stale) since it was acquired. */
   check(): void;
@@ -23,6 +30,13 @@ export interface InventoryCache {
   readonly where: string;
   get(digest: string): Promise<CacheEntry | undefined>;
   set(digest: string, entry: CacheEntry): Promise<void>;
+  /**
+   * Stores a refresh built as a file in scratchDir (taking the file over). Stores without it are
+   * handed the file's bytes through set().
+   */
+  setFile?(digest: string, entry: FileCacheEntry): Promise<void>;
+  /** Where a refresh is built: the file store's cache_path, so the result is renamed into place. */
+  readonly scratchDir?: string;
   lock(digest: string, timeoutMs: number): Promise<CacheLock>;
   close(): Promise<void>;
 }

@@ -58,7 +58,7 @@ export function add_elasticache_cluster(state: State, record: CacheClusterRecord
   push(inventory, 'elasticache_clusters', dest);
   pushOnce(state, 'elasticache', dest);
 
-  inventory._meta.hostvars[dest] = get_host_info_dict_from_describe_dict(cluster, settings.replaceDashInGroups);
+  state.hostvars.set(dest, get_host_info_dict_from_describe_dict(cluster, settings.replaceDashInGroups));
 
   for (const node of cluster.CacheNodes ?? []) add_elasticache_node(state, node, record);
 }
@@ -90,7 +90,7 @@ export function add_elasticache_node(state: State, node: CacheNode, record: Cach
 
   // A redis cluster's address is its node's: the node's details join the cluster's.
   const info = get_host_info_dict_from_describe_dict(node, settings.replaceDashInGroups);
-  inventory._meta.hostvars[dest] = { ...(inventory._meta.hostvars[dest] ?? {}), ...info };
+  state.hostvars.set(dest, { ...(state.hostvars.get(dest) ?? {}), ...info });
 }
 
 /** Adds a replication group by the primary endpoint of its first node group. */
@@ -120,7 +120,7 @@ export function add_elasticache_replication_group(state: State, record: Replicat
   push(inventory, 'elasticache_replication_groups', dest);
   pushOnce(state, 'elasticache', dest);
 
-  inventory._meta.hostvars[dest] = get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups);
+  state.hostvars.set(dest, get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups));
 }
 
 /** The groups a memcached cluster and each cache node get alike: region, zone, type, security groups, engine. */

@@ -7,7 +7,11 @@ export function json_format_dict(data: unknown): string {
   // JSON.stringify writes Python 3's separators and indentation; it only needs the keys in
   // Python's order, which a plain object cannot hold for integer-like keys ("10" before "9").
   const sorted = sortedCopy(data);
-  const text = sorted === undefined ? slowFormat(data) : JSON.stringify(sorted, null, 2);
+  return escapeNonAscii(sorted === undefined ? slowFormat(data) : JSON.stringify(sorted, null, 2));
+}
+
+/** Python's ensure_ascii on JSON text: every unit outside printable ASCII as \uXXXX. */
+export function escapeNonAscii(text: string): string {
   return /[^\x00-\x7e]/.test(text) ? text.replace(/[\u007f-\uffff]/g, escapeUnit) : text;
 }
 
@@ -47,7 +51,8 @@ function sortedCopy(value: unknown): unknown {
   return out;
 }
 
-function sortKeys(keys: string[]): string[] {
+/** Keys in Python's order (code points). Sorts in place. */
+export function sortKeys(keys: string[]): string[] {
   // UTF-16 order equals code-point order unless a surrogate meets a unit above it.
   return keys.some((k) => /[\ud800-\udfff]/.test(k)) ? keys.sort(byCodePoint) : keys.sort();
 }

@@ -6,7 +6,7 @@ import { Virsh } from '../provision/kvm/virsh.js';
 import { METADATA_NS, parseMetadata } from '../provision/kvm/xml.js';
 import { mergeRegistered } from '../registry/merge.js';
 import type { RegisteredHost } from '../registry/registry.js';
-import type { Index, Inventory } from './rules.js';
+import type { HostVarsStore, Index, Inventory } from './rules.js';
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 
@@ -41,10 +41,12 @@ export async function libvirtDomains(uri: string): Promise<RegisteredHost[]> {
   }
 }
 
-export async function addLibvirtDomains(built: { inventory: Inventory; index: Index }, uris: readonly string[]): Promise<{ inventory: Inventory; index: Index }> {
+export async function addLibvirtDomains<T extends { inventory: Inventory; index: Index; hostvars?: HostVarsStore }>(
+  built: T, uris: readonly string[],
+): Promise<T> {
   for (const uri of uris) {
     const hosts = await libvirtDomains(uri);
-    mergeRegistered(built.inventory, hosts);
+    mergeRegistered(built.inventory, hosts, built.hostvars);
     for (const h of hosts) built.index[h.name] ??= ['libvirt', String(h.hostvars['kvm_uuid'])];
   }
   return built;

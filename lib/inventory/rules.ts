@@ -85,23 +85,65 @@ export function emptyInventory(): Inventory {
 
 /** Builds the inventory and the index from one refresh's records (ec2.py's do_api_calls_update_cache). */
 export function buildInventory(data: FetchedData, settings: RuleSettings): { inventory: Inventory; index: Index } {
+  const state = newState(settings, data);
+  for (const region of data.regions) add_region_records(state, region);
+  add_rds_clusters_of(state, data.regions);
+  return { inventory: state.inventory, index: state.index };
+}
+
+/**
+ * The rules' state before the first record: what every record's rules need (Route53 names, the
+ * account id) and where hostvars go. A refresh that streams pages through the rules keeps hostvars
+ * out of the heap by passing its own store; buildInventory keeps them in inventory._meta.
+ */
+export function newState(
+  settings: RuleSettings,
+  context: Pick<FetchedData, 'route53' | 'accountId'>,
+  hostvars?: (inventory: Inventory) => HostVarsStore,
+): State {
   const full = { ...laterDefaults(), ...definedOnly(settings) } as FullRuleSettings;
-  const state: State = {
-    inventory: emptyInventory(),
+  const inventory = emptyInventory();
+  return {
+    inventory,
     index: dict<[string, string]>(),
-    route53Records: data.route53 ? route53RecordMap(data.route53) : new Map(),
+    hostvars: hostvars ? hostvars(inventory) : memoryHostVars(inventory),
+    route53Records: context.route53 ? route53RecordMap(context.route53) : new Map(),
     settings: full,
-    accountId: data.accountId,
+    accountId: context.accountId,
     safe: (word) => to_safe(word, full.replaceDashInGroups),
   };
-  for (const region of data.regions) {
-    for (const record of region.instances) add_instance(state, record);
-    for (const record of region.dbInstances) add_rds_instance(state, record);
-    for (const record of region.cacheClusters ?? []) add_elasticache_cluster(state, record);
-    for (const record of region.replicationGroups ?? []) add_elasticache_replication_group(state, record);
-  }
-  if (full.includeRdsClusters) add_rds_clusters(state, data.regions.flatMap((r) => r.dbClusters ?? []));
-  return { inventory: state.inventory, index: state.index };
+}
+
+/**
+ * Applies the rules to (part of) one region's records, in ec2.py's order: instances, DB instances,
+ * then the later ec2.py's ElastiCache listings. Pages fed one after another in that order give the
+ * same inventory as the whole region at once. DB clusters wait for add_rds_clusters_of.
+ */
+export function add_region_records(state: State, records: Partial<RegionRecords>): void {
+  for (const record of records.instances ?? []) add_instance(state, record);
+  for (const record of records.dbInstances ?? []) add_rds_instance(state, record);
+  for (const record of records.cacheClusters ?? []) add_elasticache_cluster(state, record);
+  for (const record of records.replicationGroups ?? []) add_elasticache_replication_group(state, record);
+}
+
+/** include_rds_clusters: every region's clusters, once all regions are in. */
+export function add_rds_clusters_of(state: State, regions: readonly Pick<RegionRecords, 'dbClusters'>[]): void {
+  if (state.settings.includeRdsClusters) add_rds_clusters(state, regions.flatMap((r) => r.dbClusters ?? []));
+}
+
+/** Where the rules put each host's variables, and read them back to merge into (ElastiCache, registry). */
+export interface HostVarsStore {
+  get(host: string): HostVars | undefined;
+  set(host: string, vars: HostVars): void;
+}
+
+/** Hostvars kept in inventory._meta.hostvars. */
+export function memoryHostVars(inventory: Inventory): HostVarsStore {
+  const all = inventory._meta.hostvars;
+  return {
+    get: (host) => (Object.hasOwn(all, host) ? all[host] : undefined),
+    set: (host, vars) => { all[host] = vars; },
+  };
 }
 
 // A caller's `undefined` must not hide a default.
@@ -112,6 +154,7 @@ function definedOnly<T extends object>(o: T): Partial<T> {
 export interface State {
   inventory: Inventory;
   index: Index;
+  hostvars: HostVarsStore;
   route53Records: Map<string, Set<string>>;
   settings: FullRuleSettings;
   accountId: string | undefined;
@@ -246,7 +289,7 @@ export function add_instance(state: State, record: EC2Record): void {
   push(inventory, 'ec2', hostname);
 
   const vars = get_host_info_dict_from_instance(record, state);
-  inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
+  state.hostvars.set(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 
 /** A tag value, or its comma-separated parts with expand_csv_tags. */
@@ -301,7 +344,7 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
   push(inventory, 'rds', hostname);
 
   const vars = get_host_info_dict_from_rds_instance(record);
-  inventory._meta.hostvars[hostname] = hostname === dest ? vars : inKeyOrder({ ...vars, ansible_host: dest });
+  state.hostvars.set(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 
 /**
@@ -344,55 +387,102 @@ export function get_instance_route53_names(route53Records: Map<string, Set<strin
 /** ec2.py get_host_info_dict_from_instance for an EC2 instance. */
 export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick<State, 'settings' | 'accountId'>): HostVars {
   const replaceDash = state?.settings.replaceDashInGroups ?? false;
-  const vars = dict<HostVarValue>();
-  // Attribute names have no dash: their hostvar names do not depend on replace_dash_in_groups.
-  for (let i = 0; i < ec2Attributes.length; i++) setVar(vars, ec2VarNames[i] as string, (ec2Attributes[i] as (typeof ec2Attributes)[number])[1](record));
+  const expandCsv = state?.settings.expandCsvTags ?? false;
   const instance = record.instance;
-  vars['ec2_state'] = instance.State?.Name ?? '';
-  vars['ec2_state_code'] = instance.State?.Code ?? 0;
-  // DescribeInstances has no previousState; boto 2 answers None and 0.
-  vars['ec2_previous_state'] = '';
-  vars['ec2_previous_state_code'] = 0;
+  // Tag variables, sorted; of two tags with the same safe name the later one wins, as in ec2.py.
+  const tags: [string, HostVarValue][] = [];
   for (const tag of instance.Tags ?? []) {
     const value = tag.Value ?? '';
-    const values = tagValues(value, state?.settings.expandCsvTags ?? false);
-    vars[to_safe('ec2_tag_' + (tag.Key ?? ''), replaceDash)] = value.includes(',') && values.length > 1 ? values : value;
+    const values = tagValues(value, expandCsv);
+    tags.push([to_safe('ec2_tag_' + (tag.Key ?? ''), replaceDash), value.includes(',') && values.length > 1 ? values : value]);
   }
-  const groups = instance.SecurityGroups ?? [];
-  vars['ec2_security_group_ids'] = groups.map((g) => g.GroupId ?? '').join(',');
-  vars['ec2_security_group_names'] = groups.map((g) => g.GroupName ?? '').join(',');
-  if (state?.settings.extraHostvars) {
-    // The later ec2.py: device name (basename) → EBS volume id, and the account id (None unknown).
-    const devices = dict<string>();
-    for (const m of instance.BlockDeviceMappings ?? []) {
-      if (m.DeviceName && m.Ebs?.VolumeId) devices[m.DeviceName.slice(m.DeviceName.lastIndexOf('/') + 1)] = m.Ebs.VolumeId;
+  if (tags.length > 1) tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const fixed = state?.settings.extraHostvars ? ec2FixedWithExtra : ec2Fixed;
+  // Both lists are sorted: merging them gives the variables in key order without sorting them.
+  const entries: [string, HostVarValue][] = [];
+  let t = 0;
+  for (let i = 0; i < fixed.length; i++) {
+    const [name, get, raw] = fixed[i] as FixedVar<EC2Record>;
+    for (; t < tags.length && (tags[t] as [string, HostVarValue])[0] < name; t++) {
+      // Of two tags with the same safe name the later one wins, as in ec2.py.
+      if (t + 1 < tags.length && (tags[t + 1] as [string, HostVarValue])[0] === (tags[t] as [string, HostVarValue])[0]) continue;
+      entries.push(tags[t] as [string, HostVarValue]);
     }
-    vars['ec2_block_devices'] = devices;
-    vars['ec2_account_id'] = state.accountId ?? null;
+    const value = get(record, state);
+    if (raw) entries.push([name, value as HostVarValue]);
+    else if (value !== OMIT) entries.push([name, botoValue(value as Exclude<BotoValue, typeof OMIT>)]);
   }
-  return inKeyOrder(vars);
+  for (; t < tags.length; t++) {
+    if (t + 1 < tags.length && (tags[t + 1] as [string, HostVarValue])[0] === (tags[t] as [string, HostVarValue])[0]) continue;
+    entries.push(tags[t] as [string, HostVarValue]);
+  }
+  return hostVarsOf(entries);
+}
+
+// Object.fromEntries makes an object in V8's fast layout, where assigning ~60 computed keys one by
+// one makes a slow dictionary: 100,000 hosts notice, in building and in serialising.
+const hostVarsOf = (entries: [string, HostVarValue][]): HostVars => Object.fromEntries(entries) as HostVars;
+
+/** A variable's name and value; `raw` ones are set as they are, the boto 2 attributes through botoValue. */
+type FixedVar<R> = readonly [name: string, get: (r: R, state?: Pick<State, 'settings' | 'accountId'>) => BotoValue | HostVarValue, raw?: boolean];
+
+/** The variables every EC2 host has (tags aside), sorted by name once rather than per host. */
+function ec2FixedVars(extra: boolean): readonly FixedVar<EC2Record>[] {
+  const vars: FixedVar<EC2Record>[] = ec2Attributes.map(([, get], i) => [ec2VarNames[i] as string, get] as const);
+  vars.push(
+    ['ec2_state', (r) => r.instance.State?.Name ?? '', true],
+    ['ec2_state_code', (r) => r.instance.State?.Code ?? 0, true],
+    // DescribeInstances has no previousState; boto 2 answers None and 0.
+    ['ec2_previous_state', () => '', true],
+    ['ec2_previous_state_code', () => 0, true],
+    ['ec2_security_group_ids', (r) => (r.instance.SecurityGroups ?? []).map((g) => g.GroupId ?? '').join(','), true],
+    ['ec2_security_group_names', (r) => (r.instance.SecurityGroups ?? []).map((g) => g.GroupName ?? '').join(','), true],
+  );
+  if (extra) {
+    // The later ec2.py: device name (basename) → EBS volume id, and the account id (None unknown).
+    vars.push(
+      ['ec2_block_devices', (r) => {
+        const devices = dict<string>();
+        for (const m of r.instance.BlockDeviceMappings ?? []) {
+          if (m.DeviceName && m.Ebs?.VolumeId) devices[m.DeviceName.slice(m.DeviceName.lastIndexOf('/') + 1)] = m.Ebs.VolumeId;
+        }
+        return devices;
+      }, true],
+      ['ec2_account_id', (_r, state) => state?.accountId ?? null, true],
+    );
+  }
+  return vars.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+}
+
+/** Hostvars with ansible_host (when the inventory name is not the address), still in key order. */
+function withAnsibleHost(vars: HostVars, dest: string): HostVars {
+  for (const key in vars) {
+    // EC2 and RDS variable names all start with ec2_, after ansible_host.
+    if (key < 'ansible_host') return inKeyOrder({ ...vars, ansible_host: dest });
+    break;
+  }
+  return { ansible_host: dest, ...vars };
 }
 
 // Hostvars are written sorted; building them in that order lets the serialiser use them as they are.
 export function inKeyOrder(vars: HostVars): HostVars {
-  const sorted = dict<HostVarValue>();
-  for (const key of Object.keys(vars).sort()) sorted[key] = vars[key] as HostVarValue;
-  return sorted;
+  return hostVarsOf(Object.keys(vars).sort().map((key) => [key, vars[key] as HostVarValue]));
 }
 
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
-  const vars = dict<HostVarValue>();
-  for (let i = 0; i < rdsAttributes.length; i++) setVar(vars, rdsVarNames[i] as string, (rdsAttributes[i] as (typeof rdsAttributes)[number])[1](record));
-  return inKeyOrder(vars);
+  const entries: [string, HostVarValue][] = [];
+  for (const [name, get] of rdsFixed) {
+    const value = get(record);
+    if (value !== OMIT) entries.push([name, botoValue(value as Exclude<BotoValue, typeof OMIT>)]);
+  }
+  return hostVarsOf(entries);
 }
 
 // ec2.py's type rules: numbers and booleans as they are, strings stripped, None as ''.
-function setVar(vars: HostVars, key: string, value: BotoValue): void {
-  if (value === OMIT) return;
-  if (value === null || value === undefined) vars[key] = '';
-  else if (typeof value === 'string') vars[key] = pyStrip(value);
-  else vars[key] = value;
+function botoValue(value: Exclude<BotoValue, typeof OMIT>): HostVarValue {
+  if (value === null || value === undefined) return '';
+  return typeof value === 'string' ? pyStrip(value) : value;
 }
 
 // Python's str.strip() removes Unicode whitespace, which JS trim() nearly matches; the
@@ -433,3 +523,8 @@ const safeWordNoDash = /^[A-Za-z0-9_]*$/;
 // Hostvar names of the attribute tables, computed once rather than per host.
 const ec2VarNames = ec2Attributes.map(([name]) => to_safe('ec2_' + name));
 const rdsVarNames = rdsAttributes.map(([name]) => to_safe('ec2_' + name));
+const ec2Fixed = ec2FixedVars(false);
+const ec2FixedWithExtra = ec2FixedVars(true);
+const rdsFixed: readonly FixedVar<RDSRecord>[] = rdsAttributes
+  .map(([, get], i) => [rdsVarNames[i] as string, get] as const)
+  .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));

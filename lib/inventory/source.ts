@@ -2,11 +2,14 @@
 // settings → cache hit, or (one refresh at a time) fetch → rules → write cache → the JSON text
 // ec2.py would print. The AWS SDK is imported only when a refresh is needed: a cached answer never
 // pays for loading it.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import type { Settings } from '../settings/read.js';
 import { openCache } from '../cache/open.js';
 import { cacheDigest } from '../cache/digest.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
-import type { HostVars, Index, Inventory } from './rules.js';
+import type { HostVars, Index, Inventory, RegionRecords, State } from './rules.js';
 import { json_format_dict } from './format.js';
 import { registeredHosts, type RegisteredHost } from '../registry/registry.js';
 
@@ -40,6 +43,41 @@ export async function fetchInventory(
 }
 
 /**
+ * A refresh written into a new file in `dir` (the page-by-page path, for the cache): the rules take
+ * each page as it arrives and hostvars wait on disk, so memory does not grow with the output.
+ */
+async function fetchInventoryFile(
+  settings: Settings, dir: string, onProgress?: (progress: Progress) => void,
+): Promise<{ file: string; index: string }> {
+  const [{ streamRecords }, rules, stream] = await Promise.all([
+    import('../aws/fetch.js'), import('./rules.js'), import('./stream.js'),
+  ]);
+  const hostvars = new stream.SpilledHostVars(dir);
+  try {
+    let state: State | undefined;
+    const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
+    await streamRecords(settings, {
+      begin: (context) => { state = rules.newState(settings, context, () => hostvars); },
+      add: (batch) => {
+        rules.add_region_records(state as State, batch);
+        if (batch.dbClusters) clusterBatches.push(batch);
+      },
+    }, onProgress);
+    const built = state as State;
+    rules.add_rds_clusters_of(built, clusterBatches);
+    if (settings.libvirtUris.length > 0) {
+      const { addLibvirtDomains } = await import('./libvirt.js');
+      await addLibvirtDomains({ inventory: built.inventory, index: built.index, hostvars }, settings.libvirtUris);
+    }
+    const file = stream.tempPathFor(path.join(dir, 'ansible-ec2.cache'));
+    stream.writeInventoryFile(file, built.inventory, hostvars);
+    return { file, index: json_format_dict(built.index) };
+  } finally {
+    hostvars.close();
+  }
+}
+
+/**
  * The inventory as ec2.py --list prints it (without the final newline), with the registered hosts
  * merged in. With an empty registry these are the stored bytes, untouched.
  */
@@ -58,7 +96,8 @@ export async function listInventory(settings: Settings, options: RequestOptions 
 
 /** Refreshes the cache (one refresh at a time; a run that waited for another's refresh reuses it). */
 export async function refreshInventory(settings: Settings, options: Omit<RequestOptions, 'refresh'> = {}): Promise<void> {
-  await withCache(settings, (cache, digest) => currentEntry(cache, digest, settings, { ...options, refresh: true }));
+  // Nothing is printed: a large inventory is never read back into memory.
+  await withCache(settings, (cache, digest) => currentEntry(cache, digest, settings, { ...options, refresh: true }, false));
 }
 
 /**
@@ -114,8 +153,13 @@ function isFresh(entry: CacheEntry, settings: Settings, now = Date.now()): boole
   return entry.writtenAt + settings.cacheMaxAge * 1000 > now;
 }
 
-/** ec2.py's "is_cache_valid, else do_api_calls_update_cache", made safe for many processes. */
-async function currentEntry(cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions): Promise<Current> {
+/**
+ * ec2.py's "is_cache_valid, else do_api_calls_update_cache", made safe for many processes. Without
+ * `wantText` a refresh's entry has empty texts (the refresh is in the cache, not in memory).
+ */
+async function currentEntry(
+  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, wantText = true,
+): Promise<Current> {
   let previous: CacheEntry | undefined;
   if (!options.refresh && settings.cacheMaxAge > 0) {
     previous = await cache.get(digest);
@@ -124,11 +168,11 @@ async function currentEntry(cache: InventoryCache, digest: string, settings: Set
     // Read before refreshing, so a store that fails later in the run still has an answer to give.
     previous = await cache.get(digest);
   }
-  return do_api_calls_update_cache(cache, digest, settings, options, previous);
+  return do_api_calls_update_cache(cache, digest, settings, options, previous, wantText);
 }
 
 async function do_api_calls_update_cache(
-  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined,
+  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined, wantText: boolean,
 ): Promise<Current> {
   const waitingSince = Date.now();
   const staleOr = (err: unknown) => serveStale(err, cache, digest, settings, options, previous);
@@ -138,22 +182,27 @@ async function do_api_calls_update_cache(
   } catch (err) {
     return staleOr(err);
   }
+  // Stores that cannot take a file (Redis) get the refresh built in a private temporary folder.
+  const scratch = cache.scratchDir ?? mkdtempSync(path.join(os.tmpdir(), 'ec2-inventory-'));
+  let built: { file: string; index: string } | undefined;
   try {
     // Whoever held the lock may just have refreshed this configuration: serve that, don't repeat it.
     if (settings.cacheMaxAge > 0) {
       const entry = await cache.get(digest);
       if (entry && entry.writtenAt >= waitingSince && isFresh(entry, settings)) return { entry, refreshed: false };
     }
-    let fresh: { inventory: Inventory; index: Index };
     try {
-      fresh = await fetchInventory(settings, options.onProgress);
+      built = await fetchInventoryFile(settings, scratch, options.onProgress);
     } catch (err) {
       return await staleOr(err);
     }
-    const entry: CacheEntry = { inventory: json_format_dict(fresh.inventory), index: json_format_dict(fresh.index), writtenAt: Date.now() };
+    const writtenAt = Date.now();
+    const needBytes = wantText || !cache.setFile;
+    const entry: CacheEntry = { inventory: needBytes ? readFileSync(built.file) : '', index: built.index, writtenAt };
     try {
       lock.check();
-      await cache.set(digest, entry);
+      if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt });
+      else await cache.set(digest, entry);
     } catch (err) {
       // The inventory is fresh; only storing it failed. With cache_stale_on_error the run still
       // answers (with this newer inventory), otherwise the failure is reported as it is.
@@ -162,6 +211,8 @@ async function do_api_calls_update_cache(
     }
     return { entry, refreshed: true };
   } finally {
+    if (built) rmSync(built.file, { force: true });
+    if (scratch !== cache.scratchDir) rmSync(scratch, { recursive: true, force: true });
     await lock.release();
   }
 }

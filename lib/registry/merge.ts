@@ -2,17 +2,19 @@
 // their groups (a group named like an EC2 group simply gains members), hostvars under _meta. A host
 // already listed (an EC2 instance registered at launch) is not listed twice; its registered
 // variables are added to what the APIs said.
-import { push, type HostVars, type Inventory, type Group } from '../inventory/rules.js';
+import { memoryHostVars, push, type HostVars, type HostVarsStore, type Inventory, type Group } from '../inventory/rules.js';
 import type { RegisteredHost } from './registry.js';
 
-export function mergeRegistered(inventory: Inventory, hosts: readonly RegisteredHost[]): Inventory {
+export function mergeRegistered(
+  inventory: Inventory, hosts: readonly RegisteredHost[], hostvars: HostVarsStore = memoryHostVars(inventory),
+): Inventory {
   for (const host of hosts) {
     for (const group of host.groups) {
       const existing = inventory[group] as Group | undefined;
       const members = existing === undefined ? [] : Array.isArray(existing) ? existing : existing.hosts ?? [];
       if (!members.includes(host.name)) push(inventory, group, host.name);
     }
-    inventory._meta.hostvars[host.name] = registeredVars(inventory._meta.hostvars[host.name], host);
+    hostvars.set(host.name, registeredVars(hostvars.get(host.name), host));
   }
   return inventory;
 }

@@ -1,0 +1,228 @@
+// A refresh written straight into its cache file. A 100,000-instance inventory is ~270 MB of JSON,
+// nearly all of it hostvars: holding the SDK records, the hostvars objects and the text at once
+// would take well over a gigabyte. Here each host's variables are serialised as the rules produce
+// them and parked in an unlinked temporary file; the groups (names and host lists) stay in memory;
+// the final file is assembled in ec2.py's key order from both. The bytes are the ones
+// json_format_dict would give for the same inventory.
+import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { escapeNonAscii, json_format_dict, sortKeys } from './format.js';
+import type { HostVars, HostVarsStore, Inventory } from './rules.js';
+
+const CHUNK = 1 << 20;
+
+/** A temporary file name beside `file` (same folder, so it can be renamed over it). */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
+ * Hostvars kept as serialised text in a temporary file: the latest value per host wins, as ec2.py's
+ * dict assignment does. The file is unlinked as soon as it is open, so nothing is left behind
+ * whatever happens to the process.
+ */
+export class SpilledHostVars implements HostVarsStore {
+  private readonly fd: number;
+  private readonly at = new Map<string, { offset: number; length: number }>();
+  private pending: string[] = [];
+  private pendingChars = 0;
+  private flushed = 0;
+
+  constructor(dir: string) {
+    const file = tempPathFor(path.join(dir, 'ec2-inventory.hostvars'));
+    this.fd = openSync(file, 'wx+', 0o600);
+    unlinkSync(file);
+  }
+
+  get size(): number {
+    return this.at.size;
+  }
+
+  set(host: string, vars: HostVars): void {
+    const text = hostVarsText(vars);
+    this.at.set(host, { offset: this.flushed + this.pendingChars, length: text.length });
+    this.pending.push(text);
+    this.pendingChars += text.length;
+    if (this.pendingChars >= CHUNK) this.flush();
+  }
+
+  get(host: string): HostVars | undefined {
+    const at = this.at.get(host);
+    if (!at) return undefined;
+    this.flush();
+    const bytes = Buffer.allocUnsafe(at.length);
+    readFully(this.fd, bytes, 0, at.length, at.offset);
+    return JSON.parse(bytes.toString('latin1')) as HostVars;
+  }
+
+  /** The hosts in ec2.py's output order (code points). */
+  sortedHosts(): string[] {
+    return sortKeys([...this.at.keys()]);
+  }
+
+  /** Copies one host's serialised variables into the writer. */
+  copyTo(host: string, out: FileWriter): void {
+    const at = this.at.get(host) as { offset: number; length: number };
+    this.flush();
+    out.copyFrom(this.fd, at.offset, at.length);
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+
+  private flush(): void {
+    if (this.pendingChars === 0) return;
+    // The text is ASCII (non-ASCII is escaped), so characters and bytes are the same count.
+    const bytes = Buffer.from(this.pending.join(''), 'latin1');
+    writeFully(this.fd, bytes, bytes.length, this.flushed);
+    this.flushed += bytes.length;
+    this.pending = [];
+    this.pendingChars = 0;
+  }
+}
+
+/** One host's variables as they appear under _meta.hostvars (indented six spaces deep). */
+export function hostVarsText(vars: HostVars): string {
+  // Hostvars are built flat and in key order: JSON.stringify writes them as they are (eight
+  // spaces is their depth in the file). Anything else (nested values of the later options, keys
+  // out of order, non-ASCII that may sort differently by code point) goes through the general formatter.
+  let previous = '';
+  for (const key in vars) {
+    const value = vars[key];
+    if (key <= previous || (value !== null && typeof value === 'object')) return indent(json_format_dict(vars), '      ');
+    previous = key;
+  }
+  if (previous === '') return '{}';
+  const text = JSON.stringify(vars, null, 8);
+  if (!isPrintableAscii(text)) return indent(json_format_dict(vars), '      ');
+  return text.slice(0, -1) + '      }';
+}
+
+// Counting UTF-8 bytes is several times faster than a regular expression over the text.
+function isPrintableAscii(text: string): boolean {
+  return Buffer.byteLength(text, 'utf8') === text.length && !text.includes('\x7f');
+}
+
+function indent(text: string, by: string): string {
+  return text.includes('\n') ? text.replace(/\n/g, '\n' + by) : text;
+}
+
+/** A group's value at the top level of the output. */
+function groupText(value: unknown): string {
+  if (Array.isArray(value) && value.every((v) => typeof v === 'string')) {
+    if (value.length === 0) return '[]';
+    return escapeNonAscii('[\n    ' + value.map((v) => JSON.stringify(v)).join(',\n    ') + '\n  ]');
+  }
+  return indent(json_format_dict(value), '  ');
+}
+
+/**
+ * Writes the inventory (groups in `inventory`, hostvars in `hostvars`) to `file` as
+ * json_format_dict would print it, fsyncs it, and returns its size in bytes.
+ */
+export function writeInventoryFile(file: string, inventory: Inventory, hostvars: SpilledHostVars): number {
+  const out = new FileWriter(file);
+  try {
+    const keys = sortKeys(Object.keys(inventory));
+    out.write('{');
+    keys.forEach((key, i) => {
+      out.write((i === 0 ? '\n  ' : ',\n  ') + escapeNonAscii(JSON.stringify(key)) + ': ');
+      if (key !== '_meta') {
+        out.write(groupText(inventory[key]));
+        return;
+      }
+      const hosts = hostvars.sortedHosts();
+      if (hosts.length === 0) {
+        out.write('{\n    "hostvars": {}\n  }');
+        return;
+      }
+      out.write('{\n    "hostvars": {');
+      hosts.forEach((host, j) => {
+        out.write((j === 0 ? '\n      ' : ',\n      ') + escapeNonAscii(JSON.stringify(host)) + ': ');
+        hostvars.copyTo(host, out);
+      });
+      out.write('\n    }\n  }');
+    });
+    out.write(keys.length === 0 ? '}' : '\n}');
+    return out.finish();
+  } catch (err) {
+    out.abandon();
+    throw err;
+  }
+}
+
+/** Buffered writes of ASCII text and copied byte ranges to a new file (mode 0600). */
+export class FileWriter {
+  private readonly fd: number;
+  private readonly buffer = Buffer.allocUnsafe(CHUNK);
+  private used = 0;
+  private total = 0;
+  private closed = false;
+
+  constructor(readonly file: string) {
+    this.fd = openSync(file, 'wx', 0o600);
+  }
+
+  write(text: string): void {
+    if (text.length > CHUNK - this.used) {
+      this.flush();
+      if (text.length > CHUNK) {
+        const bytes = Buffer.from(text, 'latin1');
+        writeFully(this.fd, bytes, bytes.length);
+        this.total += bytes.length;
+        return;
+      }
+    }
+    this.used += this.buffer.write(text, this.used, 'latin1');
+  }
+
+  copyFrom(fd: number, offset: number, length: number): void {
+    while (length > 0) {
+      if (this.used === CHUNK) this.flush();
+      const n = Math.min(length, CHUNK - this.used);
+      readFully(fd, this.buffer, this.used, n, offset);
+      this.used += n;
+      offset += n;
+      length -= n;
+    }
+  }
+
+  /** Flushes, fsyncs and closes; returns the size written. */
+  finish(): number {
+    this.flush();
+    fsyncSync(this.fd);
+    this.closed = true;
+    closeSync(this.fd);
+    return this.total;
+  }
+
+  /** Closes and removes the partial file. */
+  abandon(): void {
+    if (!this.closed) closeSync(this.fd);
+    this.closed = true;
+    try { unlinkSync(this.file); } catch { /* already gone */ }
+  }
+
+  private flush(): void {
+    if (this.used === 0) return;
+    writeFully(this.fd, this.buffer, this.used);
+    this.total += this.used;
+    this.used = 0;
+  }
+}
+
+function writeFully(fd: number, bytes: Buffer, length: number, position?: number): void {
+  let off = 0;
+  while (off < length) off += writeSync(fd, bytes, off, length - off, position === undefined ? null : position + off);
+}
+
+function readFully(fd: number, into: Buffer, at: number, length: number, position: number): void {
+  let off = 0;
+  while (off < length) {
+    const n = readSync(fd, into, at + off, length - off, position + off);
+    if (n === 0) throw new Error('hostvars spill file ended early');
+    off += n;
+  }
+}
