@@ -135,6 +135,8 @@ export function add_rds_clusters_of(state: State, regions: readonly Pick<RegionR
 export interface HostVarsStore {
   get(host: string): HostVars | undefined;
   set(host: string, vars: HostVars): void;
+  /** set() for variables the rules made, given in key order. */
+  setWalk(host: string, walk: HostVarsWalk): void;
 }
 
 /** Hostvars kept in inventory._meta.hostvars. */
@@ -143,6 +145,7 @@ export function memoryHostVars(inventory: Inventory): HostVarsStore {
   return {
     get: (host) => (Object.hasOwn(all, host) ? all[host] : undefined),
     set: (host, vars) => { all[host] = vars; },
+    setWalk: (host, walk) => { all[host] = varsObject(walk); },
   };
 }
 
@@ -288,8 +291,8 @@ export function add_instance(state: State, record: EC2Record): void {
   if (g.tag_none && tags.length === 0) push(inventory, 'tag_none', hostname);
   push(inventory, 'ec2', hostname);
 
-  const vars = get_host_info_dict_from_instance(record, state);
-  state.hostvars.set(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
+  const vars = host_info_from_instance(record, state);
+  state.hostvars.setWalk(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 
 /** A tag value, or its comma-separated parts with expand_csv_tags. */
@@ -343,8 +346,8 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
 
   push(inventory, 'rds', hostname);
 
-  const vars = get_host_info_dict_from_rds_instance(record);
-  state.hostvars.set(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
+  const vars = host_info_from_rds_instance(record);
+  state.hostvars.setWalk(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 
 /**
@@ -384,12 +387,23 @@ export function get_instance_route53_names(route53Records: Map<string, Set<strin
   return [...names];
 }
 
+/**
+ * A host's variables handed one by one, in key order, to `visit`: what the rules make of a record
+ * without building an object, so a large refresh can write them straight out.
+ */
+export type HostVarsWalk = (visit: (name: string, value: HostVarValue) => void) => void;
+
 /** ec2.py get_host_info_dict_from_instance for an EC2 instance. */
 export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick<State, 'settings' | 'accountId'>): HostVars {
+  return varsObject(host_info_from_instance(record, state));
+}
+
+/** get_host_info_dict_from_instance as a walk. */
+export function host_info_from_instance(record: EC2Record, state?: Pick<State, 'settings' | 'accountId'>): HostVarsWalk {
   const replaceDash = state?.settings.replaceDashInGroups ?? false;
   const expandCsv = state?.settings.expandCsvTags ?? false;
   const instance = record.instance;
-  // Tag variables, sorted; of two tags with the same safe name the later one wins, as in ec2.py.
+  // Tag variables, sorted (stably: of two tags with the same safe name the later one wins, as in ec2.py).
   const tags: [string, HostVarValue][] = [];
   for (const tag of instance.Tags ?? []) {
     const value = tag.Value ?? '';
@@ -399,29 +413,29 @@ export function get_host_info_dict_from_instance(record: EC2Record, state?: Pick
   if (tags.length > 1) tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const fixed = state?.settings.extraHostvars ? ec2FixedWithExtra : ec2Fixed;
   // Both lists are sorted: merging them gives the variables in key order without sorting them.
-  const entries: [string, HostVarValue][] = [];
-  let t = 0;
-  for (let i = 0; i < fixed.length; i++) {
-    const [name, get, raw] = fixed[i] as FixedVar<EC2Record>;
-    for (; t < tags.length && (tags[t] as [string, HostVarValue])[0] < name; t++) {
-      // Of two tags with the same safe name the later one wins, as in ec2.py.
-      if (t + 1 < tags.length && (tags[t + 1] as [string, HostVarValue])[0] === (tags[t] as [string, HostVarValue])[0]) continue;
-      entries.push(tags[t] as [string, HostVarValue]);
+  return (visit) => {
+    const tag = (t: number) => {
+      const [name, value] = tags[t] as [string, HostVarValue];
+      if (t + 1 >= tags.length || (tags[t + 1] as [string, HostVarValue])[0] !== name) visit(name, value);
+    };
+    let t = 0;
+    for (let i = 0; i < fixed.length; i++) {
+      const [name, get, raw] = fixed[i] as FixedVar<EC2Record>;
+      for (; t < tags.length && (tags[t] as [string, HostVarValue])[0] < name; t++) tag(t);
+      const value = get(record, state);
+      if (raw) visit(name, value as HostVarValue);
+      else if (value !== OMIT) visit(name, botoValue(value as Exclude<BotoValue, typeof OMIT>));
     }
-    const value = get(record, state);
-    if (raw) entries.push([name, value as HostVarValue]);
-    else if (value !== OMIT) entries.push([name, botoValue(value as Exclude<BotoValue, typeof OMIT>)]);
-  }
-  for (; t < tags.length; t++) {
-    if (t + 1 < tags.length && (tags[t + 1] as [string, HostVarValue])[0] === (tags[t] as [string, HostVarValue])[0]) continue;
-    entries.push(tags[t] as [string, HostVarValue]);
-  }
-  return hostVarsOf(entries);
+    for (; t < tags.length; t++) tag(t);
+  };
 }
 
-// Object.fromEntries makes an object in V8's fast layout, where assigning ~60 computed keys one by
-// one makes a slow dictionary: 100,000 hosts notice, in building and in serialising.
-const hostVarsOf = (entries: [string, HostVarValue][]): HostVars => Object.fromEntries(entries) as HostVars;
+/** The object of a walk (its names all start with ec2_ or ansible_, so none is special to an object). */
+export function varsObject(walk: HostVarsWalk): HostVars {
+  const vars: HostVars = {};
+  walk((name, value) => { vars[name] = value; });
+  return vars;
+}
 
 /** A variable's name and value; `raw` ones are set as they are, the boto 2 attributes through botoValue. */
 type FixedVar<R> = readonly [name: string, get: (r: R, state?: Pick<State, 'settings' | 'accountId'>) => BotoValue | HostVarValue, raw?: boolean];
@@ -455,28 +469,38 @@ function ec2FixedVars(extra: boolean): readonly FixedVar<EC2Record>[] {
 }
 
 /** Hostvars with ansible_host (when the inventory name is not the address), still in key order. */
-function withAnsibleHost(vars: HostVars, dest: string): HostVars {
-  for (const key in vars) {
-    // EC2 and RDS variable names all start with ec2_, after ansible_host.
-    if (key < 'ansible_host') return inKeyOrder({ ...vars, ansible_host: dest });
-    break;
-  }
-  return { ansible_host: dest, ...vars };
+function withAnsibleHost(walk: HostVarsWalk, dest: string): HostVarsWalk {
+  // EC2 and RDS variable names all start with ec2_, after ansible_host.
+  return (visit) => {
+    visit('ansible_host', dest);
+    walk(visit);
+  };
 }
 
 // Hostvars are written sorted; building them in that order lets the serialiser use them as they are.
 export function inKeyOrder(vars: HostVars): HostVars {
-  return hostVarsOf(Object.keys(vars).sort().map((key) => [key, vars[key] as HostVarValue]));
+  const sorted: HostVars = {};
+  for (const key of Object.keys(vars).sort()) {
+    // The one name a plain object treats specially (a registry could hold anything).
+    if (key === '__proto__') Object.defineProperty(sorted, key, { value: vars[key], enumerable: true, writable: true, configurable: true });
+    else sorted[key] = vars[key] as HostVarValue;
+  }
+  return sorted;
 }
 
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
-  const entries: [string, HostVarValue][] = [];
-  for (const [name, get] of rdsFixed) {
-    const value = get(record);
-    if (value !== OMIT) entries.push([name, botoValue(value as Exclude<BotoValue, typeof OMIT>)]);
-  }
-  return hostVarsOf(entries);
+  return varsObject(host_info_from_rds_instance(record));
+}
+
+/** get_host_info_dict_from_rds_instance as a walk. */
+export function host_info_from_rds_instance(record: RDSRecord): HostVarsWalk {
+  return (visit) => {
+    for (const [name, get] of rdsFixed) {
+      const value = get(record);
+      if (value !== OMIT) visit(name, botoValue(value as Exclude<BotoValue, typeof OMIT>));
+    }
+  };
 }
 
 // ec2.py's type rules: numbers and booleans as they are, strings stripped, None as ''.

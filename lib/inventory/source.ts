@@ -197,8 +197,9 @@ async function do_api_calls_update_cache(
       return await staleOr(err);
     }
     const writtenAt = Date.now();
-    const needBytes = wantText || !cache.setFile;
-    const entry: CacheEntry = { inventory: needBytes ? readFileSync(built.file) : '', index: built.index, writtenAt };
+    // The file store takes the file itself; other stores (Redis) are given the text, as text.
+    const inventory = !cache.setFile ? readFileSync(built.file, 'latin1') : wantText ? readFileSync(built.file) : '';
+    const entry: CacheEntry = { inventory, index: built.index, writtenAt };
     try {
       lock.check();
       if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt });

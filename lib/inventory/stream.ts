@@ -8,7 +8,7 @@ import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { escapeNonAscii, json_format_dict, sortKeys } from './format.js';
-import type { HostVars, HostVarsStore, Inventory } from './rules.js';
+import { varsObject, type HostVars, type HostVarsStore, type HostVarsWalk, type Inventory } from './rules.js';
 
 const CHUNK = 1 << 20;
 
@@ -40,7 +40,14 @@ export class SpilledHostVars implements HostVarsStore {
   }
 
   set(host: string, vars: HostVars): void {
-    const text = hostVarsText(vars);
+    this.put(host, hostVarsText(vars));
+  }
+
+  setWalk(host: string, walk: HostVarsWalk): void {
+    this.put(host, walkText(walk));
+  }
+
+  private put(host: string, text: string): void {
     this.at.set(host, { offset: this.flushed + this.pendingChars, length: text.length });
     this.pending.push(text);
     this.pendingChars += text.length;
@@ -103,6 +110,25 @@ export function hostVarsText(vars: HostVars): string {
 // Counting UTF-8 bytes is several times faster than a regular expression over the text.
 function isPrintableAscii(text: string): boolean {
   return Buffer.byteLength(text, 'utf8') === text.length && !text.includes('\x7f');
+}
+
+/**
+ * The text of variables the rules hand over in key order: written as they come, without an object
+ * in between. Nested values and non-ASCII text (rare) go through the general formatter.
+ */
+export function walkText(walk: HostVarsWalk): string {
+  let text = '';
+  let simple = true;
+  walk((name, value) => {
+    if (value !== null && typeof value === 'object') {
+      simple = false;
+      return;
+    }
+    // Names are ec2_ plus to_safe's characters: nothing in them needs escaping.
+    text += ',\n        "' + name + '": ' + JSON.stringify(value);
+  });
+  if (!simple || !isPrintableAscii(text)) return hostVarsText(varsObject(walk));
+  return text === '' ? '{}' : '{' + text.slice(1) + '\n      }';
 }
 
 function indent(text: string, by: string): string {

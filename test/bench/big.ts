@@ -14,9 +14,11 @@ const COUNT = Number(process.env.BIG_COUNT ?? 100_000);
 const PAGE = 1_000;
 const ec2 = mockClient(EC2Client);
 ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'us-east-1' }] });
-ec2.on(DescribeInstancesCommand).callsFake((input: { NextToken?: string }) => {
-  // The mock records every call's answer; forgetting them keeps its memory out of the figure.
+ec2.on(DescribeInstancesCommand).callsFake(async (input: { NextToken?: string }) => {
+  // The mock records every call and its answer; forgetting them keeps its memory out of the figure.
+  // A real answer arrives in a later turn of the event loop, which is also when the reset can run.
   setImmediate(() => ec2.resetHistory());
+  await new Promise((resolve) => setImmediate(resolve));
   const page = Number(input.NextToken ?? '0');
   const first = page * PAGE;
   const Instances = Array.from({ length: PAGE }, (_, i) => syntheticInstance(first + i, 'us-east-1'));
