@@ -8,7 +8,7 @@
 // accept the pair only if both meta reads are the same final one: a pair being rewritten, a
 // truncated file, or a pair written for another configuration is never served.
 import { EventEmitter } from 'node:events';
-import { readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, unlinkSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { KeyvStoreAdapter, StoredData } from 'keyv';
@@ -121,6 +121,24 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
   }
 }
 
+/**
+ * Temporary files of writers killed between creating and renaming them (kill -9, power loss). Run
+ * under the lock, so no live writer of this folder is making any; the age check spares one that
+ * lost the lock without knowing it yet.
+ */
+const leftover = /^\.(ansible-ec2\.(cache|index|meta)|ec2-inventory\.hostvars)\.\d+\.[0-9a-f]+\.tmp$/;
+export function removeLeftovers(files: CacheFiles, olderThanMs = 60_000): void {
+  try {
+    for (const name of readdirSync(files.dir)) {
+      if (!leftover.test(name)) continue;
+      const file = path.join(files.dir, name);
+      try {
+        if (Date.now() - statSync(file).mtimeMs > olderThanMs) unlinkSync(file);
+      } catch { /* gone meanwhile */ }
+    }
+  } catch { /* an unreadable folder fails the refresh later, with a better message */ }
+}
+
 function digestOf(key: string): string {
   return key.slice(key.lastIndexOf(':') + 1);
 }
@@ -144,6 +162,7 @@ export async function lockFiles(files: CacheFiles, timeoutMs: number, staleMs = 
         retries: 0,
         onCompromised: (err) => { compromised = err; },
       });
+      removeLeftovers(files);
       return {
         check() {
           if (compromised) throw new CacheError(`lost the refresh lock ${files.lock}: ${compromised.message}`, files.lock);

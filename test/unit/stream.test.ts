@@ -118,3 +118,20 @@ describe('writeInventoryFile', () => {
     hostvars.close();
   });
 });
+
+describe('leftovers of killed writers', () => {
+  it('are removed once the refresh lock is held; recent ones and other files stay', async () => {
+    const { cacheFiles, lockFiles } = await import('../../lib/cache/fileStore.js');
+    const { writeFileSync, utimesSync, mkdirSync } = await import('node:fs');
+    const cacheDir = path.join(dir, 'leftovers');
+    mkdirSync(cacheDir);
+    const old = ['.ansible-ec2.cache.123.0a1b2c3d.tmp', '.ansible-ec2.index.9.ffffffff.tmp', '.ec2-inventory.hostvars.77.12345678.tmp'];
+    const kept = ['.ansible-ec2.cache.124.0a1b2c3d.tmp', 'ansible-ec2.cache', '.ec2-inventory.registry.json.5.abcdef01.tmp', 'notes.tmp'];
+    for (const name of [...old, ...kept]) writeFileSync(path.join(cacheDir, name), 'x');
+    const hourAgo = new Date(Date.now() - 3_600_000);
+    for (const name of [...old, ...kept.slice(1)]) utimesSync(path.join(cacheDir, name), hourAgo, hourAgo);
+    const lock = await lockFiles(cacheFiles(cacheDir), 1000);
+    await lock.release();
+    assert.deepEqual(readdirSync(cacheDir).sort(), [...kept].sort());
+  });
+});
