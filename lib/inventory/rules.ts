@@ -512,8 +512,11 @@ function botoValue(value: Exclude<BotoValue, typeof OMIT>): HostVarValue {
 // Python's str.strip() removes Unicode whitespace, which JS trim() nearly matches; the
 // difference (\u001c-\u001f) matters for values boto 2 read from XML.
 const edgeSpace = /[\s\u001c-\u001f\u0085]/;
+// Printable ASCII is never whitespace: the common case, decided without a regular expression.
+const plainEdge = (unit: number) => unit > 0x20 && unit < 0x7f;
 function pyStrip(s: string): string {
-  if (s.length === 0 || (!edgeSpace.test(s[0] as string) && !edgeSpace.test(s[s.length - 1] as string))) return s;
+  if (s.length === 0 || (plainEdge(s.charCodeAt(0)) && plainEdge(s.charCodeAt(s.length - 1)))) return s;
+  if (!edgeSpace.test(s[0] as string) && !edgeSpace.test(s[s.length - 1] as string)) return s;
   return s.replace(/^[\s\u001c-\u001f\u0085]+|[\s\u001c-\u001f\u0085]+$/g, '');
 }
 

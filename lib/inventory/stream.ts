@@ -112,6 +112,20 @@ function isPrintableAscii(text: string): boolean {
   return Buffer.byteLength(text, 'utf8') === text.length && !text.includes('\x7f');
 }
 
+const needsEscape = /["\\\x00-\x1f]/;
+
+// `,\n        "name": ` for each variable name, made once per name rather than once per host.
+// Names are ec2_ plus to_safe's characters (nothing to escape), and few: tag keys, not values.
+const prefixes = new Map<string, string>();
+function prefixOf(name: string): string {
+  let prefix = prefixes.get(name);
+  if (prefix === undefined) {
+    prefix = ',\n        ' + JSON.stringify(name) + ': ';
+    if (prefixes.size < 10_000) prefixes.set(name, prefix);
+  }
+  return prefix;
+}
+
 /**
  * The text of variables the rules hand over in key order: written as they come, without an object
  * in between. Nested values and non-ASCII text (rare) go through the general formatter.
@@ -124,8 +138,9 @@ export function walkText(walk: HostVarsWalk): string {
       simple = false;
       return;
     }
-    // Names are ec2_ plus to_safe's characters: nothing in them needs escaping.
-    text += ',\n        "' + name + '": ' + JSON.stringify(value);
+    // Most values need no escaping and are quoted directly; JSON.stringify does the others.
+    // (Non-ASCII is caught below, whole.)
+    text += prefixOf(name) + (typeof value === 'string' && !needsEscape.test(value) ? '"' + value + '"' : JSON.stringify(value));
   });
   if (!simple || !isPrintableAscii(text)) return hostVarsText(varsObject(walk));
   return text === '' ? '{}' : '{' + text.slice(1) + '\n      }';

@@ -77,6 +77,8 @@ describe('writeInventoryFile', () => {
         instances: [
           odd(1, { Tags: [{ Key: 'Name', Value: 'café ☕ 😀' }, { Key: 'ü', Value: 'x' }, { Key: 'empty', Value: '' }] }),
           odd(2, { Tags: [] }),
+          odd(4, { Tags: [{ Key: 'quote', Value: 'say "hi" \\ back\nslash \u0001 \u007f' }, { Key: 'Name', Value: 'plain' }] }),
+          odd(5, { Tags: [{ Key: 'quote', Value: 'say "hi" \\ back\nslash \u0001' }] }),
           // The same public name as the first: ec2.py keeps the last one's variables.
           odd(3, { PublicDnsName: syntheticInstance(1, 'eu-west-1').PublicDnsName, Tags: [{ Key: 'Name', Value: 'second' }] }),
         ],
@@ -84,6 +86,8 @@ describe('writeInventoryFile', () => {
     };
     const text = assertSameAsInMemory(data, { ...base, destinationVariable: 'public_dns_name', vpcDestinationVariable: 'ip_address' });
     assert.match(text, /\\u2615/);
+    assert.ok(text.includes('"ec2_tag_quote": "say \\"hi\\" \\\\ back\\nslash \\u0001 \\u007f"'), 'escaped as Python does');
+    assert.ok(text.includes('"ec2_tag_quote": "say \\"hi\\" \\\\ back\\nslash \\u0001"'), 'and without a DEL in it');
     assert.ok(text.indexOf('"10"') < text.indexOf('"9"'), 'code-point order, not JavaScript integer-key order');
   });
 
