@@ -23,15 +23,12 @@ export function tempPathFor(file: string): string {
  * whatever happens to the process.
  */
 export class SpilledHostVars implements HostVarsStore {
-  private readonly fd: number;
+  private readonly out: FileWriter;
   private readonly at = new Map<string, { offset: number; length: number }>();
-  private pending: string[] = [];
-  private pendingChars = 0;
-  private flushed = 0;
 
   constructor(dir: string) {
     const file = tempPathFor(path.join(dir, 'ec2-inventory.hostvars'));
-    this.fd = openSync(file, 'wx+', 0o600);
+    this.out = new FileWriter(file, 'wx+');
     unlinkSync(file);
   }
 
@@ -47,19 +44,19 @@ export class SpilledHostVars implements HostVarsStore {
     this.put(host, walkText(walk));
   }
 
+  // Copied into the write buffer at once, so each host's text dies young (the garbage collector
+  // would otherwise carry a megabyte of strings from one collection to the next).
   private put(host: string, text: string): void {
-    this.at.set(host, { offset: this.flushed + this.pendingChars, length: text.length });
-    this.pending.push(text);
-    this.pendingChars += text.length;
-    if (this.pendingChars >= CHUNK) this.flush();
+    this.at.set(host, { offset: this.out.offset, length: text.length });
+    this.out.write(text);
   }
 
   get(host: string): HostVars | undefined {
     const at = this.at.get(host);
     if (!at) return undefined;
-    this.flush();
+    this.out.flush();
     const bytes = Buffer.allocUnsafe(at.length);
-    readFully(this.fd, bytes, 0, at.length, at.offset);
+    readFully(this.out.fd, bytes, 0, at.length, at.offset);
     return JSON.parse(bytes.toString('latin1')) as HostVars;
   }
 
@@ -71,22 +68,12 @@ export class SpilledHostVars implements HostVarsStore {
   /** Copies one host's serialised variables into the writer. */
   copyTo(host: string, out: FileWriter): void {
     const at = this.at.get(host) as { offset: number; length: number };
-    this.flush();
-    out.copyFrom(this.fd, at.offset, at.length);
+    this.out.flush();
+    out.copyFrom(this.out.fd, at.offset, at.length);
   }
 
   close(): void {
-    closeSync(this.fd);
-  }
-
-  private flush(): void {
-    if (this.pendingChars === 0) return;
-    // The text is ASCII (non-ASCII is escaped), so characters and bytes are the same count.
-    const bytes = Buffer.from(this.pending.join(''), 'latin1');
-    writeFully(this.fd, bytes, bytes.length, this.flushed);
-    this.flushed += bytes.length;
-    this.pending = [];
-    this.pendingChars = 0;
+    this.out.close();
   }
 }
 
@@ -194,16 +181,24 @@ export function writeInventoryFile(file: string, inventory: Inventory, hostvars:
   }
 }
 
-/** Buffered writes of ASCII text and copied byte ranges to a new file (mode 0600). */
+/**
+ * Buffered writes of ASCII text (non-ASCII is escaped before it gets here, so characters are
+ * bytes) and of byte ranges copied from another file, to a new file (mode 0600).
+ */
 export class FileWriter {
-  private readonly fd: number;
+  readonly fd: number;
   private readonly buffer = Buffer.allocUnsafe(CHUNK);
   private used = 0;
   private total = 0;
   private closed = false;
 
-  constructor(readonly file: string) {
-    this.fd = openSync(file, 'wx', 0o600);
+  constructor(readonly file: string, flags: 'wx' | 'wx+' = 'wx') {
+    this.fd = openSync(file, flags, 0o600);
+  }
+
+  /** Bytes written so far, buffered or not: where the next write lands. */
+  get offset(): number {
+    return this.total + this.used;
   }
 
   write(text: string): void {
@@ -211,7 +206,7 @@ export class FileWriter {
       this.flush();
       if (text.length > CHUNK) {
         const bytes = Buffer.from(text, 'latin1');
-        writeFully(this.fd, bytes, bytes.length);
+        writeFully(this.fd, bytes, bytes.length, this.total);
         this.total += bytes.length;
         return;
       }
@@ -230,33 +225,36 @@ export class FileWriter {
     }
   }
 
+  flush(): void {
+    if (this.used === 0) return;
+    writeFully(this.fd, this.buffer, this.used, this.total);
+    this.total += this.used;
+    this.used = 0;
+  }
+
   /** Flushes, fsyncs and closes; returns the size written. */
   finish(): number {
     this.flush();
     fsyncSync(this.fd);
-    this.closed = true;
-    closeSync(this.fd);
+    this.close();
     return this.total;
+  }
+
+  close(): void {
+    if (!this.closed) closeSync(this.fd);
+    this.closed = true;
   }
 
   /** Closes and removes the partial file. */
   abandon(): void {
-    if (!this.closed) closeSync(this.fd);
-    this.closed = true;
+    this.close();
     try { unlinkSync(this.file); } catch { /* already gone */ }
-  }
-
-  private flush(): void {
-    if (this.used === 0) return;
-    writeFully(this.fd, this.buffer, this.used);
-    this.total += this.used;
-    this.used = 0;
   }
 }
 
-function writeFully(fd: number, bytes: Buffer, length: number, position?: number): void {
+function writeFully(fd: number, bytes: Buffer, length: number, position: number): void {
   let off = 0;
-  while (off < length) off += writeSync(fd, bytes, off, length - off, position === undefined ? null : position + off);
+  while (off < length) off += writeSync(fd, bytes, off, length - off, position + off);
 }
 
 function readFully(fd: number, into: Buffer, at: number, length: number, position: number): void {
