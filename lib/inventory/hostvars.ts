@@ -142,6 +142,7 @@ export const rdsAttributes: readonly Attr<RDSRecord>[] = [
 
 /** The boto 2 value of one EC2 attribute, e.g. for destination_variable. */
 export function ec2Attribute(record: EC2Record, name: string): BotoValue {
-  const attr = ec2Attributes.find(([n]) => n === name);
-  return attr ? attr[1](record) : undefined;
+  return ec2AttributeByName.get(name)?.(record);
 }
+// Asked once or more per host (destination, Route53 names): a map, not a walk along the table.
+const ec2AttributeByName = new Map(ec2Attributes.map(([name, get]) => [name, get]));
