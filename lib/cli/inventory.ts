@@ -1,6 +1,6 @@
 // bin/ec2-inventory: the command Ansible runs. stdout carries the JSON and nothing else; every
 // message goes to stderr, and any failure exits non-zero with nothing on stdout.
-import { readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../inventory/source.js';
 import { InventoryError } from '../errors.js';
@@ -164,7 +164,8 @@ function progressReporter(io: Io): { report?: (p: Progress) => void; clear: () =
   };
 }
 
+// By the package's own name (it exports ./package.json): the same answer from dist/lib/cli and
+// from the bundle in dist/bundle, which sit at different depths.
 function packageVersion(): string {
-  const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { version: string };
-  return pkg.version;
+  return (createRequire(import.meta.url)('ec2-inventory/package.json') as { version: string }).version;
 }
