@@ -1,0 +1,46 @@
+// npm run build, after tsc: bin/ec2-inventory's code as one ESM bundle in dist/bundle/.
+// Why: a cold refresh spent most of its time resolving and compiling the AWS SDK's hundreds of
+// small CommonJS files. The SDK's ESM builds, tree-shaken down to the commands we send, load in a
+// fraction of that. Splitting keeps what only a refresh needs (SDK clients, credential providers,
+// proper-lockfile, @keyv/redis) in chunks that a cached answer never reads.
+import { readFile } from 'node:fs/promises';
+import { build } from 'esbuild';
+
+/**
+ * The SDK's generated schemas write trait keys as computed keys (`{ [_eQN]: ... }`), which esbuild
+ * must assume have side effects, so it keeps every schema of a client: all of EC2's 550 kB for
+ * the three commands we send (aws/aws-sdk-js-v3#7607). The upstream fix emits literal keys
+ * (smithy-lang/smithy-typescript#1889); until it is released, the same rewrite is done here, for
+ * keys that name a string constant of the same file only.
+ */
+const literalSchemaKeys = {
+  name: 'literal-schema-keys',
+  setup(b) {
+    b.onLoad({ filter: /[\\/]@aws-sdk[\\/]client-[^\\/]+[\\/]dist-es[\\/]schemas[\\/]schemas_\d+\.js$/ }, async ({ path }) => {
+      const source = await readFile(path, 'utf8');
+      const strings = new Map();
+      for (const m of source.matchAll(/^const (_\w+) = ("(?:[^"\\]|\\.)*");$/gm)) strings.set(m[1], m[2]);
+      const contents = source.replace(/([{,]\s*)\[(_\w+)\]:/g, (whole, before, name) => strings.has(name) ? `${before}${strings.get(name)}:` : whole);
+      return { contents, loader: 'js' };
+    });
+  },
+};
+
+await build({
+  entryPoints: { inventory: 'lib/cli/inventory.ts' },
+  outdir: 'dist/bundle',
+  bundle: true,
+  splitting: true,
+  format: 'esm',
+  platform: 'node',
+  target: 'node20',
+  mainFields: ['module', 'main'],
+  minify: true,
+  // CommonJS dependencies call require() for node builtins; an ESM bundle has no require of its own.
+  banner: { js: "import { createRequire as __ec2invCreateRequire } from 'node:module'; const require = __ec2invCreateRequire(import.meta.url);" },
+  // yargs finds its locale files relative to its own module, and only --help, --version and
+  // --profile load it: it stays in node_modules, as it is.
+  external: ['yargs'],
+  plugins: [literalSchemaKeys],
+  logLevel: 'warning',
+});
