@@ -11,6 +11,7 @@ import { openFileCache } from '../../lib/cache/open.js';
 import { syntheticRecords } from '../bench/synthetic.js';
 import { tempDir, writeIni } from '../support/run.js';
 import { inventoryBin } from '../support/paths.js';
+import { parseArgs, simpleArgs, type Io } from '../../lib/cli/inventory.js';
 
 describe('bin/ec2-inventory output', () => {
   it('stops quietly with exit 0 when the reader closes the pipe early (| head)', async () => {
@@ -29,5 +30,19 @@ describe('bin/ec2-inventory output', () => {
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
     assert.equal(code, 0);
     assert.equal(stderr, '');
+  });
+});
+
+describe('the command line without yargs', () => {
+  it('reads the forms Ansible and cron use as yargs does, and leaves every other form to yargs', async () => {
+    const io: Io = { stdout: () => {}, stderr: () => {}, stderrIsTTY: false };
+    const simple = [[], ['--list'], ['--refresh-cache'], ['--list', '--refresh-cache'],
+      ['--refresh-cache', '--list'], ['--refresh-only'], ['--refresh-only', '--refresh-cache']];
+    for (const argv of simple) {
+      assert.deepEqual({ host: undefined, profile: undefined, ...simpleArgs(argv) }, await parseArgs(argv, io), argv.join(' '));
+    }
+    for (const argv of [['--help'], ['--version'], ['--host'], ['--host', '--list'], ['--list', '--list'], ['--profile', 'p'], ['--bogus'], ['--host', 'a', '--refresh-cache']]) {
+      assert.equal(simpleArgs(argv), undefined, argv.join(' '));
+    }
   });
 });
