@@ -320,7 +320,12 @@ async function* listResourceRecordSets(r53: Route53Client, zoneId: string): Asyn
   }
 }
 
-/** Runs tasks with at most `limit` in flight; the first failure stops new tasks from starting. */
+/**
+ * Runs tasks with at most `limit` in flight; the first failure stops new tasks from starting.
+ * Workers start one event-loop turn apart, so each listing's first request is on the wire before
+ * the next client is built; started together, no request left before every worker had built its
+ * client and signed its request.
+ */
 async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
   let next = 0;
   let failed = false;
@@ -335,5 +340,12 @@ async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promis
       }
     }
   };
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker));
+  const workers: Promise<void>[] = [];
+  for (let i = 0; i < Math.min(limit, tasks.length); i++) {
+    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
+    const started = worker();
+    started.catch(() => { /* reported by Promise.all below */ });
+    workers.push(started);
+  }
+  await Promise.all(workers);
 }
