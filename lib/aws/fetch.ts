@@ -1,20 +1,16 @@
 // Fetches the records one refresh needs: EC2 instances and RDS instances per region, Route53
 // record sets once. Every list is read to its last page (ec2.py read only the first). Results are
 // assembled in ec2.py's order whatever order the calls finish in, so output does not depend on
-// timing.
+// timing. The RDS and Route53 listings (rds.ts, route53.ts) are loaded when first needed.
 import {
   EC2Client, DescribeRegionsCommand, paginateDescribeInstances, type Instance,
 } from '@aws-sdk/client-ec2';
-import { RDSClient, paginateDescribeDBInstances } from '@aws-sdk/client-rds';
-import {
-  Route53Client, paginateListHostedZones, ListResourceRecordSetsCommand, type ResourceRecordSet,
-} from '@aws-sdk/client-route-53';
 import type { Settings } from '../settings/read.js';
 import type { FetchedData, RegionRecords, Route53RecordSet } from '../inventory/rules.js';
-import type { EC2Record, RDSRecord } from '../inventory/hostvars.js';
+import type { EC2Record } from '../inventory/hostvars.js';
 import { SettingsError } from '../errors.js';
 import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint, type AuthSettings } from './clients.js';
-import { awsError, httpStatus } from './errors.js';
+import { awsError } from './errors.js';
 import { getAccountId, resolveAuth, type IdentitySettings } from './identity.js';
 import { laterListingsByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
 
@@ -144,7 +140,7 @@ async function fetchRegions(settings: FetchSettings, regions: string[], sink: Re
   for (const region of regions) {
     listings.push({ region, counted: true, list: (emit) => listInstancesByRegion(settings, region, (instances) => emit({ instances })) });
     if (wantsRds(region)) {
-      listings.push({ region, counted: true, list: async (emit) => emit({ dbInstances: await getRdsInstancesByRegion(settings, region) }) });
+      listings.push({ region, counted: true, list: async (emit) => emit({ dbInstances: await (await import('./rds.js')).getRdsInstancesByRegion(settings, region) }) });
     }
     for (const later of laterListingsByRegion(settings, region)) listings.push({ region, counted: false, list: async (emit) => emit(await later()) });
   }
@@ -156,7 +152,7 @@ async function fetchRegions(settings: FetchSettings, regions: string[], sink: Re
   const prerequisites: (() => Promise<void>)[] = [];
   if (settings.route53) {
     prerequisites.push(async () => {
-      route53 = await getRoute53Records(settings, settings.route53ExcludedZones);
+      route53 = await (await import('./route53.js')).getRoute53Records(settings, settings.route53ExcludedZones);
       onProgress?.({ ...progress });
     });
   }
@@ -258,65 +254,6 @@ export async function listInstancesByRegion(settings: FetchSettings, region: str
     throw awsError('EC2', 'DescribeInstances', region, err);
   } finally {
     ec2.destroy();
-  }
-}
-
-/** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */
-export async function getRdsInstancesByRegion(settings: AuthSettings, region: string): Promise<RDSRecord[]> {
-  const rds = new RDSClient(clientOptions(settings, region));
-  const records: RDSRecord[] = [];
-  try {
-    for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
-      for (const instance of page.DBInstances ?? []) records.push({ instance, region });
-    }
-  } catch (err) {
-    if (httpStatus(err) === 403) return [];
-    throw awsError('RDS', 'DescribeDBInstances', region, err);
-  } finally {
-    rds.destroy();
-  }
-  return records;
-}
-
-/** Every record set of every hosted zone not excluded, names without their trailing dot. */
-export async function getRoute53Records(settings: AuthSettings, excludedZones: string[]): Promise<Route53RecordSet[]> {
-  // Route53 is global; its API lives in us-east-1.
-  const r53 = new Route53Client(clientOptions(settings, 'us-east-1'));
-  const sets: Route53RecordSet[] = [];
-  try {
-    const zones: { id: string; name: string }[] = [];
-    for await (const page of paginateListHostedZones({ client: r53 }, {})) {
-      for (const zone of page.HostedZones ?? []) zones.push({ id: zone.Id ?? '', name: zone.Name ?? '' });
-    }
-    for (const zone of zones) {
-      if (excludedZones.includes(zone.name.slice(0, -1))) continue;
-      for await (const set of listResourceRecordSets(r53, zone.id)) {
-        let name = set.Name ?? '';
-        if (name.endsWith('.')) name = name.slice(0, -1);
-        sets.push({ name, values: (set.ResourceRecords ?? []).map((r) => r.Value ?? '') });
-      }
-    }
-  } catch (err) {
-    throw awsError('Route53', 'ListResourceRecordSets', undefined, err);
-  } finally {
-    r53.destroy();
-  }
-  return sets;
-}
-
-// ListResourceRecordSets pages by (name, type, identifier) rather than a token, and the SDK ships
-// no paginator for it.
-async function* listResourceRecordSets(r53: Route53Client, zoneId: string): AsyncGenerator<ResourceRecordSet> {
-  let start: { StartRecordName?: string; StartRecordType?: ResourceRecordSet['Type']; StartRecordIdentifier?: string } = {};
-  for (;;) {
-    const page = await r53.send(new ListResourceRecordSetsCommand({ HostedZoneId: zoneId, ...start }));
-    yield* page.ResourceRecordSets ?? [];
-    if (!page.IsTruncated) return;
-    start = {
-      StartRecordName: page.NextRecordName,
-      StartRecordType: page.NextRecordType,
-      StartRecordIdentifier: page.NextRecordIdentifier,
-    };
   }
 }
 

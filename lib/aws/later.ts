@@ -3,7 +3,6 @@
 import type { Settings } from '../settings/read.js';
 import type { RegionRecords } from '../inventory/rules.js';
 import { EUCALYPTUS_REGION, type AuthSettings } from './clients.js';
-import { include_rds_clusters_by_region } from './rdsClusters.js';
 
 export type LaterFetchSettings = Partial<Pick<Settings, 'elasticache' | 'includeRdsClusters' | 'groupBy' | 'extraHostvars'>>;
 
@@ -16,7 +15,7 @@ export function laterListingsByRegion(settings: LaterFetchSettings & AuthSetting
     listings.push(async () => ({ replicationGroups: await (await import('./elasticache.js')).getElasticacheReplicationGroupsByRegion(settings, region) }));
   }
   if (settings.includeRdsClusters) {
-    listings.push(async () => ({ dbClusters: await include_rds_clusters_by_region(settings, region) }));
+    listings.push(async () => ({ dbClusters: await (await import('./rdsClusters.js')).include_rds_clusters_by_region(settings, region) }));
   }
   return listings;
 }

@@ -5,7 +5,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { EC2Client, DescribeInstancesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { RDSClient, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { Route53Client, ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { fetchRecords, getInstancesByRegion, getRdsInstancesByRegion, getRoute53Records, resolveRegions, type FetchSettings } from '../../lib/aws/fetch.js';
+import { fetchRecords, getInstancesByRegion, resolveRegions, type FetchSettings } from '../../lib/aws/fetch.js';
+import { getRdsInstancesByRegion } from '../../lib/aws/rds.js';
+import { getRoute53Records } from '../../lib/aws/route53.js';
 import { AwsError, SettingsError } from '../../lib/errors.js';
 
 const ec2 = mockClient(EC2Client);
