@@ -3,6 +3,7 @@
 // any AWS-compatible API); Eucalyptus gets its own EC2 endpoint. Credentials: the SDK's default
 // provider chain, never read or stored by us, unless a profile, iam_role or the ini's [credentials]
 // chose others (lib/aws/identity.ts): then every client of the refresh shares that one provider.
+import type { EC2ClientConfig } from '@aws-sdk/client-ec2';
 import type { Settings } from '../settings/read.js';
 import type { ClientAuth } from './identity.js';
 
@@ -12,7 +13,13 @@ export interface ClientOptions extends ClientAuth {
   maxAttempts: number;
   /** Backoff plus client-side rate limiting once AWS starts throttling. */
   retryMode: 'adaptive';
+  logger: NonNullable<EC2ClientConfig['logger']>;
 }
+
+// The SDK's logger middleware builds a redacted deep copy of every answer for logger.info, and
+// its default logger has an info() that does nothing with it: for a large refresh that is a copy
+// of every page. A logger without info() is never handed one. Nothing is logged either way.
+const quietLogger = { debug() {}, warn() {}, error() {} } as unknown as ClientOptions['logger'];
 
 /** clientAuth: resolved once per refresh by fetchRecords (absent: the SDK's default chain). */
 export type AuthSettings = Pick<Settings, 'maxAttempts'> & { clientAuth?: ClientAuth };
@@ -35,5 +42,5 @@ export function ec2ClientOptions(settings: ClientSettings, region: string): Clie
 }
 
 export function clientOptions(settings: AuthSettings, region: string): ClientOptions {
-  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive', ...settings.clientAuth };
+  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive', logger: quietLogger, ...settings.clientAuth };
 }
