@@ -110,8 +110,10 @@ export async function parseArgs(argv: string[], io: Io): Promise<Args | undefine
       type: 'boolean', default: false,
       description: 'Force refresh of cache by making API requests to EC2 (default: False - use cache files)',
     })
+    // No default: yargs counts a default as given, and the conflict with --host would then
+    // reject `--host H --refresh-cache`.
     .option('refresh-only', {
-      type: 'boolean', default: false,
+      type: 'boolean',
       description: 'Refresh the cache and print nothing (for cron); failures: one line on stderr, non-zero exit',
     })
     .option('profile', {

@@ -45,4 +45,12 @@ describe('the command line without yargs', () => {
       assert.equal(simpleArgs(argv), undefined, argv.join(' '));
     }
   });
+
+  it('refreshes one host with --host H --refresh-cache, and refuses --host with --refresh-only', async () => {
+    let stderr = '';
+    const io: Io = { stdout: () => {}, stderr: (t) => { stderr += t; }, stderrIsTTY: false };
+    assert.deepEqual(await parseArgs(['--host', 'web1', '--refresh-cache'], io), { host: 'web1', refreshCache: true, refreshOnly: false, profile: undefined });
+    await assert.rejects(parseArgs(['--host', 'web1', '--refresh-only'], io), /mutually exclusive/);
+    assert.equal(stderr, '');
+  });
 });
