@@ -5,6 +5,7 @@
 import type { Settings } from '../settings/read.js';
 import { openCache } from '../cache/open.js';
 import { cacheDigest } from '../cache/digest.js';
+import { readKeyOf } from '../cache/readKey.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
 import type { HostVars, Index, Inventory } from './rules.js';
 import { json_format_dict } from './format.js';
@@ -151,6 +152,9 @@ async function do_api_calls_update_cache(
       return await staleOr(err);
     }
     const entry: CacheEntry = { inventory: json_format_dict(fresh.inventory), index: json_format_dict(fresh.index), writtenAt: Date.now() };
+    // Lets a later cached --list skip parsing settings (lib/cli/cached.ts), only while these
+    // settings still give the digest this entry is stored under.
+    if (cacheDigest(settings) === digest) entry.readKey = readKeyOf(settings);
     try {
       lock.check();
       await cache.set(digest, entry);
