@@ -14,7 +14,7 @@ import { buildInventory } from '../../lib/inventory/rules.js';
 import { json_format_dict } from '../../lib/inventory/format.js';
 import { cacheDigest } from '../../lib/cache/digest.js';
 import { openFileCache } from '../../lib/cache/open.js';
-import { computeReadKey, readKeyOf, sha256Hex } from '../../lib/cache/readKey.js';
+import { computeReadKey, readKeyOf, sha256Hex, sha256Js } from '../../lib/cache/readKey.js';
 import { serveCachedList } from '../../lib/cli/cached.js';
 import { openRegistry } from '../../lib/registry/registry.js';
 import { syntheticRecords } from '../bench/synthetic.js';
@@ -264,24 +264,37 @@ describe('cached --list fast path', () => {
     }
   });
 
-  it('imports nothing but cheap node builtins (what keeps it fast)', () => {
-    const allowed = new Set(['node:fs', 'node:path', 'node:crypto']);
+  it('loads nothing but its two files and node:fs, node:path (and node:crypto for a long ini) — what keeps it fast', () => {
     const seen = new Set<string>();
+    const builtins = new Set<string>();
     const visit = (file: string) => {
       if (seen.has(file)) return;
       seen.add(file);
       const text = readFileSync(file, 'utf8');
-      for (const m of text.matchAll(/^\s*import\s+(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)/gm)) {
-        const spec = (m[1] ?? m[2]) as string;
-        if (spec.startsWith('.')) visit(path.resolve(path.dirname(file), spec));
-        else assert.ok(allowed.has(spec), `${path.relative(repoRoot, file)} imports ${spec}`);
+      for (const m of text.matchAll(/^\s*import\s+(?:[^'";]*?\s+from\s+)?['"]([^'"]+)['"]|\bimport\(\s*['"]([^'"]+)['"]\s*\)|\brequire\(/gm)) {
+        const spec = m[1] ?? m[2];
+        assert.ok(spec?.startsWith('.'), `${path.relative(repoRoot, file)} imports ${spec ?? 'through require'}`);
+        visit(path.resolve(path.dirname(file), spec));
       }
+      for (const m of text.matchAll(/getBuiltin\('([^']+)'\)/g)) builtins.add(m[1] as string);
     };
     visit(path.join(repoRoot, 'dist', 'lib', 'cli', 'cached.js'));
     assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), ['dist/lib/cache/readKey.js', 'dist/lib/cli/cached.js']);
+    assert.deepEqual([...builtins].sort(), ['node:crypto', 'node:fs', 'node:path']);
     const binText = readFileSync(inventoryBin, 'utf8');
     assert.match(binText, /^import \{ serveCachedList \} from '\.\.\/dist\/lib\/cli\/cached\.js';$/m);
     assert.doesNotMatch(binText, /^import .*inventory\.js/m, 'main is loaded only when the fast path declines');
+  });
+
+  it('hashes with SHA-256 at every length, in JavaScript or through node:crypto', () => {
+    for (const n of [0, 1, 3, 55, 56, 63, 64, 65, 119, 120, 1000, 2048, 2049, 15000]) {
+      const bytes = Buffer.alloc(n, n % 251);
+      for (let i = 0; i < n; i++) bytes[i] = (i * 31 + n) & 255;
+      const expected = createHash('sha256').update(bytes).digest('hex');
+      assert.equal(sha256Js(bytes), expected, `${n} bytes`);
+      assert.equal(sha256Hex(bytes), expected, `${n} bytes`);
+    }
+    assert.equal(sha256Hex('é'), createHash('sha256').update('é').digest('hex'));
   });
 
   it('stops quietly with exit 0 when the reader closes the pipe early', async () => {
