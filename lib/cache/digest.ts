@@ -3,15 +3,14 @@
 // accounts sharing a cache_path or a Redis never read each other's inventory.
 import { createHash } from 'node:crypto';
 import type { Settings } from '../settings/read.js';
+// Declared beside the read key, which must change whenever the digest would.
+import { digestVersion, envInDigest as envInKey } from './readKey.js';
 
 /** Settings that only say how the cache and the calls behave, not what the inventory holds. */
 const notInKey = new Set<string>([
   'iniPath', 'cachePath', 'cacheMaxAge', 'cacheConnection', 'cacheStaleOnError', 'cacheLockTimeout',
   'maxConcurrency', 'maxAttempts',
 ]);
-
-/** Environment that selects the endpoint or the identity the SDK uses. */
-const envInKey = /^(AWS_ENDPOINT_URL(_.*)?|AWS_PROFILE|AWS_DEFAULT_PROFILE|AWS_REGION|AWS_DEFAULT_REGION|AWS_ROLE_ARN|AWS_CONFIG_FILE|AWS_SHARED_CREDENTIALS_FILE|EC2_URL|EC2_INSTANCE_FILTERS)$/;
 
 export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process.env): string {
   const relevant: Record<string, unknown> = {};
@@ -27,7 +26,7 @@ export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process
   // and the secret is never read.
   const keyId = env['AWS_ACCESS_KEY_ID'] ? createHash('sha256').update(env['AWS_ACCESS_KEY_ID']).digest('hex') : '';
   return createHash('sha256')
-    .update(JSON.stringify({ v: 1, relevant, environment, keyId }))
+    .update(JSON.stringify({ v: digestVersion, relevant, environment, keyId }))
     .digest('hex')
     .slice(0, 32);
 }

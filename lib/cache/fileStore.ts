@@ -15,6 +15,7 @@ import type { KeyvStoreAdapter, StoredData } from 'keyv';
 import { CacheError } from '../errors.js';
 import { writeAtomic } from './atomic.js';
 import type { CacheEntry, CacheLock, FileCacheEntry } from './types.js';
+import type { ReadKey } from './readKey.js';
 
 export interface CacheFiles {
   dir: string;
@@ -35,6 +36,8 @@ interface Meta {
   nonce: string;
   cacheBytes: number;
   indexBytes: number;
+  /** What lets lib/cli/cached.ts serve the pair without parsing settings. */
+  read?: ReadKey;
 }
 
 function readMeta(files: CacheFiles): Meta | undefined {
@@ -86,6 +89,7 @@ export function writeEntry(files: CacheFiles, digest: string, entry: CacheEntry 
     cacheBytes = inventory.length;
   }
   const meta: Meta = { digest, writtenAt: entry.writtenAt, nonce, cacheBytes, indexBytes: index.length };
+  if (entry.readKey) meta.read = entry.readKey;
   writeAtomic(files.meta, JSON.stringify(meta));
 }
 

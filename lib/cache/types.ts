@@ -1,3 +1,5 @@
+import type { ReadKey } from './readKey.js';
+
 /** Text as stored: the file store hands back the bytes it read, so they can be written out untouched. */
 export type StoredText = string | Uint8Array;
 
@@ -9,6 +11,8 @@ export interface CacheEntry {
   index: StoredText;
   /** Milliseconds since the epoch. */
   writtenAt: number;
+  /** Set by a refresh whose settings came from an ini (file store only): see lib/cache/readKey.ts. */
+  readKey?: ReadKey | undefined;
 }
 
 /** A refresh already written as a file in the store's scratchDir, to be moved into place. */
@@ -16,6 +20,7 @@ export interface FileCacheEntry {
   inventoryFile: string;
   index: StoredText;
   writtenAt: number;
+  readKey?: ReadKey | undefined;
 }
 
 export interface CacheLock {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Settings } from '../settings/read.js';
 import { openCache } from '../cache/open.js';
 import { cacheDigest } from '../cache/digest.js';
+import { readKeyOf } from '../cache/readKey.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
 import type { HostVars, Index, Inventory, RegionRecords, State } from './rules.js';
 import { json_format_dict } from './format.js';
@@ -197,12 +198,15 @@ async function do_api_calls_update_cache(
       return await staleOr(err);
     }
     const writtenAt = Date.now();
+    // Lets a later cached --list skip parsing settings (lib/cli/cached.ts), only while these
+    // settings still give the digest this entry is stored under.
+    const readKey = cacheDigest(settings) === digest ? readKeyOf(settings) : undefined;
     // The file store takes the file itself; other stores (Redis) are given the text, as text.
     const inventory = !cache.setFile ? readFileSync(built.file, 'latin1') : wantText ? readFileSync(built.file) : '';
-    const entry: CacheEntry = { inventory, index: built.index, writtenAt };
+    const entry: CacheEntry = { inventory, index: built.index, writtenAt, ...(readKey ? { readKey } : {}) };
     try {
       lock.check();
-      if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt });
+      if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt, ...(readKey ? { readKey } : {}) });
       else await cache.set(digest, entry);
     } catch (err) {
       // The inventory is fresh; only storing it failed. With cache_stale_on_error the run still

@@ -8,6 +8,7 @@ import { SettingsError } from '../errors.js';
 import { options, type OptionSpec } from './options.js';
 import { compilePythonRegex } from './pyregex.js';
 import { parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
+import { rememberIniRead } from '../cache/readKey.js';
 
 export type { InstanceFilter } from './later.js';
 
@@ -81,14 +82,17 @@ const falsy = new Set(['0', 'no', 'false', 'off']);
 
 /** Reads and validates an ec2.ini file. Throws SettingsError naming the file, option and line. */
 export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {}): Settings {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = readFileSync(iniPath, 'utf8');
+    bytes = readFileSync(iniPath);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
   }
-  return parseSettings(text, iniPath, env, overrides);
+  const settings = parseSettings(bytes.toString('utf8'), iniPath, env, overrides);
+  // The very bytes parsed, so that a cached --list can later prove it would parse the same settings.
+  rememberIniRead(settings, iniPath, bytes, env, overrides.profile);
+  return settings;
 }
 
 /** Parses ec2.ini text; `iniPath` is used in messages and as the base of nothing else. */

@@ -3,7 +3,7 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { inventoryBin, sharedDir } from './paths.js';
+import { inventoryBin, repoRoot, sharedDir } from './paths.js';
 
 export interface RunResult {
   code: number;
@@ -35,6 +35,16 @@ export function awsEnv(endpoint: string, extra: NodeJS.ProcessEnv = {}): NodeJS.
 
 export function runInventory(iniPath: string, args: string[], endpoint: string, extraEnv: NodeJS.ProcessEnv = {}): Promise<RunResult> {
   return run(inventoryBin, args, awsEnv(endpoint, { EC2_INI_PATH: iniPath, ...extraEnv }));
+}
+
+/**
+ * The full path alone (lib/cli/inventory.ts main) in a process of its own, as bin/ec2-inventory
+ * ran before the cached --list fast path existed: what the fast path must match.
+ */
+export function runFullPath(args: string[], env: NodeJS.ProcessEnv): Promise<RunResult> {
+  const main = path.join(repoRoot, 'dist', 'lib', 'cli', 'inventory.js');
+  const code = `const { main } = await import(${JSON.stringify(main)}); process.exitCode = await main(${JSON.stringify(args)});`;
+  return run(process.execPath, ['--input-type=module', '-e', code], env);
 }
 
 export const referenceScript = path.join(sharedDir, 'reference', 'run-reference.sh');
