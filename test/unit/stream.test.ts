@@ -139,3 +139,13 @@ describe('leftovers of killed writers', () => {
     assert.deepEqual(readdirSync(cacheDir).sort(), [...kept].sort());
   });
 });
+
+describe('isoTime', () => {
+  it('is Date#toISOString', async () => {
+    const { isoTime } = await import('../../lib/inventory/hostvars.js');
+    for (const t of [0, 1, 999, 1_700_000_000_123, 946_684_799_999, 253_402_300_799_999, -1, -62_198_755_200_000, 8.64e15, Date.UTC(999, 11, 31), Date.UTC(10000, 0, 1)]) {
+      const d = new Date(t);
+      assert.equal(isoTime(d), d.toISOString(), String(t));
+    }
+  });
+});
