@@ -41,7 +41,7 @@ export async function libvirtDomains(uri: string): Promise<RegisteredHost[]> {
   }
 }
 
-export async function addLibvirtDomains<T extends { inventory: Inventory; index: Index; hostvars?: HostVarsStore }>(
+export async function addLibvirtDomains<T extends { inventory: Inventory; index: Index; hostvars: HostVarsStore }>(
   built: T, uris: readonly string[],
 ): Promise<T> {
   for (const uri of uris) {

@@ -10,7 +10,7 @@ import { openCache } from '../cache/open.js';
 import { cacheDigest } from '../cache/digest.js';
 import { readKeyOf } from '../cache/readKey.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
-import type { HostVars, Index, Inventory, RegionRecords, State } from './rules.js';
+import type { HostVars, HostVarsStore, Index, Inventory, RegionRecords, State } from './rules.js';
 import { json_format_dict } from './format.js';
 import { registeredHosts, type RegisteredHost } from '../registry/registry.js';
 
@@ -34,48 +34,53 @@ export async function fetchInventory(
   settings: Settings,
   onProgress?: (progress: Progress) => void,
 ): Promise<{ inventory: Inventory; index: Index }> {
-  // Both only on a refresh: a cached answer loads neither the SDK nor the rules.
-  const [{ fetchRecords }, { buildInventory }] = await Promise.all([import('../aws/fetch.js'), import('./rules.js')]);
-  const built = buildInventory(await fetchRecords(settings, onProgress), settings);
-  if (settings.libvirtUris.length === 0) return built;
-  // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
-  const { addLibvirtDomains } = await import('./libvirt.js');
-  return addLibvirtDomains(built, settings.libvirtUris);
+  const { inventory, index } = await fetchInto(settings, undefined, onProgress);
+  return { inventory, index };
 }
 
 /**
- * A refresh written into a new file in `dir` (the page-by-page path, for the cache): the rules take
- * each page as it arrives and hostvars wait on disk, so memory does not grow with the output.
+ * A refresh written into a new file in `dir` (for the cache): hostvars wait on disk as text, so
+ * memory does not grow with the output.
  */
 async function fetchInventoryFile(
   settings: Settings, dir: string, onProgress?: (progress: Progress) => void,
 ): Promise<{ file: string; index: string }> {
-  const [{ streamRecords }, rules, stream] = await Promise.all([
-    import('../aws/fetch.js'), import('./rules.js'), import('./stream.js'),
-  ]);
+  const stream = await import('./stream.js');
   const hostvars = new stream.SpilledHostVars(dir);
   try {
-    let state: State | undefined;
-    const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
-    await streamRecords(settings, {
-      begin: (context) => { state = rules.newState(settings, context, () => hostvars); },
-      add: (batch) => {
-        rules.add_region_records(state as State, batch);
-        if (batch.dbClusters) clusterBatches.push(batch);
-      },
-    }, onProgress);
-    const built = state as State;
-    rules.add_rds_clusters_of(built, clusterBatches);
-    if (settings.libvirtUris.length > 0) {
-      const { addLibvirtDomains } = await import('./libvirt.js');
-      await addLibvirtDomains({ inventory: built.inventory, index: built.index, hostvars }, settings.libvirtUris);
-    }
+    const built = await fetchInto(settings, hostvars, onProgress);
     const file = stream.tempPathFor(path.join(dir, 'ansible-ec2.cache'));
     stream.writeInventoryFile(file, built.inventory, hostvars);
     return { file, index: json_format_dict(built.index) };
   } finally {
     hostvars.close();
   }
+}
+
+/**
+ * Every API call of a refresh, each page through the rules as soon as it can be applied in ec2.py's
+ * order; hostvars go to `hostvars` (inventory._meta when none is given).
+ */
+async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined, onProgress?: (progress: Progress) => void): Promise<State> {
+  // Only on a refresh: a cached answer loads neither the SDK nor the rules.
+  const [{ streamRecords }, rules] = await Promise.all([import('../aws/fetch.js'), import('./rules.js')]);
+  let state: State | undefined;
+  const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
+  await streamRecords(settings, {
+    begin: (context) => { state = rules.newState(settings, context, hostvars && (() => hostvars)); },
+    add: (batch) => {
+      rules.add_region_records(state as State, batch);
+      if (batch.dbClusters) clusterBatches.push(batch);
+    },
+  }, onProgress);
+  const built = state as State;
+  rules.add_rds_clusters_of(built, clusterBatches);
+  if (settings.libvirtUris.length > 0) {
+    // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
+    const { addLibvirtDomains } = await import('./libvirt.js');
+    await addLibvirtDomains(built, settings.libvirtUris);
+  }
+  return built;
 }
 
 /**

@@ -32,10 +32,6 @@ export class SpilledHostVars implements HostVarsStore {
     unlinkSync(file);
   }
 
-  get size(): number {
-    return this.at.size;
-  }
-
   set(host: string, vars: HostVars): void {
     this.put(host, hostVarsText(vars));
   }
