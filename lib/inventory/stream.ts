@@ -73,21 +73,13 @@ export class SpilledHostVars implements HostVarsStore {
   }
 }
 
-/** One host's variables as they appear under _meta.hostvars (indented six spaces deep). */
+/**
+ * One host's variables as they appear under _meta.hostvars (six spaces deep), for the objects
+ * that are not made by the rules' walks (ElastiCache, libvirt, merged variables): rare enough for
+ * the general formatter.
+ */
 export function hostVarsText(vars: HostVars): string {
-  // Hostvars are built flat and in key order: JSON.stringify writes them as they are (eight
-  // spaces is their depth in the file). Anything else (nested values of the later options, keys
-  // out of order, non-ASCII that may sort differently by code point) goes through the general formatter.
-  let previous = '';
-  for (const key in vars) {
-    const value = vars[key];
-    if (key <= previous || (value !== null && typeof value === 'object')) return indent(json_format_dict(vars), '      ');
-    previous = key;
-  }
-  if (previous === '') return '{}';
-  const text = JSON.stringify(vars, null, 8);
-  if (!isPrintableAscii(text)) return indent(json_format_dict(vars), '      ');
-  return text.slice(0, -1) + '      }';
+  return indent(json_format_dict(vars), '      ');
 }
 
 // Counting UTF-8 bytes is several times faster than a regular expression over the text.
