@@ -477,17 +477,6 @@ function withAnsibleHost(walk: HostVarsWalk, dest: string): HostVarsWalk {
   };
 }
 
-// Hostvars are written sorted; building them in that order lets the serialiser use them as they are.
-export function inKeyOrder(vars: HostVars): HostVars {
-  const sorted: HostVars = {};
-  for (const key of Object.keys(vars).sort()) {
-    // The one name a plain object treats specially (a registry could hold anything).
-    if (key === '__proto__') Object.defineProperty(sorted, key, { value: vars[key], enumerable: true, writable: true, configurable: true });
-    else sorted[key] = vars[key] as HostVarValue;
-  }
-  return sorted;
-}
-
 /** ec2.py get_host_info_dict_from_instance applied to a boto 2 DBInstance. */
 export function get_host_info_dict_from_rds_instance(record: RDSRecord): HostVars {
   return varsObject(host_info_from_rds_instance(record));
