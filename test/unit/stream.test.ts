@@ -149,3 +149,26 @@ describe('isoTime', () => {
     }
   });
 });
+
+describe('the file store taking a built file', () => {
+  it('moves it into place, and on failure names the cache file and removes what it was given', async () => {
+    const { openFileCache } = await import('../../lib/cache/open.js');
+    const { writeFileSync, mkdirSync, existsSync } = await import('node:fs');
+    const { CacheError } = await import('../../lib/errors.js');
+    const cacheDir = path.join(dir, 'setfile');
+    const cache = openFileCache(cacheDir);
+    const built = path.join(cacheDir, '.ansible-ec2.cache.1.00000000.tmp');
+    writeFileSync(built, '{\n  "_meta": {\n    "hostvars": {}\n  }\n}');
+    await cache.setFile?.('d1', { inventoryFile: built, index: '{}', writtenAt: Date.now() });
+    assert.equal(existsSync(built), false);
+    assert.equal((await cache.get('d1'))?.inventory.toString(), '{\n  "_meta": {\n    "hostvars": {}\n  }\n}');
+
+    rmSync(path.join(cacheDir, 'ansible-ec2.cache'));
+    mkdirSync(path.join(cacheDir, 'ansible-ec2.cache')); // a rename onto a folder fails
+    writeFileSync(built, '{}');
+    await assert.rejects(cache.setFile?.('d1', { inventoryFile: built, index: '{}', writtenAt: Date.now() }) ?? Promise.resolve(),
+      (err: unknown) => err instanceof CacheError && /^cannot write cache file .*ansible-ec2\.cache: /.test(err.message));
+    assert.equal(existsSync(built), false, 'the built file is not left behind');
+    assert.equal(await cache.get('d1'), undefined, 'nor is a half-written pair served');
+  });
+});
