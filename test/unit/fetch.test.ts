@@ -5,7 +5,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { EC2Client, DescribeInstancesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { RDSClient, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { Route53Client, ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { fetchRecords, getInstancesByRegion, resolveRegions, type FetchSettings } from '../../lib/aws/fetch.js';
+import { fetchRecords, getInstancesByRegion, resolveRegions, streamRecords, type FetchSettings, type RecordBatch } from '../../lib/aws/fetch.js';
 import { getRdsInstancesByRegion } from '../../lib/aws/rds.js';
 import { getRoute53Records } from '../../lib/aws/route53.js';
 import { AwsError, SettingsError } from '../../lib/errors.js';
@@ -133,5 +133,37 @@ describe('fetchRecords', () => {
     const data = await fetchRecords({ ...settings, regions: ['eu-west-1', 'us-east-1'] });
     assert.deepEqual(data.regions.map((r) => [r.region, r.instances.length, r.dbInstances.length]), [['eu-west-1', 1, 1], ['us-east-1', 1, 1]]);
     assert.equal(data.route53, undefined);
+  });
+});
+
+describe('streamRecords', () => {
+  it('hands pages over in ec2.py order as they become due, and none before the Route53 names', async () => {
+    ec2.on(DescribeRegionsCommand).resolves({ Regions: [{ RegionName: 'us-east-1' }, { RegionName: 'eu-west-1' }] });
+    // The second region answers at once, the first slowly, page by page.
+    ec2.on(DescribeInstancesCommand).callsFake(async (input: { NextToken?: string }, getClient: () => EC2Client) => {
+      const region = await getClient().config.region();
+      const page = Number(input.NextToken ?? '0');
+      if (region === 'eu-west-1') await new Promise((r) => setTimeout(r, 20));
+      return { Reservations: [{ Instances: [{ InstanceId: `${region}-${page}` }] }], NextToken: page < 2 ? String(page + 1) : undefined };
+    });
+    rds.on(DescribeDBInstancesCommand).resolves({ DBInstances: [{ DBInstanceIdentifier: 'db' }] });
+    r53.on(ListHostedZonesCommand).callsFake(async () => {
+      await new Promise((r) => setTimeout(r, 100));
+      return { HostedZones: [{ Id: '/hostedzone/A', Name: 'a.com.', CallerReference: 'a' }], IsTruncated: false, Marker: '', MaxItems: 1 };
+    });
+    r53.on(ListResourceRecordSetsCommand).resolves({ ResourceRecordSets: [{ Name: 'x.a.com.', Type: 'A', ResourceRecords: [{ Value: '1.2.3.4' }] }], IsTruncated: false, MaxItems: 1 });
+    const seen: string[] = [];
+    await streamRecords({ ...settings, route53: true, regions: ['eu-west-1', 'us-east-1'] }, {
+      begin: ({ regions, route53 }) => { seen.push(`begin ${regions.join(',')} ${route53?.map((r) => r.name).join(',')}`); },
+      add: (batch: RecordBatch) => {
+        for (const r of batch.instances ?? []) seen.push(`${batch.region} ec2 ${r.instance.InstanceId}`);
+        for (const r of batch.dbInstances ?? []) seen.push(`${batch.region} rds ${r.instance.DBInstanceIdentifier}`);
+      },
+    });
+    assert.deepEqual(seen, [
+      'begin eu-west-1,us-east-1 x.a.com',
+      'eu-west-1 ec2 eu-west-1-0', 'eu-west-1 ec2 eu-west-1-1', 'eu-west-1 ec2 eu-west-1-2', 'eu-west-1 rds db',
+      'us-east-1 ec2 us-east-1-0', 'us-east-1 ec2 us-east-1-1', 'us-east-1 ec2 us-east-1-2', 'us-east-1 rds db',
+    ]);
   });
 });
