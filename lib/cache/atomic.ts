@@ -4,11 +4,19 @@ import path from 'node:path';
 import { CacheError } from '../errors.js';
 
 /**
+ * A temporary file name beside `file` (same folder, so it can be renamed over it). The pattern is
+ * what removeLeftovers (fileStore.ts) recognises as a killed writer's.
+ */
+export function tempPathFor(file: string): string {
+  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+}
+
+/**
  * Temporary file in the same folder (mode 0600), fsync, rename: a reader sees the old file or the
  * new one, whole, and a failure leaves the old one in place.
  */
 export function writeAtomic(file: string, data: string | Uint8Array): void {
-  const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  const tmp = tempPathFor(file);
   const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
   let fd: number | undefined;
   try {

@@ -7,6 +7,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../settings/read.js';
 import { openCache } from '../cache/open.js';
+import { tempPathFor } from '../cache/atomic.js';
 import { cacheDigest } from '../cache/digest.js';
 import { readKeyOf } from '../cache/readKey.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../cache/types.js';
@@ -49,7 +50,7 @@ async function fetchInventoryFile(
   const hostvars = new stream.SpilledHostVars(dir);
   try {
     const built = await fetchInto(settings, hostvars, onProgress);
-    const file = stream.tempPathFor(path.join(dir, 'ansible-ec2.cache'));
+    const file = tempPathFor(path.join(dir, 'ansible-ec2.cache'));
     stream.writeInventoryFile(file, built.inventory, hostvars);
     return { file, index: json_format_dict(built.index) };
   } finally {

@@ -5,17 +5,13 @@
 // the final file is assembled in ec2.py's key order from both. The bytes are the ones
 // json_format_dict would give for the same inventory.
 import { closeSync, fsyncSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
-import { randomBytes } from 'node:crypto';
 import path from 'node:path';
+import { tempPathFor } from '../cache/atomic.js';
 import { escapeNonAscii, json_format_dict, sortKeys } from './format.js';
 import { varsObject, type HostVars, type HostVarsStore, type HostVarsWalk, type Inventory } from './rules.js';
 
 const CHUNK = 1 << 20;
 
-/** A temporary file name beside `file` (same folder, so it can be renamed over it). */
-export function tempPathFor(file: string): string {
-  return path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
-}
 
 /**
  * Hostvars kept as serialised text in a temporary file: the latest value per host wins, as ec2.py's
