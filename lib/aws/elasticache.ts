@@ -4,34 +4,18 @@
 import { ElastiCacheClient, paginateDescribeCacheClusters, paginateDescribeReplicationGroups } from '@aws-sdk/client-elasticache';
 import type { CacheClusterRecord, ReplicationGroupRecord } from '../inventory/elasticache.js';
 import { clientOptions, type AuthSettings } from './clients.js';
-import { awsError } from './errors.js';
+import { allPages } from './pages.js';
 
-export async function getElasticacheClustersByRegion(settings: AuthSettings, region: string): Promise<CacheClusterRecord[]> {
+export function getElasticacheClustersByRegion(settings: AuthSettings, region: string): Promise<CacheClusterRecord[]> {
   const client = new ElastiCacheClient(clientOptions(settings, region));
-  const records: CacheClusterRecord[] = [];
-  try {
-    for await (const page of paginateDescribeCacheClusters({ client }, { ShowCacheNodeInfo: true })) {
-      for (const cluster of page.CacheClusters ?? []) records.push({ cluster, region });
-    }
-  } catch (err) {
-    throw awsError('ElastiCache', 'DescribeCacheClusters', region, err);
-  } finally {
-    client.destroy();
-  }
-  return records;
+  return allPages({ service: 'ElastiCache', call: 'DescribeCacheClusters', region }, client,
+    paginateDescribeCacheClusters({ client }, { ShowCacheNodeInfo: true }),
+    (page) => (page.CacheClusters ?? []).map((cluster) => ({ cluster, region })));
 }
 
-export async function getElasticacheReplicationGroupsByRegion(settings: AuthSettings, region: string): Promise<ReplicationGroupRecord[]> {
+export function getElasticacheReplicationGroupsByRegion(settings: AuthSettings, region: string): Promise<ReplicationGroupRecord[]> {
   const client = new ElastiCacheClient(clientOptions(settings, region));
-  const records: ReplicationGroupRecord[] = [];
-  try {
-    for await (const page of paginateDescribeReplicationGroups({ client }, {})) {
-      for (const group of page.ReplicationGroups ?? []) records.push({ group, region });
-    }
-  } catch (err) {
-    throw awsError('ElastiCache', 'DescribeReplicationGroups', region, err);
-  } finally {
-    client.destroy();
-  }
-  return records;
+  return allPages({ service: 'ElastiCache', call: 'DescribeReplicationGroups', region }, client,
+    paginateDescribeReplicationGroups({ client }, {}),
+    (page) => (page.ReplicationGroups ?? []).map((group) => ({ group, region })));
 }

@@ -4,21 +4,13 @@
 import { RDSClient, paginateDescribeDBInstances } from '@aws-sdk/client-rds';
 import type { RDSRecord } from '../inventory/hostvars.js';
 import { clientOptions, type AuthSettings } from './clients.js';
-import { awsError, httpStatus } from './errors.js';
+import { httpStatus } from './errors.js';
+import { allPages } from './pages.js';
 
 /** All DB instances of a region; an account without RDS permission (HTTP 403) has none. */
-export async function getRdsInstancesByRegion(settings: AuthSettings, region: string): Promise<RDSRecord[]> {
-  const rds = new RDSClient(clientOptions(settings, region));
-  const records: RDSRecord[] = [];
-  try {
-    for await (const page of paginateDescribeDBInstances({ client: rds }, {})) {
-      for (const instance of page.DBInstances ?? []) records.push({ instance, region });
-    }
-  } catch (err) {
-    if (httpStatus(err) === 403) return [];
-    throw awsError('RDS', 'DescribeDBInstances', region, err);
-  } finally {
-    rds.destroy();
-  }
-  return records;
+export function getRdsInstancesByRegion(settings: AuthSettings, region: string): Promise<RDSRecord[]> {
+  const client = new RDSClient(clientOptions(settings, region));
+  return allPages({ service: 'RDS', call: 'DescribeDBInstances', region }, client, paginateDescribeDBInstances({ client }, {}),
+    (page) => (page.DBInstances ?? []).map((instance) => ({ instance, region })),
+    (err) => (httpStatus(err) === 403 ? [] : undefined));
 }

@@ -3,19 +3,10 @@
 import { RDSClient, paginateDescribeDBClusters } from '@aws-sdk/client-rds';
 import type { DBClusterRecord } from '../inventory/rdsClusters.js';
 import { clientOptions, type AuthSettings } from './clients.js';
-import { awsError } from './errors.js';
+import { allPages } from './pages.js';
 
-export async function include_rds_clusters_by_region(settings: AuthSettings, region: string): Promise<DBClusterRecord[]> {
-  const rds = new RDSClient(clientOptions(settings, region));
-  const records: DBClusterRecord[] = [];
-  try {
-    for await (const page of paginateDescribeDBClusters({ client: rds }, {})) {
-      for (const cluster of page.DBClusters ?? []) records.push({ cluster, region });
-    }
-  } catch (err) {
-    throw awsError('RDS', 'DescribeDBClusters', region, err);
-  } finally {
-    rds.destroy();
-  }
-  return records;
+export function include_rds_clusters_by_region(settings: AuthSettings, region: string): Promise<DBClusterRecord[]> {
+  const client = new RDSClient(clientOptions(settings, region));
+  return allPages({ service: 'RDS', call: 'DescribeDBClusters', region }, client, paginateDescribeDBClusters({ client }, {}),
+    (page) => (page.DBClusters ?? []).map((cluster) => ({ cluster, region })));
 }

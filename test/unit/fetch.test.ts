@@ -167,3 +167,18 @@ describe('streamRecords', () => {
     ]);
   });
 });
+
+describe('the later listings', () => {
+  it('name service, call and region when they fail, and a refusal is an error (unlike RDS in 2014)', async () => {
+    const { ElastiCacheClient, DescribeReplicationGroupsCommand } = await import('@aws-sdk/client-elasticache');
+    const { getElasticacheReplicationGroupsByRegion } = await import('../../lib/aws/elasticache.js');
+    const cache = mockClient(ElastiCacheClient);
+    try {
+      cache.on(DescribeReplicationGroupsCommand).rejects(sdkError('AccessDenied', 403, 'not allowed'));
+      await assert.rejects(getElasticacheReplicationGroupsByRegion(settings, 'eu-west-2'),
+        /^AwsError: ElastiCache DescribeReplicationGroups in eu-west-2 failed \(HTTP 403\): AccessDenied: not allowed$/);
+    } finally {
+      cache.restore();
+    }
+  });
+});
