@@ -13,12 +13,23 @@ export interface Proxy {
   failWith: number;
   /** When set, only requests it accepts are failed with failWith (the rest are forwarded). */
   failWhen: ((method: string, url: string) => boolean) | undefined;
+  /** When set, every forwarded request is appended to it (the bench replays them). */
+  recorded: RecordedRequest[] | undefined;
   close(): Promise<void>;
+}
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: http.IncomingHttpHeaders;
+  body: string;
 }
 
 export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
   const to = new URL(target);
-  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen'] } = { requests: 0, delayMs, failWith: 0, failWhen: undefined };
+  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen']; recorded: Proxy['recorded'] } = {
+    requests: 0, delayMs, failWith: 0, failWhen: undefined, recorded: undefined,
+  };
   const server = http.createServer((req, res) => {
     state.requests++;
     const chunks: Buffer[] = [];
@@ -30,6 +41,7 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
             `<Response><Errors><Error><Code>InternalError</Code><Message>injected ${state.failWith}</Message></Error></Errors></Response>`);
           return;
         }
+        state.recorded?.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         const upstream = http.request({
           host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers,
         }, (up) => {
@@ -55,6 +67,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
     set failWith(n) { state.failWith = n; },
     get failWhen() { return state.failWhen; },
     set failWhen(f) { state.failWhen = f; },
+    get recorded() { return state.recorded; },
+    set recorded(r) { state.recorded = r; },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
   return proxy;
