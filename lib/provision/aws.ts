@@ -4,6 +4,7 @@ import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { clientOptions } from '../aws/clients.js';
 import { ProvisionError } from './errors.js';
+import { checkInterrupted, interruption, pause } from './interrupt.js';
 
 /** Clients a caller may pass in (tests with SDK mocks, or a caller's own configuration). */
 export interface Ec2Clients {
@@ -41,16 +42,25 @@ export function awsFailure(step: string, region: string, err: unknown): Provisio
   return new ProvisionError(`${step} in ${region} failed${tries}: ${code && !message.includes(code) ? `${code}: ` : ''}${message}`, 'EAWS');
 }
 
-export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** Polls `check` until it returns a value, or fails naming what was awaited once `seconds` pass. */
-export async function waitFor<T>(what: string, seconds: number, check: () => Promise<T | undefined>, intervalMs = 2000): Promise<T> {
+/**
+ * Polls `check` until it returns a value, or fails naming what was awaited once `seconds` pass. A
+ * signal (see interrupt.ts) ends the wait with Interrupted, cutting short a poll in flight through
+ * the AbortSignal `check` is given.
+ */
+export async function waitFor<T>(what: string, seconds: number, check: (signal: AbortSignal) => Promise<T | undefined>, intervalMs = 2000): Promise<T> {
   const deadline = Date.now() + seconds * 1000;
   for (;;) {
-    const got = await check();
+    checkInterrupted();
+    let got: T | undefined;
+    try {
+      got = await check(interruption);
+    } catch (err) {
+      checkInterrupted(); // an aborted poll reports the signal, not the abort
+      throw err;
+    }
     if (got !== undefined) return got;
     if (Date.now() >= deadline) throw new ProvisionError(`timed out after ${seconds} s waiting for ${what}`, 'ETIMEDOUT');
-    await sleep(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
+    await pause(Math.min(intervalMs, Math.max(0, deadline - Date.now())));
   }
 }
 

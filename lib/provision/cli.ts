@@ -2,6 +2,7 @@ import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from './errors.js';
 import { removeLeftoversSync } from './outputs.js';
+import { interrupt, interruptedBy } from './interrupt.js';
 import { buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
 import { templateSteps } from './template/steps.js';
@@ -228,15 +229,24 @@ async function withRegistry<T>(ini: string | undefined, work: (r: Awaited<Return
   }
 }
 
+// As a shell reports a command killed by the signal: 128 + its number.
+const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const;
+
 export async function main(argv: string[] = hideBin(process.argv)): Promise<void> {
   // As bin/ec2-inventory does: the SDK's Node 20 notice is about our runtime, and would otherwise
   // be the only stderr output of every push/launch/destroy run from a script.
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  for (const [signal, code] of [['SIGINT', 130], ['SIGTERM', 143]] as const) {
-    process.once(signal, () => {
+  // A push or launch in progress is stopped and undone through its own failure path (interrupt.ts);
+  // anything else, or a second signal, exits at once once temporary files are removed.
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+    process.on(signal, () => {
+      if (interrupt(signal)) {
+        progress(`${signal}: stopping and undoing what this run created (${signal} again to exit at once)`);
+        return;
+      }
       removeLeftoversSync();
       progress(`interrupted by ${signal}; temporary files removed`);
-      process.exit(code);
+      process.exit(signalExitCode[signal]);
     });
   }
   await yargs(argv)
@@ -289,7 +299,9 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       // InventoryError: a bad ec2.ini or an unusable registry, which launch and destroy read.
       if (err instanceof ProvisionError || err instanceof InventoryError) {
         progress(`error: ${err.message}`);
-        process.exit(1);
+        const signal = interruptedBy();
+        if (signal) removeLeftoversSync();
+        process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : 1);
       }
       if (err) throw err;
       y.showHelp((s: string) => process.stderr.write(s + '\n'));

@@ -1,5 +1,6 @@
 // Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
 export { ProvisionError } from './errors.js';
+export { Interrupted, interrupt, interruptedBy } from './interrupt.js';
 export { requireTools, run, toolPackages, type RunOptions, type RunResult } from './run.js';
 export {
   buildTemplate,

@@ -7,7 +7,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
+import { spawn } from 'node:child_process';
 import { startMoto, type Moto } from '../support/moto.js';
+import { startProxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { repoRoot } from '../support/paths.js';
 import { destroyEc2, launchEc2, ProvisionError, type LaunchSettings } from '../../lib/provision/index.js';
@@ -157,6 +159,69 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     const p = await provision(['push', 'ec2', '--region', region, '--image', missing, '--name', 'whatever']);
     assert.equal(p.code, 1);
     assert.equal(p.stderr, `ec2-provision: error: cannot read image ${missing}: ENOENT\n`);
+  });
+
+  it('SIGINT while waiting for the instance: terminated, nothing registered, exit 130; a second SIGINT exits at once', async () => {
+    const proxy = await startProxy(moto.endpoint);
+    try {
+      // DescribeInstances (the wait) is held in the proxy; everything else, TerminateInstances
+      // included, goes straight through.
+      proxy.delayFor = (body) => (body.includes('Action=DescribeInstances') ? 30_000 : undefined);
+      proxy.recorded = [];
+      const child = spawn(provisionBin, ['launch', 'ec2', '--region', region, '--ami', 'ami-12c6146b', '--instance-type', 't3.micro',
+        '--groups', 'interrupted', '--wait', '60'], { env: awsEnv(proxy.url, { EC2_INI_PATH: ini }) });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const waiting = () => proxy.recorded?.some((r) => r.body.includes('Action=DescribeInstances'));
+      for (const t0 = Date.now(); !waiting(); await new Promise((r) => setTimeout(r, 20))) {
+        assert.ok(Date.now() - t0 < 60_000 && child.exitCode === null, `the launch never got to its wait: ${stderr}`);
+      }
+      const t1 = Date.now();
+      child.kill('SIGINT');
+      const code = await exited;
+      assert.equal(code, 130, stderr);
+      assert.ok(Date.now() - t1 < 20_000, 'the held poll was abandoned, not waited out');
+      assert.equal(stdout, '');
+      assert.match(stderr, /SIGINT: stopping and undoing/);
+      assert.match(stderr, /interrupted by SIGINT/);
+      const id = /terminated (i-[0-9a-f]+) launched by this call/.exec(stderr)?.[1];
+      assert.ok(id, stderr);
+      const ec2 = new EC2Client({ region });
+      const found = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+      const state = found.Reservations?.[0]?.Instances?.[0]?.State?.Name;
+      assert.ok(state === 'terminated' || state === 'shutting-down', `instance ${id} is ${state}`);
+      assert.deepEqual(await registeredNames(readSettings(ini)), [], 'nothing registered');
+      assert.equal(proxy.recorded?.filter((r) => r.body.includes('Action=RunInstances')).length, 1);
+
+      // Nothing to undo left, or the user insists: the second signal is not waited on.
+      proxy.recorded = [];
+      proxy.delayFor = (body) => (/Action=(DescribeInstances|TerminateInstances)/.test(body) ? 30_000 : undefined);
+      const stubborn = spawn(provisionBin, ['launch', 'ec2', '--region', region, '--ami', 'ami-12c6146b', '--instance-type', 't3.micro',
+        '--groups', 'interrupted', '--wait', '60'], { env: awsEnv(proxy.url, { EC2_INI_PATH: ini }) });
+      let stubbornErr = '';
+      stubborn.stderr.on('data', (d: Buffer) => { stubbornErr += d.toString(); });
+      const stubbornExit = new Promise<number | null>((resolve) => stubborn.on('exit', (c) => resolve(c)));
+      for (const t0 = Date.now(); !waiting(); await new Promise((r) => setTimeout(r, 20))) {
+        assert.ok(Date.now() - t0 < 60_000 && stubborn.exitCode === null, `the launch never got to its wait: ${stubbornErr}`);
+      }
+      stubborn.kill('SIGINT');
+      for (const t0 = Date.now(); !proxy.recorded?.some((r) => r.body.includes('Action=TerminateInstances')); await new Promise((r) => setTimeout(r, 20))) {
+        assert.ok(Date.now() - t0 < 20_000, `no TerminateInstances after the first SIGINT: ${stubbornErr}`);
+      }
+      stubborn.kill('SIGINT');
+      assert.equal(await stubbornExit, 130, stubbornErr);
+      assert.match(stubbornErr, /interrupted by SIGINT; temporary files removed/);
+      // Its instance was left running by the user's second signal: clean up after the test.
+      const left = proxy.recorded?.find((r) => r.body.includes('Action=TerminateInstances'));
+      const leftIds = [...new URLSearchParams(left?.body ?? '').entries()].filter(([k]) => k.startsWith('InstanceId')).map(([, v]) => v);
+      assert.equal(leftIds.length, 1);
+      await ec2.send(new TerminateInstancesCommand({ InstanceIds: leftIds }));
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

@@ -13,8 +13,10 @@ export interface Proxy {
   failWith: number;
   /** When set, only requests it accepts are failed with failWith (the rest are forwarded). */
   failWhen: ((method: string, url: string) => boolean) | undefined;
-  /** When set, every forwarded request is appended to it (the bench replays them). */
+  /** When set, every request is appended to it as it arrives (the bench replays them). */
   recorded: RecordedRequest[] | undefined;
+  /** When set, the delay for one request (undefined: delayMs), from its body (EC2's Action=...). */
+  delayFor: ((body: string) => number | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -27,21 +29,22 @@ export interface RecordedRequest {
 
 export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
   const to = new URL(target);
-  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen']; recorded: Proxy['recorded'] } = {
-    requests: 0, delayMs, failWith: 0, failWhen: undefined, recorded: undefined,
+  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen']; recorded: Proxy['recorded']; delayFor: Proxy['delayFor'] } = {
+    requests: 0, delayMs, failWith: 0, failWhen: undefined, recorded: undefined, delayFor: undefined,
   };
   const server = http.createServer((req, res) => {
     state.requests++;
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
+      const body = Buffer.concat(chunks);
+      state.recorded?.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: body.toString('utf8') });
       setTimeout(() => {
         if (state.failWith && (!state.failWhen || state.failWhen(req.method ?? '', req.url ?? ''))) {
           res.writeHead(state.failWith, { 'content-type': 'text/xml' }).end(
             `<Response><Errors><Error><Code>InternalError</Code><Message>injected ${state.failWith}</Message></Error></Errors></Response>`);
           return;
         }
-        state.recorded?.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
         const upstream = http.request({
           host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers,
         }, (up) => {
@@ -49,8 +52,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
           up.pipe(res);
         });
         upstream.on('error', (err) => res.writeHead(502).end(String(err)));
-        upstream.end(Buffer.concat(chunks));
-      }, state.delayMs);
+        upstream.end(body);
+      }, state.delayFor?.(body.toString('utf8')) ?? state.delayMs);
     });
   });
   server.keepAliveTimeout = 1000;
@@ -69,6 +72,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
     set failWhen(f) { state.failWhen = f; },
     get recorded() { return state.recorded; },
     set recorded(r) { state.recorded = r; },
+    get delayFor() { return state.delayFor; },
+    set delayFor(f) { state.delayFor = f; },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
   return proxy;

@@ -1,9 +1,11 @@
 import { ProvisionError } from '../errors.js';
+import { checkInterrupted, undoable } from '../interrupt.js';
 import type { Log } from './virsh.js';
 
 /**
- * What a push or launch created so far, undone newest first when a later step fails, so a failure
- * leaves the hypervisor and the registry as they were. The error names the step that failed.
+ * What a push or launch created so far, undone newest first when a later step fails or a signal
+ * stops it, so a failure leaves the hypervisor and the registry as they were. The error names the
+ * step that failed.
  */
 export class Undo {
   private readonly actions: { what: string; fn: () => Promise<unknown> }[] = [];
@@ -11,7 +13,9 @@ export class Undo {
 
   constructor(readonly operation: string, readonly log: Log) {}
 
+  /** Names the step now starting; a checkpoint where a signal (interrupt.ts) stops the operation. */
   step(name: string): void {
+    checkInterrupted();
     this.current = name;
   }
 
@@ -39,18 +43,21 @@ export class Undo {
     return { undone, failed };
   }
 
-  async guard<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      const r = await work();
-      this.keep();
-      return r;
-    } catch (err) {
-      const step = this.current;
-      const { undone, failed } = await this.rollback();
-      const msg = (err as Error).message;
-      const tail = [undone.length ? `undone: ${undone.join(', ')}` : 'nothing to undo', ...(failed.length ? [`COULD NOT UNDO: ${failed.join(', ')}`] : [])].join('; ');
-      this.log(`${this.operation} failed at step '${step}'; ${tail}`);
-      throw new ProvisionError(`${this.operation} failed at step '${step}': ${msg} (${tail})`, err instanceof ProvisionError ? err.code : 'EPROVISION');
-    }
+  /** Runs the operation; undoes it on failure. A signal during either is taken as an interrupt, not an exit. */
+  guard<T>(work: () => Promise<T>): Promise<T> {
+    return undoable(async () => {
+      try {
+        const r = await work();
+        this.keep();
+        return r;
+      } catch (err) {
+        const step = this.current;
+        const { undone, failed } = await this.rollback();
+        const msg = (err as Error).message;
+        const tail = [undone.length ? `undone: ${undone.join(', ')}` : 'nothing to undo', ...(failed.length ? [`COULD NOT UNDO: ${failed.join(', ')}`] : [])].join('; ');
+        this.log(`${this.operation} failed at step '${step}'; ${tail}`);
+        throw new ProvisionError(`${this.operation} failed at step '${step}': ${msg} (${tail})`, err instanceof ProvisionError ? err.code : 'EPROVISION');
+      }
+    });
   }
 }

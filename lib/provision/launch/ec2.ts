@@ -15,6 +15,7 @@ import { to_safe } from '../../inventory/rules.js';
 import { openRegistry, validateHost, type HostVarValue, type RegisteredHost, type RegistrySettings } from '../../registry/registry.js';
 import { ProvisionError } from '../errors.js';
 import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, type Ec2Clients } from '../aws.js';
+import { checkInterrupted, undoable } from '../interrupt.js';
 
 /** What launch needs from ec2.ini: where the registry lives and how the inventory names hosts. */
 export type LaunchSettings = RegistrySettings & Pick<Settings, 'destinationVariable' | 'vpcDestinationVariable'>;
@@ -97,8 +98,15 @@ export function launchTags(opts: Pick<Ec2LaunchOptions, 'tags' | 'groups'>): Tag
   return Object.entries(tags).map(([Key, Value]) => ({ Key, Value }));
 }
 
-/** Launches, waits, registers; on any failure terminates what it launched and registers nothing. */
-export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
+/**
+ * Launches, waits, registers; on any failure, or a signal (interrupt.ts), terminates what it
+ * launched and registers nothing.
+ */
+export function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
+  return undoable(() => launch(opts));
+}
+
+async function launch(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
   const { region } = opts;
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`--count must be a positive integer, not ${count}`, 'EUSAGE');
@@ -143,10 +151,10 @@ export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult
     }
     opts.log?.(`launched ${launched.join(', ')}; waiting until running with an address`);
 
-    const ready = await waitFor(`${launched.join(', ')} in ${region} to run with an address`, opts.waitSeconds ?? 600, async () => {
+    const ready = await waitFor(`${launched.join(', ')} in ${region} to run with an address`, opts.waitSeconds ?? 600, async (abortSignal) => {
       let r;
       try {
-        r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: launched }));
+        r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: launched }), { abortSignal });
       } catch (err) {
         // New instances may not be visible to DescribeInstances yet (eventual consistency).
         if (awsCode(err) === 'InvalidInstanceID.NotFound') return undefined;
@@ -179,6 +187,7 @@ export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult
     });
     hosts.forEach(validateHost);
     for (const h of hosts) {
+      checkInterrupted();
       await registry.register(h);
       registered.push(h.name);
     }

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import { ProvisionError } from '../errors.js';
+import { checkInterrupted, pause } from '../interrupt.js';
 import type { Virsh } from '../kvm/virsh.js';
 
 export interface ReadyCheck {
@@ -44,6 +45,7 @@ function lineSeen(text: string, file: string): boolean {
 export async function waitReady(v: Virsh, domain: string, check: ReadyCheck, timeoutMs: number): Promise<number> {
   const started = Date.now();
   for (;;) {
+    checkInterrupted();
     const lineOk = check.line === undefined || lineSeen(check.line.text, check.line.logFile);
     const portOk = check.port === undefined || (lineOk && (await portAnswers(check.port.host, check.port.port, check.port.send)));
     if (lineOk && portOk) return Date.now() - started;
@@ -56,6 +58,6 @@ export async function waitReady(v: Virsh, domain: string, check: ReadyCheck, tim
       ].filter(Boolean).join(' and ');
       throw new ProvisionError(`guest '${domain}' not ready after ${Math.round(timeoutMs / 1000)} s: ${what}`, 'ETIMEDOUT');
     }
-    await new Promise((r) => setTimeout(r, 250));
+    await pause(250);
   }
 }

@@ -10,6 +10,7 @@ import { ProvisionError, errnoCode } from '../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../run.js';
 import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitFor, type Ec2Clients } from '../aws.js';
+import { checkInterrupted, undoable } from '../interrupt.js';
 
 /** The EBS direct APIs take blocks of exactly this size (and no other). */
 export const EBS_BLOCK_SIZE = 512 * 1024;
@@ -149,8 +150,15 @@ export function aggregateChecksum(blocks: readonly DiskBlock[]): string {
   return h.digest('base64');
 }
 
-/** Pushes a disk image as an AMI; see Ec2PushOptions. */
-export async function pushEc2(opts: Ec2PushOptions): Promise<Ec2PushResult> {
+/**
+ * Pushes a disk image as an AMI; see Ec2PushOptions. A failure or a signal (interrupt.ts) before
+ * the image is registered deletes the unfinished snapshot.
+ */
+export function pushEc2(opts: Ec2PushOptions): Promise<Ec2PushResult> {
+  return undoable(() => push(opts));
+}
+
+async function push(opts: Ec2PushOptions): Promise<Ec2PushResult> {
   const started = Date.now();
   try {
     await fs.promises.access(opts.image, fs.constants.R_OK);
@@ -219,14 +227,15 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     })).catch((err: unknown) => { throw awsFailure(`CompleteSnapshot of ${snapshotId}`, region, err); });
     if (done.Status === 'error') throw new ProvisionError(`CompleteSnapshot of ${snapshotId} in ${region}: the snapshot is in error`, 'EAWS');
 
-    await waitFor(`snapshot ${snapshotId} in ${region} to complete`, opts.waitSeconds ?? 1800, async () => {
-      const r = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId!] }))
+    await waitFor(`snapshot ${snapshotId} in ${region} to complete`, opts.waitSeconds ?? 1800, async (abortSignal) => {
+      const r = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId!] }), { abortSignal })
         .catch((err: unknown) => { throw awsFailure(`DescribeSnapshots of ${snapshotId}`, region, err); });
       const state = r.Snapshots?.[0]?.State;
       if (state === 'error') throw new ProvisionError(`snapshot ${snapshotId} in ${region} went into state error: ${r.Snapshots?.[0]?.StateMessage ?? ''}`, 'EAWS');
       return state === 'completed' ? true : undefined;
     }, opts.pollMs);
 
+    checkInterrupted();
     const reg = await ec2.send(new RegisterImageCommand({
       Name: opts.name,
       Description: opts.description,
@@ -274,6 +283,7 @@ async function putBlocks(
       // Each worker owns one buffer: memory stays at concurrency x 512 KiB whatever the disk size.
       const buf = Buffer.alloc(EBS_BLOCK_SIZE);
       while (failed === undefined && next < scan.blocks.length) {
+        checkInterrupted();
         const block = scan.blocks[next++]!;
         await readBlock(fh, buf, block.index, scan.size);
         const sha = crypto.createHash('sha256').update(buf).digest();
