@@ -6,9 +6,8 @@ import { EC2Client, DescribeInstancesCommand, DescribeRegionsCommand } from '@aw
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseSettings } from '../../lib/settings/read.js';
 import { refreshInventory } from '../../lib/inventory/source.js';
-import { syntheticInstance } from './synthetic.js';
+import { bigSettings, syntheticInstance } from './synthetic.js';
 
 let COUNT = Number(process.env.BIG_COUNT ?? 100_000);
 const PAGE = 1_000;
@@ -24,16 +23,7 @@ ec2.on(DescribeInstancesCommand).callsFake(async (input: { NextToken?: string })
   const Instances = Array.from({ length: PAGE }, (_, i) => syntheticInstance(first + i, 'us-east-1'));
   return { Reservations: [{ Instances }], NextToken: first + PAGE < COUNT ? String(page + 1) : undefined };
 });
-const iniFor = (cacheDir: string) => parseSettings(`[ec2]
-regions = us-east-1
-regions_exclude =
-destination_variable = public_dns_name
-vpc_destination_variable = ip_address
-route53 = False
-rds = False
-cache_path = ${cacheDir}
-cache_max_age = 300
-`, 'bench.ini');
+const iniFor = bigSettings;
 
 // Loading the SDK, the credential chain and our modules is a fixed cost of any refresh (the
 // cold-refresh row measures it); a one-page refresh pays it before the clock starts, so the figure

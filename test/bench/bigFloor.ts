@@ -5,9 +5,8 @@
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { parseSettings } from '../../lib/settings/read.js';
 import { buildInventory } from '../../lib/inventory/rules.js';
-import { syntheticInstance, syntheticRecords } from './synthetic.js';
+import { bigSettings, syntheticInstance, syntheticRecords } from './synthetic.js';
 
 const COUNT = Number(process.env['BIG_COUNT'] ?? 100_000);
 const PAGE = 1_000;
@@ -22,16 +21,7 @@ for (let first = 0; first < COUNT; first += PAGE) {
 const generateMs = cpuMs() - t;
 
 // big.js's settings (nothing is written to the cache folder here).
-const settings = parseSettings(`[ec2]
-regions = us-east-1
-regions_exclude =
-destination_variable = public_dns_name
-vpc_destination_variable = ip_address
-route53 = False
-rds = False
-cache_path = ${os.tmpdir()}
-cache_max_age = 300
-`, 'floor.ini');
+const settings = bigSettings(os.tmpdir());
 const { inventory } = buildInventory(syntheticRecords(COUNT, 'us-east-1'), settings);
 
 const dir = mkdtempSync(path.join(os.tmpdir(), 'ec2inv-floor-'));

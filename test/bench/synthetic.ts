@@ -2,6 +2,21 @@
 // shaped like DescribeInstances answers.
 import type { Instance } from '@aws-sdk/client-ec2';
 import type { FetchedData } from '../../lib/inventory/rules.js';
+import { parseSettings, type Settings } from '../../lib/settings/read.js';
+
+/** The settings of the 100,000-instance refresh (big.ts) and of its floor (bigFloor.ts). */
+export function bigSettings(cacheDir: string): Settings {
+  return parseSettings(`[ec2]
+regions = us-east-1
+regions_exclude =
+destination_variable = public_dns_name
+vpc_destination_variable = ip_address
+route53 = False
+rds = False
+cache_path = ${cacheDir}
+cache_max_age = 300
+`, 'bench.ini');
+}
 
 export function syntheticInstance(i: number, region: string): Instance {
   const a = (i >> 16) & 255;
