@@ -3,7 +3,8 @@ import { hideBin } from 'yargs/helpers';
 import { ProvisionError } from './errors.js';
 import { removeLeftoversSync } from './outputs.js';
 import { interrupt, interruptedBy } from './interrupt.js';
-import { buildImage, imageFormats, type ImageFormat } from './image/build.js';
+import { bootLoaders, type BootLoader } from './image/bootloader.js';
+import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
 import { templateSteps } from './template/steps.js';
 import { pushKvm } from './push/kvm.js';
@@ -63,7 +64,7 @@ function imageCommands(y: Argv): Argv {
   return y
     .command(
       'build',
-      'Turn a root filesystem or template cache into a partitioned disk image for KVM direct kernel boot',
+      'Turn a root filesystem or template cache into a partitioned disk image for KVM direct kernel boot (and, with --boot-loader grub, BIOS boot: EC2, plain VMs)',
       (b) =>
         b
           .option('from', { type: 'string', demandOption: true, describe: 'Root filesystem folder or TEMPLATE.tar.gz' })
@@ -72,10 +73,16 @@ function imageCommands(y: Argv): Argv {
           .option('size', { type: 'string', default: '2G', describe: 'Disk size (K, M, G, T)' })
           .option('format', { type: 'string', default: 'qcow2', describe: `Image format: ${imageFormats.join(' or ')}` })
           .option('out', { type: 'string', demandOption: true, describe: 'Image file to write' })
+          .option('boot-loader', { type: 'string', default: 'none', choices: bootLoaders as string[], describe: 'grub: GRUB 2 in the MBR, kernel and initrd in /boot, so the disk boots by itself (EC2 legacy-bios, BIOS VMs)' })
+          .option('root', { type: 'string', describe: `root= for the kernel (default: /dev/vda1; ${ROOT_PARTUUID} with --boot-loader grub, any disk name)` })
+          .option('grub-dir', { type: 'string', describe: "GRUB's i386-pc files (default: /usr/lib/grub/i386-pc, package grub-pc-bin)" })
           .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
           .strict(),
       async (a) => {
         const r = await buildImage({
+          bootLoader: a['boot-loader'] as BootLoader,
+          ...(a.root !== undefined ? { root: a.root } : {}),
+          ...(a['grub-dir'] !== undefined ? { grubDir: a['grub-dir'] } : {}),
           from: a.from,
           kernel: a.kernel,
           ...(a.initrd !== undefined ? { initrd: a.initrd } : {}),

@@ -23,7 +23,8 @@ export {
   type NetworkValues,
 } from './template/placeholders.js';
 export { fillPlaceholders, type FillResult } from './template/fill.js';
-export { buildImage, imageFormats, imageOutputs, type ImageBuildOptions, type ImageBuildResult, type ImageFormat } from './image/build.js';
+export { buildImage, imageFormats, imageOutputs, DISK_ID, ROOT_PARTUUID, type BootLoaderResult, type ImageBuildOptions, type ImageBuildResult, type ImageFormat } from './image/build.js';
+export { bootLoaders, embedBootCode, GRUB_MODULES, GRUB_PC_DIR, MAX_CORE_SECTORS, type BootLoader, type EmbeddedCore } from './image/bootloader.js';
 export { parseSize } from './image/size.js';
 export {
   EBS_BLOCK_SIZE,

@@ -18,6 +18,7 @@ export const toolPackages: Readonly<Record<string, string>> = {
   virsh: 'libvirt-clients',
   mkfifo: 'coreutils',
   ssh: 'openssh-client',
+  'grub-mkimage': 'grub-common',
 };
 
 export interface RunOptions {

@@ -6,6 +6,7 @@ import { requireTools, run, runWithStdin } from '../run.js';
 import { tarStream } from '../template/archive.js';
 import { checkRootfs } from '../template/build.js';
 import { OverlayTree } from '../template/tree.js';
+import { BOOT_FILES, GRUB_PC_DIR, bootLoaders, checkRootDevice, embedBootCode, grubConfig, makeCoreImage, requireGrub, stageBootFiles, type BootLoader } from './bootloader.js';
 import { BLOCK_SIZE, MiB, PARTITION_OFFSET, filesystemBytes, parseSize, planFilesystem, treeUsage } from './size.js';
 
 export type ImageFormat = 'qcow2' | 'raw';
@@ -21,7 +22,27 @@ export interface ImageBuildOptions {
   format?: ImageFormat;
   out: string;
   force?: boolean;
+  /**
+   * `grub`: also make the disk BIOS-bootable (GRUB 2 in the MBR and the gap before the partition,
+   * kernel and initrd in /boot), as EC2 and a plain BIOS VM need. Default `none`: direct kernel boot only.
+   */
+  bootLoader?: BootLoader;
+  /** root= on the kernel command line. Default: `/dev/vda1`, or `PARTUUID=ec2e1e01-01` with a boot loader. */
+  root?: string;
+  /** GRUB's i386-pc files (boot.img, modules); default /usr/lib/grub/i386-pc (Debian's grub-pc-bin). */
+  grubDir?: string;
   log?: (message: string) => void;
+}
+
+export interface BootLoaderResult {
+  type: 'grub';
+  /** Where, inside the image's file system, GRUB finds what it boots. */
+  kernel: string;
+  initrd?: string;
+  config: string;
+  /** core.img's place on the disk: sector 1 on, in the gap before the partition. */
+  coreSectors: number;
+  gapSectors: number;
 }
 
 export interface ImageBuildResult {
@@ -31,13 +52,20 @@ export interface ImageBuildResult {
   partition: { number: 1; startSector: number; sectors: number; fsType: 'ext4'; device: '/dev/vda1' };
   kernel: string;
   initrd?: string;
-  /** Kernel command line for a direct kernel boot of this image; add ec2inv.* values to it. */
+  /** Kernel command line for a direct kernel boot of this image (and the one grub.cfg boots with); add ec2inv.* values to it. */
   cmdline: string;
+  /** True when the disk boots by itself in a BIOS machine (EC2 legacy-bios, a VM without -kernel). */
+  biosBootable: boolean;
+  bootLoader?: BootLoaderResult;
   /** Bytes the image file takes on disk (it is sparse). */
   allocatedBytes: number;
 }
 
 const SECTOR = 512;
+/** The MBR disk identifier: fixed, so the image is independent of the run and PARTUUID is known in advance. */
+export const DISK_ID = 0xec2e1e01;
+/** PARTUUID of the one partition: the MBR disk identifier and the partition number, as Linux names it. */
+export const ROOT_PARTUUID = `PARTUUID=${DISK_ID.toString(16).padStart(8, '0')}-01`;
 
 // GNU tar recognises the compression itself when it reads a file, so any of these can be --from.
 function isArchive(p: string): boolean {
@@ -85,7 +113,8 @@ async function extractInto(from: string, staging: string, fakerootState: string)
 
 /**
  * Builds a partitioned disk image (MBR, one ext4 partition at 1 MiB) from a root filesystem or a
- * template cache, without root, loop devices or mounts, and puts the kernel (and initrd) beside it.
+ * template cache, without root, loop devices or mounts, and puts the kernel (and initrd) beside it;
+ * with `bootLoader: 'grub'` the disk also boots by itself on a BIOS machine.
  */
 export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildResult> {
   const log = opts.log ?? (() => {});
@@ -102,7 +131,16 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a template archive (.tar.gz, .tgz, .tar.xz, .tar.zst, .tar)`, 'EUSAGE');
   const kernel = checkReadableFile(opts.kernel, '--kernel');
   const initrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
+  const bootLoader = opts.bootLoader ?? 'none';
+  if (!bootLoaders.includes(bootLoader)) {
+    throw new ProvisionError(`unknown boot loader ${JSON.stringify(bootLoader)}: use ${bootLoaders.join(' or ')}`, 'EUSAGE');
+  }
+  const grub = bootLoader === 'grub';
+  const root = checkRootDevice(opts.root ?? (grub ? ROOT_PARTUUID : '/dev/vda1'));
+  const cmdline = `root=${root} rw console=ttyS0`;
   requireTools(['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', ...(format === 'qcow2' ? ['qemu-img'] : [])]);
+  const grubDir = path.resolve(opts.grubDir ?? GRUB_PC_DIR);
+  if (grub) requireGrub(grubDir);
   const finals = imageOutputs(opts.out);
   const outDir = path.dirname(finals.image);
   const outputs = await Outputs.prepare([finals.image, finals.kernel, ...(initrd ? [finals.initrd] : [])], opts.force ?? false);
@@ -115,6 +153,10 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       await extractInto(from, staging, state);
       if (!isSbinInit(staging)) {
         throw new ProvisionError(`${opts.from} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
+      }
+      if (grub) {
+        // Before the size estimate, so the kernel and initrd are counted in it.
+        await stageBootFiles(staging, state, { kernel, ...(initrd ? { initrd } : {}), config: grubConfig(cmdline, initrd !== undefined) });
       }
 
       const fsBytes = filesystemBytes(sizeBytes);
@@ -129,7 +171,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       const sectors = fsBytes / SECTOR;
       // A fixed disk identifier keeps the image independent of the run; the partition is addressed by device name.
       await run('sfdisk', ['--no-reread', '--no-tell-kernel', '-q', raw], {
-        input: `label: dos\nlabel-id: 0xec2e1e01\nunit: sectors\nstart=${startSector}, size=${sectors}, type=83, bootable\n`,
+        input: `label: dos\nlabel-id: 0x${DISK_ID.toString(16)}\nunit: sectors\nstart=${startSector}, size=${sectors}, type=83, bootable\n`,
       });
 
       log(`writing ext4 file system (${Math.ceil(plan.neededBytes / MiB)} MiB estimated use of ${fsBytes / MiB} MiB)`);
@@ -137,6 +179,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
         await run('fakeroot', [
           '-i', state, '--',
           'mkfs.ext4', '-q', '-F', '-T', 'default', '-b', String(BLOCK_SIZE), '-N', String(plan.inodes), '-L', 'root',
+          // GRUB 2.06 refuses ext4 with the metadata_csum_seed incompat flag, which newer mke2fs.conf turn on.
+          ...(grub ? ['-O', '^metadata_csum_seed'] : []),
           '-E', `offset=${PARTITION_OFFSET}`, '-d', staging, raw, `${fsBytes / 1024}k`,
         ], { label: 'mkfs.ext4' });
       } catch (err) {
@@ -144,6 +188,13 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
           throw new ProvisionError(`the files do not fit in --size ${sizeText}: ${err.message}`, 'ENOSPC');
         }
         throw err;
+      }
+
+      let embedded: ReturnType<typeof embedBootCode> | undefined;
+      if (grub) {
+        log('installing GRUB (BIOS boot)');
+        const core = await makeCoreImage(grubDir, path.join(scratch, 'core.img'));
+        embedded = embedBootCode(raw, core, fs.readFileSync(path.join(grubDir, 'boot.img')), startSector - 1);
       }
 
       if (format === 'qcow2') {
@@ -161,7 +212,20 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
         partition: { number: 1, startSector, sectors, fsType: 'ext4', device: '/dev/vda1' },
         kernel: finals.kernel,
         ...(initrd ? { initrd: finals.initrd } : {}),
-        cmdline: 'root=/dev/vda1 rw console=ttyS0',
+        cmdline,
+        biosBootable: embedded !== undefined,
+        ...(embedded
+          ? {
+              bootLoader: {
+                type: 'grub' as const,
+                kernel: BOOT_FILES.kernel,
+                ...(initrd ? { initrd: BOOT_FILES.initrd } : {}),
+                config: BOOT_FILES.config,
+                coreSectors: embedded.coreSectors,
+                gapSectors: embedded.gapSectors,
+              },
+            }
+          : {}),
         allocatedBytes,
       };
     });

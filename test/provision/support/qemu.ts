@@ -19,9 +19,12 @@ export function detectAccel(): Accel {
 export interface BootOptions {
   image: string;
   format: 'qcow2' | 'raw';
-  kernel: string;
-  initrd: string;
-  append: string;
+  /** Direct kernel boot; without a kernel the BIOS boots from the disk (its boot loader). */
+  kernel?: string;
+  initrd?: string;
+  append?: string;
+  /** How the guest sees the disk: virtio (vda, KVM) by default, or nvme (nvme0n1, as on EC2 Nitro). */
+  disk?: 'virtio' | 'nvme';
   serialLog: string;
   /** Resolves the boot when the serial log matches. */
   until: RegExp;
@@ -43,8 +46,10 @@ function bootOnce(o: BootOptions, accel: Accel): Promise<BootResult> {
     '-accel', accel, ...(accel === 'kvm' ? ['-cpu', 'host'] : []),
     '-m', '256', '-smp', '1', '-nodefaults', '-no-reboot', '-display', 'none',
     '-serial', `file:${o.serialLog}`,
-    '-kernel', o.kernel, '-initrd', o.initrd, '-append', o.append,
-    '-drive', `file=${o.image},format=${o.format},if=virtio,snapshot=on`,
+    ...(o.kernel ? ['-kernel', o.kernel, ...(o.initrd ? ['-initrd', o.initrd] : []), '-append', o.append ?? ''] : []),
+    ...(o.disk === 'nvme'
+      ? ['-drive', `file=${o.image},format=${o.format},if=none,id=d0,snapshot=on`, '-device', 'nvme,drive=d0,serial=ec2inv']
+      : ['-drive', `file=${o.image},format=${o.format},if=virtio,snapshot=on`]),
     '-netdev', 'user,id=n0', '-device', 'virtio-net-pci,netdev=n0',
   ];
   const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
