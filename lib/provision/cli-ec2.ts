@@ -60,6 +60,7 @@ export function pushEc2Command(y: Argv, say: Say, emit: Emit): Argv {
         bootMode: a['boot-mode'] as BootMode,
         ...(a.description !== undefined ? { description: a.description } : {}),
         concurrency: a.concurrency,
+        warn: (m) => say(`warning: ${m}`),
         ...tty(say),
         ...(onProgress ? { onProgress } : {}),
       });

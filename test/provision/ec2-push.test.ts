@@ -50,6 +50,7 @@ describe('push ec2 (moto)', () => {
     assert.equal(r.bytesSkipped, (r.blocksTotal - expected.length) * EBS_BLOCK_SIZE);
     assert.equal(r.volumeSizeGiB, 2);
     assert.equal(r.reused, false);
+    assert.equal(r.bootCode, true, 'the first extent fills the MBR');
     assert.match(r.snapshotId, /^snap-/);
     assert.match(r.imageId, /^ami-/);
 
@@ -105,6 +106,19 @@ describe('push ec2 (moto)', () => {
     sparseDisk(other, 8 * MiB, [{ offset: 0, length: 4096 }]);
     await assert.rejects(pushEc2({ region, image: other, name: 'web-2g', clients: { ec2, ebs } }),
       (e: ProvisionError) => e.code === 'EEXIST' && e.message.includes(r.imageId) && e.message.includes('web-2g'));
+  });
+
+  it('a disk without boot code in its MBR is pushed, with a warning that it will not boot (legacy-bios only)', async () => {
+    const blank = path.join(dir, 'no-boot-code.raw');
+    sparseDisk(blank, 8 * MiB, [{ offset: 1 * MiB, length: 4096 }]);
+    const warnings: string[] = [];
+    const r = await pushEc2({ region, image: blank, name: 'no-boot-code', pollMs: 50, warn: (m) => warnings.push(m) });
+    assert.equal(r.bootCode, false);
+    assert.match(r.imageId, /^ami-/);
+    assert.deepEqual(warnings, [`${blank} has no boot code in its MBR: the AMI will launch but not boot (build the image with --boot-loader grub)`]);
+    const uefi: string[] = [];
+    await pushEc2({ region, image: blank, name: 'no-boot-code-uefi', bootMode: 'uefi', pollMs: 50, warn: (m) => uefi.push(m) });
+    assert.deepEqual(uefi, [], 'a UEFI image boots from its EFI partition, not the MBR');
   });
 
   it('reads a qcow2 image as the disk it describes', async (t) => {

@@ -47,6 +47,8 @@ export interface Ec2PushOptions {
   pollMs?: number;
   clients?: Ec2Clients;
   log?: (message: string) => void;
+  /** Told what will make the AMI useless although the push succeeds (a BIOS image without boot code). */
+  warn?: (message: string) => void;
   onProgress?: (p: PushProgress) => void;
 }
 
@@ -65,6 +67,11 @@ export interface Ec2PushResult {
   blocksSent: number;
   bytesSkipped: number;
   seconds: number;
+  /**
+   * The MBR holds boot code (`image build --boot-loader grub` puts GRUB there). Without it an AMI
+   * with BootMode legacy-bios registers and launches, but does not boot.
+   */
+  bootCode: boolean;
 }
 
 export interface DiskBlock {
@@ -185,9 +192,13 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
   const ec2 = ec2Client(region, opts.clients?.ec2, opts.maxAttempts);
   const ebs = ebsClient(region, opts.clients?.ebs, opts.maxAttempts);
   const scan = await scanDisk(raw);
+  const bootCode = await hasBootCode(raw);
+  if (!bootCode && (opts.bootMode ?? 'legacy-bios') === 'legacy-bios') {
+    opts.warn?.(`${opts.image} has no boot code in its MBR: the AMI will launch but not boot (build the image with --boot-loader grub)`);
+  }
   const base = {
     region, name: opts.name, diskSha256: scan.diskSha256, volumeSizeGiB: scan.volumeSizeGiB,
-    blockSize: EBS_BLOCK_SIZE, blocksTotal: scan.blocksTotal,
+    blockSize: EBS_BLOCK_SIZE, blocksTotal: scan.blocksTotal, bootCode,
   };
 
   const existing = await findImageByName(ec2, region, opts.name);
@@ -266,6 +277,17 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
       );
     }
     throw err;
+  }
+}
+
+/** Whether the first 440 bytes (the MBR's boot code, before the disk signature) hold anything. */
+async function hasBootCode(raw: string): Promise<boolean> {
+  const fh = await fs.promises.open(raw, 'r');
+  try {
+    const { buffer, bytesRead } = await fh.read(Buffer.alloc(440), 0, 440, 0);
+    return buffer.subarray(0, bytesRead).some((b) => b !== 0);
+  } finally {
+    await fh.close();
   }
 }
 
