@@ -78,12 +78,21 @@ export function hostVarsText(vars: HostVars): string {
   return indent(json_format_dict(vars), '      ');
 }
 
-// Counting UTF-8 bytes is several times faster than a regular expression over the text.
-function isPrintableAscii(text: string): boolean {
-  return Buffer.byteLength(text, 'utf8') === text.length && !text.includes('\x7f');
-}
+/** What a string needs to be written as JSON the way Python's json.dumps writes it. */
+const enum Quoting { Plain, Escaped, NonAscii }
 
-const needsEscape = /["\\\x00-\x1f]/;
+// One pass over the character codes: cheaper than a regular expression call for the short values
+// that make up most hostvars, and it finds non-ASCII text too, so the host's whole text needs no
+// second look.
+function quoting(value: string): Quoting {
+  let quoting = Quoting.Plain;
+  for (let i = 0; i < value.length; i++) {
+    const c = value.charCodeAt(i);
+    if (c >= 0x7f) return Quoting.NonAscii;
+    if (c < 0x20 || c === 0x22 || c === 0x5c) quoting = Quoting.Escaped;
+  }
+  return quoting;
+}
 
 // `,\n        "name": ` for each variable name, made once per name rather than once per host.
 // Names are ec2_ plus to_safe's characters (nothing to escape), and few: tag keys, not values.
@@ -97,6 +106,12 @@ function prefixOf(name: string): string {
   return prefix;
 }
 
+// Every host visits nearly the same names in the same order (the fixed table, the same tag
+// keys): the prefix seen at each position last time is checked first, which is a pointer
+// comparison when the name is the same string, and the map is asked only when it is not.
+const lastNames: string[] = [];
+const lastPrefixes: string[] = [];
+
 /**
  * The text of variables the rules hand over in key order: written as they come, without an object
  * in between. Nested values and non-ASCII text (rare) go through the general formatter.
@@ -104,17 +119,33 @@ function prefixOf(name: string): string {
 export function walkText(walk: HostVarsWalk): string {
   let text = '';
   let simple = true;
+  let position = 0;
   walk((name, value) => {
+    if (!simple) return;
     if (value !== null && typeof value === 'object') {
       simple = false;
       return;
     }
+    let prefix: string;
+    if (lastNames[position] === name) prefix = lastPrefixes[position] as string;
+    else {
+      prefix = prefixOf(name);
+      lastNames[position] = name;
+      lastPrefixes[position] = prefix;
+    }
+    // The first variable opens the object (text.slice(1) at the end would copy the whole text).
+    if (position++ === 0) prefix = '{' + prefix.slice(1);
+    if (typeof value !== 'string') {
+      text += prefix + JSON.stringify(value);
+      return;
+    }
     // Most values need no escaping and are quoted directly; JSON.stringify does the others.
-    // (Non-ASCII is caught below, whole.)
-    text += prefixOf(name) + (typeof value === 'string' && !needsEscape.test(value) ? '"' + value + '"' : JSON.stringify(value));
+    const q = quoting(value);
+    if (q === Quoting.NonAscii) simple = false;
+    else text += prefix + (q === Quoting.Plain ? '"' + value + '"' : JSON.stringify(value));
   });
-  if (!simple || !isPrintableAscii(text)) return hostVarsText(varsObject(walk));
-  return text === '' ? '{}' : '{' + text.slice(1) + '\n      }';
+  if (!simple) return hostVarsText(varsObject(walk));
+  return text === '' ? '{}' : text + '\n      }';
 }
 
 function indent(text: string, by: string): string {
