@@ -21,13 +21,16 @@ const integerLike = /^(0|[1-9][0-9]*)$/;
 function sortedCopy(value: unknown): unknown {
   if (value === null || typeof value !== 'object') return value;
   if (Array.isArray(value)) {
-    const out = new Array<unknown>(value.length);
+    // An array holds no keys to order: copied only when an item had to be (the index's 100,000
+    // [region, id] pairs are used as they are).
+    let out: unknown[] | undefined;
     for (let i = 0; i < value.length; i++) {
       const item = sortedCopy(value[i]);
       if (item === undefined) return undefined;
-      out[i] = item;
+      if (item !== value[i] && out === undefined) out = value.slice(0, i);
+      if (out !== undefined) out[i] = item;
     }
-    return out;
+    return out ?? value;
   }
   const record = value as Record<string, unknown>;
   const original = Object.keys(record);

@@ -111,6 +111,8 @@ export function newState(
     settings: full,
     accountId: context.accountId,
     safe: (word) => to_safe(word, full.replaceDashInGroups),
+    safeName: safeNameCache((prefix, value) => to_safe(prefix + value, full.replaceDashInGroups)),
+    safeTagName: safeNameCache((key, value) => to_safe('tag_' + key + '=' + value, full.replaceDashInGroups)),
   };
 }
 
@@ -163,6 +165,41 @@ export interface State {
   accountId: string | undefined;
   /** to_safe with the replace_dash_in_groups setting. */
   safe: (word: string) => string;
+  /** safe(prefix + value), remembered for values that repeat from host to host. */
+  safeName: (prefix: string, value: string) => string;
+  /** safe('tag_' + key + '=' + value), remembered the same way. */
+  safeTagName: (key: string, value: string) => string;
+}
+
+/**
+ * A group name made from a fixed part and a record's value, remembered per (part, value). Most
+ * group names repeat across hosts (types, zones, key pairs, security groups, tag values): a
+ * remembered name skips the concatenation and to_safe, and is already the string the inventory
+ * is keyed by, so the group lookup does not hash and intern a new string either. Values that never
+ * repeat (Name tags, ids) would only fill it: each part keeps at most PER_PART values, the whole
+ * cache at most TOTAL, and names past that are made as before.
+ */
+function safeNameCache(make: (part: string, value: string) => string): (part: string, value: string) => string {
+  const PER_PART = 1_000;
+  const TOTAL = 50_000;
+  const byPart = new Map<string, Map<string, string>>();
+  let size = 0;
+  return (part, value) => {
+    let names = byPart.get(part);
+    if (names === undefined) {
+      names = new Map();
+      if (size < TOTAL) byPart.set(part, names);
+    }
+    let name = names.get(value);
+    if (name === undefined) {
+      name = make(part, value);
+      if (names.size < PER_PART && size < TOTAL) {
+        names.set(value, name);
+        size++;
+      }
+    }
+    return name;
+  };
 }
 
 /** ec2.py get_route53_records, after the fetch: resource record value → record names. */
@@ -193,7 +230,7 @@ export function requestedGroups(value: string): string[] {
  * later ec2.py also changed nesting and empty-tag names: those changes are not taken, see README).
  */
 export function add_instance(state: State, record: EC2Record): void {
-  const { inventory, settings, safe } = state;
+  const { inventory, settings, safe, safeName } = state;
   const g = settings.groupBy;
   const instance = record.instance;
   const region = record.region;
@@ -210,40 +247,40 @@ export function add_instance(state: State, record: EC2Record): void {
   push_placement_groups(state, hostname, region, id, instance.Placement?.AvailabilityZone ?? '');
 
   if (g.ami_id) {
-    const ami = safe(instance.ImageId ?? '');
+    const ami = safeName('', instance.ImageId ?? '');
     push(inventory, ami, hostname);
     if (settings.nestedGroups) push_group(inventory, 'images', ami);
   }
 
   if (g.instance_type) {
-    const typeName = safe('type_' + (instance.InstanceType ?? ''));
+    const typeName = safeName('type_', instance.InstanceType ?? '');
     push(inventory, typeName, hostname);
     if (settings.nestedGroups) push_group(inventory, 'types', typeName);
   }
 
   if (g.instance_state) {
-    const stateName = safe('instance_state_' + (instance.State?.Name ?? ''));
+    const stateName = safeName('instance_state_', instance.State?.Name ?? '');
     push(inventory, stateName, hostname);
     if (settings.nestedGroups) push_group(inventory, 'instance_states', stateName);
   }
 
   if (g.platform) {
-    const platform = safe('platform_' + (instance.Platform || 'undefined'));
+    const platform = safeName('platform_', instance.Platform || 'undefined');
     push(inventory, platform, hostname);
     if (settings.nestedGroups) push_group(inventory, 'platforms', platform);
   }
 
   if (g.key_pair && instance.KeyName) {
-    const keyName = safe('key_' + instance.KeyName);
+    const keyName = safeName('key_', instance.KeyName);
     push(inventory, keyName, hostname);
     if (settings.nestedGroups) push_group(inventory, 'keys', keyName);
   }
 
-  if (g.vpc_id && instance.VpcId) push(inventory, safe('vpc_id_' + instance.VpcId), hostname);
+  if (g.vpc_id && instance.VpcId) push(inventory, safeName('vpc_id_', instance.VpcId), hostname);
 
   if (g.security_group) {
     for (const group of instance.SecurityGroups ?? []) {
-      const key = safe('security_group_' + (group.GroupName ?? ''));
+      const key = safeName('security_group_', group.GroupName ?? '');
       push(inventory, key, hostname);
       if (settings.nestedGroups) push_group(inventory, 'security_groups', key);
     }
@@ -260,7 +297,7 @@ export function add_instance(state: State, record: EC2Record): void {
       const k = tag.Key ?? '';
       // 2014 names: tag_<key>=<value> even for an empty value (the later ec2.py wrote tag_<key>).
       for (const v of tagValues(tag.Value ?? '', settings.expandCsvTags)) {
-        const key = safe('tag_' + k + '=' + v);
+        const key = state.safeTagName(k, v);
         push(inventory, key, hostname);
         if (settings.nestedGroups) {
           push_group(inventory, 'tags', safe('tag_' + k));
@@ -408,7 +445,7 @@ export function host_info_from_instance(record: EC2Record, state?: Pick<State, '
   for (const tag of instance.Tags ?? []) {
     const value = tag.Value ?? '';
     const values = tagValues(value, expandCsv);
-    tags.push([to_safe('ec2_tag_' + (tag.Key ?? ''), replaceDash), value.includes(',') && values.length > 1 ? values : value]);
+    tags.push([tagVarName(tag.Key ?? '', replaceDash), value.includes(',') && values.length > 1 ? values : value]);
   }
   if (tags.length > 1) tags.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
   const fixed = state?.settings.extraHostvars ? ec2FixedWithExtra : ec2Fixed;
@@ -429,6 +466,10 @@ export function host_info_from_instance(record: EC2Record, state?: Pick<State, '
     for (; t < tags.length; t++) tag(t);
   };
 }
+
+// Tag keys are few and repeat on every host: their variable names are made once.
+const tagVarNames = [safeNameCache((_, key) => to_safe('ec2_tag_' + key)), safeNameCache((_, key) => to_safe('ec2_tag_' + key, true))] as const;
+const tagVarName = (key: string, replaceDash: boolean) => tagVarNames[replaceDash ? 1 : 0]('', key);
 
 /** The object of a walk (its names all start with ec2_ or ansible_, so none is special to an object). */
 export function varsObject(walk: HostVarsWalk): HostVars {
