@@ -194,7 +194,9 @@ function copyOut(cache: OpenCache, fd: number): boolean {
   return true;
 }
 
-const CHUNK = 1 << 20;
+// cat's buffer size: a buffer that stays in the L2 cache between the read and the write measured
+// 1.01-1.09x of cat at 100,000 hosts, against 1.12-1.15x with 1 MiB.
+const CHUNK = 128 * 1024;
 
 /** Fills buffer with the output from `from` on (the file's bytes, then a newline); returns how many. */
 function fill(cache: OpenCache, buffer: Buffer, from: number): number {
