@@ -68,7 +68,7 @@ export class SpilledHostVars implements HostVarsStore {
     return JSON.parse(bytes.toString('latin1', entryKey(host).length)) as HostVars;
   }
 
-  /** Whether any host has variables. */
+  /** How many hosts have variables. */
   get size(): number {
     return this.slots.size;
   }
