@@ -3,12 +3,15 @@
 // same disk reuses it; a block that keeps failing is reported by index and leaves no snapshot.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EBSClient, GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { startMoto, type Moto } from '../support/moto.js';
+import { repoRoot } from '../support/paths.js';
+import { awsEnv } from '../support/run.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { aggregateChecksum, pushEc2, scanDisk, EBS_BLOCK_SIZE, ProvisionError } from '../../lib/provision/index.js';
 import { recordInputs, sparseDisk, touchedBlocks, useEndpoint, type Extent } from './support/ec2.js';
@@ -135,6 +138,40 @@ describe('push ec2 (moto)', () => {
     assert.equal(r.volumeSizeGiB, 1);
   });
 
+  it('SIGINT while blocks are in flight: the unfinished snapshot is deleted, no AMI, exit 130', async () => {
+    const proxy = await startProxy(moto.endpoint);
+    try {
+      // The blocks are held in the proxy; StartSnapshot before them and DeleteSnapshot after pass.
+      proxy.delayFor = (_body, url) => (/\/snapshots\/[^/]+\/blocks\/\d+$/.test(url) ? 30_000 : undefined);
+      proxy.recorded = [];
+      const child = spawn(path.join(repoRoot, 'bin', 'provision'), ['push', 'ec2', '--region', region, '--image', disk, '--name', 'interrupted-push'],
+        { env: awsEnv(proxy.url) });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      const blocksSent = () => proxy.recorded?.some((r) => r.path.includes('/blocks/'));
+      for (const t0 = Date.now(); !blocksSent(); await new Promise((r) => setTimeout(r, 20))) {
+        assert.ok(Date.now() - t0 < 60_000 && child.exitCode === null, `no block was sent: ${stderr}`);
+      }
+      const t1 = Date.now();
+      child.kill('SIGINT');
+      assert.equal(await exited, 130, stderr);
+      assert.ok(Date.now() - t1 < 20_000, 'the held blocks were abandoned, not waited out');
+      assert.equal(stdout, '');
+      const snapshotId = /deleted the unfinished snapshot (snap-[0-9a-f]+)/.exec(stderr)?.[1];
+      assert.ok(snapshotId, stderr);
+      assert.match(stderr, /interrupted by SIGINT; deleted the unfinished snapshot/);
+      const ec2 = new EC2Client({ region });
+      await assert.rejects(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })), /InvalidSnapshot\.NotFound/);
+      const imgs = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['interrupted-push'] }] }));
+      assert.equal(imgs.Images?.length ?? 0, 0);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('a PutSnapshotBlock that keeps failing: error names the block and snapshot, the snapshot is deleted, no AMI', async () => {
     const proxy: Proxy = await startProxy(moto.endpoint);
     try {
@@ -149,7 +186,7 @@ describe('push ec2 (moto)', () => {
       await assert.rejects(pushEc2({ region, image: small, name: 'never-registered', clients: { ec2, ebs }, log: (m) => logs.push(m) }),
         (e: ProvisionError) => {
           assert.equal(e.code, 'EAWS');
-          assert.match(e.message, /PutSnapshotBlock of block 0 to snap-\S+ in us-east-1 failed after 3 attempts/);
+          assert.match(e.message, /PutSnapshotBlock of block 0 to snap-\S+ in us-east-1 failed after 3 attempts[\s\S]*; deleted the unfinished snapshot snap-/);
           return true;
         });
       const snapshotId = (ebsCalls.get('PutSnapshotBlockCommand')![0] as { SnapshotId: string }).SnapshotId;

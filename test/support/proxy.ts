@@ -15,8 +15,8 @@ export interface Proxy {
   failWhen: ((method: string, url: string) => boolean) | undefined;
   /** When set, every request is appended to it as it arrives (the bench replays them). */
   recorded: RecordedRequest[] | undefined;
-  /** When set, the delay for one request (undefined: delayMs), from its body (EC2's Action=...). */
-  delayFor: ((body: string) => number | undefined) | undefined;
+  /** When set, the delay for one request (undefined: delayMs), from its body (EC2's Action=...) or URL (EBS). */
+  delayFor: ((body: string, url: string) => number | undefined) | undefined;
   close(): Promise<void>;
 }
 
@@ -53,7 +53,7 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
         });
         upstream.on('error', (err) => res.writeHead(502).end(String(err)));
         upstream.end(body);
-      }, state.delayFor?.(body.toString('utf8')) ?? state.delayMs);
+      }, state.delayFor?.(body.toString('utf8'), req.url ?? '/') ?? state.delayMs);
     });
   });
   server.keepAliveTimeout = 1000;

@@ -10,7 +10,7 @@ import { ProvisionError, errnoCode } from '../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../run.js';
 import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitFor, type Ec2Clients } from '../aws.js';
-import { checkInterrupted, undoable } from '../interrupt.js';
+import { checkInterrupted, interruption, undoable } from '../interrupt.js';
 
 /** The EBS direct APIs take blocks of exactly this size (and no other). */
 export const EBS_BLOCK_SIZE = 512 * 1024;
@@ -269,12 +269,16 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     })).catch((err: unknown) => { throw awsFailure(`CreateTags on ${imageId} (registered, but a later push will not recognise it)`, region, err); });
     return { ...base, imageId, snapshotId, reused: false, ...sent, seconds: (Date.now() - started) / 1000 };
   } catch (err) {
-    // A snapshot nothing refers to only costs money: remove it, but keep the first error.
+    // A snapshot nothing refers to only costs money: remove it, but keep the first error, and say
+    // in it what was cleaned up (as a failed launch does), progress or not.
     if (snapshotId && !registered) {
-      await ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })).then(
-        () => opts.log?.(`deleted the unfinished snapshot ${snapshotId}`),
-        (e: unknown) => opts.log?.(`could not delete snapshot ${snapshotId} (${awsCode(e)}); AWS errors it out after 60 minutes`),
+      const id = snapshotId;
+      const note = await ec2.send(new DeleteSnapshotCommand({ SnapshotId: id })).then(
+        () => `deleted the unfinished snapshot ${id}`,
+        (e: unknown) => `could not delete snapshot ${id} (${awsCode(e)}); AWS errors it out after 60 minutes`,
       );
+      opts.log?.(note);
+      throw new ProvisionError(`${err instanceof Error ? err.message : String(err)}; ${note}`, err instanceof ProvisionError ? err.code : 'EPROVISION');
     }
     throw err;
   }
@@ -321,8 +325,9 @@ async function putBlocks(
             Checksum: sha.toString('base64'),
             ChecksumAlgorithm: 'SHA256',
             Progress: Math.floor((100 * (blocksSent + 1)) / scan.blocks.length),
-          }));
+          }), { abortSignal: interruption }); // a block cut short is lost with the snapshot anyway
         } catch (err) {
+          checkInterrupted();
           throw awsFailure(`PutSnapshotBlock of block ${block.index} to ${snapshotId}`, opts.region, err);
         }
         blocksSent++;
