@@ -33,6 +33,8 @@ export type { Registry, RegisteredHost, HostVarValue } from './registry/registry
 
 // EC2 provisioning: push a disk image as an AMI, launch instances into inventory groups, destroy.
 export { pushEc2, launchEc2, destroyEc2, scanDisk } from './provision/index.js';
+// A signal during a push or launch: stop it and undo what it created (see interrupt.ts).
+export { interrupt, interruptedBy, Interrupted } from './provision/index.js';
 export type {
   Ec2PushOptions, Ec2PushResult, PushProgress, Ec2LaunchOptions, Ec2LaunchResult, LaunchedHost, Ec2DestroyOptions, Ec2DestroyResult,
   Ec2Clients, Architecture, BootMode,
