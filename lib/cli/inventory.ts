@@ -4,6 +4,7 @@ import { createRequire } from 'node:module';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../inventory/source.js';
 import { InventoryError } from '../errors.js';
+import { readerGone } from './cached.js';
 
 export interface Io {
   stdout: (text: string | Uint8Array) => void;
@@ -13,13 +14,13 @@ export interface Io {
 }
 
 // A reader that stops early (`| head`) closes the pipe: stop quietly, as cat does, rather than
-// print a stack trace about EPIPE.
+// print a stack trace about EPIPE (or ECONNRESET, see readerGone).
 let pipeWatched = false;
 function writeStdout(text: string | Uint8Array): void {
   if (!pipeWatched) {
     pipeWatched = true;
     process.stdout.on('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+      if (readerGone(err.code)) process.exit(process.exitCode ?? 0);
       throw err;
     });
   }

@@ -304,7 +304,7 @@ describe('cached --list fast path', () => {
     child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
     await new Promise<void>((resolve) => child.stdout.once('data', () => { child.stdout.destroy(); resolve(); }));
     const code = await new Promise<number | null>((resolve) => child.once('exit', resolve));
-    assert.equal(code, 0);
+    assert.equal(code, 0, stderr);
     assert.equal(stderr, trace);
   });
 
