@@ -7,14 +7,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { DescribeImagesCommand, DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
 import { mockClient } from 'aws-sdk-client-mock';
-import { spawn } from 'node:child_process';
 import { startMoto, type Moto } from '../support/moto.js';
 import { startProxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { repoRoot } from '../support/paths.js';
 import { destroyEc2, launchEc2, ProvisionError, type LaunchSettings } from '../../lib/provision/index.js';
 import { openRegistry, readSettings } from '../../lib/index.js';
-import { sparseDisk, useEndpoint } from './support/ec2.js';
+import { sparseDisk, startProvision, useEndpoint } from './support/ec2.js';
 
 const region = 'us-east-1';
 const provisionBin = path.join(repoRoot, 'bin', 'provision');
@@ -168,23 +167,15 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
       // included, goes straight through.
       proxy.delayFor = (body) => (body.includes('Action=DescribeInstances') ? 30_000 : undefined);
       proxy.recorded = [];
-      const child = spawn(provisionBin, ['launch', 'ec2', '--region', region, '--ami', 'ami-12c6146b', '--instance-type', 't3.micro',
-        '--groups', 'interrupted', '--wait', '60'], { env: awsEnv(proxy.url, { EC2_INI_PATH: ini }) });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const waiting = () => proxy.recorded?.some((r) => r.body.includes('Action=DescribeInstances'));
-      for (const t0 = Date.now(); !waiting(); await new Promise((r) => setTimeout(r, 20))) {
-        assert.ok(Date.now() - t0 < 60_000 && child.exitCode === null, `the launch never got to its wait: ${stderr}`);
-      }
-      const t1 = Date.now();
-      child.kill('SIGINT');
-      const code = await exited;
+      const launchArgs = ['launch', 'ec2', '--region', region, '--ami', 'ami-12c6146b', '--instance-type', 't3.micro', '--groups', 'interrupted', '--wait', '60'];
+      const launch = startProvision(launchArgs, awsEnv(proxy.url, { EC2_INI_PATH: ini }));
+      const waiting = () => proxy.recorded?.some((r) => r.body.includes('Action=DescribeInstances')) ?? false;
+      await launch.until(waiting, 'the launch waiting for its instance');
+      const { code, ms } = await launch.stop('SIGINT');
+      const stderr = launch.stderr;
       assert.equal(code, 130, stderr);
-      assert.ok(Date.now() - t1 < 20_000, 'the held poll was abandoned, not waited out');
-      assert.equal(stdout, '');
+      assert.ok(ms < 20_000, 'the held poll was abandoned, not waited out');
+      assert.equal(launch.stdout, '');
       assert.match(stderr, /SIGINT: stopping and undoing/);
       assert.match(stderr, /interrupted by SIGINT/);
       const id = /terminated (i-[0-9a-f]+) launched by this call/.exec(stderr)?.[1];
@@ -199,21 +190,13 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
       // Nothing to undo left, or the user insists: the second signal is not waited on.
       proxy.recorded = [];
       proxy.delayFor = (body) => (/Action=(DescribeInstances|TerminateInstances)/.test(body) ? 30_000 : undefined);
-      const stubborn = spawn(provisionBin, ['launch', 'ec2', '--region', region, '--ami', 'ami-12c6146b', '--instance-type', 't3.micro',
-        '--groups', 'interrupted', '--wait', '60'], { env: awsEnv(proxy.url, { EC2_INI_PATH: ini }) });
-      let stubbornErr = '';
-      stubborn.stderr.on('data', (d: Buffer) => { stubbornErr += d.toString(); });
-      const stubbornExit = new Promise<number | null>((resolve) => stubborn.on('exit', (c) => resolve(c)));
-      for (const t0 = Date.now(); !waiting(); await new Promise((r) => setTimeout(r, 20))) {
-        assert.ok(Date.now() - t0 < 60_000 && stubborn.exitCode === null, `the launch never got to its wait: ${stubbornErr}`);
-      }
+      const stubborn = startProvision(launchArgs, awsEnv(proxy.url, { EC2_INI_PATH: ini }));
+      await stubborn.until(waiting, 'the launch waiting for its instance');
       stubborn.kill('SIGINT');
-      for (const t0 = Date.now(); !proxy.recorded?.some((r) => r.body.includes('Action=TerminateInstances')); await new Promise((r) => setTimeout(r, 20))) {
-        assert.ok(Date.now() - t0 < 20_000, `no TerminateInstances after the first SIGINT: ${stubbornErr}`);
-      }
+      await stubborn.until(() => proxy.recorded?.some((r) => r.body.includes('Action=TerminateInstances')) ?? false, 'TerminateInstances after the first SIGINT');
       stubborn.kill('SIGINT');
-      assert.equal(await stubbornExit, 130, stubbornErr);
-      assert.match(stubbornErr, /interrupted by SIGINT; temporary files removed/);
+      assert.equal(await stubborn.exited, 130, stubborn.stderr);
+      assert.match(stubborn.stderr, /interrupted by SIGINT; temporary files removed/);
       // Its instance was left running by the user's second signal: clean up after the test.
       const left = proxy.recorded?.find((r) => r.body.includes('Action=TerminateInstances'));
       const leftIds = [...new URLSearchParams(left?.body ?? '').entries()].filter(([k]) => k.startsWith('InstanceId')).map(([, v]) => v);

@@ -3,18 +3,16 @@
 // same disk reuses it; a block that keeps failing is reported by index and leaves no snapshot.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EBSClient, GetSnapshotBlockCommand, ListSnapshotBlocksCommand } from '@aws-sdk/client-ebs';
 import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws-sdk/client-ec2';
 import { startMoto, type Moto } from '../support/moto.js';
-import { repoRoot } from '../support/paths.js';
 import { awsEnv } from '../support/run.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { aggregateChecksum, pushEc2, scanDisk, EBS_BLOCK_SIZE, ProvisionError } from '../../lib/provision/index.js';
-import { recordInputs, sparseDisk, touchedBlocks, useEndpoint, type Extent } from './support/ec2.js';
+import { recordInputs, sparseDisk, startProvision, touchedBlocks, useEndpoint, type Extent } from './support/ec2.js';
 import { scratch } from './support/fixture.js';
 import { needTools } from './support/tools.js';
 
@@ -144,22 +142,13 @@ describe('push ec2 (moto)', () => {
       // The blocks are held in the proxy; StartSnapshot before them and DeleteSnapshot after pass.
       proxy.delayFor = (_body, url) => (/\/snapshots\/[^/]+\/blocks\/\d+$/.test(url) ? 30_000 : undefined);
       proxy.recorded = [];
-      const child = spawn(path.join(repoRoot, 'bin', 'provision'), ['push', 'ec2', '--region', region, '--image', disk, '--name', 'interrupted-push'],
-        { env: awsEnv(proxy.url) });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => { stdout += d.toString(); });
-      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      const blocksSent = () => proxy.recorded?.some((r) => r.path.includes('/blocks/'));
-      for (const t0 = Date.now(); !blocksSent(); await new Promise((r) => setTimeout(r, 20))) {
-        assert.ok(Date.now() - t0 < 60_000 && child.exitCode === null, `no block was sent: ${stderr}`);
-      }
-      const t1 = Date.now();
-      child.kill('SIGINT');
-      assert.equal(await exited, 130, stderr);
-      assert.ok(Date.now() - t1 < 20_000, 'the held blocks were abandoned, not waited out');
-      assert.equal(stdout, '');
+      const push = startProvision(['push', 'ec2', '--region', region, '--image', disk, '--name', 'interrupted-push'], awsEnv(proxy.url));
+      await push.until(() => proxy.recorded?.some((r) => r.path.includes('/blocks/')) ?? false, 'a block sent');
+      const { code, ms } = await push.stop('SIGINT');
+      const stderr = push.stderr;
+      assert.equal(code, 130, stderr);
+      assert.ok(ms < 20_000, 'the held blocks were abandoned, not waited out');
+      assert.equal(push.stdout, '');
       const snapshotId = /deleted the unfinished snapshot (snap-[0-9a-f]+)/.exec(stderr)?.[1];
       assert.ok(snapshotId, stderr);
       assert.match(stderr, /interrupted by SIGINT; deleted the unfinished snapshot/);

@@ -1,9 +1,12 @@
 // Shared by the EC2 provisioning tests: the SDK in this process talks to one moto_server (or to a
 // proxy in front of it), and sparse disks are made with ftruncate plus a few written extents.
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import path from 'node:path';
 import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { repoRoot } from '../../support/paths.js';
 
 /** Points the SDK clients this process creates at `endpoint` with moto's dummy credentials. */
 export function useEndpoint(endpoint: string): void {
@@ -50,4 +53,43 @@ export function recordInputs(client: EC2Client | EBSClient): Map<string, unknown
     { step: 'initialize', name: 'ec2invRecordInputs' },
   );
   return seen;
+}
+
+/** bin/provision running in a child, for tests that interrupt it. */
+export interface RunningProvision {
+  kill(signal: NodeJS.Signals): void;
+  /** Its exit code once it has exited. */
+  exited: Promise<number | null>;
+  /** What it wrote so far. */
+  readonly stdout: string;
+  readonly stderr: string;
+  /** Sends `signal` and waits for the exit: its code, and how long the child took to go. */
+  stop(signal: NodeJS.Signals): Promise<{ code: number | null; ms: number }>;
+  /** Resolves once `reached()` holds; fails if the child exits first or a minute passes. */
+  until(reached: () => boolean, what: string): Promise<void>;
+}
+
+export function startProvision(args: string[], env: NodeJS.ProcessEnv): RunningProvision {
+  const child = spawn(path.join(repoRoot, 'bin', 'provision'), args, { env });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (d: Buffer) => { out.stdout += d.toString(); });
+  child.stderr.on('data', (d: Buffer) => { out.stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return {
+    kill: (signal) => { child.kill(signal); },
+    exited,
+    async stop(signal) {
+      const t0 = Date.now();
+      child.kill(signal);
+      const code = await exited;
+      return { code, ms: Date.now() - t0 };
+    },
+    get stdout() { return out.stdout; },
+    get stderr() { return out.stderr; },
+    async until(reached, what) {
+      for (const t0 = Date.now(); !reached(); await new Promise((r) => setTimeout(r, 20))) {
+        if (child.exitCode !== null || Date.now() - t0 > 60_000) throw new Error(`${what} never happened: ${out.stderr}`);
+      }
+    },
+  };
 }
