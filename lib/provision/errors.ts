@@ -1,5 +1,7 @@
 // One error type for everything the provisioning code reports to a user, so the CLI can print the
 // message alone (no stack) and exit non-zero, while programming errors still surface with a stack.
+import { describeSystemError } from '../errors.js';
+
 export class ProvisionError extends Error {
   override readonly name = 'ProvisionError';
   constructor(message: string, readonly code: string = 'EPROVISION') {
@@ -18,9 +20,10 @@ export function errnoCode(err: unknown): string | undefined {
 export function asProvisionError(err: unknown): unknown {
   if (err instanceof ProvisionError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string' && typeof e.path === 'string') {
-    const hint = e.code === 'EACCES' ? ' (run as a user who can read the whole tree)' : '';
-    return new ProvisionError(`cannot ${e.syscall ?? 'access'} ${e.path}: ${e.code}${hint}`, e.code);
+  const described = describeSystemError(err);
+  if (typeof e?.code === 'string' && described !== undefined) {
+    const hint = e.code === 'EACCES' && typeof e.path === 'string' ? ' (run as a user who can read the whole tree)' : '';
+    return new ProvisionError(`${described}${hint}`, e.code);
   }
   return err;
 }

@@ -44,9 +44,17 @@ function missingTool(tool: string): ProvisionError {
   );
 }
 
-// The tool's own last words are the most useful part of a failure, so they go into the message.
+// A tool that ran out of room says so in its own words (tar: "Wrote only 3072 of 10240 bytes").
+const noSpace = /No space left on device|Wrote only \d+ of \d+ bytes|Disk quota exceeded/i;
+
+// The tool's own last words are the most useful part of a failure, so they go into the message,
+// on one line: the message is what a user reads on stderr.
 function toolFailed(tool: string, args: readonly string[], code: number | string | null, stderr: string): ProvisionError {
-  const detail = stderr.trim().split('\n').slice(-15).join('\n');
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const detail = lines.slice(-5).join('; ');
+  if (noSpace.test(stderr)) {
+    return new ProvisionError(`${tool} failed: no space left on the device (ENOSPC): ${detail}`, 'ENOSPC');
+  }
   return new ProvisionError(`${tool} failed (${code === null ? 'killed' : `exit ${code}`}): ${detail || '(no message)'}`, 'ETOOLFAILED');
 }
 
