@@ -83,16 +83,21 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   const key = computeReadKey({ iniPath, iniSha: sha256Hex(iniBytes), cachePath: dir, maxAge: meta.read.maxAge, profile: undefined, env });
   if (key !== meta.read.key) return undefined;
   if (!(meta.writtenAt + meta.read.maxAge * 1000 > Date.now())) return undefined;
-  // The full path opens the cache only in a folder it can write (lib/cache/open.ts ensureCacheDir).
+  // The full path opens the cache only in a folder it can write (lib/cache/open.ts ensureCacheDir),
+  // and only in one nobody else can (lib/store/permissions.ts): it says why, so leave that to it.
   fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  if (!trusted(fs.statSync(dir)) || !trusted(fs.lstatSync(metaFile))) return undefined;
   // Registered hosts are merged into --list; even an empty registry file is left to the full path.
   if (fs.statSync(path.join(dir, 'ec2-inventory.registry.json'), { throwIfNoEntry: false }) !== undefined) return undefined;
   const indexFile = path.join(dir, 'ansible-ec2.index');
   fs.accessSync(indexFile, fs.constants.R_OK);
   if (fs.statSync(indexFile).size !== meta.indexBytes) return undefined;
-  const fd = fs.openSync(path.join(dir, 'ansible-ec2.cache'), 'r');
+  if (!trusted(fs.lstatSync(indexFile))) return undefined;
+  const fd = fs.openSync(path.join(dir, 'ansible-ec2.cache'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
-    const size = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    if (!trusted(st)) throw new Error('untrusted');
+    const size = st.size;
     // A rewrite that started since meta was read changes meta (readEntry's protocol): then the
     // file opened may not be the one meta describes.
     const after = readMeta(metaFile);
@@ -102,6 +107,12 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   }
   fs.closeSync(fd);
   return undefined;
+}
+
+/** lib/store/permissions.ts untrusted, without loading that module: ours or root's, and written by nobody else. */
+function trusted(st: Fs.Stats): boolean {
+  const uid = process.getuid?.();
+  return uid === undefined || ((st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0 && !st.isSymbolicLink());
 }
 
 /** lib/settings/read.ts defaultIniPath, without loading that module. */

@@ -10,6 +10,7 @@ import type { Settings } from '../settings/read.js';
 import { CacheError, InventoryError } from '../errors.js';
 import { writeAtomic } from '../cache/atomic.js';
 import { openCache } from '../cache/open.js';
+import { checkPrivateDir, checkPrivateFile } from '../store/permissions.js';
 import type { CacheLock } from '../cache/types.js';
 
 export type HostVarValue = string | number | boolean;
@@ -36,7 +37,7 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-export type RegistrySettings = Pick<Settings, 'cachePath' | 'cacheConnection' | 'cacheLockTimeout'>;
+export type RegistrySettings = Pick<Settings, 'cachePath' | 'cacheConnection' | 'cacheLockTimeout'> & Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>>;
 
 type Hosts = Record<string, RegisteredHost>;
 
@@ -62,11 +63,26 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
   // The whole registry is one keyv value: it is small (hosts launched by hand), it changes under the
   // cache's lock, and one read tells whether there is anything to merge.
   const cache = await openCache(settings);
-  const keyv = settings.cacheConnection
-    ? await redisKeyv(settings.cacheConnection)
-    : new Keyv<Hosts>({ store: new KeyvJsonFile(registryFile(settings.cachePath)), namespace: 'ec2-inventory-registry', serialize: undefined, deserialize: undefined, throwOnErrors: true });
+  let keyv: Keyv<Hosts>;
+  // Every Redis command is bounded (connect_timeout, request_timeout); the file store needs none.
+  let bounded = <T>(p: Promise<T>, _what: string): Promise<T> => p;
+  let closeStore = async (): Promise<void> => { await keyv.disconnect().catch(() => {}); };
+  try {
+    if (settings.cacheConnection) {
+      const redis = await redisKeyv(settings.cacheConnection, settings);
+      keyv = redis.keyv;
+      bounded = redis.bounded;
+      // destroy, not a graceful close: a close waits for the answers a frozen Redis never sends.
+      closeStore = async () => redis.destroy();
+    } else {
+      keyv = new Keyv<Hosts>({ store: new KeyvJsonFile(registryFile(settings.cachePath)), namespace: 'ec2-inventory-registry', serialize: undefined, deserialize: undefined, throwOnErrors: true });
+    }
+  } catch (err) {
+    await cache.close();
+    throw err;
+  }
   keyv.on('error', () => { /* thrown to the caller as well */ });
-  const read = async (): Promise<Hosts> => ((await keyv.get(KEY)) as Hosts | undefined) ?? {};
+  const read = async (): Promise<Hosts> => ((await bounded(keyv.get(KEY), 'GET')) as Hosts | undefined) ?? {};
   const change = async (edit: (hosts: Hosts) => boolean): Promise<boolean> => {
     let lock: CacheLock | undefined;
     try {
@@ -74,7 +90,7 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
       const hosts = await read();
       const changed = edit(hosts);
       lock.check();
-      if (changed) await keyv.set(KEY, hosts);
+      if (changed) await bounded(keyv.set(KEY, hosts), 'SET');
       return changed;
     } finally {
       await lock?.release();
@@ -100,23 +116,22 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
       });
     },
     async close() {
-      await keyv.disconnect().catch(() => {});
+      await closeStore();
       await cache.close();
     },
   };
 }
 
-async function redisKeyv(url: string): Promise<Keyv<Hosts>> {
-  const { default: KeyvRedis, createClient } = await import('@keyv/redis');
-  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    const { redisWhere } = await import('../cache/redisStore.js');
-    throw new CacheError(`${redisWhere(url)}: cannot connect: ${(err as Error).message}`, redisWhere(url), { cause: err });
-  }
-  return new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
+async function redisKeyv(url: string, settings: RegistrySettings): Promise<{ keyv: Keyv<Hosts>; bounded: <T>(p: Promise<T>, what: string) => Promise<T>; destroy: () => void }> {
+  const { default: KeyvRedis } = await import('@keyv/redis');
+  const { connectRedis } = await import('../cache/redisStore.js');
+  const { redisTimeouts } = await import('../cache/open.js');
+  const { client, where, timed } = await connectRedis(url, redisTimeouts(settings));
+  const keyv = new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
+  const bounded = <T>(p: Promise<T>, what: string): Promise<T> => timed(p, `registry ${what}`).catch((err: unknown) => {
+    throw new CacheError(`${where}: ${(err as Error).message}`, where, { cause: err });
+  });
+  return { keyv, bounded, destroy: () => { try { client.destroy(); } catch { /* already closed */ } } };
 }
 
 /**
@@ -138,6 +153,9 @@ export async function registeredHosts(settings: RegistrySettings): Promise<Regis
 
 function readJsonFile(file: string): Hosts | undefined {
   let text: string;
+  // The registry, too, says where Ansible connects: the same rule as the cache files.
+  checkPrivateDir(path.dirname(file), 'the registry folder (cache_path)');
+  checkPrivateFile(file);
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {

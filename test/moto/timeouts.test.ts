@@ -44,13 +44,18 @@ async function allClosed(server: FaultServer): Promise<void> {
   assert.equal(server.open(), 0, 'connections left open');
 }
 
-function goodCache(name: string, extra: Record<string, string> = {}): Promise<{ ini: string; cacheDir: string; inventory: string }> {
+/**
+ * A cache filled through `server` while it forwards to moto (the endpoint is part of the cache key,
+ * so the faulty run must use the same one), then the fault switched on.
+ */
+async function goodCache(name: string, extra: Record<string, string> = {}, server?: FaultServer): Promise<{ ini: string; cacheDir: string; inventory: string }> {
   const cacheDir = path.join(f.dir, `${name}-cache`);
   const ini = writeIni(f.dir, name, { ...quick, cache_path: cacheDir, ...extra });
-  return runInventory(ini, ['--list'], f.moto.endpoint).then((r) => {
-    assert.equal(r.code, 0, r.stderr);
-    return { ini, cacheDir, inventory: r.stdout };
-  });
+  if (server) server.active = false;
+  const r = await runInventory(ini, ['--list'], server?.url ?? f.moto.endpoint);
+  if (server) server.active = true;
+  assert.equal(r.code, 0, r.stderr);
+  return { ini, cacheDir, inventory: r.stdout };
 }
 
 const failedCall = /^ec2-inventory: EC2 Describe(Regions|Instances) in eu-west-1 failed( after 2 attempts)?: .*(no answer within|did not arrive within|did not connect within|connection reset by the peer)/;
@@ -58,11 +63,11 @@ const failedCall = /^ec2-inventory: EC2 Describe(Regions|Instances) in eu-west-1
 for (const fault of faults) {
   describe(`an endpoint that is ${fault}`, () => {
     let server: FaultServer;
-    before(async () => { server = await startFaultServer({ fault }); });
+    before(async () => { server = await startFaultServer({ fault, target: f.moto.endpoint }); });
     after(async () => server?.close());
 
     it('--list --refresh-cache: one line naming service, call and region; cache untouched', async () => {
-      const { ini, cacheDir } = await goodCache(`${fault}-list`);
+      const { ini, cacheDir } = await goodCache(`${fault}-list`, {}, server);
       const before = snapshot(cacheDir);
       const r = await bounded(ini, ['--list', '--refresh-cache'], server.url);
       assert.equal(r.code, 1, r.stderr);
@@ -74,7 +79,7 @@ for (const fault of faults) {
     });
 
     it('--refresh-only: the same', async () => {
-      const { ini, cacheDir } = await goodCache(`${fault}-cron`);
+      const { ini, cacheDir } = await goodCache(`${fault}-cron`, {}, server);
       const before = snapshot(cacheDir);
       const r = await bounded(ini, ['--refresh-only'], server.url);
       assert.equal(r.code, 1, r.stderr);
@@ -84,7 +89,7 @@ for (const fault of faults) {
     });
 
     it('with cache_stale_on_error: the previous inventory and a warning', async () => {
-      const { ini, cacheDir, inventory } = await goodCache(`${fault}-stale`, { cache_stale_on_error: 'True' });
+      const { ini, cacheDir, inventory } = await goodCache(`${fault}-stale`, { cache_stale_on_error: 'True' }, server);
       const before = snapshot(cacheDir);
       const r = await bounded(ini, ['--list', '--refresh-cache'], server.url);
       assert.equal(r.code, 0, r.stderr);
@@ -97,11 +102,11 @@ for (const fault of faults) {
 
 describe('refresh_timeout', () => {
   let server: FaultServer;
-  before(async () => { server = await startFaultServer({ fault: 'silent' }); });
+  before(async () => { server = await startFaultServer({ fault: 'silent', target: f.moto.endpoint }); });
   after(async () => server?.close());
 
   it('stops the refresh and names what was still pending', async () => {
-    const { ini, cacheDir } = await goodCache('deadline', { request_timeout: '60', max_attempts: '5', refresh_timeout: '2' });
+    const { ini, cacheDir } = await goodCache('deadline', { request_timeout: '60', max_attempts: '5', refresh_timeout: '2' }, server);
     const before = snapshot(cacheDir);
     const r = await bounded(ini, ['--refresh-only'], server.url);
     assert.equal(r.code, 1, r.stderr);
@@ -111,7 +116,7 @@ describe('refresh_timeout', () => {
   });
 
   it('with cache_stale_on_error serves the previous inventory', async () => {
-    const { ini, inventory } = await goodCache('deadline-stale', { request_timeout: '60', max_attempts: '5', refresh_timeout: '2', cache_stale_on_error: 'True' });
+    const { ini, inventory } = await goodCache('deadline-stale', { request_timeout: '60', max_attempts: '5', refresh_timeout: '2', cache_stale_on_error: 'True' }, server);
     const r = await bounded(ini, ['--list', '--refresh-cache'], server.url);
     assert.equal(r.code, 0, r.stderr);
     assert.equal(r.stdout, inventory);
@@ -126,7 +131,8 @@ describe('a Redis stopped with SIGSTOP', { skip: redisSkip }, () => {
   before(async () => { redis = await startRedis(f.dir); });
   after(async () => { redis?.thaw(); await redis?.stop(); });
 
-  const frozen = /Redis 127\.0\.0\.1:\d+\/0: .*no answer within 2 s \(request_timeout\)/;
+  // Frozen before the run: the connection opens (the kernel accepts it) but the handshake gets no answer.
+  const frozen = /Redis 127\.0\.0\.1:\d+\/0: .*no answer within [12] s \((connect|request)_timeout\)/;
 
   it('the cache: --list ends with one line naming the Redis and the command', async () => {
     const { ini } = await goodCache('redis-cache', { cache_connection: redis.url });
@@ -156,8 +162,34 @@ describe('a Redis stopped with SIGSTOP', { skip: redisSkip }, () => {
     }
   });
 
+  it('the registry frozen mid-run: the next command fails naming the Redis and the command', async () => {
+    const { openRegistry } = await import('../../lib/registry/registry.js');
+    const registry = await openRegistry({ cachePath: f.dir, cacheConnection: redis.url, cacheLockTimeout: 5, connectTimeout: 1, requestTimeout: 1 });
+    try {
+      assert.deepEqual(await registry.list(), []);
+      redis.freeze();
+      await assert.rejects(registry.list(), /^CacheError: Redis 127\.0\.0\.1:\d+\/0: registry GET: no answer within 1 s \(request_timeout\)$/);
+      await assert.rejects(registry.register({ name: 'h1', groups: ['g'], hostvars: {}, source: 'manual', registeredAt: 0 }), /Redis 127\.0\.0\.1:\d+\/0: .*no answer within 1 s \(request_timeout\)/);
+    } finally {
+      redis.thaw();
+      await registry.close();
+    }
+  });
+
+  it('the cache frozen mid-run: GET and SET fail naming the Redis', async () => {
+    const { openRedisCache } = await import('../../lib/cache/redisStore.js');
+    const cache = await openRedisCache(redis.url, { connectTimeout: 1, requestTimeout: 1 });
+    try {
+      redis.freeze();
+      await assert.rejects(cache.get('x'), /Redis 127\.0\.0\.1:\d+\/0: cannot read the cached inventory: GET: no answer within 1 s \(request_timeout\)/);
+    } finally {
+      redis.thaw();
+      await cache.close();
+    }
+  });
+
   it('the lock keep-alive: a refresh whose lock cannot be renewed fails, naming it', async () => {
-    const { openRedisCache } = await import('../../lib/store/redisStore.js');
+    const { openRedisCache } = await import('../../lib/cache/redisStore.js');
     const cache = await openRedisCache(redis.url, { connectTimeout: 1, requestTimeout: 1, lockTtlMs: 900 });
     try {
       const lock = await cache.lock('keepalive-test', 5000);

@@ -16,6 +16,8 @@ export interface FaultServer {
   port: number;
   /** Requests that met the fault. */
   faulted: number;
+  /** False: every request is forwarded to the target (the same endpoint, so the same cache key). */
+  active: boolean;
   /** Connections still open (the client's side must have let them go once it gave up). */
   open(): number;
   close(): Promise<void>;
@@ -33,12 +35,13 @@ export async function startFaultServer(opts: FaultOptions): Promise<FaultServer>
   const sockets = new Set<Socket>();
   const timers = new Set<NodeJS.Timeout>();
   let faulted = 0;
+  let active = true;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      if (!to || !opts.when || opts.when(req.method ?? '', req.url ?? '', body.toString('utf8'))) {
+      if (!to || (active && (!opts.when || opts.when(req.method ?? '', req.url ?? '', body.toString('utf8'))))) {
         faulted++;
         if (opts.fault === 'reset') {
           req.socket.resetAndDestroy();
@@ -70,6 +73,8 @@ export async function startFaultServer(opts: FaultOptions): Promise<FaultServer>
     url: `http://127.0.0.1:${port}`,
     port,
     get faulted() { return faulted; },
+    get active() { return active; },
+    set active(a) { active = a; },
     open: () => sockets.size,
     close: () => new Promise<void>((r) => {
       for (const t of timers) clearInterval(t);
