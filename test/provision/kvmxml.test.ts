@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { domainXml, parseMetadata, xmlEscape, type DomainSpec } from '../../lib/provision/index.js';
-import { parseForward, parseNetwork, parseVars } from '../../lib/provision/launch/kvm.js';
-import { uriHost } from '../../lib/provision/kvm/virsh.js';
+import { parseForward, parseNetwork, parseVars } from '../../lib/provision/libvirt/launch.js';
+import { uriHost } from '../../lib/sources/libvirt/virsh.js';
 
 const hostile = `a'b"c&d<e>f$(touch /tmp/x);g\`id\``;
 
