@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { ProvisionError } from '../../errors.js';
 import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
-import { METADATA_NS, parseMetadata } from '../../sources/libvirt/xml.js';
+import { METADATA_NS, parseMetadata, readDomain } from '../../sources/libvirt/xml.js';
 import { openRegistry, type RegistrySettings } from '../../store/registry.js';
 
 export interface DestroyKvmOptions {
@@ -43,8 +43,7 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
       pool = md?.pool ?? pool;
       volume = md?.volume ?? volume;
-      const xml = await v.text(['dumpxml', '--', o.name]);
-      const serialLog = /<log file=["']([^"']+)["']/.exec(xml)?.[1];
+      const serialLog = readDomain(await v.text(['dumpxml', '--', o.name])).serialLog;
       const state = (await v.text(['domstate', '--', o.name])).trim();
       if (state !== 'shut off') {
         log(`stopping ${o.name} (${state})`);

@@ -9,7 +9,7 @@ import { parseSize } from '../image/size.js';
 import { kernelCmdlineParams } from '../template/placeholders.js';
 import { Virsh, uriHost, type Log } from '../../sources/libvirt/virsh.js';
 import { Undo } from '../undo.js';
-import { METADATA_NS, domainXml, parseMetadata, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../../sources/libvirt/xml.js';
+import { METADATA_NS, domainXml, hasHardwareVirt, parseMetadata, readDomain, readVolume, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../../sources/libvirt/xml.js';
 import { initrdVolume, kernelVolume } from './push.js';
 import { waitReady, type ReadyCheck } from './ready.js';
 import { openRegistry, validateHost, type RegistrySettings } from '../../store/registry.js';
@@ -152,7 +152,7 @@ export async function detectDomainType(v: Virsh, accel: Accel = 'auto'): Promise
   } catch {
     return 'qemu';
   }
-  return /<feature\s+name=["'](vmx|svm)["']/.test(await v.text(['capabilities'])) ? 'kvm' : 'qemu';
+  return hasHardwareVirt(await v.text(['capabilities'])) ? 'kvm' : 'qemu';
 }
 
 function isLocal(uri: string): boolean {
@@ -221,8 +221,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
       if (!(await v.poolExists(o.pool))) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri}`, 'ENOPOOL');
       if (!(await v.volumeExists(o.pool, o.volume))) throw new ProvisionError(`volume '${o.volume}' not found in pool '${o.pool}' (push it first)`, 'ENOVOLUME');
       const base = await v.volumePath(o.pool, o.volume);
-      const baseXml = await v.text(['vol-dumpxml', '--pool', o.pool, '--', o.volume]);
-      const baseFormat = /<format type=["'](\w+)["']/.exec(baseXml.slice(baseXml.indexOf('<target>')))?.[1] ?? 'raw';
+      const baseFormat = readVolume(await v.text(['vol-dumpxml', '--pool', o.pool, '--', o.volume])).format ?? 'raw';
       const capacity = (await v.volumeInfo(o.pool, o.volume)).capacity;
       const kernel = (await v.volumeExists(o.pool, kernelVolume(o.volume))) ? await v.volumePath(o.pool, kernelVolume(o.volume)) : undefined;
       const initrd = kernel && (await v.volumeExists(o.pool, initrdVolume(o.volume))) ? await v.volumePath(o.pool, initrdVolume(o.volume)) : undefined;
@@ -249,9 +248,9 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           undo.step(`adopt ${p.name}`);
           const uuid = (await v.text(['domuuid', '--', p.name])).trim();
           const md = await v.call(['metadata', '--domain', p.name, '--uri', METADATA_NS]).then((r) => parseMetadata(r.stdout), () => undefined);
-          const xml = await v.text(['dumpxml', '--inactive', '--', p.name]);
-          const disk = /<disk[^>]*device=["']disk["'][^]*?<source file=["']([^"']+)["']/.exec(xml)?.[1];
-          const serialLog = /<log file=["']([^"']+)["']/.exec(xml)?.[1];
+          const facts = readDomain(await v.text(['dumpxml', '--inactive', '--', p.name]));
+          const disk = facts.diskFiles[0];
+          const serialLog = facts.serialLog;
           if ((await v.text(['domstate', '--', p.name])).trim() !== 'running') {
             log(`${p.name}: adopting and starting the existing domain`);
             await v.call(['start', '--', p.name]);
@@ -260,7 +259,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           const ansibleHost = o.forwards?.length || o.ip ? p.ansibleHost : md?.ansibleHost ?? p.ansibleHost;
           const ansiblePort = o.forwards?.length ? p.ansiblePort : md?.ansiblePort ?? p.ansiblePort;
           guests.push({
-            name: p.name, uuid, domainType: /<domain type=["']kvm["']/.test(xml) ? 'kvm' : 'qemu', volume: md?.volume ?? (disk ? path.basename(disk) : ''),
+            name: p.name, uuid, domainType: facts.type === 'kvm' ? 'kvm' : 'qemu', volume: md?.volume ?? (disk ? path.basename(disk) : ''),
             volumePath: disk ?? '', ...(p.addr ? { ip: p.addr.ip } : {}), ansibleHost, ...(ansiblePort !== undefined ? { ansiblePort } : {}),
             groups: o.groups, ...(serialLog !== undefined && isLocal(o.uri) ? { serialLog } : {}), registered: false, adopted: true,
             pool: md?.pool ?? o.pool, vars: { ...(md?.vars ?? {}), ...vars },
