@@ -40,6 +40,34 @@ export class CacheError extends InventoryError {
   }
 }
 
+// One error type for everything the provisioning code reports to a user, so the CLI can print the
+// message alone (no stack) and exit non-zero, while programming errors still surface with a stack.
+export class ProvisionError extends Error {
+  override readonly name = 'ProvisionError';
+  constructor(message: string, readonly code: string = 'EPROVISION') {
+    super(message);
+  }
+}
+
+export function errnoCode(err: unknown): string | undefined {
+  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
+}
+
+/**
+ * Turns a file-system error from reading a tree (EACCES on a root-only file, ELOOP, ...) into a
+ * user error that names the path, instead of a stack trace.
+ */
+export function asProvisionError(err: unknown): unknown {
+  if (err instanceof ProvisionError) return err;
+  const e = err as NodeJS.ErrnoException;
+  const described = describeSystemError(err);
+  if (typeof e?.code === 'string' && described !== undefined) {
+    const hint = e.code === 'EACCES' && typeof e.path === 'string' ? ' (run as a user who can read the whole tree)' : '';
+    return new ProvisionError(`${described}${hint}`, e.code);
+  }
+  return err;
+}
+
 // What a system error code means, in the words a user reads on stderr. The code itself is kept in
 // the message too (it is what one searches for), but never alone.
 const errnoWords: Readonly<Record<string, string>> = {
@@ -113,7 +141,7 @@ export function describeSystemError(err: unknown, what?: string): string | undef
 export function failureLine(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
   if (env['EC2_INVENTORY_DEBUG'] === '1' && err instanceof Error && err.stack) return err.stack;
   let text: string;
-  if (err instanceof InventoryError || (err instanceof Error && err.name === 'ProvisionError')) text = err.message;
+  if (err instanceof InventoryError || err instanceof ProvisionError) text = err.message;
   else text = describeSystemError(err) ?? `unexpected error: ${err instanceof Error ? err.message : String(err)} (EC2_INVENTORY_DEBUG=1 shows where)`;
   return text.replace(/\s*\n\s*/g, ' ');
 }

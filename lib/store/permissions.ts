@@ -15,7 +15,8 @@ export function untrusted(st: Pick<fs.Stats, 'uid' | 'mode'>, uid = process.getu
 
 /** Throws a CacheError naming `dir` and the fix when it may not hold a cache. */
 export function checkPrivateDir(dir: string, what = 'cache_path'): void {
-  const st = fs.statSync(dir);
+  const st = fs.statSync(dir, { throwIfNoEntry: false });
+  if (st === undefined) return; // nothing in it to trust or not
   const why = untrusted(st);
   if (why === 'owner') {
     throw new CacheError(`${what} ${dir} is owned by another user (uid ${st.uid}): another user could plant a cache there; use a folder of your own`, dir);
