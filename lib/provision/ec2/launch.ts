@@ -16,7 +16,7 @@ import { openRegistry, validateHost, type RegistrySettings } from '../../store/r
 import type { RegisteredValue } from '../../records/inventory.js';
 import { type RegisteredHost } from '../../records/inventory.js';
 import { ProvisionError } from '../../errors.js';
-import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, type Ec2Clients } from './clients.js';
+import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { checkInterrupted, undoable } from '../interrupt.js';
 
 /** What launch needs from ec2.ini: where the registry lives and how the inventory names hosts. */
@@ -44,6 +44,8 @@ export interface Ec2LaunchOptions {
   clientToken?: string;
   settings: LaunchSettings;
   clients?: Ec2Clients;
+  /** Per-attempt bounds of every AWS call (connect_timeout, request_timeout). */
+  timeouts?: CallTimeouts;
   log?: (message: string) => void;
 }
 
@@ -113,7 +115,7 @@ async function launch(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`--count must be a positive integer, not ${count}`, 'EUSAGE');
   const groups = parseGroups(opts.groups);
-  const ec2 = ec2Client(region, opts.clients?.ec2);
+  const ec2 = ec2Client(region, opts.clients?.ec2, undefined, opts.timeouts);
   const token = opts.clientToken ?? crypto.randomUUID();
   const tags = launchTags({ ...opts, groups });
   // Opened before anything is launched: an unusable registry should cost no instance.

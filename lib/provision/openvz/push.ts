@@ -46,7 +46,9 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
   const t = parseSshTarget(o.target);
   const dir = o.dir ?? '/vz/template/cache';
   const name = path.basename(o.template);
-  if (!fs.existsSync(o.template)) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
+  const st = fs.statSync(o.template, { throwIfNoEntry: false });
+  if (st === undefined) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
+  if (st.isDirectory()) throw new ProvisionError(`template ${o.template} is a folder, not a file`, 'EISDIR');
   if (!/\.tar(\.(gz|xz|zst))?$/.test(name)) throw new ProvisionError(`${o.template}: a template cache is NAME.tar.gz (or .tar.xz / .tar.zst)`, 'EUSAGE');
   const sshArgs = [
     '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
