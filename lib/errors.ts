@@ -145,3 +145,12 @@ export function failureLine(err: unknown, env: NodeJS.ProcessEnv = process.env):
   else text = describeSystemError(err) ?? `unexpected error: ${err instanceof Error ? err.message : String(err)} (EC2_INVENTORY_DEBUG=1 shows where)`;
   return text.replace(/\s*\n\s*/g, ' ');
 }
+
+/**
+ * The bound that ran out, as lib/sources/aws/http.ts words it ("no answer within 60 s
+ * (request_timeout)"), found in an error however the SDK wrapped its message; undefined if none.
+ */
+export function timeoutWords(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return /(?:no answer|the answer did not arrive|did not connect) within \d+ s \((?:connect|request)_timeout\)/.exec(message)?.[0];
+}

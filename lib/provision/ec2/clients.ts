@@ -4,7 +4,7 @@ import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { clientOptions } from '../../sources/aws/clients.js';
 import type { Timeouts } from '../../sources/aws/http.js';
-import { ProvisionError, errnoOf, errnoText } from '../../errors.js';
+import { ProvisionError, errnoOf, errnoText, timeoutWords } from '../../errors.js';
 import { checkInterrupted, interruption, pause } from '../interrupt.js';
 
 /** Clients a caller may pass in (tests with SDK mocks, or a caller's own configuration). */
@@ -51,8 +51,10 @@ export function awsFailure(step: string, region: string, err: unknown): Provisio
   const code = awsCode(err);
   let message = err instanceof Error ? err.message : String(err);
   // A connection reset or refused is said in words (the SDK names it TimeoutError: read ECONNRESET).
+  const bound = timeoutWords(err);
+  if (bound !== undefined) return new ProvisionError(`${step} in ${region} failed${triesOf(err)}: ${bound}`, 'EAWS');
   const sys = errnoOf(err);
-  if (sys !== undefined && errnoText(sys) !== undefined && !/\((connect|request)_timeout\)$/.test(message)) {
+  if (sys !== undefined && errnoText(sys) !== undefined) {
     message = `${errnoText(sys)} (${sys})`;
     return new ProvisionError(`${step} in ${region} failed${triesOf(err)}: ${message}`, 'EAWS');
   }

@@ -1,4 +1,4 @@
-import { AwsError, InventoryError, errnoOf, errnoText } from '../../errors.js';
+import { AwsError, InventoryError, errnoOf, errnoText, timeoutWords } from '../../errors.js';
 
 interface SdkError {
   name?: string;
@@ -25,9 +25,9 @@ export function awsError(service: AwsError['service'], call: string, region: str
   // A network failure ("read ECONNRESET") is said in words, its code kept.
   // The bounds of lib/sources/aws/http.ts say which limit ran out in the words of ec2.ini.
   const sys = errnoOf(err);
-  const ownTimeout = code === 'TimeoutError' && message !== undefined && /\((connect|request)_timeout\)$/.test(message);
-  const network = ownTimeout || (sys !== undefined && errnoText(sys) !== undefined);
-  const detail = ownTimeout ? message as string
+  const bound = timeoutWords(err);
+  const network = bound !== undefined || (sys !== undefined && errnoText(sys) !== undefined);
+  const detail = bound !== undefined ? bound
     : network ? `${errnoText(sys as string)} (${sys})`
     : [code, message].filter((x) => x && x !== 'UnknownError' && x !== 'Error').join(': ') || String(err);
   // An HTTP status means something only for an answer that arrived, not for a broken connection.
