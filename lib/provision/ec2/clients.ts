@@ -59,7 +59,7 @@ export function awsFailure(step: string, region: string, err: unknown): Provisio
     return new ProvisionError(`${step} in ${region} failed${triesOf(err)}: ${message}`, 'EAWS');
   }
   const tries = triesOf(err);
-  return new ProvisionError(`${step} in ${region} failed${tries}: ${code && code !== 'TimeoutError' && !message.includes(code) ? `${code}: ` : ''}${message}`, 'EAWS');
+  return new ProvisionError(`${step} in ${region} failed${tries}: ${code && !message.includes(code) ? `${code}: ` : ''}${message}`, 'EAWS');
 }
 
 /**
