@@ -69,7 +69,7 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
         if (e.code === 'ENOENT' && e.path === tool) return reject(missingTool(tool));
-        if (e.killed) return reject(new ProvisionError(`${opts.label ?? tool} timed out after ${opts.timeoutMs} ms`, 'ETOOLTIMEOUT'));
+        if (e.killed) return reject(new ProvisionError(`${opts.label ?? tool} timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`, 'ETOOLTIMEOUT'));
         reject(toolFailed(opts.label ?? tool, args, e.code ?? null, stderr));
       },
     );
@@ -78,8 +78,17 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
 }
 
 /**
+ * How long moving `bytes` to another machine may take: a minute to get going plus the time at
+ * `bytesPerSecond` (1 MiB/s: a slow link, not a stalled one). A fixed limit is wrong both ways: too
+ * short for a large image on a slow link, and hours too long for a small one whose peer went silent.
+ */
+export function transferLimitMs(bytes: number, bytesPerSecond = 1024 * 1024): number {
+  return 60_000 + Math.ceil((bytes / bytesPerSecond) * 1000);
+}
+
+/**
  * Runs a tool that reads a stream on stdin (for example `tar -x -f -`), feeding it from `source`.
- * Resolves when the tool exits 0.
+ * Resolves when the tool exits 0; killed, and failed, after `timeoutMs` when given.
  */
 export function runWithStdin(
   tool: string,
@@ -95,15 +104,20 @@ export function runWithStdin(
     const fail = (e: Error) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       child.kill('SIGKILL');
       reject(e);
     };
+    const timer = opts.timeoutMs
+      ? setTimeout(() => fail(new ProvisionError(`${opts.label ?? tool} timed out after ${Math.round((opts.timeoutMs as number) / 1000)} s`, 'ETOOLTIMEOUT')), opts.timeoutMs)
+      : undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? missingTool(tool) : e));
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
       else reject(toolFailed(opts.label ?? tool, args, code ?? signal, stderr));
     });

@@ -13,7 +13,7 @@ import { pushTemplate } from '../provision/openvz/push.js';
 import { launchKvm, parseVars, type Accel } from '../provision/libvirt/launch.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { openRegistry, type RegistrySettings } from '../store/registry.js';
+import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
 
@@ -145,10 +145,11 @@ function pushCommands(y: Argv): Argv {
           .option('identity', { type: 'string', describe: 'ssh private key' })
           .option('known-hosts', { type: 'string', describe: "known_hosts holding the node's key (default: ssh's own); unknown keys are refused" })
           .option('force', { type: 'boolean', default: false, describe: 'Replace a template of that name holding other bytes' })
+          .option('connect-timeout', numberOption('connect-timeout', 1, { default: 10, describe: 'Seconds for ssh to connect to the node (ConnectTimeout)' }))
           .strict(),
       async (a) => {
         const r = await pushTemplate({
-          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress,
+          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress, connectTimeout: a['connect-timeout'],
           ...(a.identity !== undefined ? { identity: a.identity } : {}),
           ...(a['known-hosts'] !== undefined ? { knownHosts: a['known-hosts'] } : {}),
         });
@@ -281,8 +282,11 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
         for (const item of a.var) {
           const at = item.indexOf('=');
           if (at < 1) throw new ProvisionError(`--var '${item}': expected key=value`, 'EUSAGE');
-          hostvars[item.slice(0, at)] = parseValue(item.slice(at + 1));
+          const key = item.slice(0, at);
+          if (launchOwnedVar(key)) throw new ProvisionError(`--var '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE');
+          hostvars[key] = parseValue(item.slice(at + 1));
         }
+        if (launchOwnedSources.includes(a.source)) throw new ProvisionError(`--source '${a.source}' is what launch ${a.source} records; register by hand with another source (default: manual)`, 'EUSAGE');
         const host = { name: a.name, groups: a.groups.split(',').map((g) => g.trim()).filter(Boolean), hostvars, source: a.source, registeredAt: Date.now() };
         await withRegistry(a.ini, (r) => r.register(host));
         emit({ command: 'register', host });

@@ -45,6 +45,17 @@ const KEY = 'hosts';
 /** Group names Ansible accepts, as ec2.py's to_safe makes them. */
 const groupName = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * Hostvars that launches write and destroy acts on (kvm_volume names the volume destroy kvm deletes,
+ * ec2_id the instance destroy ec2 terminates), and the sources that say a launch made the entry:
+ * `register` by hand refuses them, so a registry entry cannot point a destroy at someone else's
+ * volume or instance.
+ */
+export const launchOwnedSources: readonly string[] = ['kvm', 'ec2'];
+export function launchOwnedVar(key: string): boolean {
+  return /^(kvm|ec2)_/.test(key) || key === 'registry_source';
+}
+
 export function validateHost(host: RegisteredHost): void {
   if (!host.name || /\s/.test(host.name)) throw new InventoryError(`registry: host name '${host.name}' is empty or has spaces`);
   for (const g of host.groups) {

@@ -10,6 +10,7 @@ import { assertOneLine, entries, isRoot, tmpfs } from '../support/mounts.js';
 import { scratch } from './support/fixture.js';
 import { cli, listArchive } from './support/inspect.js';
 import { needTools } from './support/tools.js';
+import { startSilentTcp } from '../support/faults.js';
 
 /** A small root filesystem: /sbin/init, /etc with a hostname, and `bulk` bytes of data in /opt. */
 function smallRoot(dir: string, bulk = 0): string {
@@ -153,5 +154,33 @@ describe('command-line numbers and usage errors', () => {
     assert.equal(unknown.status, 2);
     const skip = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
     assert.equal(skip.status, 1, 'a missing root is a bad input, not bad usage');
+  });
+});
+
+describe('push template to a node that never answers', () => {
+  test('ssh gives up after --connect-timeout: one line, within a generous bound', async (t) => {
+    if (!needTools(t, ['ssh'])) return;
+    const dir = scratch('ssh-silent');
+    const template = path.join(dir, 'x.tar.gz');
+    fs.writeFileSync(template, 'not really a template');
+    const silent = await startSilentTcp();
+    try {
+      const started = Date.now();
+      const { spawn } = await import('node:child_process');
+      const child = spawn(process.execPath, [path.join(path.dirname(new URL(import.meta.url).pathname), '../../../bin/provision'),
+        'push', 'template', '--target', `ssh://nobody@127.0.0.1:${silent.port}`, '--template', template, '--known-hosts', '/dev/null', '--connect-timeout', '2']);
+      let stderr = '';
+      child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+      const kill = setTimeout(() => child.kill('SIGKILL'), 60_000);
+      const code = await new Promise<number | null>((r) => child.on('exit', r));
+      clearTimeout(kill);
+      assert.ok(Date.now() - started < 60_000, 'ended by itself');
+      assert.equal(code, 1, stderr);
+      assertOneLine(stderr, /^ec2-provision: error: ssh 127\.0\.0\.1 failed \(exit 255\): .*timed out/);
+      for (let i = 0; i < 50 && silent.open() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(silent.open(), 0, 'ssh let the connection go');
+    } finally {
+      await silent.close();
+    }
   });
 });

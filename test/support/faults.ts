@@ -6,7 +6,7 @@
 // With a `target`, requests the `when` test does not pick are forwarded there (moto), so one call
 // of a flow can misbehave while the rest work.
 import http from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import net, { type AddressInfo, type Socket } from 'node:net';
 
 export type Fault = 'silent' | 'trickle' | 'reset';
 export const faults: readonly Fault[] = ['silent', 'trickle', 'reset'];
@@ -82,5 +82,22 @@ export async function startFaultServer(opts: FaultOptions): Promise<FaultServer>
       for (const s of sockets) s.destroy();
       server.close(() => r());
     }),
+  };
+}
+
+/** A TCP peer that accepts and never sends a byte, whatever the protocol (ssh waits for a banner). */
+export async function startSilentTcp(): Promise<{ port: number; open(): number; close(): Promise<void> }> {
+  const sockets = new Set<Socket>();
+  const server = net.createServer((s) => {
+    sockets.add(s);
+    s.on('close', () => sockets.delete(s));
+    s.on('error', () => {});
+    s.resume(); // read and drop what the client sends, so its close is seen
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    port: (server.address() as AddressInfo).port,
+    open: () => sockets.size,
+    close: () => new Promise<void>((r) => { for (const s of sockets) s.destroy(); server.close(() => r()); }),
   };
 }
