@@ -29,6 +29,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Name used in failure messages, e.g. `tar` when the command is `fakeroot -- tar ...`. */
   label?: string;
+  /** Kills the tool when aborted (a deadline of the caller's). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -64,7 +66,7 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
     const child = execFile(
       tool,
       args,
-      { cwd: opts.cwd, env: opts.env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 0, encoding: 'utf8' },
+      { cwd: opts.cwd, env: opts.env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 0, encoding: 'utf8', ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGKILL' as const } : {}) },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };

@@ -80,12 +80,12 @@ async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined
   // Only on a refresh: a cached answer loads neither the SDK nor the rules.
   const [{ streamRecords }, rules, { withDeadline }] = await Promise.all([import('../sources/aws/fetch.js'), import('../ec2py/rules.js'), import('../sources/aws/http.js')]);
   // refresh_timeout: past it every call in flight is aborted and the error names those pending.
-  return withDeadline(settings.refreshTimeout, () => fetchWith(settings, hostvars, streamRecords, rules, onProgress));
+  return withDeadline(settings.refreshTimeout, (stop) => fetchWith(settings, hostvars, streamRecords, rules, onProgress, stop));
 }
 
 async function fetchWith(
   settings: Settings, hostvars: HostVarsStore | undefined, streamRecords: typeof import('../sources/aws/fetch.js').streamRecords,
-  rules: typeof import('../ec2py/rules.js'), onProgress?: (progress: Progress) => void,
+  rules: typeof import('../ec2py/rules.js'), onProgress?: (progress: Progress) => void, stop?: AbortSignal,
 ): Promise<State> {
   let state: State | undefined;
   const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
@@ -102,7 +102,7 @@ async function fetchWith(
     // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
     const [{ libvirtDomains }, { mergeRegistered }] = await Promise.all([import('../sources/libvirt/domains.js'), import('../ec2py/registered.js')]);
     for (const uri of settings.libvirtUris) {
-      const hosts = await libvirtDomains(uri);
+      const hosts = await libvirtDomains(uri, stop);
       mergeRegistered(built.inventory, hosts, built.hostvars);
       for (const h of hosts) built.index[h.name] ??= ['libvirt', String(h.hostvars['kvm_uuid'])];
     }

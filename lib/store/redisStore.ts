@@ -40,7 +40,8 @@ export async function connectRedis(url: string, timeouts: RedisTimeouts = {}) {
   try {
     await timed(client.connect(), 'connect', connectMs, 'connect_timeout');
   } catch (err) {
-    client.destroy();
+    // A connect that timed out may still be under way: stop it (destroy throws when there is none).
+    try { client.destroy(); } catch { /* never connected */ }
     throw new CacheError(`${where}: cannot connect: ${(err as Error)?.message || String(err)}`, where, { cause: err });
   }
   return { client, where, timed };

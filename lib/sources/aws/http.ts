@@ -30,6 +30,8 @@ type HttpRequest = HandleArgs[0];
  */
 class CallScope {
   readonly inFlight = new Set<AbortController>();
+  /** Aborted at the deadline: for work that is not an SDK call (virsh) to stop with it. */
+  readonly stop = new AbortController();
   /** Calls (service call region) with an attempt in flight, or whose last attempt failed and may be retried. */
   readonly pending = new Map<string, number>();
   readonly retrying = new Set<string>();
@@ -38,6 +40,7 @@ class CallScope {
   abort(reason: Error): void {
     this.aborted = reason;
     for (const c of this.inFlight) c.abort(reason);
+    this.stop.abort(reason);
   }
 
   pendingCalls(): string[] {
@@ -154,8 +157,8 @@ export class RefreshTimeoutError extends InventoryError {
  * aborted, no new attempt starts, and the promise rejects with RefreshTimeoutError naming the
  * calls still pending. 0: no deadline.
  */
-export async function withDeadline<T>(seconds: number, work: () => Promise<T>): Promise<T> {
-  if (!(seconds > 0)) return work();
+export async function withDeadline<T>(seconds: number, work: (stop: AbortSignal | undefined) => Promise<T>): Promise<T> {
+  if (!(seconds > 0)) return work(undefined);
   const scope = new CallScope();
   let timer: NodeJS.Timeout | undefined;
   const expired = new Promise<never>((_, reject) => {
@@ -165,7 +168,7 @@ export async function withDeadline<T>(seconds: number, work: () => Promise<T>): 
       reject(err);
     }, seconds * 1000);
   });
-  const running = scopes.run(scope, work);
+  const running = scopes.run(scope, () => work(scope.stop.signal));
   running.catch(() => { /* the deadline's error is the one reported */ });
   try {
     return await Promise.race([running, expired]);
