@@ -205,6 +205,35 @@ describe('a Redis stopped with SIGSTOP', { skip: redisSkip }, () => {
   });
 });
 
+describe('a cache_connection that accepts and never answers, or resets', () => {
+  it('the registry (ec2-provision list) and --list end with one line naming the Redis', async () => {
+    const { startSilentTcp } = await import('../support/faults.js');
+    const silent = await startSilentTcp();
+    const net = await import('node:net');
+    const reset = net.createServer((s) => s.resetAndDestroy());
+    await new Promise<void>((r) => reset.listen(0, '127.0.0.1', r));
+    const resetPort = (reset.address() as import('node:net').AddressInfo).port;
+    try {
+      for (const [port, words] of [[silent.port, /cannot connect: connect: no answer within 1 s \(connect_timeout\)/], [resetPort, /cannot connect: .*(ECONNRESET|Socket closed unexpectedly|connection reset)/i]] as const) {
+        const ini = writeIni(f.dir, `deadredis-${port}`, { ...quick, cache_connection: `redis://127.0.0.1:${port}/0` });
+        const started = Date.now();
+        const r = await run(provisionBin, ['list', '--ini', ini], awsEnv(f.moto.endpoint), BOUND_MS);
+        assert.ok(Date.now() - started < BOUND_MS, 'ended by itself');
+        assert.equal(r.code, 1, r.stderr);
+        assertOneLine(r.stderr, new RegExp(`^ec2-provision: error: Redis 127\\.0\\.0\\.1:${port}/0: ${words.source}`, 'i'));
+        const inv = await bounded(ini, ['--list'], f.moto.endpoint);
+        assert.equal(inv.code, 1, inv.stderr);
+        assertOneLine(inv.stderr, new RegExp(`^ec2-inventory: Redis 127\\.0\\.0\\.1:${port}/0: ${words.source}`, 'i'));
+      }
+      for (let i = 0; i < 50 && silent.open() > 0; i++) await new Promise((r) => setTimeout(r, 100));
+      assert.equal(silent.open(), 0, 'no connection left open');
+    } finally {
+      await silent.close();
+      await new Promise((r) => reset.close(r));
+    }
+  });
+});
+
 describe('the cache folder', () => {
   it('group- or world-writable: refused, saying how to fix it, nothing read from it', async () => {
     const { ini, cacheDir } = await goodCache('perm-group');
