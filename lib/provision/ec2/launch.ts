@@ -5,6 +5,8 @@ import {
   DescribeInstancesCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  waitForInstanceRunning,
+  type DescribeInstancesCommandOutput,
   type EC2Client,
   type Instance,
   type Tag,
@@ -16,7 +18,7 @@ import { openRegistry, validateHost, type RegistrySettings } from '../../store/r
 import type { RegisteredValue } from '../../records/inventory.js';
 import { type RegisteredHost } from '../../records/inventory.js';
 import { ProvisionError } from '../../errors.js';
-import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, type Ec2Clients } from './clients.js';
+import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type Ec2Clients } from './clients.js';
 import { checkInterrupted, undoable } from '../interrupt.js';
 
 /** What launch needs from ec2.ini: where the registry lives and how the inventory names hosts. */
@@ -153,25 +155,27 @@ async function launch(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
     }
     opts.log?.(`launched ${launched.join(', ')}; waiting until running with an address`);
 
-    const ready = await waitFor(`${launched.join(', ')} in ${region} to run with an address`, opts.waitSeconds ?? 600, async (abortSignal) => {
-      let r;
-      try {
-        r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: launched }), { abortSignal });
-      } catch (err) {
-        // New instances may not be visible to DescribeInstances yet (eventual consistency).
-        if (awsCode(err) === 'InvalidInstanceID.NotFound') return undefined;
-        throw awsFailure(`DescribeInstances of ${launched.join(', ')}`, region, err);
-      }
-      const instances = (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-      for (const i of instances) {
-        const state = i.State?.Name;
-        if (state === 'terminated' || state === 'shutting-down' || state === 'stopped' || state === 'stopping') {
-          throw new ProvisionError(`instance ${i.InstanceId} in ${region} went to ${state} instead of running: ${i.StateReason?.Message ?? 'no reason given'}`, 'EAWS');
-        }
-      }
-      const ok = instances.filter((i) => i.State?.Name === 'running' && (i.PublicIpAddress || i.PrivateIpAddress));
-      return ok.length === launched.length ? ok : undefined;
-    }, opts.pollMs);
+    const seconds = opts.waitSeconds ?? 600;
+    const waitStarted = Date.now();
+    const running = await waitUntil(waitForInstanceRunning, ec2, { InstanceIds: launched }, {
+      what: `${launched.join(', ')} in ${region} to run`, seconds, pollMs: opts.pollMs,
+      failed: (last: DescribeInstancesCommandOutput | undefined) => {
+        const i = (last?.Reservations ?? []).flatMap((x) => x.Instances ?? []).find((x) => x.State?.Name !== 'running' && x.State?.Name !== 'pending');
+        return new ProvisionError(`instance ${i?.InstanceId ?? launched.join(', ')} in ${region} went to ${i?.State?.Name ?? 'a failed state'} instead of running: ${i?.StateReason?.Message ?? 'no reason given'}`, 'EAWS');
+      },
+    });
+    const withAddress = (instances: Instance[]) => instances.filter((i) => i.State?.Name === 'running' && (i.PublicIpAddress || i.PrivateIpAddress));
+    let ready = withAddress((running.Reservations ?? []).flatMap((x) => x.Instances ?? []));
+    if (ready.length !== launched.length) {
+      // No SDK waiter covers this: an instance may run a moment before its address is assigned.
+      const left = Math.max(0.001, seconds - (Date.now() - waitStarted) / 1000);
+      ready = await waitFor(`${launched.join(', ')} in ${region} to have an address`, left, async (abortSignal) => {
+        const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: launched }), { abortSignal })
+          .catch((err: unknown) => { throw awsFailure(`DescribeInstances of ${launched.join(', ')}`, region, err); });
+        const ok = withAddress((r.Reservations ?? []).flatMap((x) => x.Instances ?? []));
+        return ok.length === launched.length ? ok : undefined;
+      }, opts.pollMs);
+    }
 
     const hosts: RegisteredHost[] = ready.map((i) => {
       const name = inventoryName(i, region, opts.settings)!;

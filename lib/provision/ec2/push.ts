@@ -5,11 +5,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CompleteSnapshotCommand, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
-import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, RegisterImageCommand, waitForSnapshotCompleted, type DescribeSnapshotsCommandOutput } from '@aws-sdk/client-ec2';
 import { ProvisionError, errnoCode } from '../../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../../run.js';
-import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitFor, type Ec2Clients } from './clients.js';
+import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitUntil, type Ec2Clients } from './clients.js';
 import { checkInterrupted, interruption, undoable } from '../interrupt.js';
 
 /** The EBS direct APIs take blocks of exactly this size (and no other). */
@@ -238,13 +238,11 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     })).catch((err: unknown) => { throw awsFailure(`CompleteSnapshot of ${snapshotId}`, region, err); });
     if (done.Status === 'error') throw new ProvisionError(`CompleteSnapshot of ${snapshotId} in ${region}: the snapshot is in error`, 'EAWS');
 
-    await waitFor(`snapshot ${snapshotId} in ${region} to complete`, opts.waitSeconds ?? 1800, async (abortSignal) => {
-      const r = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId!] }), { abortSignal })
-        .catch((err: unknown) => { throw awsFailure(`DescribeSnapshots of ${snapshotId}`, region, err); });
-      const state = r.Snapshots?.[0]?.State;
-      if (state === 'error') throw new ProvisionError(`snapshot ${snapshotId} in ${region} went into state error: ${r.Snapshots?.[0]?.StateMessage ?? ''}`, 'EAWS');
-      return state === 'completed' ? true : undefined;
-    }, opts.pollMs);
+    await waitUntil(waitForSnapshotCompleted, ec2, { SnapshotIds: [snapshotId] }, {
+      what: `snapshot ${snapshotId} in ${region} to complete`, seconds: opts.waitSeconds ?? 1800, pollMs: opts.pollMs,
+      failed: (last: DescribeSnapshotsCommandOutput | undefined) =>
+        new ProvisionError(`snapshot ${snapshotId} in ${region} went into state error: ${last?.Snapshots?.[0]?.StateMessage ?? ''}`, 'EAWS'),
+    });
 
     checkInterrupted();
     const reg = await ec2.send(new RegisterImageCommand({
