@@ -1,11 +1,14 @@
 import { ProvisionError } from '../errors.js';
 import { checkInterrupted, undoable } from './interrupt.js';
-import type { Log } from '../sources/libvirt/virsh.js';
+
+/** Where an operation says what it undid (stderr on a terminal, the caller's log in the library). */
+export type Log = (message: string) => void;
 
 /**
- * What a push or launch created so far, undone newest first when a later step fails or a signal
- * stops it, so a failure leaves the hypervisor and the registry as they were. The error names the
- * step that failed.
+ * What a push or launch created so far (a volume, a domain, instances, a snapshot, a registry
+ * entry), undone newest first when a later step fails or a signal stops it, so a failure leaves
+ * the hypervisor, the cloud and the registry as they were. The one undo mechanism of every target:
+ * the error names the step that failed, what was undone, and loudly what could not be.
  */
 export class Undo {
   private readonly actions: { what: string; fn: () => Promise<unknown> }[] = [];
@@ -54,7 +57,7 @@ export class Undo {
         const step = this.current;
         const { undone, failed } = await this.rollback();
         const msg = (err as Error).message;
-        const tail = [undone.length ? `undone: ${undone.join(', ')}` : 'nothing to undo', ...(failed.length ? [`COULD NOT UNDO: ${failed.join(', ')}`] : [])].join('; ');
+        const tail = [undone.length ? `undone: ${undone.join(', ')}` : 'nothing to undo', ...(failed.length ? [`COULD NOT UNDO: ${failed.join(', ')}: remove by hand`] : [])].join('; ');
         this.log(`${this.operation} failed at step '${step}'; ${tail}`);
         throw new ProvisionError(`${this.operation} failed at step '${step}': ${msg} (${tail})`, err instanceof ProvisionError ? err.code : 'EPROVISION');
       }

@@ -45,9 +45,9 @@ describe('push ec2 with a stalled block', () => {
           pushEc2({ region, image: disk, name: `stalled-${fault}`, maxAttempts: 2, timeouts: { connectTimeout: 1, requestTimeout: 2 }, pollMs: 50 }),
           (e: ProvisionError) => {
             assert.equal(e.code, 'EAWS');
-            assert.match(e.message, /^PutSnapshotBlock of block 2 to (snap-\S+) in us-east-1 failed after 2 attempts: (no answer within 2 s \(request_timeout\)|the answer did not arrive within 2 s \(request_timeout\)|connection reset by the peer \(ECONNRESET\)); deleted the unfinished snapshot snap-\S+$/);
+            assert.match(e.message, /^push failed at step 'send blocks': PutSnapshotBlock of block 2 to (snap-\S+) in us-east-1 failed after 2 attempts: (no answer within 2 s \(request_timeout\)|the answer did not arrive within 2 s \(request_timeout\)|connection reset by the peer \(ECONNRESET\)) \(undone: snapshot snap-\S+\)$/);
             assert.doesNotMatch(e.message, /\n/);
-            snapshot = /deleted the unfinished snapshot (snap-\S+)/.exec(e.message)![1]!;
+            snapshot = /\(undone: snapshot (snap-[0-9a-f]+)\)/.exec(e.message)![1]!;
             return true;
           });
         assert.ok(Date.now() - started < BOUND_MS, 'ended within the bound');

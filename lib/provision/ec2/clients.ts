@@ -1,7 +1,7 @@
 // What push, launch and destroy share: how their SDK clients are made and how an AWS failure
 // becomes a ProvisionError that names the step, the region and the thing it was about.
 import { EBSClient } from '@aws-sdk/client-ebs';
-import { EC2Client } from '@aws-sdk/client-ec2';
+import { EC2Client, type waitForInstanceRunning } from '@aws-sdk/client-ec2';
 import { clientOptions } from '../../sources/aws/clients.js';
 import type { Timeouts } from '../../sources/aws/http.js';
 import { ProvisionError, errnoOf, errnoText, timeoutWords } from '../../errors.js';
@@ -62,10 +62,45 @@ export function awsFailure(step: string, region: string, err: unknown): Provisio
   return new ProvisionError(`${step} in ${region} failed${tries}: ${code && !message.includes(code) ? `${code}: ` : ''}${message}`, 'EAWS');
 }
 
+type WaiterConfiguration = Parameters<typeof waitForInstanceRunning>[0];
+type WaiterResult = Awaited<ReturnType<typeof waitForInstanceRunning>>;
+
 /**
- * Polls `check` until it returns a value, or fails naming what was awaited once `seconds` pass. A
- * signal (see interrupt.ts) ends the wait with Interrupted, cutting short a poll in flight through
- * the AbortSignal `check` is given.
+ * An SDK waiter that reports its result instead of throwing: the SDK's waitFor* functions. They are
+ * marked deprecated in favour of waitUntil*, which throw a JSON text of the same result; the result
+ * itself is what a failure needs to be named (which instance, which state, why).
+ */
+export type Waiter<I> = (params: WaiterConfiguration, input: I) => Promise<WaiterResult>;
+
+/**
+ * Runs one of the SDK's EC2 waiters (waitForInstanceRunning, waitForSnapshotCompleted, ...), which
+ * know each resource's success, failure and retry states. Returns the last answer on success; a
+ * failure state goes to `failed` to be named; running out of `seconds` names what was awaited; a
+ * signal (interrupt.ts) aborts the wait and reports Interrupted.
+ */
+export async function waitUntil<I, T>(
+  waiter: Waiter<I>, client: EC2Client, input: I,
+  o: { what: string; seconds: number; pollMs?: number | undefined; failed: (last: T | undefined) => Error },
+): Promise<T> {
+  checkInterrupted();
+  // The waiters' defaults poll every 15 s; a push or launch is watched more closely, with backoff.
+  const minDelay = (o.pollMs ?? 2000) / 1000;
+  const result = await waiter(
+    { client, maxWaitTime: Math.max(o.seconds, minDelay * 1.01), minDelay, maxDelay: minDelay * 8, abortSignal: interruption },
+    input,
+  );
+  checkInterrupted();
+  if (result.state === 'SUCCESS') return result.reason as T;
+  if (result.state === 'FAILURE') throw o.failed(result.reason as T | undefined);
+  // TIMEOUT, and ABORTED without a signal of ours: the answers seen say why nothing happened.
+  const seen = Object.keys(result.observedResponses ?? {}).filter((k) => !/^200: OK$/.test(k)).slice(-1)[0];
+  throw new ProvisionError(`timed out after ${o.seconds} s waiting for ${o.what}${seen ? ` (last answer: ${seen})` : ''}`, 'ETIMEDOUT');
+}
+
+/**
+ * Polls `check` until it returns a value, or fails naming what was awaited once `seconds` pass: for
+ * what no SDK waiter covers (an instance that is running *and* has an address). A signal ends the
+ * wait with Interrupted, cutting short a poll in flight through the AbortSignal `check` is given.
  */
 export async function waitFor<T>(what: string, seconds: number, check: (signal: AbortSignal) => Promise<T | undefined>, intervalMs = 2000): Promise<T> {
   const deadline = Date.now() + seconds * 1000;

@@ -1,9 +1,9 @@
 // Undoes launch (and optionally push): terminate, wait, deregister from the registry; with an image,
 // deregister the AMI and delete its snapshot. Running it twice does nothing the second time.
-import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, DescribeInstancesCommand, TerminateInstancesCommand, type EC2Client } from '@aws-sdk/client-ec2';
+import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, TerminateInstancesCommand, waitForInstanceTerminated, type DescribeInstancesCommandOutput, type EC2Client } from '@aws-sdk/client-ec2';
 import { openRegistry, type RegistrySettings } from '../../store/registry.js';
 import { ProvisionError } from '../../errors.js';
-import { TAG_SNAPSHOT, awsCode, awsFailure, ec2Client, waitFor, type CallTimeouts, type Ec2Clients } from './clients.js';
+import { TAG_SNAPSHOT, awsCode, awsFailure, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { findImageByName } from './push.js';
 
 export interface Ec2DestroyOptions {
@@ -80,14 +80,13 @@ async function terminate(ec2: EC2Client, region: string, ids: string[], opts: Ec
     }
   }
   if (known.length === 0) return [];
-  await waitFor(`${known.join(', ')} in ${region} to terminate`, opts.waitSeconds ?? 600, async () => {
-    const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: known })).catch((err: unknown) => {
-      if (awsCode(err) === 'InvalidInstanceID.NotFound') return { Reservations: [] };
-      throw awsFailure(`DescribeInstances of ${known.join(', ')}`, region, err);
-    });
-    const left = (r.Reservations ?? []).flatMap((x) => x.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
-    return left.length === 0 ? true : undefined;
-  }, opts.pollMs);
+  await waitUntil(waitForInstanceTerminated, ec2, { InstanceIds: known }, {
+    what: `${known.join(', ')} in ${region} to terminate`, seconds: opts.waitSeconds ?? 600, pollMs: opts.pollMs,
+    failed: (last: DescribeInstancesCommandOutput | undefined) => {
+      const stuck = (last?.Reservations ?? []).flatMap((x) => x.Instances ?? []).filter((i) => i.State?.Name !== 'terminated');
+      return new ProvisionError(`${stuck.map((i) => `${i.InstanceId} is ${i.State?.Name}`).join(', ') || 'an instance'} in ${region}: it cannot terminate from there`, 'EAWS');
+    },
+  });
   return known;
 }
 

@@ -5,6 +5,8 @@ import {
   DescribeInstancesCommand,
   RunInstancesCommand,
   TerminateInstancesCommand,
+  waitForInstanceRunning,
+  type DescribeInstancesCommandOutput,
   type EC2Client,
   type Instance,
   type Tag,
@@ -12,12 +14,12 @@ import {
 import type { Settings } from '../../settings/read.js';
 import { ec2Attribute } from '../../records/aws.js';
 import { to_safe } from '../../ec2py/groups.js';
-import { openRegistry, validateHost, type RegistrySettings } from '../../store/registry.js';
+import { openRegistry, validateHost, type Registry, type RegistrySettings } from '../../store/registry.js';
 import type { RegisteredValue } from '../../records/inventory.js';
 import { type RegisteredHost } from '../../records/inventory.js';
 import { ProvisionError } from '../../errors.js';
-import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, type CallTimeouts, type Ec2Clients } from './clients.js';
-import { checkInterrupted, undoable } from '../interrupt.js';
+import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
+import { Undo } from '../undo.js';
 
 /** What launch needs from ec2.ini: where the registry lives and how the inventory names hosts. */
 export type LaunchSettings = RegistrySettings & Pick<Settings, 'destinationVariable' | 'vpcDestinationVariable'>;
@@ -106,11 +108,7 @@ export function launchTags(opts: Pick<Ec2LaunchOptions, 'tags' | 'groups'>): Tag
  * Launches, waits, registers; on any failure, or a signal (interrupt.ts), terminates what it
  * launched and registers nothing.
  */
-export function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
-  return undoable(() => launch(opts));
-}
-
-async function launch(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
+export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
   const { region } = opts;
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`--count must be a positive integer, not ${count}`, 'EUSAGE');
@@ -120,93 +118,114 @@ async function launch(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
   const tags = launchTags({ ...opts, groups });
   // Opened before anything is launched: an unusable registry should cost no instance.
   const registry = await openRegistry(opts.settings);
-  const launched: string[] = [];
-  const registered: string[] = [];
+  const undo = new Undo('launch', opts.log ?? (() => {}));
+  const terminate = (ids: string[]) => undo.add(`instances ${ids.join(', ')} in ${region}`, () => ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
   try {
-    const sgIds = (opts.securityGroups ?? []).filter((g) => g.startsWith('sg-'));
-    const sgNames = (opts.securityGroups ?? []).filter((g) => !g.startsWith('sg-'));
-    let reservation;
-    try {
-      reservation = await ec2.send(new RunInstancesCommand({
-        ImageId: opts.ami,
-        InstanceType: opts.instanceType as RunInstancesCommand['input']['InstanceType'],
-        MinCount: count,
-        MaxCount: count,
-        ClientToken: token,
-        ...(opts.subnet ? { SubnetId: opts.subnet } : {}),
-        ...(sgIds.length ? { SecurityGroupIds: sgIds } : {}),
-        ...(sgNames.length ? { SecurityGroups: sgNames } : {}),
-        ...(opts.keyName ? { KeyName: opts.keyName } : {}),
-        TagSpecifications: [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }],
-      }));
-    } catch (err) {
-      // The answer may have been lost after AWS launched: the client token finds what this call started.
-      const failure = awsFailure(`RunInstances of ${opts.ami} (${count} x ${opts.instanceType})`, region, err);
-      try {
-        launched.push(...(await instancesByToken(ec2, token)));
-      } catch (lookup) {
-        failure.message += `; could not look for instances launched under client token ${token} (${awsCode(lookup) ?? (lookup as Error).message}): check by hand`;
-      }
-      throw failure;
-    }
-    launched.push(...(reservation.Instances ?? []).map((i) => i.InstanceId).filter((id): id is string => !!id));
-    if (launched.length !== count) {
-      throw new ProvisionError(`RunInstances of ${opts.ami} in ${region} started ${launched.length} instances, not ${count}`, 'EAWS');
-    }
-    opts.log?.(`launched ${launched.join(', ')}; waiting until running with an address`);
-
-    const ready = await waitFor(`${launched.join(', ')} in ${region} to run with an address`, opts.waitSeconds ?? 600, async (abortSignal) => {
-      let r;
-      try {
-        r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: launched }), { abortSignal });
-      } catch (err) {
-        // New instances may not be visible to DescribeInstances yet (eventual consistency).
-        if (awsCode(err) === 'InvalidInstanceID.NotFound') return undefined;
-        throw awsFailure(`DescribeInstances of ${launched.join(', ')}`, region, err);
-      }
-      const instances = (r.Reservations ?? []).flatMap((x) => x.Instances ?? []);
-      for (const i of instances) {
-        const state = i.State?.Name;
-        if (state === 'terminated' || state === 'shutting-down' || state === 'stopped' || state === 'stopping') {
-          throw new ProvisionError(`instance ${i.InstanceId} in ${region} went to ${state} instead of running: ${i.StateReason?.Message ?? 'no reason given'}`, 'EAWS');
-        }
-      }
-      const ok = instances.filter((i) => i.State?.Name === 'running' && (i.PublicIpAddress || i.PrivateIpAddress));
-      return ok.length === launched.length ? ok : undefined;
-    }, opts.pollMs);
-
-    const hosts: RegisteredHost[] = ready.map((i) => {
-      const name = inventoryName(i, region, opts.settings)!;
-      const hostvars: Record<string, RegisteredValue> = {
-        ec2_id: i.InstanceId!,
-        ec2_region: region,
-        ansible_host: i.PublicIpAddress || i.PrivateIpAddress!,
-        ec2_image_id: opts.ami,
-        ec2_instance_type: opts.instanceType,
-        ec2_private_ip_address: i.PrivateIpAddress ?? '',
-        ec2_ip_address: i.PublicIpAddress ?? '',
-      };
-      for (const t of tags) hostvars[`ec2_tag_${to_safe(t.Key!)}`] = t.Value!;
-      return { name, groups, hostvars, source: 'ec2', registeredAt: Date.now() };
-    });
-    hosts.forEach(validateHost);
-    for (const h of hosts) {
-      checkInterrupted();
-      await registry.register(h);
-      registered.push(h.name);
-    }
-    return {
-      region, ami: opts.ami, clientToken: token, groups,
-      instances: hosts.map((h) => ({
-        instanceId: String(h.hostvars.ec2_id), name: h.name,
-        publicIp: String(h.hostvars.ec2_ip_address) || undefined, privateIp: String(h.hostvars.ec2_private_ip_address) || undefined,
-      })),
-    };
-  } catch (err) {
-    throw await cleanUp(err, { ec2, region, launched, registered, registry, log: opts.log });
+    return await undo.guard(() => launchAndRegister(opts, { ec2, registry, undo, terminate, token, tags, groups, count }));
   } finally {
     await registry.close();
   }
+}
+
+interface LaunchContext {
+  ec2: EC2Client;
+  registry: Registry;
+  undo: Undo;
+  /** Records instances as launched by this call: terminated if anything later fails. */
+  terminate: (ids: string[]) => void;
+  token: string;
+  tags: Tag[];
+  groups: string[];
+  count: number;
+}
+
+async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, terminate, token, tags, groups, count }: LaunchContext): Promise<Ec2LaunchResult> {
+  const { region } = opts;
+  undo.step('run instances');
+  const sgIds = (opts.securityGroups ?? []).filter((g) => g.startsWith('sg-'));
+  const sgNames = (opts.securityGroups ?? []).filter((g) => !g.startsWith('sg-'));
+  let reservation;
+  try {
+    reservation = await ec2.send(new RunInstancesCommand({
+      ImageId: opts.ami,
+      InstanceType: opts.instanceType as RunInstancesCommand['input']['InstanceType'],
+      MinCount: count,
+      MaxCount: count,
+      ClientToken: token,
+      ...(opts.subnet ? { SubnetId: opts.subnet } : {}),
+      ...(sgIds.length ? { SecurityGroupIds: sgIds } : {}),
+      ...(sgNames.length ? { SecurityGroups: sgNames } : {}),
+      ...(opts.keyName ? { KeyName: opts.keyName } : {}),
+      TagSpecifications: [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }],
+    }));
+  } catch (err) {
+    // The answer may have been lost after AWS launched: the client token finds what this call started.
+    const failure = awsFailure(`RunInstances of ${opts.ami} (${count} x ${opts.instanceType})`, region, err);
+    try {
+      const found = await instancesByToken(ec2, token);
+      if (found.length) terminate(found);
+    } catch (lookup) {
+      failure.message += `; could not look for instances launched under client token ${token} (${awsCode(lookup) ?? (lookup as Error).message}): check by hand`;
+    }
+    throw failure;
+  }
+  const launched = (reservation.Instances ?? []).map((i) => i.InstanceId).filter((id): id is string => !!id);
+  if (launched.length) terminate(launched);
+  if (launched.length !== count) {
+    throw new ProvisionError(`RunInstances of ${opts.ami} in ${region} started ${launched.length} instances, not ${count}`, 'EAWS');
+  }
+  opts.log?.(`launched ${launched.join(', ')}; waiting until running with an address`);
+  undo.step('wait until running');
+
+  const seconds = opts.waitSeconds ?? 600;
+  const waitStarted = Date.now();
+  const running = await waitUntil(waitForInstanceRunning, ec2, { InstanceIds: launched }, {
+    what: `${launched.join(', ')} in ${region} to run`, seconds, pollMs: opts.pollMs,
+    failed: (last: DescribeInstancesCommandOutput | undefined) => {
+      const i = (last?.Reservations ?? []).flatMap((x) => x.Instances ?? []).find((x) => x.State?.Name !== 'running' && x.State?.Name !== 'pending');
+      return new ProvisionError(`instance ${i?.InstanceId ?? launched.join(', ')} in ${region} went to ${i?.State?.Name ?? 'a failed state'} instead of running: ${i?.StateReason?.Message ?? 'no reason given'}`, 'EAWS');
+    },
+  });
+  const withAddress = (instances: Instance[]) => instances.filter((i) => i.State?.Name === 'running' && (i.PublicIpAddress || i.PrivateIpAddress));
+  let ready = withAddress((running.Reservations ?? []).flatMap((x) => x.Instances ?? []));
+  if (ready.length !== launched.length) {
+    // No SDK waiter covers this: an instance may run a moment before its address is assigned.
+    const left = Math.max(0.001, seconds - (Date.now() - waitStarted) / 1000);
+    ready = await waitFor(`${launched.join(', ')} in ${region} to have an address`, left, async (abortSignal) => {
+      const r = await ec2.send(new DescribeInstancesCommand({ InstanceIds: launched }), { abortSignal })
+        .catch((err: unknown) => { throw awsFailure(`DescribeInstances of ${launched.join(', ')}`, region, err); });
+      const ok = withAddress((r.Reservations ?? []).flatMap((x) => x.Instances ?? []));
+      return ok.length === launched.length ? ok : undefined;
+    }, opts.pollMs);
+  }
+
+  const hosts: RegisteredHost[] = ready.map((i) => {
+    const name = inventoryName(i, region, opts.settings)!;
+    const hostvars: Record<string, RegisteredValue> = {
+      ec2_id: i.InstanceId!,
+      ec2_region: region,
+      ansible_host: i.PublicIpAddress || i.PrivateIpAddress!,
+      ec2_image_id: opts.ami,
+      ec2_instance_type: opts.instanceType,
+      ec2_private_ip_address: i.PrivateIpAddress ?? '',
+      ec2_ip_address: i.PublicIpAddress ?? '',
+    };
+    for (const t of tags) hostvars[`ec2_tag_${to_safe(t.Key!)}`] = t.Value!;
+    return { name, groups, hostvars, source: 'ec2', registeredAt: Date.now() };
+  });
+  hosts.forEach(validateHost);
+  for (const h of hosts) {
+    undo.step(`register ${h.name}`);
+    await registry.register(h);
+    undo.add(`registry entry ${h.name}`, () => registry.deregister(h.name));
+  }
+  return {
+    region, ami: opts.ami, clientToken: token, groups,
+    instances: hosts.map((h) => ({
+      instanceId: String(h.hostvars.ec2_id), name: h.name,
+      publicIp: String(h.hostvars.ec2_ip_address) || undefined, privateIp: String(h.hostvars.ec2_private_ip_address) || undefined,
+    })),
+  };
 }
 
 async function instancesByToken(ec2: EC2Client, token: string): Promise<string[]> {
@@ -217,25 +236,3 @@ async function instancesByToken(ec2: EC2Client, token: string): Promise<string[]
     .map((i) => i.InstanceId).filter((id): id is string => !!id);
 }
 
-/** Undoes a failed launch; the error says what was undone, or loudly what could not be. */
-async function cleanUp(
-  err: unknown,
-  ctx: { ec2: EC2Client; region: string; launched: string[]; registered: string[]; registry: { deregister(name: string): Promise<boolean> }; log: ((m: string) => void) | undefined },
-): Promise<unknown> {
-  const notes: string[] = [];
-  for (const name of ctx.registered) {
-    await ctx.registry.deregister(name).catch((e: unknown) => notes.push(`could not deregister ${name}: ${(e as Error).message}`));
-  }
-  if (ctx.launched.length > 0) {
-    try {
-      await ctx.ec2.send(new TerminateInstancesCommand({ InstanceIds: ctx.launched }));
-      notes.push(`terminated ${ctx.launched.join(', ')} launched by this call`);
-    } catch (e) {
-      notes.push(`COULD NOT TERMINATE ${ctx.launched.join(', ')} in ${ctx.region} (${awsCode(e) ?? (e as Error).message}): terminate them by hand`);
-    }
-  }
-  if (notes.length === 0) return err;
-  ctx.log?.(notes.join('; '));
-  const message = `${err instanceof Error ? err.message : String(err)}; ${notes.join('; ')}`;
-  return new ProvisionError(message, err instanceof ProvisionError ? err.code : 'EPROVISION');
-}

@@ -5,12 +5,13 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { CompleteSnapshotCommand, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
-import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, DescribeSnapshotsCommand, RegisterImageCommand } from '@aws-sdk/client-ec2';
+import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, RegisterImageCommand, waitForSnapshotCompleted, type DescribeSnapshotsCommandOutput } from '@aws-sdk/client-ec2';
 import { ProvisionError, errnoCode } from '../../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../../run.js';
-import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitFor, type CallTimeouts, type Ec2Clients } from './clients.js';
+import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { checkInterrupted, interruptible, undoable } from '../interrupt.js';
+import { Undo } from '../undo.js';
 
 /** The EBS direct APIs take blocks of exactly this size (and no other). */
 export const EBS_BLOCK_SIZE = 512 * 1024;
@@ -164,6 +165,7 @@ export function aggregateChecksum(blocks: readonly DiskBlock[]): string {
  * the image is registered deletes the unfinished snapshot.
  */
 export function pushEc2(opts: Ec2PushOptions): Promise<Ec2PushResult> {
+  // The whole push, the qcow2 conversion included, so that a signal still cleans up its scratch.
   return undoable(() => push(opts));
 }
 
@@ -216,9 +218,9 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     return { ...base, imageId: existing.imageId, snapshotId: existing.snapshotId ?? '', reused: true, blocksSent: 0, bytesSkipped: 0, seconds: (Date.now() - started) / 1000 };
   }
 
-  let snapshotId: string | undefined;
-  let registered = false;
-  try {
+  const undo = new Undo('push', opts.log ?? (() => {}));
+  return undo.guard(async () => {
+    undo.step('start snapshot');
     const start = await ebs.send(new StartSnapshotCommand({
       VolumeSize: scan.volumeSizeGiB,
       Description: opts.description ?? `ec2-inventory push of ${opts.name}`,
@@ -227,12 +229,16 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
       // Minutes before AWS errors out a snapshot left pending (a crashed push cleans up itself).
       Timeout: 60,
     })).catch((err: unknown) => { throw awsFailure(`StartSnapshot for ${opts.image}`, region, err); });
-    snapshotId = start.SnapshotId;
+    const snapshotId = start.SnapshotId;
     if (!snapshotId) throw new ProvisionError(`StartSnapshot in ${region} answered without a snapshot id`, 'EAWS');
+    // A snapshot nothing refers to only costs money: deleted unless an AMI comes to use it.
+    undo.add(`snapshot ${snapshotId}`, () => ec2.send(new DeleteSnapshotCommand({ SnapshotId: snapshotId })));
     opts.log?.(`snapshot ${snapshotId}: sending ${scan.blocks.length} of ${scan.blocksTotal} blocks`);
 
+    undo.step('send blocks');
     const sent = await putBlocks(ebs, raw, scan, snapshotId, opts, started);
 
+    undo.step('complete snapshot');
     const done = await ebs.send(new CompleteSnapshotCommand({
       SnapshotId: snapshotId,
       ChangedBlocksCount: scan.blocks.length,
@@ -242,15 +248,13 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     })).catch((err: unknown) => { throw awsFailure(`CompleteSnapshot of ${snapshotId}`, region, err); });
     if (done.Status === 'error') throw new ProvisionError(`CompleteSnapshot of ${snapshotId} in ${region}: the snapshot is in error`, 'EAWS');
 
-    await waitFor(`snapshot ${snapshotId} in ${region} to complete`, opts.waitSeconds ?? 1800, async (abortSignal) => {
-      const r = await ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId!] }), { abortSignal })
-        .catch((err: unknown) => { throw awsFailure(`DescribeSnapshots of ${snapshotId}`, region, err); });
-      const state = r.Snapshots?.[0]?.State;
-      if (state === 'error') throw new ProvisionError(`snapshot ${snapshotId} in ${region} went into state error: ${r.Snapshots?.[0]?.StateMessage ?? ''}`, 'EAWS');
-      return state === 'completed' ? true : undefined;
-    }, opts.pollMs);
+    await waitUntil(waitForSnapshotCompleted, ec2, { SnapshotIds: [snapshotId] }, {
+      what: `snapshot ${snapshotId} in ${region} to complete`, seconds: opts.waitSeconds ?? 1800, pollMs: opts.pollMs,
+      failed: (last: DescribeSnapshotsCommandOutput | undefined) =>
+        new ProvisionError(`snapshot ${snapshotId} in ${region} went into state error: ${last?.Snapshots?.[0]?.StateMessage ?? ''}`, 'EAWS'),
+    });
 
-    checkInterrupted();
+    undo.step('register image');
     const reg = await ec2.send(new RegisterImageCommand({
       Name: opts.name,
       Description: opts.description,
@@ -264,7 +268,9 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     })).catch((err: unknown) => { throw awsFailure(`RegisterImage '${opts.name}' from ${snapshotId}`, region, err); });
     const imageId = reg.ImageId;
     if (!imageId) throw new ProvisionError(`RegisterImage in ${region} answered without an AMI id`, 'EAWS');
-    registered = true;
+    // The AMI holds the snapshot now: it is the push's result, even if tagging it fails.
+    undo.keep();
+    undo.step('tag image');
     // The snapshot id is also a tag because not every EC2-compatible API (moto among them) keeps
     // the block device mapping, and destroy --image needs it.
     await ec2.send(new CreateTagsCommand({
@@ -272,20 +278,7 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
       Tags: [{ Key: TAG_DISK, Value: scan.diskSha256 }, { Key: TAG_SNAPSHOT, Value: snapshotId }, { Key: 'Name', Value: opts.name }],
     })).catch((err: unknown) => { throw awsFailure(`CreateTags on ${imageId} (registered, but a later push will not recognise it)`, region, err); });
     return { ...base, imageId, snapshotId, reused: false, ...sent, seconds: (Date.now() - started) / 1000 };
-  } catch (err) {
-    // A snapshot nothing refers to only costs money: remove it, but keep the first error, and say
-    // in it what was cleaned up (as a failed launch does), progress or not.
-    if (snapshotId && !registered) {
-      const id = snapshotId;
-      const note = await ec2.send(new DeleteSnapshotCommand({ SnapshotId: id })).then(
-        () => `deleted the unfinished snapshot ${id}`,
-        (e: unknown) => `could not delete snapshot ${id} (${awsCode(e)}); AWS errors it out after 60 minutes`,
-      );
-      opts.log?.(note);
-      throw new ProvisionError(`${err instanceof Error ? err.message : String(err)}; ${note}`, err instanceof ProvisionError ? err.code : 'EPROVISION');
-    }
-    throw err;
-  }
+  });
 }
 
 /** Whether the first 440 bytes (the MBR's boot code, before the disk signature) hold anything. */

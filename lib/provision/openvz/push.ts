@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError } from '../../errors.js';
 import { run, runWithStdin, transferLimitMs } from '../../run.js';
-import type { Log } from '../../sources/libvirt/virsh.js';
+import { Undo, type Log } from '../undo.js';
 
 export interface PushTemplateOptions {
   /** ssh://user@host[:port] */
@@ -83,18 +83,17 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
     }
     if (!o.force) throw new ProvisionError(`${o.target}: ${final} holds a different template (use --force to replace it)`, 'EEXIST');
   }
-  let step = 'upload';
-  try {
+  const undo = new Undo('push template', log);
+  await undo.guard(async () => {
+    undo.step('upload');
     log(`uploading ${o.template} (${bytes} bytes) to ${t.host}:${temp}`);
+    undo.add(`temporary file ${temp}`, () => remote(`rm -f -- ${shellQuote(temp)}`));
     await runWithStdin('ssh', [...sshArgs, `umask 022 && cat > ${shellQuote(temp)}`], fs.createReadStream(o.template) as AsyncIterable<Buffer>, { label: `ssh ${t.host}`, timeoutMs: transferLimitMs(bytes) });
-    step = 'verify';
+    undo.step('verify');
     const got = await remoteSha(temp);
     if (got !== sha256) throw new ProvisionError(`sha256 on ${t.host} is ${got ?? '(none)'}, expected ${sha256}`, 'EVERIFY');
-    step = 'rename';
+    undo.step('rename');
     await remote(`mv -f -- ${shellQuote(temp)} ${shellQuote(final)}`);
-  } catch (err) {
-    await remote(`rm -f -- ${shellQuote(temp)}`).catch(() => {});
-    throw new ProvisionError(`push template failed at step '${step}': ${(err as Error).message} (temporary file removed)`, err instanceof ProvisionError ? err.code : 'EPROVISION');
-  }
+  });
   return { target: o.target, path: final, bytes, sha256, action: 'uploaded' };
 }
