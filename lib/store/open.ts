@@ -5,7 +5,7 @@ import Keyv from 'keyv';
 import type { Settings } from '../settings/read.js';
 import { CacheError } from '../errors.js';
 import { cacheFiles, KeyvFileStore, lockFiles } from './fileStore.js';
-import { checkPrivateDir, checkPrivateFile } from '../store/permissions.js';
+import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import type { CacheEntry, FileCacheEntry, InventoryCache } from './types.js';
 
 export async function openCache(
