@@ -37,29 +37,47 @@ interface Entry {
   /** The raw value: lines joined with "\n", trailing whitespace removed, not interpolated. */
   value: string;
   line: number;
+  /** While reading: the value's lines, joined at the end (_join_multiline_values). */
+  lines?: string[];
 }
 
 type Options = Map<string, Entry>;
 
-// What Python's str.isspace() (and so str.strip() and re's \s, \S) takes for whitespace.
-const space = '\\t\\n\\v\\f\\r\\x1c-\\x20\\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000';
-const leadingSpace = new RegExp(`^[${space}]+`);
-const trailingSpace = new RegExp(`[${space}]+$`);
-const nonSpace = new RegExp(`[^${space}]`);
-// OPTCRE with the default delimiters: the option ends at the first `=` or `:`.
-const optionLine = new RegExp(`^(.*?)[${space}]*([=:])[${space}]*(.*)$`, 's');
-const sectionLine = /^\[(.+)\]/s;
-const interpolationKey = /^%\(([^)]+)\)s/;
-const maxInterpolationDepth = 10;
+// Character loops rather than regular expressions: the cached --list fast path parses the ini on
+// every run, and this is most of what it costs.
+
+/** Python's str.isspace(), which str.strip() and re's \s use. */
+function isSpace(c: number): boolean {
+  if (c <= 0x20) return c === 0x20 || (c >= 0x09 && c <= 0x0d) || (c >= 0x1c && c <= 0x1f);
+  if (c < 0x85) return false;
+  return c === 0x85 || c === 0xa0 || c === 0x1680 || (c >= 0x2000 && c <= 0x200a) || c === 0x2028 || c === 0x2029 ||
+    c === 0x202f || c === 0x205f || c === 0x3000;
+}
+
+function firstNonSpace(s: string): number {
+  let i = 0;
+  while (i < s.length && isSpace(s.charCodeAt(i))) i++;
+  return i;
+}
+
+function endOfNonSpace(s: string, from = 0): number {
+  let j = s.length;
+  while (j > from && isSpace(s.charCodeAt(j - 1))) j--;
+  return j;
+}
 
 /** Python's str.strip(). */
 export function pyStrip(s: string): string {
-  return s.replace(leadingSpace, '').replace(trailingSpace, '');
+  const i = firstNonSpace(s);
+  return s.slice(i, endOfNonSpace(s, i));
 }
 
 function pyRstrip(s: string): string {
-  return s.replace(trailingSpace, '');
+  return s.slice(0, endOfNonSpace(s));
 }
+
+const interpolationKey = /^%\(([^)]+)\)s/;
+const maxInterpolationDepth = 10;
 
 /** Python's repr() of a str, near enough for messages that quote a line. */
 function repr(s: string): string {
@@ -79,8 +97,7 @@ export class IniFile {
     const sections = new Map<string, Options>();
     const defaults: Options = new Map();
     const added = new Set<string>();
-    // Values are lists of lines while reading, joined at the end (_join_multiline_values).
-    const pending = new Map<Entry, string[]>();
+    const entries: Entry[] = [];
     let current: Options | undefined;
     let sectionName: string | undefined;
     let option: Entry | undefined;
@@ -96,22 +113,23 @@ export class IniFile {
       const isComment = stripped.startsWith('#') || stripped.startsWith(';');
       if (isComment || stripped === '') {
         // empty_lines_in_values: a blank line (not a comment) may belong to a value continued below.
-        if (!isComment && option) pending.get(option)?.push('');
+        if (!isComment && option) option.lines?.push('');
         continue;
       }
-      const indent = line.search(nonSpace);
+      const indent = firstNonSpace(line);
       if (current && option && indent > indentLevel) {
-        pending.get(option)?.push(stripped);
+        option.lines?.push(stripped);
         continue;
       }
       indentLevel = indent;
-      const header = sectionLine.exec(stripped);
-      if (header) {
-        const name = header[1] as string;
+      // SECTCRE, \[(?P<header>.+)\] matched at the start: up to the last ].
+      const close = stripped.charCodeAt(0) === 0x5b ? stripped.lastIndexOf(']') : -1;
+      if (close > 1) {
+        const name = stripped.slice(1, close);
         const existing = sections.get(name);
         if (existing) {
           // strict=True: a section may not appear twice in one file (DEFAULT is not a section).
-          if (added.has(`s:${name}`)) throw new IniError('DuplicateSectionError', `line ${lineno}: section [${name}] appears a second time`, lineno, name);
+          if (added.has(`s:${name}`)) throw new IniError('DuplicateSectionError', `section [${name}] appears a second time`, lineno, name);
           current = existing;
         } else if (name === defaultSection) {
           current = defaults;
@@ -126,32 +144,39 @@ export class IniFile {
       }
       if (!current) {
         const bom = lineno === 1 && line.startsWith('\ufeff') ? ' (the file starts with a byte order mark; save it without one)' : '';
-        throw new IniError('MissingSectionHeaderError', `line ${lineno}: ${repr(line)} comes before any [section] header${bom}`, lineno);
+        throw new IniError('MissingSectionHeaderError', `${repr(line)} comes before any [section] header${bom}`, lineno);
       }
-      const m = optionLine.exec(stripped);
-      if (!m) {
+      // OPTCRE: the option name ends at the first = or :.
+      const eq = stripped.indexOf('=');
+      const colon = stripped.indexOf(':');
+      const delimiter = eq === -1 ? colon : colon === -1 ? eq : Math.min(eq, colon);
+      if (delimiter === -1) {
         // Python reports every such line at the end of the file, and keeps the option it was
         // reading: an indented line further down still continues it.
-        parseError ??= new IniError('ParsingError', `line ${lineno}: ${repr(line)} is neither a [section] header nor name = value (or name: value)`, lineno, sectionName);
+        parseError ??= new IniError('ParsingError', `${repr(line)} is neither a [section] header nor name = value (or name: value)`, lineno, sectionName);
         continue;
       }
-      const rawName = m[1] as string;
+      const rawName = pyRstrip(stripped.slice(0, delimiter));
       if (rawName === '') {
-        parseError ??= new IniError('ParsingError', `line ${lineno}: ${repr(line)} has a value but no option name`, lineno, sectionName);
+        parseError ??= new IniError('ParsingError', `${repr(line)} has a value but no option name`, lineno, sectionName);
       }
-      const name = pyRstrip(rawName).toLowerCase();
+      const name = rawName.toLowerCase();
       const key = `o:${sectionName}\u0000${name}`;
       if (added.has(key)) {
-        throw new IniError('DuplicateOptionError', `line ${lineno}: option '${name}' appears a second time in [${sectionName}]`, lineno, sectionName, name);
+        throw new IniError('DuplicateOptionError', `option '${name}' appears a second time in [${sectionName}]`, lineno, sectionName, name);
       }
       added.add(key);
-      const entry: Entry = { value: '', line: lineno };
-      pending.set(entry, [pyStrip(m[3] as string)]);
+      const first = pyStrip(stripped.slice(delimiter + 1));
+      const entry: Entry = { value: first, line: lineno, lines: [first] };
+      entries.push(entry);
       current.set(name, entry);
       // Python keeps appending to an option named '' after reporting it; nothing reads it.
       option = rawName === '' ? undefined : entry;
     }
-    for (const [entry, parts] of pending) entry.value = pyRstrip(parts.join('\n'));
+    for (const entry of entries) {
+      if ((entry.lines as string[]).length > 1) entry.value = pyRstrip((entry.lines as string[]).join('\n'));
+      delete entry.lines;
+    }
     if (parseError) throw parseError;
     return new IniFile(sections, defaults);
   }

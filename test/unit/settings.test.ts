@@ -74,8 +74,27 @@ describe('parseSettings', () => {
     });
   });
 
-  it('refuses key[] list syntax with a message', () => {
-    assert.throws(() => parseSettings(minimal + 'regions_exclude[] = a\n', 'ec2.ini'), /key\[\] list syntax/);
+  it('reads the ini as configparser does: `:`, continuation lines, %%, quotes and # kept in values', () => {
+    const s = parseSettings(minimal.replace('regions = us-east-1', 'regions: us-east-1,\n  eu-west-1') +
+      'nested_groups: True\ninstance_filters = tag:Discount=50%%\npattern_include = "54"\npattern_exclude = web#1 ; not a comment\n', 'ec2.ini', {});
+    assert.deepEqual(s.regions, ['us-east-1', 'eu-west-1']);
+    assert.equal(s.nestedGroups, true);
+    assert.deepEqual(s.instanceFilters, [{ name: 'tag:Discount', values: ['50%'] }]);
+    assert.equal(s.patternInclude?.source, '"54"');
+    assert.equal(s.patternExclude?.source, 'web#1 ; not a comment');
+    const ref = parseSettings('[DEFAULT]\nbase = /srv/cache\n' + minimal.replace('cache_path = ~/.ansible/tmp', 'cache_path = %(base)s/ec2'), 'ec2.ini', {});
+    assert.equal(ref.cachePath, '/srv/cache/ec2');
+  });
+
+  it('names the file and line of what configparser refuses', () => {
+    const refuses = (text: string, message: RegExp) => assert.throws(() => parseSettings(text, 'ec2.ini', {}), (e: SettingsError) => message.test(e.message) && !e.message.includes('\n'));
+    refuses(minimal + 'pattern_include = 50%\n', /^ec2\.ini:9: \[ec2\] option 'pattern_include' has a % not followed by % or \(name\)s at '%' \(write %% for a literal %\)$/);
+    refuses(minimal + 'pattern_include = %(nope)s\n', /^ec2\.ini:9: \[ec2\] option 'pattern_include' refers to %\(nope\)s, which is not an option/);
+    refuses(minimal + 'ROUTE53 = True\n', /^ec2\.ini:9: option 'route53' appears a second time in \[ec2\]$/);
+    refuses(minimal + '[ec2]\n', /^ec2\.ini:9: section \[ec2\] appears a second time$/);
+    refuses('regions = all\n' + minimal, /^ec2\.ini:1: 'regions = all' comes before any \[section\] header$/);
+    refuses(minimal + 'just words\n', /^ec2\.ini:9: 'just words' is neither a \[section\] header nor name = value/);
+    refuses(minimal.replace('[ec2]', '[other]'), /^ec2\.ini: no \[ec2\] section$/);
   });
 });
 
