@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { SettingsError } from '../errors.js';
 import { options, type OptionSpec } from './options.js';
-import { compilePythonRegex } from './pyregex.js';
+import { compilePythonRegex, UnsupportedPattern } from './pyregex.js';
 import { IniError, IniFile } from './configparser.js';
 import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from '../cache/readKey.js';
@@ -157,6 +157,9 @@ export function parseSettings(
     try {
       return { source, regex: compilePythonRegex(source) };
     } catch (err) {
+      if (err instanceof UnsupportedPattern) {
+        return fail(s, `'${source}' uses ${err.message}, which cannot be matched here exactly as Python's re matches it`);
+      }
       return fail(s, `is not a valid regular expression '${source}': ${(err as Error).message}`);
     }
   };
