@@ -158,7 +158,7 @@ export function parseSettings(
       return { source, regex: compilePythonRegex(source) };
     } catch (err) {
       if (err instanceof UnsupportedPattern) {
-        return fail(s, `'${source}' uses ${err.message}, which cannot be matched here exactly as Python's re matches it`);
+        return fail(s, `'${source}' uses ${err.message}; that cannot be matched here exactly as Python's re matches it`);
       }
       return fail(s, `is not a valid regular expression '${source}': ${(err as Error).message}`);
     }

@@ -114,7 +114,16 @@ describe('Python regular expressions', () => {
   });
   it('reject what is invalid', () => {
     assert.throws(() => compilePythonRegex('web('));
-    assert.throws(() => compilePythonRegex('(?x)web # comment'), /not supported/);
+    assert.equal(pythonMatch(compilePythonRegex('(?x)web # comment'), 'web1'), true, 'verbose patterns are read as Python reads them');
+  });
+
+  it('say which option uses what cannot be matched exactly, and which is not a Python pattern', () => {
+    const refuses = (text: string, message: RegExp) => assert.throws(() => parseSettings(minimal + text, 'ec2.ini', {}), (e: Error) => message.test(e.message));
+    refuses('pattern_include = (a)?\\1\n',
+      /^ec2\.ini:9: \[ec2\] option 'pattern_include' '\(a\)\?\\1' uses a back reference to group 1, which may not take part/);
+    refuses('pattern_exclude = a{2,1}\n',
+      /^ec2\.ini:9: \[ec2\] option 'pattern_exclude' is not a valid regular expression 'a\{2,1\}': min repeat greater than max repeat$/);
+    assert.equal(parseSettings(minimal + 'pattern_include = ^.{,3}\\.214\\.\n', 'ec2.ini', {}).patternInclude?.regex.test('54.214.1.2'), true);
   });
 });
 
