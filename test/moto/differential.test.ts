@@ -4,9 +4,10 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { CreateTagsCommand, DescribeImagesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { startMoto, type Moto } from '../support/moto.js';
-import { buildScenario } from '../support/scenario.js';
+import { buildScenario, clientConfig } from '../support/scenario.js';
 import { buildVariety } from '../support/variety.js';
 import { skipUnless } from '../support/tools.js';
 import { referenceScript, runInventory, runReference, tempDir, writeIni } from '../support/run.js';
@@ -39,6 +40,23 @@ const variants: Record<string, Record<string, string>> = {
   patterns: { regions, pattern_include: '54\\.', pattern_exclude: '54\\.214\\.1' },
   no_rds_no_r53: { regions, rds: 'False', route53: 'False' },
   rds_off_all_rds: { regions, rds: 'False', all_rds_instances: 'True' },
+};
+
+// ec2.ini files as users wrote them for configparser and Python's re: the same settings spelled
+// with `:`, continuation lines, [DEFAULT] and %-interpolation, Python-only pattern syntax, and an
+// & that is part of a tag value. ap-south-1 holds the issue's three hosts (only these variants list it).
+const issueRegion = 'ap-south-1';
+const textVariants: Record<string, { overrides: Record<string, string>; edit: (ini: string) => string }> = {
+  colon_delimiters: { overrides: { regions, nested_groups: 'True' }, edit: (ini) => ini.replace(/^(\w+) = /gm, '$1: ') },
+  continuation_and_python_regex: {
+    overrides: { regions },
+    edit: (ini) => `${ini}pattern_include = (?x) ^ .{,3} \\.\n    # configparser drops this line, Python's (?x) the newlines\n\n    (?P<o>\\d+) \\. (?!(?P=o)\\Z)\n` +
+      'pattern_exclude = (?i)\\A(?:X|y){,2}\\Z\n',
+  },
+  percent_and_ampersand: {
+    overrides: { regions: issueRegion },
+    edit: (ini) => `[DEFAULT]\ndiscount = 50%%\n\n${ini}instance_filters = tag:Cost Center=R&D / Ops,tag:Discount=%(discount)s\n`,
+  },
 };
 
 const timestampKeys = new Set(['ec2_create_time', 'ec2_latest_restorable_time']);
@@ -89,6 +107,12 @@ describe('port against the reference ec2.py', { skip }, () => {
     moto = await startMoto();
     await buildScenario(moto.endpoint);
     await buildVariety(moto.endpoint);
+    const ec2 = new EC2Client(clientConfig(moto.endpoint, issueRegion));
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId as string;
+    for (const tags of [{ Name: 'a', 'Cost Center': 'R&D / Ops' }, { Name: 'b', Discount: '50%' }, { Name: 'c' }]) {
+      const id = (await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 1, MaxCount: 1 }))).Instances?.[0]?.InstanceId as string;
+      await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) }));
+    }
     dir = tempDir('ec2inv-diff-');
   });
   after(async () => moto?.stop());
@@ -104,6 +128,26 @@ describe('port against the reference ec2.py', { skip }, () => {
       const problems = compare(JSON.parse(ref.stdout) as Inv, JSON.parse(port.stdout) as Inv);
       assert.deepEqual(problems, []);
       assert.ok(Object.keys((JSON.parse(port.stdout) as Inv)._meta.hostvars).length > 0, 'the variant lists hosts');
+    });
+  }
+
+  for (const [name, { overrides, edit }] of Object.entries(textVariants)) {
+    it(`ini written for configparser and re, ${name}: same groups and hostvars`, async () => {
+      const [refIni, portIni] = ['ref', 'port'].map((side) => {
+        const file = writeIni(dir, `${side}-${name}`, overrides);
+        writeFileSync(file, edit(readFileSync(file, 'utf8')));
+        return file;
+      }) as [string, string];
+      const ref = await runReference(refIni, ['--list'], moto.endpoint);
+      assert.equal(ref.code, 0, `reference failed: ${ref.stderr}${ref.stdout}`);
+      const port = await runInventory(portIni, ['--list'], moto.endpoint);
+      assert.equal(port.code, 0, port.stderr);
+      const listed = JSON.parse(port.stdout) as Inv;
+      assert.deepEqual(compare(JSON.parse(ref.stdout) as Inv, listed), []);
+      assert.ok(Object.keys(listed._meta.hostvars).length > 0, 'the variant lists hosts');
+      if (name === 'percent_and_ampersand') {
+        assert.deepEqual(Object.keys(listed).filter((g) => g.startsWith('tag_Name_')).sort(), ['tag_Name_a', 'tag_Name_b']);
+      }
     });
   }
 
