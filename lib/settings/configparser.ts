@@ -104,19 +104,20 @@ export class IniFile {
     let indentLevel = 0;
     let parseError: IniError | undefined;
     // Python reads the file with universal newlines: \r\n, \r and \n all end a line.
-    const lines = text.split(/\r\n|\r|\n/);
+    const lines = text.includes('\r') ? text.split(/\r\n|\r|\n/) : text.split('\n');
     if (lines.length > 1 && lines[lines.length - 1] === '') lines.pop();
     for (let i = 0; i < lines.length; i++) {
       const line = lines[i] as string;
       const lineno = i + 1;
-      const stripped = pyStrip(line);
-      const isComment = stripped.startsWith('#') || stripped.startsWith(';');
-      if (isComment || stripped === '') {
+      const indent = firstNonSpace(line);
+      if (indent === line.length) {
         // empty_lines_in_values: a blank line (not a comment) may belong to a value continued below.
-        if (!isComment && option) option.lines?.push('');
+        if (option) option.lines?.push('');
         continue;
       }
-      const indent = firstNonSpace(line);
+      const first = line.charCodeAt(indent);
+      if (first === 0x23 || first === 0x3b) continue; // # or ; : a comment
+      const stripped = line.slice(indent, endOfNonSpace(line, indent));
       if (current && option && indent > indentLevel) {
         option.lines?.push(stripped);
         continue;
@@ -166,8 +167,8 @@ export class IniFile {
         throw new IniError('DuplicateOptionError', `option '${name}' appears a second time in [${sectionName}]`, lineno, sectionName, name);
       }
       added.add(key);
-      const first = pyStrip(stripped.slice(delimiter + 1));
-      const entry: Entry = { value: first, line: lineno, lines: [first] };
+      const value = pyStrip(stripped.slice(delimiter + 1));
+      const entry: Entry = { value, line: lineno, lines: [value] };
       entries.push(entry);
       current.set(name, entry);
       // Python keeps appending to an option named '' after reporting it; nothing reads it.
