@@ -4,7 +4,7 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { ProvisionError, asProvisionError } from '../errors.js';
+import { ProvisionError, asProvisionError } from '../../errors.js';
 import { Outputs } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { templateSteps, type Step } from './steps.js';
