@@ -143,8 +143,9 @@ export function parseSettings(
   const int = (name: string): number => {
     const s = spec(name);
     const v = (get(s) ?? '').trim();
-    if (!/^[+-]?\d+$/.test(v)) return fail(s, `must be a whole number, not '${v}'`);
-    const n = Number(v);
+    // Python's int(), which getint calls, also takes _ between digits.
+    if (!/^[+-]?\d+(_\d+)*$/.test(v)) return fail(s, `must be a whole number, not '${v}'`);
+    const n = Number(v.replaceAll('_', ''));
     if (n < 0) return fail(s, `must not be negative, not '${v}'`);
     return n;
   };

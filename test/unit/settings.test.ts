@@ -82,6 +82,7 @@ describe('parseSettings', () => {
     assert.deepEqual(s.instanceFilters, [{ name: 'tag:Discount', values: ['50%'] }]);
     assert.equal(s.patternInclude?.source, '"54"');
     assert.equal(s.patternExclude?.source, 'web#1 ; not a comment');
+    assert.equal(parseSettings(minimal.replace('cache_max_age = 300', 'cache_max_age = 86_400'), 'ec2.ini', {}).cacheMaxAge, 86400, "getint is Python's int()");
     const ref = parseSettings('[DEFAULT]\nbase = /srv/cache\n' + minimal.replace('cache_path = ~/.ansible/tmp', 'cache_path = %(base)s/ec2'), 'ec2.ini', {});
     assert.equal(ref.cachePath, '/srv/cache/ec2');
   });
