@@ -562,7 +562,9 @@ class Writer {
         if (n.kind === 'possessive') {
           // Python takes each turn's first match and stops at an empty one; the emulation through
           // a look-ahead would backtrack into a turn that can be empty to make another turn.
-          if (width(n.item, this.state)[0] === 0) throw new UnsupportedPattern('a possessive repeat (*+, ++, ?+, {m,n}+) of something that can match empty');
+          if (width(n.item, this.state)[0] === 0 || hasEmptyLoop(n.item, this.state)) {
+            throw new UnsupportedPattern('a possessive repeat (*+, ++, ?+, {m,n}+) of something that can match empty');
+          }
           const k = ++this.jsGroups;
           return `(?=((?:${this.seq(n.item)})${q}))(?:\\${k})`;
         }
