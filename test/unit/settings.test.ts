@@ -114,7 +114,7 @@ describe('Python regular expressions', () => {
     assert.equal(pythonMatch(compilePythonRegex('(?i)\\AWEB'), 'web'), true);
   });
   it('reject what is invalid', () => {
-    assert.throws(() => compilePythonRegex('web('));
+    assert.throws(() => compilePythonRegex('web('), /^PatternError: missing \), unterminated subpattern$/);
     assert.equal(pythonMatch(compilePythonRegex('(?x)web # comment'), 'web1'), true, 'verbose patterns are read as Python reads them');
   });
 
