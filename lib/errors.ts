@@ -110,7 +110,8 @@ const syscallVerbs: Readonly<Record<string, string>> = {
 
 export function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) ? code : undefined;
+  // Node's own ERR_* codes are programming errors, not system errors.
+  return typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_') ? code : undefined;
 }
 
 /** The words for a system error code (`ENOSPC` → "no space left on the device"), or undefined. */
