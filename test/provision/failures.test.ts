@@ -7,10 +7,17 @@ import path from 'node:path';
 import { describe, test } from 'node:test';
 import { buildTemplate, templateSteps } from '../../lib/provision/index.js';
 import { assertOneLine, entries, isRoot, tmpfs } from '../support/mounts.js';
-import { scratch } from './support/fixture.js';
+import { scratch as scratchRoot } from './support/fixture.js';
 import { cli, listArchive } from './support/inspect.js';
 import { needTools } from './support/tools.js';
 import { startSilentTcp } from '../support/faults.js';
+
+// One scratch folder for the file (each scratch() adds an exit listener to `process`).
+let scratchBase: string | undefined;
+function scratch(prefix: string): string {
+  scratchBase ??= scratchRoot('failures');
+  return fs.mkdtempSync(path.join(scratchBase, `${prefix}-`));
+}
 
 /** A small root filesystem: /sbin/init, /etc with a hostname, and `bulk` bytes of data in /opt. */
 function smallRoot(dir: string, bulk = 0): string {

@@ -7,18 +7,24 @@ import path from 'node:path';
 
 export const isRoot = process.getuid?.() === 0;
 
-/** A fresh tmpfs of `size` (e.g. '64k'), read-only with `readOnly`; its mount point is returned. */
-export function tmpfs(size: string, opts: { readOnly?: boolean } = {}): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2inv-tmpfs-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700${opts.readOnly ? ',ro' : ''}`, 'tmpfs', dir]);
-  process.on('exit', () => {
+// One exit handler for every mount (a listener per mount would pile up on `process`).
+const mounted: string[] = [];
+process.on('exit', () => {
+  for (const dir of mounted) {
     try {
       execFileSync('umount', ['-l', dir]);
       fs.rmdirSync(dir);
     } catch {
       // best effort at exit
     }
-  });
+  }
+});
+
+/** A fresh tmpfs of `size` (e.g. '64k'), read-only with `readOnly`; its mount point is returned. */
+export function tmpfs(size: string, opts: { readOnly?: boolean } = {}): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2inv-tmpfs-'));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size},mode=0700${opts.readOnly ? ',ro' : ''}`, 'tmpfs', dir]);
+  mounted.push(dir);
   return dir;
 }
 
