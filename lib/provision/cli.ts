@@ -6,6 +6,7 @@ import { interrupt, interruptedBy } from './interrupt.js';
 import { bootLoaders, type BootLoader } from './image/bootloader.js';
 import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
+import { buildRootfs, rootfsTargets, type RootfsTarget } from './rootfs/build.js';
 import { templateSteps } from './template/steps.js';
 import { pushKvm } from './push/kvm.js';
 import { pushTemplate } from './push/template.js';
@@ -22,6 +23,38 @@ const progress = (message: string) => process.stderr.write(`ec2-provision: ${mes
 
 function emit(summary: unknown): void {
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
+}
+
+function rootfsCommands(y: Argv): Argv {
+  return y
+    .command(
+      'build',
+      'Build a Debian root filesystem tarball with mmdebstrap: a cloud host (systemd, SSH, python3, sudo, cloud-init, kernel)',
+      (b) =>
+        b
+          .option('suite', { type: 'string', default: 'bookworm', describe: 'Debian suite or codename' })
+          .option('mirror', { type: 'string', describe: 'Debian mirror (default: the one apt uses here, else http://deb.debian.org/debian)' })
+          .option('include', { type: 'string', array: true, default: [] as string[], describe: 'More packages, comma-separated or repeated' })
+          .option('out', { type: 'string', demandOption: true, describe: 'Tarball to write: ROOT.tar (or .tar.gz, .tar.xz, .tar.zst)' })
+          .option('for', { type: 'string', default: 'kvm', choices: rootfsTargets as string[], describe: 'kvm: cloud-init reads NoCloud only; ec2: the EC2 metadata service too' })
+          .option('force', { type: 'boolean', default: false, describe: 'Replace an existing tarball' })
+          .strict(),
+      async (a) => {
+        const r = await buildRootfs({
+          suite: a.suite,
+          ...(a.mirror !== undefined ? { mirror: a.mirror } : {}),
+          include: a.include.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean),
+          out: a.out,
+          for: a.for as RootfsTarget,
+          force: a.force,
+          // mmdebstrap's own progress is for a person watching; a script gets the summary only.
+          progress: process.stderr.isTTY === true,
+          log: process.stderr.isTTY ? progress : () => {},
+        });
+        emit({ command: 'rootfs build', ...r });
+      },
+    )
+    .demandCommand(1, 'name a rootfs command: build');
 }
 
 function templateCommands(y: Argv): Argv {
@@ -68,7 +101,7 @@ function imageCommands(y: Argv): Argv {
       (b) =>
         b
           .option('from', { type: 'string', demandOption: true, describe: 'Root filesystem folder or TEMPLATE.tar.gz' })
-          .option('kernel', { type: 'string', demandOption: true, describe: 'Kernel image (vmlinuz), copied beside the image' })
+          .option('kernel', { type: 'string', describe: "Kernel image (vmlinuz), copied beside the image (default: the root's newest /boot/vmlinuz-* and its /boot/initrd.img-*)" })
           .option('initrd', { type: 'string', describe: 'Initramfs, copied beside the image' })
           .option('size', { type: 'string', default: '2G', describe: 'Disk size (K, M, G, T)' })
           .option('format', { type: 'string', default: 'qcow2', describe: `Image format: ${imageFormats.join(' or ')}` })
@@ -84,7 +117,7 @@ function imageCommands(y: Argv): Argv {
           ...(a.root !== undefined ? { root: a.root } : {}),
           ...(a['grub-dir'] !== undefined ? { grubDir: a['grub-dir'] } : {}),
           from: a.from,
-          kernel: a.kernel,
+          ...(a.kernel !== undefined ? { kernel: a.kernel } : {}),
           ...(a.initrd !== undefined ? { initrd: a.initrd } : {}),
           size: a.size,
           format: a.format as ImageFormat,
@@ -259,6 +292,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
   await yargs(argv)
     .scriptName('ec2-provision')
     .usage('$0 <command>\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
+    .command('rootfs', 'Debian root filesystems (mmdebstrap)', rootfsCommands)
     .command('template', 'OpenVZ template caches', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
     .command('push', 'Upload an image to a hypervisor (kvm), an OpenVZ node (template) or EC2 (ec2)', (y) => pushEc2Command(pushCommands(y), progress, emit))
@@ -299,7 +333,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       (b) => b.option('ini', iniOption).strict(),
       async (a) => emit(await withRegistry(a.ini, (r) => r.list())),
     )
-    .demandCommand(1, 'name a command: template, image, push, launch, destroy, register, deregister or list')
+    .demandCommand(1, 'name a command: rootfs, template, image, push, launch, destroy, register, deregister or list')
     .strict()
     .help()
     .fail((msg, err, y) => {

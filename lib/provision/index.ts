@@ -1,5 +1,7 @@
 // Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
 export { ProvisionError } from './errors.js';
+export { buildRootfs, aptMirror, datasourceConfig, DEFAULT_PACKAGES, rootfsTargets, type RootfsBuildOptions, type RootfsBuildResult, type RootfsTarget } from './rootfs/build.js';
+export { scanTar, readTarball, detectCompression, compareKernelVersions, type TarScan, type Compression } from './rootfs/scan.js';
 export { Interrupted, interrupt, interruptedBy } from './interrupt.js';
 export { requireTools, run, toolPackages, type RunOptions, type RunResult } from './run.js';
 export {
