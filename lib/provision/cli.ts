@@ -64,7 +64,7 @@ function templateCommands(y: Argv): Argv {
       'Turn a root filesystem into an OpenVZ template cache NAME.tar.gz (+ .sha256 and manifest)',
       (b) =>
         b
-          .option('rootfs', { type: 'string', demandOption: true, describe: 'Root filesystem folder (only read, never changed)' })
+          .option('rootfs', { alias: 'from', type: 'string', demandOption: true, describe: 'Root filesystem: a folder (only read, never changed) or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst, docker/podman export)' })
           .option('name', { type: 'string', demandOption: true, describe: 'Template name, e.g. debian-12-x86_64-minimal' })
           .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
           .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
