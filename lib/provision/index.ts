@@ -63,3 +63,23 @@ export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './des
 export { Virsh, uriHost, type Log } from './kvm/virsh.js';
 export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from './kvm/xml.js';
 export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './push/template.js';
+export {
+  buildSeedIso,
+  checkPasswordHash,
+  identityConfig,
+  mergeCloudConfig,
+  metaData,
+  networkConfig,
+  parseUserData,
+  readSshPublicKey,
+  readUserData,
+  seedFiles,
+  userDataText,
+  DEFAULT_USER,
+  type CloudConfig,
+  type IdentityOptions,
+  type SeedFiles,
+  type SeedNetwork,
+  type SeedOptions,
+  type UserData,
+} from './cloudinit.js';
