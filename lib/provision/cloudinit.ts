@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ProvisionError, errnoCode } from './errors.js';
-import { requireTools, run } from './run.js';
+import { ProvisionError, errnoCode } from '../errors.js';
+import { requireTools, run } from '../run.js';
 
 export type CloudConfig = Record<string, unknown>;
 

@@ -13,12 +13,12 @@ import { existsSync, mkdirSync, writeFileSync, utimesSync, statSync } from 'node
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EC2Client, RunInstancesCommand, DescribeImagesCommand, CreateTagsCommand } from '@aws-sdk/client-ec2';
-import { buildInventory } from '../../lib/inventory/rules.js';
-import { json_format_dict } from '../../lib/inventory/format.js';
+import { buildInventory } from '../../lib/ec2py/rules.js';
+import { json_format_dict } from '../../lib/ec2py/format.js';
 import { readSettings, type Settings } from '../../lib/settings/read.js';
-import { cacheDigest } from '../../lib/cache/digest.js';
-import { readKeyOf } from '../../lib/cache/readKey.js';
-import { openFileCache } from '../../lib/cache/open.js';
+import { cacheDigest } from '../../lib/store/digest.js';
+import { readKeyOf } from '../../lib/settings/readKey.js';
+import { openFileCache } from '../../lib/store/open.js';
 import { startMoto } from '../support/moto.js';
 import { startProxy, type RecordedRequest } from '../support/proxy.js';
 import { clientConfig } from '../support/scenario.js';
@@ -189,7 +189,7 @@ async function bigBuild(): Promise<void> {
 }
 
 async function pushBench(): Promise<void> {
-  const { pushEc2, scanDisk } = await import('../../lib/provision/push/ec2.js');
+  const { pushEc2, scanDisk } = await import('../../lib/provision/ec2/push.js');
   const { sparseDisk } = await import('../provision/support/ec2.js');
   const { EBSClient } = await import('@aws-sdk/client-ebs');
   const MiB = 1024 * 1024;

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { test } from 'node:test';
 import YAML from 'yaml';
 import { buildSeedIso, networkConfig, parseUserData, readSshPublicKey, seedFiles, userDataText, type CloudConfig } from '../../lib/provision/cloudinit.js';
-import { ProvisionError } from '../../lib/provision/errors.js';
+import { ProvisionError } from '../../lib/errors.js';
 import { scratch } from './support/fixture.js';
 import { needTools } from './support/tools.js';
 

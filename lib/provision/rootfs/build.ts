@@ -6,9 +6,9 @@ import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ProvisionError, asProvisionError } from '../errors.js';
+import { ProvisionError, asProvisionError } from '../../errors.js';
 import { Outputs } from '../outputs.js';
-import { requireTools } from '../run.js';
+import { requireTools } from '../../run.js';
 import { interruption, undoable } from '../interrupt.js';
 import { scanTar } from './scan.js';
 

@@ -7,8 +7,8 @@ import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import tar from 'tar-stream';
-import { ProvisionError } from '../errors.js';
-import { toolPackages } from '../run.js';
+import { ProvisionError } from '../../errors.js';
+import { toolPackages } from '../../run.js';
 
 export type Compression = 'none' | 'gzip' | 'zstd' | 'xz' | 'bzip2';
 

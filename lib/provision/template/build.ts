@@ -4,13 +4,12 @@ import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import { ProvisionError, asProvisionError } from '../errors.js';
-import { Outputs } from '../outputs.js';
+import { ProvisionError, asProvisionError } from '../../errors.js';
+import { Outputs, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { templateSteps, type Step } from './steps.js';
 import { OverlayTree, type Change, type SourceMeta } from './tree.js';
 import { isTarball, unpackTarball } from './unpack.js';
-import { withScratch } from '../outputs.js';
 
 export interface TemplateBuildOptions {
   /**

@@ -4,8 +4,8 @@
 // the unpacking user's), and what the tarball said about each entry is kept beside it.
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError } from '../errors.js';
-import { run } from '../run.js';
+import { ProvisionError } from '../../errors.js';
+import { run } from '../../run.js';
 import { entryPath, readTarball } from '../rootfs/scan.js';
 import type { SourceMeta } from './tree.js';
 
