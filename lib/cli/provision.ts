@@ -10,7 +10,8 @@ import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/root
 import { templateSteps } from '../provision/template/steps.js';
 import { pushKvm } from '../provision/libvirt/push.js';
 import { pushTemplate } from '../provision/openvz/push.js';
-import { launchKvm, parseVars, type Accel } from '../provision/libvirt/launch.js';
+import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
+import { DEFAULT_USER } from '../provision/cloudinit.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
 import { InventoryError } from '../errors.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
@@ -218,6 +219,12 @@ function launchCommands(y: Argv): Argv {
           .option('accel', { type: 'string', default: 'auto', choices: ['auto', 'kvm', 'qemu'] })
           .option('cmdline', { type: 'string', describe: 'Kernel command line before the guest values (default: root=/dev/vda1 rw console=ttyS0)' })
           .option('adopt', { type: 'boolean', default: false, describe: 'Register (and start) an existing domain of that name instead of refusing' })
+          .option('ssh-key', { type: 'string', describe: 'Public key file (.pub) for the login user: each guest gets a cloud-init NoCloud seed (images with cloud-init); with user networking a free loopback port goes to 22' })
+          .option('user', { type: 'string', describe: `Login user made by cloud-init, with sudo; registered as ansible_user (default: ${DEFAULT_USER})` })
+          .option('user-data', { type: 'string', describe: 'Your own user-data: a #cloud-config merged with ours, or a script (#!) run after it' })
+          .option('password-hash', { type: 'string', describe: 'crypt(3) hash (mkpasswd -m sha-512) of the login user\'s console password; never a plain password' })
+          .option('address-source', { type: 'string', default: 'auto', choices: addressSources as string[], describe: 'How the address of a network:/bridge: guest without --ip is found (virsh domifaddr --source); auto: lease, agent, arp' })
+          .option('restrict', { type: 'boolean', default: false, describe: 'User networking reaches nothing but the forwards (qemu restrict=on)' })
           .option('register', { type: 'boolean', default: true, describe: 'Record the guests in the registry (--no-register: do not)' })
           .option('ini', iniOption)
           .strict(),
@@ -232,6 +239,12 @@ function launchCommands(y: Argv): Argv {
           ...(a['ready-port'] !== undefined ? { readyPort: a['ready-port'] } : {}),
           ...(a['ready-send'] !== undefined ? { readySend: a['ready-send'].replace(/\\r/g, '\r').replace(/\\n/g, '\n') } : {}),
           ...(a.cmdline !== undefined ? { cmdline: a.cmdline } : {}),
+          ...(a['ssh-key'] !== undefined ? { sshKey: a['ssh-key'] } : {}),
+          ...(a.user !== undefined ? { user: a.user } : {}),
+          ...(a['user-data'] !== undefined ? { userData: a['user-data'] } : {}),
+          ...(a['password-hash'] !== undefined ? { passwordHash: a['password-hash'] } : {}),
+          addressSource: a['address-source'] as AddressSource,
+          restrictNetwork: a.restrict,
           ...(a.register ? { registry: registrySettings(a.ini) } : {}),
         });
         emit({ command: 'launch kvm', ...r });

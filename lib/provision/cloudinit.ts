@@ -140,7 +140,11 @@ function isMapping(v: unknown): v is CloudConfig {
 export function identityConfig(o: IdentityOptions): CloudConfig {
   const user = o.user ?? DEFAULT_USER;
   if (!userRe.test(user)) throw new ProvisionError(`--user ${JSON.stringify(user)}: expected a login name (lower-case letters, digits, _ and -)`, 'EUSAGE');
-  if (o.sshKeys.length === 0) throw new ProvisionError('no SSH public key for the login user', 'EUSAGE');
+  if (o.sshKeys.length === 0) {
+    // User-data alone: the user's own cloud-config makes the users; we only name the guest in /etc/hosts.
+    if (o.user !== undefined || o.passwordHash !== undefined) throw new ProvisionError('--user and --password-hash need --ssh-key', 'EUSAGE');
+    return { manage_etc_hosts: true };
+  }
   const entry: CloudConfig = {
     name: user,
     groups: ['sudo'],

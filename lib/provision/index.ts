@@ -57,7 +57,7 @@ export {
 } from './ec2/launch.js';
 export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './ec2/destroy.js';
 export { pushKvm, kernelVolume, initrdVolume, type PushKvmOptions, type PushKvmResult, type PushedVolume } from './libvirt/push.js';
-export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './libvirt/launch.js';
+export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, discoverAddress, parseDomifaddr, freeLoopbackPorts, seedVolume, addressSources, type AddressSource, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './libvirt/launch.js';
 export { waitReady, type ReadyCheck } from './libvirt/ready.js';
 export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './libvirt/destroy.js';
 export { Virsh, uriHost, type Log } from '../sources/libvirt/virsh.js';

@@ -21,6 +21,8 @@ export interface DestroyKvmResult {
   name: string;
   domain: 'destroyed' | 'undefined' | 'absent';
   volume: { pool: string; volume: string; action: 'deleted' | 'absent' } | null;
+  /** The cloud-init seed volume, for guests launched with one. */
+  seed: { pool: string; volume: string; action: 'deleted' | 'absent' } | null;
   registry: 'removed' | 'absent' | 'not asked';
 }
 
@@ -35,6 +37,7 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
     }
     let pool = typeof entry?.hostvars['kvm_pool'] === 'string' ? entry.hostvars['kvm_pool'] : undefined;
     let volume = typeof entry?.hostvars['kvm_volume'] === 'string' ? entry.hostvars['kvm_volume'] : undefined;
+    let seed = typeof entry?.hostvars['kvm_seed_volume'] === 'string' ? entry.hostvars['kvm_seed_volume'] : undefined;
     let domain: DestroyKvmResult['domain'] = 'absent';
     if (await v.domainExists(o.name)) {
       // Our metadata says which overlay belongs to the guest, also when it was never registered.
@@ -43,6 +46,7 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
       pool = md?.pool ?? pool;
       volume = md?.volume ?? volume;
+      seed = md?.seed ?? seed;
       const serialLog = readDomain(await v.text(['dumpxml', '--', o.name])).serialLog;
       const state = (await v.text(['domstate', '--', o.name])).trim();
       if (state !== 'shut off') {
@@ -63,8 +67,17 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       }
       vol = { pool, volume, action: exists ? 'deleted' : 'absent' };
     }
+    let seedResult: DestroyKvmResult['seed'] = null;
+    if (pool !== undefined && seed !== undefined) {
+      const exists = await v.volumeExists(pool, seed);
+      if (exists) {
+        log(`deleting seed volume ${pool}/${seed}`);
+        await v.call(['vol-delete', '--pool', pool, '--', seed]);
+      }
+      seedResult = { pool, volume: seed, action: exists ? 'deleted' : 'absent' };
+    }
     const reg: DestroyKvmResult['registry'] = registry ? ((await registry.deregister(o.name)) ? 'removed' : 'absent') : 'not asked';
-    return { uri: o.uri, name: o.name, domain, volume: vol, registry: reg };
+    return { uri: o.uri, name: o.name, domain, volume: vol, seed: seedResult, registry: reg };
   } finally {
     await registry?.close();
   }
