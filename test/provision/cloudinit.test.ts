@@ -110,3 +110,28 @@ test('the NoCloud seed: an ISO 9660 volume labelled cidata holding meta-data, us
   }
   assert.throws(() => seedFiles({ hostname: 'bad_name', sshKeys: ['x'] }), /cannot be a hostname/);
 });
+
+test('launch kvm: a private key or bad user-data is refused before libvirt is asked anything', async (t) => {
+  if (!needTools(t, ['ssh-keygen'])) return;
+  const { cli } = await import('./support/inspect.js');
+  const dir = scratch('launch-identity');
+  const { priv, pub } = keypair(dir);
+  const bad = path.join(dir, 'bad.yaml');
+  fs.writeFileSync(bad, 'users: []\n');
+  // A URI no daemon answers: reaching libvirt at all would fail differently.
+  const base = ['launch', 'kvm', '--uri', 'qemu+unix:///system?socket=/nonexistent/sock', '--pool', 'p', '--volume', 'v', '--name', 'g', '--groups', 'web', '--no-register'];
+  const cases: [string[], RegExp][] = [
+    [['--ssh-key', priv], /is a private key: give the public key/],
+    [['--ssh-key', pub, '--user-data', bad], /is neither a cloud-config .* nor a script/],
+    [['--ssh-key', pub, '--user', 'Bad User'], /--user "Bad User": expected a login name/],
+    [['--user', 'deploy'], /--user and --password-hash need --ssh-key/],
+    [['--ssh-key', pub, '--address-source', 'dhcp'], /Invalid values:[^]*address-source/],
+  ];
+  for (const [extra, message] of cases) {
+    const r = cli([...base, ...extra]);
+    assert.notEqual(r.status, 0, extra.join(' '));
+    assert.match(r.stderr, message);
+    assert.equal(r.stdout, '');
+    assert.doesNotMatch(r.stderr.trim().split('\n').at(-1) ?? '', /nonexistent|virsh|libvirt/, 'refused before any virsh call');
+  }
+});
