@@ -29,6 +29,11 @@ export interface IdentityOptions {
 export interface SeedNetwork {
   /** ADDR/PREFIX; without it the guest asks DHCP. */
   address?: string;
+  /**
+   * The NIC's MAC address, which the configuration is matched by: cloud-init's ifupdown renderer
+   * (Debian's) names the interface after the v2 key unless a MAC lets it look the real name up.
+   */
+  mac?: string;
   gateway?: string;
   nameservers?: readonly string[];
 }
@@ -182,10 +187,14 @@ export function userDataText(o: IdentityOptions): string {
   ].join('\n');
 }
 
-/** network-config (version 2): the static address when given, DHCP otherwise, on the first Ethernet NIC. */
-export function networkConfig(n: SeedNetwork | undefined): string {
-  const match = { name: 'e*' };
-  if (n?.address === undefined) return YAML.stringify({ version: 2, ethernets: { primary: { match, dhcp4: true } } });
+/**
+ * network-config (version 2) for the NIC with this MAC: the static address when given, else DHCP.
+ * Seeds without one leave the network to cloud-init's fallback, which asks DHCP on the first NIC.
+ */
+export function networkConfig(n: SeedNetwork & { mac: string }): string {
+  if (!/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(n.mac)) throw new ProvisionError(`MAC address ${JSON.stringify(n.mac)}: expected six lower-case hex pairs`, 'EUSAGE');
+  const match = { macaddress: n.mac };
+  if (n.address === undefined) return YAML.stringify({ version: 2, ethernets: { primary: { match, dhcp4: true } } });
   if (!/^\d{1,3}(\.\d{1,3}){3}\/\d{1,2}$/.test(n.address)) throw new ProvisionError(`address ${JSON.stringify(n.address)}: expected ADDR/PREFIX`, 'EUSAGE');
   return YAML.stringify({
     version: 2,
@@ -207,13 +216,19 @@ export function metaData(hostname: string, instanceId: string): string {
 export interface SeedFiles {
   'meta-data': string;
   'user-data': string;
-  'network-config': string;
+  'network-config'?: string;
 }
 
 export function seedFiles(o: SeedOptions): SeedFiles {
   if (!hostnameRe.test(o.hostname)) throw new ProvisionError(`guest name ${JSON.stringify(o.hostname)} cannot be a hostname (letters, digits and -, at most 63)`, 'EUSAGE');
   const instanceId = o.instanceId ?? `iid-${o.hostname}-${crypto.randomBytes(4).toString('hex')}`;
-  return { 'meta-data': metaData(o.hostname, instanceId), 'user-data': userDataText(o), 'network-config': networkConfig(o.network) };
+  const net = o.network;
+  if (net?.address !== undefined && net.mac === undefined) throw new ProvisionError('a static address in the seed needs the NIC\'s MAC address', 'EUSAGE');
+  return {
+    'meta-data': metaData(o.hostname, instanceId),
+    'user-data': userDataText(o),
+    ...(net?.mac !== undefined ? { 'network-config': networkConfig({ ...net, mac: net.mac }) } : {}),
+  };
 }
 
 /** genisoimage, else xorriso (its mkisofs mode): both Debian packages; whichever is installed. */
@@ -237,8 +252,8 @@ export async function buildSeedIso(files: SeedFiles, out: string): Promise<void>
   const tool = isoTool();
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2inv-seed-'));
   try {
-    const names = Object.keys(files) as (keyof SeedFiles)[];
-    for (const n of names) fs.writeFileSync(path.join(dir, n), files[n], { mode: 0o600 });
+    const names = (Object.keys(files) as (keyof SeedFiles)[]).filter((n) => files[n] !== undefined);
+    for (const n of names) fs.writeFileSync(path.join(dir, n), files[n]!, { mode: 0o600 });
     const common = ['-volid', 'cidata', '-joliet', '-rock', '-quiet', '-output', out, ...names.map((n) => path.join(dir, n))];
     await run(tool, tool === 'xorriso' ? ['-as', 'mkisofs', ...common] : common, { timeoutMs: 60_000 });
     fs.chmodSync(out, 0o600);

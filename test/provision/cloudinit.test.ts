@@ -85,19 +85,24 @@ test("user-data: our user with the key and sudo, manage_etc_hosts, merged with t
   assert.equal((withHash['users'] as CloudConfig[])[0]!['lock_passwd'], false);
 });
 
-test('network-config: DHCP by default, the static address when given', () => {
-  assert.deepEqual(YAML.parse(networkConfig(undefined)), { version: 2, ethernets: { primary: { match: { name: 'e*' }, dhcp4: true } } });
-  assert.deepEqual(YAML.parse(networkConfig({ address: '10.0.2.21/24', gateway: '10.0.2.2', nameservers: ['10.0.2.3'] })), {
+test('network-config: for the NIC with our MAC, DHCP by default, the static address when given', () => {
+  const mac = '52:54:00:0a:0b:0c';
+  assert.deepEqual(YAML.parse(networkConfig({ mac })), { version: 2, ethernets: { primary: { match: { macaddress: mac }, dhcp4: true } } });
+  assert.deepEqual(YAML.parse(networkConfig({ mac, address: '10.0.2.21/24', gateway: '10.0.2.2', nameservers: ['10.0.2.3'] })), {
     version: 2,
-    ethernets: { primary: { match: { name: 'e*' }, addresses: ['10.0.2.21/24'], gateway4: '10.0.2.2', nameservers: { addresses: ['10.0.2.3'] } } },
+    ethernets: { primary: { match: { macaddress: mac }, addresses: ['10.0.2.21/24'], gateway4: '10.0.2.2', nameservers: { addresses: ['10.0.2.3'] } } },
   });
-  assert.throws(() => networkConfig({ address: '10.0.2.21' }), /expected ADDR\/PREFIX/);
+  assert.throws(() => networkConfig({ mac, address: '10.0.2.21' }), /expected ADDR\/PREFIX/);
+  assert.throws(() => networkConfig({ mac: '52:54:00:0a:0b' }), /MAC address/);
+  // No MAC: no network-config, cloud-init's own fallback (DHCP on the first NIC).
+  assert.equal(seedFiles({ hostname: 'web', sshKeys: [] })['network-config'], undefined);
+  assert.throws(() => seedFiles({ hostname: 'web', sshKeys: [], network: { address: '10.0.2.21/24' } }), /needs the NIC's MAC/);
 });
 
 test('the NoCloud seed: an ISO 9660 volume labelled cidata holding meta-data, user-data and network-config', async (t) => {
   if (!needTools(t, ['genisoimage', 'isoinfo'])) return;
   const dir = scratch('seed');
-  const files = seedFiles({ hostname: 'web', sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK8 me@host'] });
+  const files = seedFiles({ hostname: 'web', sshKeys: ['ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIK8 me@host'], network: { mac: '52:54:00:0a:0b:0c' } });
   assert.match(files['meta-data'], /^instance-id: iid-web-[0-9a-f]{8}\nlocal-hostname: web\n$/);
   const iso = path.join(dir, 'seed.iso');
   await buildSeedIso(files, iso);
@@ -106,7 +111,7 @@ test('the NoCloud seed: an ISO 9660 volume labelled cidata holding meta-data, us
   assert.match(info, /^Volume id: cidata$/m);
   for (const name of ['meta-data', 'user-data', 'network-config'] as const) {
     const got = execFileSync('isoinfo', ['-R', '-x', `/${name}`, '-i', iso], { encoding: 'utf8' });
-    assert.equal(got, files[name], name);
+    assert.equal(got, files[name]!, name);
   }
   assert.throws(() => seedFiles({ hostname: 'bad_name', sshKeys: ['x'] }), /cannot be a hostname/);
 });

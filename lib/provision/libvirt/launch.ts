@@ -309,11 +309,14 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
     const ansiblePort = fw.length > 0 ? fw[0]!.hostPort : undefined;
     // Network and bridge guests without --ip get their address from DHCP: it is asked for after start.
     const discover = network.kind !== 'user' && addr === undefined;
+    // A locally administered MAC of our own, so the seed's network-config can name the NIC.
+    const mac = `52:54:00:${[...crypto.randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
     const seed = identity
       ? seedFiles({
           hostname: name,
           ...identity,
-          ...(addr ? { network: { address: `${addr.ip}/${addr.prefix}`, gateway: o.gateway! } } : {}),
+          // DHCP is cloud-init's own fallback (measured here); a network-config only for --ip.
+          ...(addr ? { network: { mac, address: `${addr.ip}/${addr.prefix}`, gateway: o.gateway! } } : {}),
         })
       : undefined;
     const hostVars: Record<string, string> = { ...vars };
@@ -323,7 +326,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
     } catch (err) {
       throw new ProvisionError((err as Error).message, 'EUSAGE');
     }
-    return { name, addr, cmdParams, fw, ansibleHost, ansiblePort, discover, seed, uuid: crypto.randomUUID(), overlay: `${name}.qcow2` };
+    return { name, addr, cmdParams, fw, ansibleHost, ansiblePort, discover, seed, mac, uuid: crypto.randomUUID(), overlay: `${name}.qcow2` };
   });
 
   const undo = new Undo('launch', log);
@@ -418,7 +421,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           ...(kernel ? { kernel, cmdline: `${o.cmdline ?? 'root=/dev/vda1 rw console=ttyS0'} panic=-1 ${p.cmdParams}`.trim() } : {}),
           ...(initrd ? { initrd } : {}),
           ...(serialLog !== undefined ? { serialLog } : {}), network, forwards: p.fw, metadata,
-          ...(seedPath !== undefined ? { seed: seedPath } : {}), guestAgent: true, ...(o.restrictNetwork ? { restrict: true } : {}),
+          ...(seedPath !== undefined ? { seed: seedPath } : {}), mac: p.mac, guestAgent: true, ...(o.restrictNetwork ? { restrict: true } : {}),
           ...(p.addr ? { guestIp: p.addr.ip, userNet: { cidr: p.addr.network, gateway: o.gateway! } } : {}),
         });
         await v.withXml(['define', '--file'], xml);

@@ -59,6 +59,8 @@ export interface DomainSpec {
   restrict?: boolean;
   /** A cloud-init NoCloud seed image, attached read-only as a CD-ROM. */
   seed?: string;
+  /** The NIC's MAC address (52:54:00:...), so a cloud-init network-config can match it. */
+  mac?: string;
   /** A virtio channel for qemu-guest-agent, so `virsh domifaddr --source agent` can ask the guest. */
   guestAgent?: boolean;
   metadata: GuestMetadata;
@@ -74,9 +76,10 @@ export function metadataXml(m: GuestMetadata): string {
   return `<guest xmlns="${METADATA_NS}"><pool>${xmlEscape(m.pool)}</pool><volume>${xmlEscape(m.volume)}</volume><groups>${groups}</groups>${host}${port}${user}${seed}</guest>`;
 }
 
-function interfaceXml(n: NetworkSpec): string {
-  if (n.kind === 'bridge') return `<interface type="bridge"><source bridge="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
-  if (n.kind === 'network') return `<interface type="network"><source network="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
+function interfaceXml(n: NetworkSpec, mac: string | undefined): string {
+  const m = mac !== undefined ? `<mac address="${xmlEscape(mac)}"/>` : '';
+  if (n.kind === 'bridge') return `<interface type="bridge">${m}<source bridge="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
+  if (n.kind === 'network') return `<interface type="network">${m}<source network="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
   return '';
 }
 
@@ -87,7 +90,7 @@ function userNetdev(d: DomainSpec): string {
   if (d.userNet) parts.push(`net=${d.userNet.cidr}`, `host=${d.userNet.gateway}`);
   for (const f of d.forwards) parts.push(`hostfwd=tcp:${f.address}:${f.hostPort}-${d.guestIp ?? ''}:${f.guestPort}`);
   // An explicit slot: libvirt assigns its own devices from slot 2 up and does not know about this one.
-  const args = ['-netdev', parts.join(','), '-device', 'virtio-net-pci,netdev=ec2inv0,bus=pci.0,addr=0x1f'];
+  const args = ['-netdev', parts.join(','), '-device', `virtio-net-pci,netdev=ec2inv0,bus=pci.0,addr=0x1f${d.mac !== undefined ? `,mac=${d.mac}` : ''}`];
   return `<qemu:commandline>${args.map((a) => `<qemu:arg value="${xmlEscape(a)}"/>`).join('')}</qemu:commandline>`;
 }
 
@@ -113,7 +116,7 @@ export function domainXml(d: DomainSpec): string {
     // IDE: the pc machine type has no SATA controller, and every guest kernel reads an IDE CD-ROM.
     d.seed !== undefined ? `<disk type="file" device="cdrom"><driver name="qemu" type="raw"/><source file="${xmlEscape(d.seed)}"/><target dev="hdc" bus="ide"/><readonly/></disk>` : '',
     d.guestAgent ? '<channel type="unix"><target type="virtio" name="org.qemu.guest_agent.0"/></channel>' : '',
-    interfaceXml(d.network),
+    interfaceXml(d.network, d.mac),
     '<memballoon model="none"/>',
     '</devices>',
     d.network.kind === 'user' ? userNetdev(d) : '',
