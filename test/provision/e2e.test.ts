@@ -16,6 +16,7 @@ import { scratch } from './support/fixture.js';
 import { provisionBin } from './support/inspect.js';
 import { URI, domains, removePool, startLibvirt, volumes, type Libvirt } from './support/libvirt.js';
 import { inCI, needTools } from './support/tools.js';
+import { parseDomifaddr } from '../../lib/provision/libvirt/launch.js';
 
 const POOL = 'ec2inv-e2e';
 const GUESTS = { web: 'ec2inv-e2e-web', db: 'ec2inv-e2e-db' } as const;
@@ -128,6 +129,19 @@ describe('a real Debian guest, end to end: rootfs → template → image → pus
     const xml = execFileSync('virsh', ['-c', URI, '-r', 'dumpxml', GUESTS.web], { encoding: 'utf8' });
     assert.doesNotMatch(xml, /hunter2/, 'a --var value is in the domain XML, readable by any local user');
     assert.match(xml, /device=["']cdrom["'][^]*<readonly\/>/);
+
+    // The guest agent reports the guest's own address for real (user networking: slirp's DHCP gives
+    // 10.0.2.15), read by the same code that discovers addresses on libvirt networks.
+    let agentOut = '';
+    for (let i = 0; i < 60 && parseDomifaddr(agentOut) === undefined; i++) {
+      try {
+        agentOut = execFileSync('virsh', ['-c', URI, 'domifaddr', '--source', 'agent', GUESTS.web], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+      } catch {
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+    t.diagnostic(`domifaddr --source agent:\n${agentOut}`);
+    assert.equal(parseDomifaddr(agentOut), '10.0.2.15');
 
     const inventoryEnv = awsEnv(moto!.endpoint, { EC2_INI_PATH: ini });
     const inv = await run(inventoryBin, ['--list', '--refresh-cache'], inventoryEnv);
