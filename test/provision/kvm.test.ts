@@ -325,7 +325,9 @@ exec ${real} "$@"
     assert.deepEqual(domains().filter((d) => d.startsWith('ec2inv-t')), ['ec2inv-tadopt']);
     const [entry] = JSON.parse(cli(['list'], { env }).stdout) as { name: string; groups: string[]; hostvars: Record<string, unknown> }[];
     assert.deepEqual(entry!.groups, ['new']);
-    assert.deepEqual([entry!.hostvars['kept'], entry!.hostvars['extra'], entry!.hostvars['kvm_uuid'], entry!.hostvars['kvm_volume']], ['1', '2', uuid, 'ec2inv-tadopt.qcow2']);
+    // --var values live in the registry only, never in the domain XML: an unregistered domain's
+    // earlier values are not there to adopt.
+    assert.deepEqual([entry!.hostvars['kept'], entry!.hostvars['extra'], entry!.hostvars['kvm_uuid'], entry!.hostvars['kvm_volume']], [undefined, '2', uuid, 'ec2inv-tadopt.qcow2']);
     ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tadopt'], { env }));
     nothingLeft(logs);
   });
@@ -341,7 +343,9 @@ exec ${real} "$@"
     assert.deepEqual(list['lvgroup'], ['ec2inv-tlv']);
     assert.ok(list['libvirt']?.includes('ec2inv-tlv') && list['libvirt_running']?.includes('ec2inv-tlv'), r.stdout);
     const vars = list._meta.hostvars['ec2inv-tlv']!;
-    assert.deepEqual([vars['kvm_state'], vars['x'], vars['kvm_volume'], vars['kvm_uri']], ['running', '1', 'ec2inv-tlv.qcow2', URI]);
+    // Not registered: the --var value is nowhere, since it is kept out of the XML any local user can read.
+    assert.deepEqual([vars['kvm_state'], vars['x'], vars['kvm_volume'], vars['kvm_uri']], ['running', undefined, 'ec2inv-tlv.qcow2', URI]);
+    assert.doesNotMatch(execFileSync('virsh', ['-q', '-c', URI, '-r', 'dumpxml', 'ec2inv-tlv'], { encoding: 'utf8' }), /<var /);
     const host = await inventory(['--host', 'ec2inv-tlv']);
     assert.equal(JSON.parse(host.stdout).kvm_domain, 'ec2inv-tlv');
     // A virsh that fails if called: the cached answer must not need it.
