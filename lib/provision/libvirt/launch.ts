@@ -13,7 +13,7 @@ import { parseSize } from '../image/size.js';
 import { kernelCmdlineParams } from '../template/placeholders.js';
 import { Virsh, uriHost, type Log } from '../../sources/libvirt/virsh.js';
 import { Undo } from '../undo.js';
-import { METADATA_NS, domainXml, hasHardwareVirt, parseMetadata, readDomain, readVolume, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../../sources/libvirt/xml.js';
+import { METADATA_NS, domainXml, metadataXml, hasHardwareVirt, parseMetadata, readDomain, readVolume, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../../sources/libvirt/xml.js';
 import { initrdVolume, kernelVolume } from './push.js';
 import { waitReady, type ReadyCheck } from './ready.js';
 import { openRegistry, validateHost, type RegistrySettings } from '../../store/registry.js';
@@ -448,6 +448,12 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
         // SSH on the guest's own address is what Ansible uses, so it is what readiness means.
         if (cloudInit) g.ansiblePort = 22;
         log(`${g.name}: address ${found.ip} (from ${found.from})`);
+        // Into the domain's metadata too, so the libvirt inventory source reports it without a registry.
+        const md: GuestMetadata = {
+          groups: o.groups, pool: o.pool, volume: g.volume, vars: {}, ansibleHost: found.ip, ...(g.ansiblePort !== undefined ? { ansiblePort: g.ansiblePort } : {}),
+          ...(g.ansibleUser !== undefined ? { ansibleUser: g.ansibleUser } : {}), ...(g.seedVolume !== undefined ? { seed: g.seedVolume } : {}),
+        };
+        await v.call(['metadata', '--domain', g.name, '--uri', METADATA_NS, '--key', 'ec2inv', '--set', metadataXml(md), '--live', '--config']);
       }
 
       if (waitMs > 0) {
