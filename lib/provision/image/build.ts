@@ -238,6 +238,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       fs.copyFileSync(kernel, outputs.temp(finals.kernel));
       if (initrd) fs.copyFileSync(initrd, outputs.temp(finals.initrd));
       await outputs.commit();
+      // An initrd left from an earlier --force build would be taken as this image's by push kvm.
+      if (!initrd) fs.rmSync(finals.initrd, { force: true });
       const allocatedBytes = fs.statSync(finals.image).blocks * 512;
       return {
         image: finals.image,
