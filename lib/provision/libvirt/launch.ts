@@ -274,7 +274,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
   if (!addressSources.includes(addressSource)) throw new ProvisionError(`--address-source ${JSON.stringify(addressSource)}: use ${addressSources.join(', ')}`, 'EUSAGE');
 
   // The user's files are read and checked first: a private key or bad user-data stops the launch
-  // before anything exists, and a private key's content is never read past its first line.
+  // before anything exists; a private key's content goes nowhere, not even into the error.
   const cloudInit = o.sshKey !== undefined || o.userData !== undefined;
   if (!cloudInit && (o.user !== undefined || o.passwordHash !== undefined)) throw new ProvisionError('--user and --password-hash need --ssh-key (or --user-data)', 'EUSAGE');
   const identity: IdentityOptions | undefined = cloudInit
