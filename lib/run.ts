@@ -19,6 +19,12 @@ export const toolPackages: Readonly<Record<string, string>> = {
   mkfifo: 'coreutils',
   ssh: 'openssh-client',
   'grub-mkimage': 'grub-common',
+  mmdebstrap: 'mmdebstrap',
+  genisoimage: 'genisoimage',
+  xorriso: 'xorriso',
+  zstd: 'zstd',
+  xz: 'xz-utils',
+  bzip2: 'bzip2',
 };
 
 export interface RunOptions {

@@ -93,6 +93,10 @@ export function launchEc2Command(y: Argv, say: Say, emit: Emit): Argv {
         .option('subnet', { type: 'string' })
         .option('security-group', { type: 'string', array: true, default: [] as string[], describe: 'Security group id (sg-...) or name; repeatable' })
         .option('key-name', { type: 'string' })
+        .option('ssh-key', { type: 'string', describe: 'Public key file (.pub): cloud-init makes the login user with it and sudo (sent as UserData)' })
+        .option('user', { type: 'string', describe: 'Login user made by cloud-init; registered as ansible_user (default: ansible)' })
+        .option('user-data', { type: 'string', describe: 'Your own user-data: a #cloud-config merged with ours, or a script (#!)' })
+        .option('password-hash', { type: 'string', describe: "crypt(3) hash of the login user's console password" })
         .option('groups', { type: 'string', array: true, demandOption: true, describe: 'Inventory groups, comma-separated: web,db' })
         .option('tag', { type: 'string', array: true, default: [] as string[], describe: 'key=value tag for the instances and volumes; repeatable' })
         .option('wait', numberOption('wait', 0, { default: 600, describe: 'Seconds to wait until running with an address' }))
@@ -111,6 +115,10 @@ export function launchEc2Command(y: Argv, say: Say, emit: Emit): Argv {
         ...(a.subnet ? { subnet: a.subnet } : {}),
         securityGroups: a['security-group'],
         ...(a['key-name'] ? { keyName: a['key-name'] } : {}),
+        ...(a['ssh-key'] !== undefined ? { sshKey: a['ssh-key'] } : {}),
+        ...(a.user !== undefined ? { user: a.user } : {}),
+        ...(a['user-data'] !== undefined ? { userData: a['user-data'] } : {}),
+        ...(a['password-hash'] !== undefined ? { passwordHash: a['password-hash'] } : {}),
         groups,
         tags,
         waitSeconds: a.wait,

@@ -7,10 +7,12 @@ import { interrupt, interruptedBy } from '../provision/interrupt.js';
 import { bootLoaders, type BootLoader } from '../provision/image/bootloader.js';
 import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from '../provision/image/build.js';
 import { buildTemplate } from '../provision/template/build.js';
+import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/rootfs/build.js';
 import { templateSteps } from '../provision/template/steps.js';
 import { pushKvm } from '../provision/libvirt/push.js';
 import { pushTemplate } from '../provision/openvz/push.js';
-import { launchKvm, parseVars, type Accel } from '../provision/libvirt/launch.js';
+import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
+import { DEFAULT_USER } from '../provision/cloudinit.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -25,6 +27,38 @@ function emit(summary: unknown): void {
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
 }
 
+function rootfsCommands(y: Argv): Argv {
+  return y
+    .command(
+      'build',
+      'Build a Debian root filesystem tarball with mmdebstrap: a cloud host (systemd, SSH, python3, sudo, cloud-init, kernel)',
+      (b) =>
+        b
+          .option('suite', { type: 'string', default: 'bookworm', describe: 'Debian suite or codename' })
+          .option('mirror', { type: 'string', describe: 'Debian mirror (default: the one apt uses here, else http://deb.debian.org/debian)' })
+          .option('include', { type: 'string', array: true, default: [] as string[], describe: 'More packages, comma-separated or repeated' })
+          .option('out', { type: 'string', demandOption: true, describe: 'Tarball to write: ROOT.tar (or .tar.gz, .tar.xz, .tar.zst)' })
+          .option('for', { type: 'string', default: 'kvm', choices: rootfsTargets as string[], describe: 'kvm: cloud-init reads NoCloud only; ec2: the EC2 metadata service too' })
+          .option('force', { type: 'boolean', default: false, describe: 'Replace an existing tarball' })
+          .strict(),
+      async (a) => {
+        const r = await buildRootfs({
+          suite: a.suite,
+          ...(a.mirror !== undefined ? { mirror: a.mirror } : {}),
+          include: a.include.flatMap((i) => i.split(',')).map((i) => i.trim()).filter(Boolean),
+          out: a.out,
+          for: a.for as RootfsTarget,
+          force: a.force,
+          // mmdebstrap's own progress is for a person watching; a script gets the summary only.
+          progress: process.stderr.isTTY === true,
+          log: process.stderr.isTTY ? progress : () => {},
+        });
+        emit({ command: 'rootfs build', ...r });
+      },
+    )
+    .demandCommand(1, 'name a rootfs command: build');
+}
+
 function templateCommands(y: Argv): Argv {
   return y
     .command(
@@ -32,7 +66,7 @@ function templateCommands(y: Argv): Argv {
       'Turn a root filesystem into an OpenVZ template cache NAME.tar.gz (+ .sha256 and manifest)',
       (b) =>
         b
-          .option('rootfs', { type: 'string', demandOption: true, describe: 'Root filesystem folder (only read, never changed)' })
+          .option('rootfs', { alias: 'from', type: 'string', demandOption: true, describe: 'Root filesystem: a folder (only read, never changed) or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst, docker/podman export)' })
           .option('name', { type: 'string', demandOption: true, describe: 'Template name, e.g. debian-12-x86_64-minimal' })
           .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
           .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
@@ -69,7 +103,7 @@ function imageCommands(y: Argv): Argv {
       (b) =>
         b
           .option('from', { type: 'string', demandOption: true, describe: 'Root filesystem folder or TEMPLATE.tar.gz' })
-          .option('kernel', { type: 'string', demandOption: true, describe: 'Kernel image (vmlinuz), copied beside the image' })
+          .option('kernel', { type: 'string', describe: "Kernel image (vmlinuz), copied beside the image (default: the root's newest /boot/vmlinuz-* and its /boot/initrd.img-*)" })
           .option('initrd', { type: 'string', describe: 'Initramfs, copied beside the image' })
           .option('size', { type: 'string', default: '2G', describe: 'Disk size (K, M, G, T)' })
           .option('format', { type: 'string', default: 'qcow2', describe: `Image format: ${imageFormats.join(' or ')}` })
@@ -85,7 +119,7 @@ function imageCommands(y: Argv): Argv {
           ...(a.root !== undefined ? { root: a.root } : {}),
           ...(a['grub-dir'] !== undefined ? { grubDir: a['grub-dir'] } : {}),
           from: a.from,
-          kernel: a.kernel,
+          ...(a.kernel !== undefined ? { kernel: a.kernel } : {}),
           ...(a.initrd !== undefined ? { initrd: a.initrd } : {}),
           size: a.size,
           format: a.format as ImageFormat,
@@ -186,6 +220,12 @@ function launchCommands(y: Argv): Argv {
           .option('accel', { type: 'string', default: 'auto', choices: ['auto', 'kvm', 'qemu'] })
           .option('cmdline', { type: 'string', describe: 'Kernel command line before the guest values (default: root=/dev/vda1 rw console=ttyS0)' })
           .option('adopt', { type: 'boolean', default: false, describe: 'Register (and start) an existing domain of that name instead of refusing' })
+          .option('ssh-key', { type: 'string', describe: 'Public key file (.pub) for the login user: each guest gets a cloud-init NoCloud seed (images with cloud-init); with user networking a free loopback port goes to 22' })
+          .option('user', { type: 'string', describe: `Login user made by cloud-init, with sudo; registered as ansible_user (default: ${DEFAULT_USER})` })
+          .option('user-data', { type: 'string', describe: 'Your own user-data: a #cloud-config merged with ours, or a script (#!) run after it' })
+          .option('password-hash', { type: 'string', describe: 'crypt(3) hash (mkpasswd -m sha-512) of the login user\'s console password; never a plain password' })
+          .option('address-source', { type: 'string', default: 'auto', choices: addressSources as string[], describe: 'How the address of a network:/bridge: guest without --ip is found (virsh domifaddr --source); auto: lease, agent, arp' })
+          .option('restrict', { type: 'boolean', default: false, describe: 'User networking reaches nothing but the forwards (qemu restrict=on)' })
           .option('register', { type: 'boolean', default: true, describe: 'Record the guests in the registry (--no-register: do not)' })
           .option('ini', iniOption)
           .strict(),
@@ -200,6 +240,12 @@ function launchCommands(y: Argv): Argv {
           ...(a['ready-port'] !== undefined ? { readyPort: a['ready-port'] } : {}),
           ...(a['ready-send'] !== undefined ? { readySend: a['ready-send'].replace(/\\r/g, '\r').replace(/\\n/g, '\n') } : {}),
           ...(a.cmdline !== undefined ? { cmdline: a.cmdline } : {}),
+          ...(a['ssh-key'] !== undefined ? { sshKey: a['ssh-key'] } : {}),
+          ...(a.user !== undefined ? { user: a.user } : {}),
+          ...(a['user-data'] !== undefined ? { userData: a['user-data'] } : {}),
+          ...(a['password-hash'] !== undefined ? { passwordHash: a['password-hash'] } : {}),
+          addressSource: a['address-source'] as AddressSource,
+          restrictNetwork: a.restrict,
           ...(a.register ? { registry: registrySettings(a.ini) } : {}),
         });
         emit({ command: 'launch kvm', ...r });
@@ -261,6 +307,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
   await yargs(argv)
     .scriptName('ec2-provision')
     .usage('$0 <command>\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
+    .command('rootfs', 'Debian root filesystems (mmdebstrap)', rootfsCommands)
     .command('template', 'OpenVZ template caches', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
     .command('push', 'Upload an image to a hypervisor (kvm), an OpenVZ node (template) or EC2 (ec2)', (y) => pushEc2Command(pushCommands(y), progress, emit))
@@ -304,7 +351,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       (b) => b.option('ini', iniOption).strict(),
       async (a) => emit(await withRegistry(a.ini, (r) => r.list())),
     )
-    .demandCommand(1, 'name a command: template, image, push, launch, destroy, register, deregister or list')
+    .demandCommand(1, 'name a command: rootfs, template, image, push, launch, destroy, register, deregister or list')
     .strict()
     .help()
     .fail((msg, err, y) => {

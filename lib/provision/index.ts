@@ -1,5 +1,7 @@
 // Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
 export { ProvisionError } from '../errors.js';
+export { buildRootfs, aptMirror, datasourceConfig, DEFAULT_PACKAGES, rootfsTargets, type RootfsBuildOptions, type RootfsBuildResult, type RootfsTarget } from './rootfs/build.js';
+export { scanTar, readTarball, detectCompression, compareKernelVersions, type TarScan, type Compression } from './rootfs/scan.js';
 export { Interrupted, interrupt, interruptedBy } from './interrupt.js';
 export { requireTools, run, toolPackages, type RunOptions, type RunResult } from '../run.js';
 export {
@@ -55,9 +57,29 @@ export {
 } from './ec2/launch.js';
 export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './ec2/destroy.js';
 export { pushKvm, kernelVolume, initrdVolume, type PushKvmOptions, type PushKvmResult, type PushedVolume } from './libvirt/push.js';
-export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './libvirt/launch.js';
+export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, discoverAddress, parseDomifaddr, freeLoopbackPorts, seedVolume, addressSources, type AddressSource, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './libvirt/launch.js';
 export { waitReady, type ReadyCheck } from './libvirt/ready.js';
 export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './libvirt/destroy.js';
 export { Virsh, uriHost, type Log } from '../sources/libvirt/virsh.js';
 export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from '../sources/libvirt/xml.js';
 export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './openvz/push.js';
+export {
+  buildSeedIso,
+  checkPasswordHash,
+  identityConfig,
+  mergeCloudConfig,
+  metaData,
+  networkConfig,
+  parseUserData,
+  readSshPublicKey,
+  readUserData,
+  seedFiles,
+  userDataText,
+  DEFAULT_USER,
+  type CloudConfig,
+  type IdentityOptions,
+  type SeedFiles,
+  type SeedNetwork,
+  type SeedOptions,
+  type UserData,
+} from './cloudinit.js';

@@ -7,6 +7,9 @@
 //      and a CPU floor (the SDK answers generated, and V8's JSON.stringify of the finished inventory).
 //   4. push ec2 of a 2 GiB sparse image (64 MiB of data) to moto through a proxy adding 20 ms per
 //      request: throughput and blocks skipped, 32 blocks in flight vs one at a time.
+//   5. (`guest`, root and libvirtd only) a Debian root → SSH-ready, registered guest: seconds per
+//      stage through the CLI (KVM where /dev/kvm works, TCG otherwise), with the sizes of root,
+//      template and image. EC2INV_DEBIAN_ROOT=FILE reuses a root tarball instead of building one.
 // Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync, utimesSync, statSync } from 'node:fs';
@@ -226,6 +229,60 @@ async function pushBench(): Promise<void> {
   }
 }
 
+async function guestBench(): Promise<void> {
+  const fs = await import('node:fs');
+  const { startLibvirt, removePool, URI } = await import('../provision/support/libvirt.js');
+  const provisionBin = path.join(path.dirname(inventoryBin), 'provision');
+  const skipped: string[] = [];
+  const fake = { skip: (why: string) => skipped.push(why), diagnostic: () => {} } as unknown as import('node:test').TestContext;
+  const lv = startLibvirt(fake);
+  if (!lv) {
+    rows.push(['Debian root → SSH-ready guest', `not measured: ${skipped[0] ?? 'no libvirt'}`, '', '']);
+    return;
+  }
+  const POOL = 'ec2inv-bench';
+  const gdir = path.join(dir, 'guest');
+  mkdirSync(gdir, { recursive: true });
+  fs.chmodSync(dir, 0o711);
+  fs.chmodSync(gdir, 0o711);
+  const ini = writeIni(gdir, 'guest', { regions: 'us-east-1', rds: 'False', route53: 'False' });
+  const penv = { ...process.env, EC2_INI_PATH: ini };
+  const step = (args: string[]) => {
+    const t0 = Date.now();
+    execFileSync(process.execPath, [provisionBin, ...args], { env: penv, stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 26 });
+    return Date.now() - t0;
+  };
+  removePool(POOL);
+  try {
+    const cached = process.env['EC2INV_DEBIAN_ROOT'];
+    const root = cached && existsSync(cached) ? cached : path.join(gdir, 'root.tar');
+    const rootMs = root === cached ? undefined : step(['rootfs', 'build', '--suite', 'bookworm', '--out', root]);
+    const templateMs = step(['template', 'build', '--from', root, '--name', 'bench-debian', '--out', gdir]);
+    const image = path.join(gdir, 'bench.qcow2');
+    const imageMs = step(['image', 'build', '--from', path.join(gdir, 'bench-debian.tar.gz'), '--boot-loader', 'grub', '--size', '2G', '--out', image]);
+    const pushMs = step(['push', 'kvm', '--uri', URI, '--pool', POOL, '--create-pool', path.join(gdir, 'pool'), '--image', image]);
+    const key = path.join(gdir, 'key');
+    execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
+    const launchMs = step(['launch', 'kvm', '--uri', URI, '--pool', POOL, '--volume', 'bench.qcow2', '--name', 'ec2inv-bench-guest', '--groups', 'bench',
+      '--memory', '768M', '--ssh-key', `${key}.pub`, '--restrict', '--wait', '900']);
+    const domType = execFileSync('virsh', ['-c', URI, 'dumpxml', 'ec2inv-bench-guest'], { encoding: 'utf8' }).match(/<domain type='(\w+)'/)?.[1] ?? '?';
+    step(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-bench-guest']);
+    const MB = 1e6;
+    const total = (rootMs ?? 0) + templateMs + imageMs + pushMs + launchMs;
+    rows.push([
+      `Debian bookworm root → SSH-ready, registered guest (${domType === 'kvm' ? 'KVM' : 'TCG'})`,
+      `${rootMs === undefined ? 'root cached' : `rootfs build ${ms(rootMs)}`}, template ${ms(templateMs)}, image ${ms(imageMs)}, push ${ms(pushMs)}, launch → SSH banner ${ms(launchMs)}; ` +
+        `root ${Math.round(statSync(root).size / MB)} MB, template ${Math.round(statSync(path.join(gdir, 'bench-debian.tar.gz')).size / MB)} MB, image ${Math.round(statSync(image).size / MB)} MB (qcow2)`,
+      `boot to SSH is ${Math.round((100 * launchMs) / total)}% of the whole ${(total / 1000).toFixed(0)} s`,
+      'no target: measured',
+    ]);
+  } finally {
+    try { execFileSync(process.execPath, [provisionBin, 'destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-bench-guest', '--force'], { env: penv, stdio: 'ignore' }); } catch { /* gone */ }
+    removePool(POOL);
+    lv.stop();
+  }
+}
+
 const which = process.argv.slice(2);
 const want = (name: string) => which.length === 0 || which.includes(name);
 if (want('cached')) {
@@ -236,6 +293,7 @@ if (want('cached')) {
 if (want('cold')) await coldRefresh();
 if (want('big')) await bigBuild();
 if (want('push')) await pushBench();
+if (want('guest')) await guestBench();
 
 const header = ['case', 'measured', 'ratio', 'target'];
 const lines = [header, header.map(() => '---'), ...rows].map((r) => `| ${r.join(' | ')} |`);

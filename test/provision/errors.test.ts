@@ -44,7 +44,9 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
     ['from is neither folder nor template', ['image', 'build', '--from', kernel, '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /neither a folder nor a template archive/],
     ['output folder missing', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(dir, 'no', 'such')], /output folder .*no\/such does not exist/],
     ['output inside the rootfs', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(rootfs, 'tmp')], /is inside the root filesystem/],
-    ['missing required option', ['image', 'build', '--from', rootfs], /Missing required arguments?: kernel, out/],
+    ['missing required option', ['image', 'build', '--from', rootfs], /Missing required argument: out/],
+    ['a root without a kernel and no --kernel', ['image', 'build', '--from', rootfs, '--out', path.join(out, 'd.qcow2')], /rootfs has no kernel \(\/boot\/vmlinuz-\*\) and no --kernel was given/],
+    ['an archive without a kernel and no --kernel', ['image', 'build', '--from', archive, '--size', '64M', '--out', path.join(out, 'd.qcow2')], /good\.tar\.gz has no kernel \(\/boot\/vmlinuz-\*\) and no --kernel was given/],
   ];
   for (const [name, args, message] of cases) {
     await t.test(name, () => {

@@ -325,7 +325,9 @@ exec ${real} "$@"
     assert.deepEqual(domains().filter((d) => d.startsWith('ec2inv-t')), ['ec2inv-tadopt']);
     const [entry] = JSON.parse(cli(['list'], { env }).stdout) as { name: string; groups: string[]; hostvars: Record<string, unknown> }[];
     assert.deepEqual(entry!.groups, ['new']);
-    assert.deepEqual([entry!.hostvars['kept'], entry!.hostvars['extra'], entry!.hostvars['kvm_uuid'], entry!.hostvars['kvm_volume']], ['1', '2', uuid, 'ec2inv-tadopt.qcow2']);
+    // --var values live in the registry only, never in the domain XML: an unregistered domain's
+    // earlier values are not there to adopt.
+    assert.deepEqual([entry!.hostvars['kept'], entry!.hostvars['extra'], entry!.hostvars['kvm_uuid'], entry!.hostvars['kvm_volume']], [undefined, '2', uuid, 'ec2inv-tadopt.qcow2']);
     ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tadopt'], { env }));
     nothingLeft(logs);
   });
@@ -341,7 +343,9 @@ exec ${real} "$@"
     assert.deepEqual(list['lvgroup'], ['ec2inv-tlv']);
     assert.ok(list['libvirt']?.includes('ec2inv-tlv') && list['libvirt_running']?.includes('ec2inv-tlv'), r.stdout);
     const vars = list._meta.hostvars['ec2inv-tlv']!;
-    assert.deepEqual([vars['kvm_state'], vars['x'], vars['kvm_volume'], vars['kvm_uri']], ['running', '1', 'ec2inv-tlv.qcow2', URI]);
+    // Not registered: the --var value is nowhere, since it is kept out of the XML any local user can read.
+    assert.deepEqual([vars['kvm_state'], vars['x'], vars['kvm_volume'], vars['kvm_uri']], ['running', undefined, 'ec2inv-tlv.qcow2', URI]);
+    assert.doesNotMatch(execFileSync('virsh', ['-q', '-c', URI, '-r', 'dumpxml', 'ec2inv-tlv'], { encoding: 'utf8' }), /<var /);
     const host = await inventory(['--host', 'ec2inv-tlv']);
     assert.equal(JSON.parse(host.stdout).kvm_domain, 'ec2inv-tlv');
     // A virsh that fails if called: the cached answer must not need it.
@@ -360,7 +364,7 @@ exec ${real} "$@"
     assert.equal(after['lvgroup'], undefined);
   });
 
-  it('a planted kvm_volume cannot make destroy delete the base image; register refuses launch-owned variables', async (t) => {
+  it('a planted kvm_volume or kvm_seed_volume cannot make destroy delete the base image; register refuses launch-owned variables', async (t) => {
     if (!ready(t)) return;
     const before = volumes(POOL);
     assert.ok(before.includes('serve.qcow2'), before.join(' '));
@@ -379,14 +383,16 @@ exec ${real} "$@"
     try {
       await registry.register({ name: 'ec2inv-tplant', groups: ['x'], source: 'kvm', registeredAt: 0, hostvars: { kvm_uri: URI, kvm_pool: POOL, kvm_volume: 'serve.qcow2' } });
       await registry.register({ name: 'ec2inv-tplant2', groups: ['x'], source: 'kvm', registeredAt: 0, hostvars: { kvm_uri: URI, kvm_pool: POOL, kvm_volume: kernel } });
+      await registry.register({ name: 'ec2inv-tplant3', groups: ['x'], source: 'kvm', registeredAt: 0, hostvars: { kvm_uri: URI, kvm_pool: POOL, kvm_seed_volume: 'serve.qcow2' } });
     } finally {
       await registry.close();
     }
     failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tplant'], { env }), /^ec2-provision: error: refusing to delete ec2inv-test\/serve\.qcow2 for 'ec2inv-tplant': it is not an overlay \(it has no backing file\), so no launch made it; nothing was changed/);
     failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tplant2'], { env }), new RegExp(`refusing to delete ec2inv-test/${kernel.replace('.', '\\.')} for 'ec2inv-tplant2'`));
+    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tplant3'], { env }), /^ec2-provision: error: refusing to destroy 'ec2inv-tplant3': its seed volume is recorded as 'serve\.qcow2', not 'ec2inv-tplant3-cidata\.iso'/);
     assert.deepEqual(volumes(POOL), before, 'no volume deleted');
     const listed = (JSON.parse(cli(['list'], { env }).stdout) as { name: string }[]).map((h) => h.name);
-    assert.deepEqual(listed, ['ec2inv-tplant', 'ec2inv-tplant2'], 'the refused entries stay, for a person to look at');
+    assert.deepEqual(listed, ['ec2inv-tplant', 'ec2inv-tplant2', 'ec2inv-tplant3'], 'the refused entries stay, for a person to look at');
     for (const name of listed) ok(cli(['deregister', '--name', name], { env }));
   });
 });

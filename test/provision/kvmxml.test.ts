@@ -35,11 +35,26 @@ test('every value is escaped: no raw quote, &, < or > from a value reaches the X
 });
 
 test('metadata round-trips, also as libvirt re-serialises it (prefix, single quotes, raw quotes in text)', () => {
+  // Host variables stay out of the XML (any local user can virsh -r dumpxml); older domains that
+  // carry them are still read.
   const md = spec().metadata;
-  assert.deepEqual(parseMetadata(domainXml(spec())), md);
+  const xml = domainXml(spec());
+  assert.ok(!xml.includes('note'), 'a --var value reached the domain XML');
+  assert.deepEqual(parseMetadata(xml), { ...md, vars: {} });
+  const withUser = { ...md, vars: {}, ansibleUser: 'deploy', seed: 'web-cidata.iso' };
+  assert.deepEqual(parseMetadata(domainXml(spec({ metadata: withUser }))), withUser);
   const libvirtStyle = `<ec2inv:guest xmlns:ec2inv="https://ec2-inventory.invalid/kvm/1"><ec2inv:pool>p</ec2inv:pool><ec2inv:volume>a'b"c&amp;d&lt;e&gt;f$(touch /tmp/x);g\`id\`.qcow2</ec2inv:volume><ec2inv:groups><ec2inv:group>web</ec2inv:group></ec2inv:groups><ec2inv:vars><ec2inv:var name='note'>a'b"c&amp;d&lt;e&gt;f$(touch /tmp/x);g\`id\`</ec2inv:var></ec2inv:vars><ec2inv:ansible_host>127.0.0.1</ec2inv:ansible_host><ec2inv:ansible_port>2222</ec2inv:ansible_port></ec2inv:guest>`;
   assert.deepEqual(parseMetadata(libvirtStyle), md);
   assert.equal(parseMetadata('<domain/>'), undefined);
+});
+
+test('the cloud-init seed is a read-only CD-ROM; the guest agent gets its channel; restrict=on isolates user networking', () => {
+  const xml = domainXml(spec({ seed: '/pool/web-cidata.iso', guestAgent: true, restrict: true }));
+  assert.match(xml, /<disk type="file" device="cdrom"><driver name="qemu" type="raw"\/><source file="\/pool\/web-cidata\.iso"\/><target dev="hdc" bus="ide"\/><readonly\/><\/disk>/);
+  assert.match(xml, /<channel type="unix"><target type="virtio" name="org\.qemu\.guest_agent\.0"\/><\/channel>/);
+  assert.match(xml, /value="user,id=ec2inv0,restrict=on,/);
+  const plain = domainXml(spec());
+  assert.doesNotMatch(plain, /cdrom|guest_agent|restrict/);
 });
 
 test('bridge and network interfaces; no user netdev then', () => {
@@ -98,4 +113,16 @@ test('domain, volume and capabilities XML are read by structure, whatever order,
   // A feature of that name outside the host CPU (a guest's) is not the host's.
   assert.equal(hasHardwareVirt(`<capabilities><host><cpu><feature name='pdpe1gb'/></cpu></host><guest><feature name='vmx'/></guest></capabilities>`), false);
   assert.throws(() => readDomain('<domain'), /domain XML is not valid XML/);
+});
+
+test('domifaddr output: the first IPv4 address that is not loopback', async () => {
+  const { parseDomifaddr } = await import('../../lib/provision/libvirt/launch.js');
+  // Recorded here: virsh 9.0 `domifaddr --source agent` on the end-to-end test's Debian guest. The
+  // lease source (no libvirt network with dnsmasq on these machines) prints the same table.
+  const agent =
+    ' Name       MAC address          Protocol     Address\n-------------------------------------------------------------------------------\n lo         00:00:00:00:00:00    ipv4         127.0.0.1/8\n -          -                    ipv6         ::1/128\n ens31      52:54:00:e8:b7:20    ipv4         10.0.2.15/24\n -          -                    ipv6         fec0::5054:ff:fee8:b720/64\n -          -                    ipv6         fe80::5054:ff:fee8:b720/64\n\n';
+  assert.equal(parseDomifaddr(agent), '10.0.2.15');
+  const lease = ' Name       MAC address          Protocol     Address\n-------------------------------------------------------------------------------\n vnet0      52:54:00:aa:bb:cc    ipv4         192.168.122.57/24\n';
+  assert.equal(parseDomifaddr(lease), '192.168.122.57');
+  assert.equal(parseDomifaddr(' Name       MAC address          Protocol     Address\n----------\n'), undefined);
 });

@@ -17,6 +17,7 @@ import { to_safe } from '../../ec2py/groups.js';
 import { openRegistry, validateHost, type Registry, type RegistrySettings } from '../../store/registry.js';
 import type { RegisteredValue } from '../../records/inventory.js';
 import { type RegisteredHost } from '../../records/inventory.js';
+import { checkPasswordHash, readSshPublicKey, readUserData, userDataText, DEFAULT_USER } from '../cloudinit.js';
 import { ProvisionError } from '../../errors.js';
 import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { Undo } from '../undo.js';
@@ -33,6 +34,16 @@ export interface Ec2LaunchOptions {
   /** Ids (sg-...) or names; names only work outside a VPC subnet, as in the EC2 API. */
   securityGroups?: string[];
   keyName?: string;
+  /**
+   * cloud-init identity, sent as UserData: the same cloud-config a KVM guest's seed carries (the
+   * login user with this public key file and sudo, manage_etc_hosts), merged with `userData`.
+   */
+  sshKey?: string;
+  /** Login user (default `ansible`), registered as ansible_user. */
+  user?: string;
+  /** The user's own user-data file: #cloud-config (merged) or a script (#!). */
+  userData?: string;
+  passwordHash?: string;
   /** Inventory groups the instances join (registry entry and the ec2-inventory:groups tag). */
   groups: string[];
   tags?: Record<string, string>;
@@ -113,6 +124,8 @@ export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`--count must be a positive integer, not ${count}`, 'EUSAGE');
   const groups = parseGroups(opts.groups);
+  // The user's files are checked before any call: a private key or bad user-data costs nothing.
+  const identity = launchIdentity(opts);
   const ec2 = ec2Client(region, opts.clients?.ec2, undefined, opts.timeouts);
   const token = opts.clientToken ?? crypto.randomUUID();
   const tags = launchTags({ ...opts, groups });
@@ -121,7 +134,7 @@ export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult
   const undo = new Undo('launch', opts.log ?? (() => {}));
   const terminate = (ids: string[]) => undo.add(`instances ${ids.join(', ')} in ${region}`, () => ec2.send(new TerminateInstancesCommand({ InstanceIds: ids })));
   try {
-    return await undo.guard(() => launchAndRegister(opts, { ec2, registry, undo, terminate, token, tags, groups, count }));
+    return await undo.guard(() => launchAndRegister(opts, { ec2, registry, undo, terminate, token, tags, groups, count, ...identity }));
   } finally {
     await registry.close();
   }
@@ -137,9 +150,29 @@ interface LaunchContext {
   tags: Tag[];
   groups: string[];
   count: number;
+  userData?: string;
+  ansibleUser?: string;
 }
 
-async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, terminate, token, tags, groups, count }: LaunchContext): Promise<Ec2LaunchResult> {
+/** UserData (plain text; base64 is added when sent) and the login user, from the identity options. */
+export function launchIdentity(o: Pick<Ec2LaunchOptions, 'sshKey' | 'user' | 'userData' | 'passwordHash'>): { userData?: string; ansibleUser?: string } {
+  if (o.sshKey === undefined && o.userData === undefined) {
+    if (o.user !== undefined || o.passwordHash !== undefined) throw new ProvisionError('--user and --password-hash need --ssh-key (or --user-data)', 'EUSAGE');
+    return {};
+  }
+  const sshKeys = o.sshKey !== undefined ? readSshPublicKey(o.sshKey) : [];
+  const text = userDataText({
+    sshKeys,
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.userData !== undefined ? { userData: readUserData(o.userData) } : {}),
+    ...(o.passwordHash !== undefined ? { passwordHash: checkPasswordHash(o.passwordHash) } : {}),
+  });
+  // EC2 refuses UserData over 16 KiB (before base64); say so before launching anything.
+  if (Buffer.byteLength(text) > 16384) throw new ProvisionError(`user-data is ${Buffer.byteLength(text)} bytes: EC2 takes at most 16384`, 'EUSERDATA');
+  return { userData: text, ...(sshKeys.length > 0 ? { ansibleUser: o.user ?? DEFAULT_USER } : {}) };
+}
+
+async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, terminate, token, tags, groups, count, userData, ansibleUser }: LaunchContext): Promise<Ec2LaunchResult> {
   const { region } = opts;
   undo.step('run instances');
   const sgIds = (opts.securityGroups ?? []).filter((g) => g.startsWith('sg-'));
@@ -156,6 +189,7 @@ async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, 
       ...(sgIds.length ? { SecurityGroupIds: sgIds } : {}),
       ...(sgNames.length ? { SecurityGroups: sgNames } : {}),
       ...(opts.keyName ? { KeyName: opts.keyName } : {}),
+      ...(userData !== undefined ? { UserData: Buffer.from(userData, 'utf8').toString('base64') } : {}),
       TagSpecifications: [{ ResourceType: 'instance', Tags: tags }, { ResourceType: 'volume', Tags: tags }],
     }));
   } catch (err) {
@@ -205,6 +239,7 @@ async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, 
       ec2_id: i.InstanceId!,
       ec2_region: region,
       ansible_host: i.PublicIpAddress || i.PrivateIpAddress!,
+      ...(ansibleUser !== undefined ? { ansible_user: ansibleUser } : {}),
       ec2_image_id: opts.ami,
       ec2_instance_type: opts.instanceType,
       ec2_private_ip_address: i.PrivateIpAddress ?? '',

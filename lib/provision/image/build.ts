@@ -6,6 +6,7 @@ import { requireTools, run, runWithStdin } from '../../run.js';
 import { tarStream } from '../template/archive.js';
 import { checkRootfs } from '../template/build.js';
 import { OverlayTree } from '../template/tree.js';
+import { compareKernelVersions } from '../rootfs/scan.js';
 import { BOOT_FILES, GRUB_PC_DIR, bootLoaders, checkRootDevice, embedBootCode, grubConfig, makeCoreImage, requireGrub, stageBootFiles, type BootLoader } from './bootloader.js';
 import { BLOCK_SIZE, MiB, PARTITION_OFFSET, filesystemBytes, parseSize, planFilesystem, treeUsage } from './size.js';
 
@@ -15,7 +16,8 @@ export const imageFormats: readonly ImageFormat[] = ['qcow2', 'raw'];
 export interface ImageBuildOptions {
   /** A root filesystem folder or a template cache (`.tar.gz`, `.tgz`, `.tar.xz`, `.tar.zst`, `.tar`). */
   from: string;
-  kernel: string;
+  /** Kernel for the image; default: the root's own newest /boot/vmlinuz-* (and its /boot/initrd.img-*). */
+  kernel?: string;
   initrd?: string;
   /** Whole disk size, e.g. `2G` (default). */
   size?: string | number;
@@ -96,6 +98,29 @@ function isSbinInit(root: string): boolean {
   }
 }
 
+/**
+ * The root's own newest kernel (`/boot/vmlinuz-VERSION`, a regular file) and the initramfs made for
+ * it (`/boot/initrd.img-VERSION`), as Debian's kernel packages and initramfs-tools install them.
+ */
+export function rootKernel(root: string): { kernel: string; initrd?: string; version: string } | undefined {
+  const boot = path.join(root, 'boot');
+  let names: string[];
+  try {
+    names = fs.readdirSync(boot);
+  } catch {
+    return undefined;
+  }
+  const versions = names
+    .map((n) => /^vmlinuz-(.+)$/.exec(n)?.[1])
+    .filter((v): v is string => v !== undefined && fs.lstatSync(path.join(boot, `vmlinuz-${v}`)).isFile())
+    .sort(compareKernelVersions);
+  const version = versions.at(-1);
+  if (version === undefined) return undefined;
+  const initrd = path.join(boot, `initrd.img-${version}`);
+  const hasInitrd = fs.lstatSync(initrd, { throwIfNoEntry: false })?.isFile() === true;
+  return { kernel: path.join(boot, `vmlinuz-${version}`), ...(hasInitrd ? { initrd } : {}), version };
+}
+
 /** Where the kernel and initrd go: beside the image, named after it. */
 export function imageOutputs(out: string) {
   const abs = path.resolve(out);
@@ -133,8 +158,11 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   if (!fs.existsSync(from)) throw new ProvisionError(`--from ${opts.from} does not exist`, 'ENOENT');
   if (fs.statSync(from).isDirectory()) checkRootfs(from);
   else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a template archive (.tar.gz, .tgz, .tar.xz, .tar.zst, .tar)`, 'EUSAGE');
-  const kernel = checkReadableFile(opts.kernel, '--kernel');
-  const initrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
+  const givenKernel = opts.kernel === undefined ? undefined : checkReadableFile(opts.kernel, '--kernel');
+  const givenInitrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
+  const noKernel = () => new ProvisionError(`${opts.from} has no kernel (/boot/vmlinuz-*) and no --kernel was given: pass --kernel (and --initrd)`, 'ENOKERNEL');
+  // A folder is checked before the long part; an archive once it is unpacked.
+  if (givenKernel === undefined && fs.statSync(from).isDirectory() && rootKernel(from) === undefined) throw noKernel();
   const bootLoader = opts.bootLoader ?? 'none';
   if (!bootLoaders.includes(bootLoader)) {
     throw new ProvisionError(`unknown boot loader ${JSON.stringify(bootLoader)}: use ${bootLoaders.join(' or ')}`, 'EUSAGE');
@@ -147,7 +175,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   if (grub) requireGrub(grubDir);
   const finals = imageOutputs(opts.out);
   const outDir = path.dirname(finals.image);
-  const outputs = await Outputs.prepare([finals.image, finals.kernel, ...(initrd ? [finals.initrd] : [])], opts.force ?? false);
+  // Whether an initrd comes is known only once the root is unpacked, so its name is always checked.
+  const outputs = await Outputs.prepare([finals.image, finals.kernel, finals.initrd], opts.force ?? false);
   try {
     return await withScratch(outDir, async (scratch) => {
       const staging = path.join(scratch, 'root');
@@ -158,6 +187,11 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       if (!isSbinInit(staging)) {
         throw new ProvisionError(`${opts.from} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
       }
+      const own = givenKernel === undefined ? rootKernel(staging) : undefined;
+      if (givenKernel === undefined && own === undefined) throw noKernel();
+      const kernel = givenKernel ?? own!.kernel;
+      const initrd = givenKernel !== undefined ? givenInitrd : givenInitrd ?? own!.initrd;
+      if (own) log(`using the root's own kernel ${own.version}${own.initrd ? ' and its initramfs' : ''}`);
       if (grub) {
         // Before the size estimate, so the kernel and initrd are counted in it.
         await stageBootFiles(staging, state, { kernel, ...(initrd ? { initrd } : {}), config: grubConfig(cmdline, initrd !== undefined) });
@@ -208,6 +242,8 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       fs.copyFileSync(kernel, outputs.temp(finals.kernel));
       if (initrd) fs.copyFileSync(initrd, outputs.temp(finals.initrd));
       await outputs.commit();
+      // An initrd left from an earlier --force build would be taken as this image's by push kvm.
+      if (!initrd) fs.rmSync(finals.initrd, { force: true });
       const allocatedBytes = fs.statSync(finals.image).blocks * 512;
       return {
         image: finals.image,

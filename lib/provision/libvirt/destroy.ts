@@ -6,6 +6,7 @@ import { ProvisionError } from '../../errors.js';
 import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
 import { METADATA_NS, parseMetadata, readDomain, readVolume } from '../../sources/libvirt/xml.js';
 import { openRegistry, type RegistrySettings } from '../../store/registry.js';
+import { seedVolume } from './launch.js';
 
 export interface DestroyKvmOptions {
   uri: string;
@@ -21,6 +22,8 @@ export interface DestroyKvmResult {
   name: string;
   domain: 'destroyed' | 'undefined' | 'absent';
   volume: { pool: string; volume: string; action: 'deleted' | 'absent' } | null;
+  /** The cloud-init seed volume, for guests launched with one. */
+  seed: { pool: string; volume: string; action: 'deleted' | 'absent' } | null;
   registry: 'removed' | 'absent' | 'not asked';
 }
 
@@ -35,6 +38,15 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
     }
     let pool = typeof entry?.hostvars['kvm_pool'] === 'string' ? entry.hostvars['kvm_pool'] : undefined;
     let volume = typeof entry?.hostvars['kvm_volume'] === 'string' ? entry.hostvars['kvm_volume'] : undefined;
+    let seed = typeof entry?.hostvars['kvm_seed_volume'] === 'string' ? entry.hostvars['kvm_seed_volume'] : undefined;
+    // The seed volume has one name, the one launch gives it: a registry entry or metadata naming
+    // another volume (the base image) must not make destroy delete it.
+    const checkSeed = (name: string | undefined) => {
+      if (name !== undefined && name !== seedVolume(o.name)) {
+        throw new ProvisionError(`refusing to destroy '${o.name}': its seed volume is recorded as '${name}', not '${seedVolume(o.name)}', the one a launch makes`, 'EFOREIGN');
+      }
+    };
+    checkSeed(seed);
     let domain: DestroyKvmResult['domain'] = 'absent';
     if (await v.domainExists(o.name)) {
       // Our metadata says which overlay belongs to the guest, also when it was never registered.
@@ -43,6 +55,8 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
       pool = md?.pool ?? pool;
       volume = md?.volume ?? volume;
+      seed = md?.seed ?? seed;
+      checkSeed(seed);
       const facts = readDomain(await v.text(['dumpxml', '--', o.name]));
       const serialLog = facts.serialLog;
       // Before anything is stopped: a volume that is not this guest's own overlay is refused.
@@ -67,8 +81,17 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       }
       vol = { pool, volume, action: exists ? 'deleted' : 'absent' };
     }
+    let seedResult: DestroyKvmResult['seed'] = null;
+    if (pool !== undefined && seed !== undefined) {
+      const exists = await v.volumeExists(pool, seed);
+      if (exists) {
+        log(`deleting seed volume ${pool}/${seed}`);
+        await v.call(['vol-delete', '--pool', pool, '--', seed]);
+      }
+      seedResult = { pool, volume: seed, action: exists ? 'deleted' : 'absent' };
+    }
     const reg: DestroyKvmResult['registry'] = registry ? ((await registry.deregister(o.name)) ? 'removed' : 'absent') : 'not asked';
-    return { uri: o.uri, name: o.name, domain, volume: vol, registry: reg };
+    return { uri: o.uri, name: o.name, domain, volume: vol, seed: seedResult, registry: reg };
   } finally {
     await registry?.close();
   }

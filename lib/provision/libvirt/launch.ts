@@ -3,13 +3,17 @@
 // so a failure on the third guest also removes the first two.
 import crypto from 'node:crypto';
 import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
+import { buildSeedIso, checkPasswordHash, readSshPublicKey, readUserData, seedFiles, DEFAULT_USER, type IdentityOptions } from '../cloudinit.js';
+import { checkInterrupted, pause } from '../interrupt.js';
 import { ProvisionError } from '../../errors.js';
 import { parseSize } from '../image/size.js';
 import { kernelCmdlineParams } from '../template/placeholders.js';
 import { Virsh, uriHost, type Log } from '../../sources/libvirt/virsh.js';
 import { Undo } from '../undo.js';
-import { METADATA_NS, domainXml, hasHardwareVirt, parseMetadata, readDomain, readVolume, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../../sources/libvirt/xml.js';
+import { METADATA_NS, domainXml, metadataXml, hasHardwareVirt, parseMetadata, readDomain, readVolume, volumeXml, type Forward, type GuestMetadata, type NetworkSpec } from '../../sources/libvirt/xml.js';
 import { initrdVolume, kernelVolume } from './push.js';
 import { waitReady, type ReadyCheck } from './ready.js';
 import { openRegistry, validateHost, type RegistrySettings } from '../../store/registry.js';
@@ -54,8 +58,30 @@ export interface LaunchKvmOptions {
   adopt?: boolean;
   /** Registry to record the guests in; none = not registered. */
   registry?: RegistrySettings;
+  /**
+   * cloud-init identity (images with cloud-init): a public key file for the login user, who gets
+   * sudo. With it or `userData`, each guest gets a NoCloud seed volume, and with user networking a
+   * free loopback port forwarded to 22 unless `forwards` say otherwise.
+   */
+  sshKey?: string;
+  /** Login user (default `ansible`); registered as ansible_user. */
+  user?: string;
+  /** The user's own user-data file: a #cloud-config merged with ours, or a script run after it. */
+  userData?: string;
+  /** crypt(3) hash of the login user's console password (default: none, password locked). */
+  passwordHash?: string;
+  /**
+   * How the guest's address is found on `network:`/`bridge:` without --ip: `virsh domifaddr
+   * --source` lease, agent or arp; `auto` tries them in that order.
+   */
+  addressSource?: AddressSource;
+  /** User networking that reaches nothing but the forwards (qemu restrict=on): test guests. */
+  restrictNetwork?: boolean;
   log?: Log;
 }
+
+export type AddressSource = 'auto' | 'lease' | 'agent' | 'arp';
+export const addressSources: readonly AddressSource[] = ['auto', 'lease', 'agent', 'arp'];
 
 export interface LaunchedGuest {
   name: string;
@@ -66,6 +92,11 @@ export interface LaunchedGuest {
   ip?: string;
   ansibleHost: string;
   ansiblePort?: number;
+  ansibleUser?: string;
+  /** The cloud-init seed volume in the pool. */
+  seedVolume?: string;
+  /** How ansible_host was found when the launch did not choose it (a domifaddr source). */
+  addressFrom?: 'lease' | 'agent' | 'arp';
   groups: string[];
   /** Serial console log on the hypervisor; local URIs only (nothing could remove it remotely). */
   serialLog?: string;
@@ -87,7 +118,61 @@ export interface LaunchKvmResult {
 }
 
 const varName = /^[A-Za-z_][A-Za-z0-9_]*$/;
-const RESERVED_VARS = new Set(['ansible_host', 'ansible_port', 'kvm_uri', 'kvm_domain', 'kvm_uuid', 'kvm_pool', 'kvm_volume']);
+const RESERVED_VARS = new Set(['ansible_host', 'ansible_port', 'ansible_user', 'kvm_uri', 'kvm_domain', 'kvm_uuid', 'kvm_pool', 'kvm_volume', 'kvm_seed_volume']);
+
+/** The seed volume's name beside a guest's overlay. */
+export function seedVolume(guest: string): string {
+  return `${guest}-cidata.iso`;
+}
+
+/** Free TCP ports on 127.0.0.1, all held until all are found so no two are the same. */
+export async function freeLoopbackPorts(n: number): Promise<number[]> {
+  const servers: net.Server[] = [];
+  try {
+    for (let i = 0; i < n; i++) {
+      const s = net.createServer();
+      servers.push(s);
+      await new Promise<void>((resolve, reject) => {
+        s.once('error', reject);
+        s.listen(0, '127.0.0.1', resolve);
+      });
+    }
+    return servers.map((s) => (s.address() as net.AddressInfo).port);
+  } finally {
+    await Promise.all(servers.map((s) => new Promise((r) => s.close(r))));
+  }
+}
+
+/** The first IPv4 address in `virsh domifaddr` output that is not loopback. */
+export function parseDomifaddr(out: string): string | undefined {
+  for (const line of out.split('\n')) {
+    const m = /\sipv4\s+(\d{1,3}(?:\.\d{1,3}){3})\/\d+/.exec(line);
+    if (m && !m[1]!.startsWith('127.')) return m[1];
+  }
+  return undefined;
+}
+
+/**
+ * Asks libvirt for the guest's address until one of the sources knows it: the DHCP lease of a
+ * libvirt network, the guest agent, or the host's ARP table.
+ */
+export async function discoverAddress(v: Virsh, domain: string, source: AddressSource, timeoutMs: number): Promise<{ ip: string; from: 'lease' | 'agent' | 'arp' }> {
+  const order: ('lease' | 'agent' | 'arp')[] = source === 'auto' ? ['lease', 'agent', 'arp'] : [source];
+  const started = Date.now();
+  for (;;) {
+    checkInterrupted();
+    for (const from of order) {
+      // The agent answers only once the guest runs it; until then virsh fails, which means "not yet".
+      const out = await v.call(['domifaddr', '--source', from, '--', domain]).then((r) => r.stdout, () => '');
+      const ip = parseDomifaddr(out);
+      if (ip !== undefined) return { ip, from };
+    }
+    const state = (await v.text(['domstate', '--', domain])).trim();
+    if (state !== 'running') throw new ProvisionError(`guest '${domain}' is ${state} before it had an address`, 'ENOTREADY');
+    if (Date.now() - started > timeoutMs) throw new ProvisionError(`guest '${domain}' has no address after ${Math.round(timeoutMs / 1000)} s (asked: ${order.join(', ')}; --address-source chooses)`, 'ETIMEDOUT');
+    await pause(1000);
+  }
+}
 
 /** `key=value` strings from the command line into a map; keys must be Ansible variable names. */
 export function parseVars(items: readonly string[]): Record<string, string> {
@@ -185,6 +270,26 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
   const names = count === 1 ? [o.name] : Array.from({ length: count }, (_, i) => `${o.name}-${i + 1}`);
   const waitMs = (o.waitSeconds ?? 120) * 1000;
   const logDir = o.logDir ?? '/var/log/libvirt/qemu';
+  const addressSource = o.addressSource ?? 'auto';
+  if (!addressSources.includes(addressSource)) throw new ProvisionError(`--address-source ${JSON.stringify(addressSource)}: use ${addressSources.join(', ')}`, 'EUSAGE');
+
+  // The user's files are read and checked first: a private key or bad user-data stops the launch
+  // before anything exists; a private key's content goes nowhere, not even into the error.
+  const cloudInit = o.sshKey !== undefined || o.userData !== undefined;
+  if (!cloudInit && (o.user !== undefined || o.passwordHash !== undefined)) throw new ProvisionError('--user and --password-hash need --ssh-key (or --user-data)', 'EUSAGE');
+  const identity: IdentityOptions | undefined = cloudInit
+    ? {
+        sshKeys: o.sshKey !== undefined ? readSshPublicKey(o.sshKey) : [],
+        ...(o.user !== undefined ? { user: o.user } : {}),
+        ...(o.userData !== undefined ? { userData: readUserData(o.userData) } : {}),
+        ...(o.passwordHash !== undefined ? { passwordHash: checkPasswordHash(o.passwordHash) } : {}),
+      }
+    : undefined;
+  const ansibleUser = identity && identity.sshKeys.length > 0 ? identity.user ?? DEFAULT_USER : undefined;
+  // SSH is what Ansible needs: with user networking it gets a loopback port of its own per guest.
+  const autoSsh = cloudInit && network.kind === 'user' && forwards.length === 0;
+  if (autoSsh && !isLocal(o.uri)) throw new ProvisionError('--ssh-key with user networking on a remote hypervisor: give --forward ADDR:PORT:22 (a free port there cannot be chosen from here)', 'EUSAGE');
+  const autoPorts = autoSsh ? await freeLoopbackPorts(names.length) : [];
 
   // Everything a user typed is checked before anything is created.
   const plans = names.map((name, i) => {
@@ -198,10 +303,22 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
         throw new ProvisionError(`guest '${name}': ${(err as Error).message} (the guest name becomes its hostname when --ip is given)`, 'EUSAGE');
       }
     }
-    const fw = forwards.map((f) => ({ ...f, hostPort: f.hostPort + i }));
+    const fw = autoSsh ? [{ address: '127.0.0.1', hostPort: autoPorts[i]!, guestPort: 22 }] : forwards.map((f) => ({ ...f, hostPort: f.hostPort + i }));
     for (const f of fw) if (f.hostPort > 65535) throw new ProvisionError(`--forward: guest ${name} would need host port ${f.hostPort}`, 'EUSAGE');
     const ansibleHost = fw.length > 0 ? (fw[0]!.address && fw[0]!.address !== '0.0.0.0' ? fw[0]!.address : uriHost(o.uri)) : addr?.ip ?? name;
     const ansiblePort = fw.length > 0 ? fw[0]!.hostPort : undefined;
+    // Network and bridge guests without --ip get their address from DHCP: it is asked for after start.
+    const discover = network.kind !== 'user' && addr === undefined;
+    // A locally administered MAC of our own, so the seed's network-config can name the NIC.
+    const mac = `52:54:00:${[...crypto.randomBytes(3)].map((b) => b.toString(16).padStart(2, '0')).join(':')}`;
+    const seed = identity
+      ? seedFiles({
+          hostname: name,
+          ...identity,
+          // DHCP is cloud-init's own fallback (measured here); a network-config only for --ip.
+          ...(addr ? { network: { mac, address: `${addr.ip}/${addr.prefix}`, gateway: o.gateway! } } : {}),
+        })
+      : undefined;
     const hostVars: Record<string, string> = { ...vars };
     const host: RegisteredHost = { name, groups: o.groups, source: 'kvm', registeredAt: 0, hostvars: hostVars };
     try {
@@ -209,11 +326,12 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
     } catch (err) {
       throw new ProvisionError((err as Error).message, 'EUSAGE');
     }
-    return { name, addr, cmdParams, fw, ansibleHost, ansiblePort, uuid: crypto.randomUUID(), overlay: `${name}.qcow2` };
+    return { name, addr, cmdParams, fw, ansibleHost, ansiblePort, discover, seed, mac, uuid: crypto.randomUUID(), overlay: `${name}.qcow2` };
   });
 
   const undo = new Undo('launch', log);
   const guests: LaunchedGuest[] = [];
+  const discoverFor = new Set<string>();
   const registry = o.registry ? await openRegistry(o.registry) : undefined;
   try {
     return await undo.guard(async () => {
@@ -225,7 +343,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
       const capacity = (await v.volumeInfo(o.pool, o.volume)).capacity;
       const kernel = (await v.volumeExists(o.pool, kernelVolume(o.volume))) ? await v.volumePath(o.pool, kernelVolume(o.volume)) : undefined;
       const initrd = kernel && (await v.volumeExists(o.pool, initrdVolume(o.volume))) ? await v.volumePath(o.pool, initrdVolume(o.volume)) : undefined;
-      if (!kernel && o.ip !== undefined) throw new ProvisionError(`no kernel volume '${kernelVolume(o.volume)}' beside '${o.volume}': --ip needs direct kernel boot to pass the address`, 'ENOKERNEL');
+      if (!kernel && o.ip !== undefined && !cloudInit) throw new ProvisionError(`no kernel volume '${kernelVolume(o.volume)}' beside '${o.volume}': --ip needs direct kernel boot to pass the address`, 'ENOKERNEL');
       const type = await detectDomainType(v, o.accel);
       log(`domain type ${type} on ${o.uri}`);
 
@@ -238,6 +356,7 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
           continue;
         }
         if (await v.volumeExists(o.pool, p.overlay)) throw new ProvisionError(`a volume named '${p.overlay}' already exists in pool '${o.pool}'`, 'EEXIST');
+        if (p.seed && (await v.volumeExists(o.pool, seedVolume(p.name)))) throw new ProvisionError(`a volume named '${seedVolume(p.name)}' already exists in pool '${o.pool}'`, 'EEXIST');
         if (registry && (await registry.get(p.name))) throw new ProvisionError(`'${p.name}' is already registered (provision deregister ${p.name} if it is stale)`, 'EEXIST');
       }
 
@@ -272,14 +391,37 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
         undo.add(`volume ${o.pool}/${p.overlay}`, () => v.call(['vol-delete', '--pool', o.pool, '--', p.overlay]));
         const disk = await v.volumePath(o.pool, p.overlay);
 
+        let seedPath: string | undefined;
+        if (p.seed) {
+          undo.step(`cloud-init seed for ${p.name}`);
+          const seedName = seedVolume(p.name);
+          const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2inv-seed-'));
+          try {
+            const iso = path.join(tmpDir, 'seed.iso');
+            await buildSeedIso(p.seed, iso);
+            log(`${p.name}: cloud-init seed ${o.pool}/${seedName}`);
+            await v.withXml(['vol-create', '--pool', o.pool, '--file'], volumeXml({ name: seedName, capacityBytes: fs.statSync(iso).size, format: 'raw' }));
+            undo.add(`volume ${o.pool}/${seedName}`, () => v.call(['vol-delete', '--pool', o.pool, '--', seedName]));
+            await v.call(['vol-upload', '--pool', o.pool, '--', seedName, iso], 120_000);
+          } finally {
+            fs.rmSync(tmpDir, { recursive: true, force: true });
+          }
+          seedPath = await v.volumePath(o.pool, seedName);
+        }
+
         undo.step(`define ${p.name}`);
         const serialLog = isLocal(o.uri) ? `${logDir}/ec2inv-${p.uuid}.serial.log` : undefined;
-        const metadata: GuestMetadata = { groups: o.groups, pool: o.pool, volume: p.overlay, vars, ansibleHost: p.ansibleHost, ...(p.ansiblePort !== undefined ? { ansiblePort: p.ansiblePort } : {}) };
+        const metadata: GuestMetadata = {
+          groups: o.groups, pool: o.pool, volume: p.overlay, vars: {},
+          ...(p.discover ? {} : { ansibleHost: p.ansibleHost }), ...(p.ansiblePort !== undefined ? { ansiblePort: p.ansiblePort } : {}),
+          ...(ansibleUser !== undefined ? { ansibleUser } : {}), ...(p.seed ? { seed: seedVolume(p.name) } : {}),
+        };
         const xml = domainXml({
           name: p.name, uuid: p.uuid, type, memoryKiB, vcpus, disk,
           ...(kernel ? { kernel, cmdline: `${o.cmdline ?? 'root=/dev/vda1 rw console=ttyS0'} panic=-1 ${p.cmdParams}`.trim() } : {}),
           ...(initrd ? { initrd } : {}),
           ...(serialLog !== undefined ? { serialLog } : {}), network, forwards: p.fw, metadata,
+          ...(seedPath !== undefined ? { seed: seedPath } : {}), mac: p.mac, guestAgent: true, ...(o.restrictNetwork ? { restrict: true } : {}),
           ...(p.addr ? { guestIp: p.addr.ip, userNet: { cidr: p.addr.network, gateway: o.gateway! } } : {}),
         });
         await v.withXml(['define', '--file'], xml);
@@ -292,7 +434,26 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
         guests.push({
           name: p.name, uuid: p.uuid, domainType: type, volume: p.overlay, volumePath: disk, ...(p.addr ? { ip: p.addr.ip } : {}),
           ansibleHost: p.ansibleHost, ...(p.ansiblePort !== undefined ? { ansiblePort: p.ansiblePort } : {}), groups: o.groups, ...(serialLog !== undefined ? { serialLog } : {}), registered: false,
+          ...(ansibleUser !== undefined ? { ansibleUser } : {}), ...(p.seed ? { seedVolume: seedVolume(p.name) } : {}),
         });
+        if (p.discover) discoverFor.add(p.name);
+      }
+
+      for (const g of guests) {
+        if (!discoverFor.has(g.name)) continue;
+        undo.step(`address of ${g.name}`);
+        const found = await discoverAddress(v, g.name, addressSource, Math.max(waitMs, 60_000));
+        g.ansibleHost = found.ip;
+        g.addressFrom = found.from;
+        // SSH on the guest's own address is what Ansible uses, so it is what readiness means.
+        if (cloudInit) g.ansiblePort = 22;
+        log(`${g.name}: address ${found.ip} (from ${found.from})`);
+        // Into the domain's metadata too, so the libvirt inventory source reports it without a registry.
+        const md: GuestMetadata = {
+          groups: o.groups, pool: o.pool, volume: g.volume, vars: {}, ansibleHost: found.ip, ...(g.ansiblePort !== undefined ? { ansiblePort: g.ansiblePort } : {}),
+          ...(g.ansibleUser !== undefined ? { ansibleUser: g.ansibleUser } : {}), ...(g.seedVolume !== undefined ? { seed: g.seedVolume } : {}),
+        };
+        await v.call(['metadata', '--domain', g.name, '--uri', METADATA_NS, '--key', 'ec2inv', '--set', metadataXml(md), '--live', '--config']);
       }
 
       if (waitMs > 0) {
@@ -325,7 +486,9 @@ export async function launchKvm(o: LaunchKvmOptions): Promise<LaunchKvmResult> {
             name: g.name, groups: o.groups, source: 'kvm', registeredAt: Date.now(),
             hostvars: {
               ...(g.vars ?? vars), ansible_host: g.ansibleHost, ...(g.ansiblePort !== undefined ? { ansible_port: g.ansiblePort } : {}),
+              ...(g.ansibleUser !== undefined ? { ansible_user: g.ansibleUser } : {}),
               kvm_uri: o.uri, kvm_domain: g.name, kvm_uuid: g.uuid, kvm_pool: g.pool ?? o.pool, kvm_volume: g.volume,
+              ...(g.seedVolume !== undefined ? { kvm_seed_volume: g.seedVolume } : {}),
             },
           });
           // An adopted guest may have been registered before: put that entry back, not nothing.

@@ -58,8 +58,16 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
     }
     const abs = tree.sourcePath(rel);
     const st = fs.lstatSync(abs);
-    const [uid, gid] = mapOwner(st.uid, st.gid);
-    const h: TarHeader = { name, uid, gid, mode: st.mode & 0o7777, mtime: clamp(Math.floor(st.mtimeMs / 1000)), size: 0, type: 'file' };
+    const m = tree.meta?.get(rel);
+    // A tarball's own owners are kept as they are; only a tree's builder is mapped to root.
+    const [uid, gid] = m ? (opts.ownership === 'all-root' ? [0, 0] : [m.uid, m.gid]) : mapOwner(st.uid, st.gid);
+    const mtime = m ? m.mtime : Math.floor(st.mtimeMs / 1000);
+    const h: TarHeader = { name, uid, gid, mode: m ? m.mode : st.mode & 0o7777, mtime: clamp(mtime), size: 0, type: 'file' };
+    if (m && (m.type === 'char' || m.type === 'block' || m.type === 'fifo')) {
+      // Unpacked without root these are empty files; the tarball said what they are.
+      yield encodeHeader({ ...h, type: m.type, devmajor: m.devmajor ?? 0, devminor: m.devminor ?? 0 });
+      return;
+    }
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? linked.get(key) : undefined;

@@ -5,13 +5,17 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { ProvisionError, asProvisionError } from '../../errors.js';
-import { Outputs } from '../outputs.js';
+import { Outputs, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { templateSteps, type Step } from './steps.js';
-import { OverlayTree, type Change } from './tree.js';
+import { OverlayTree, type Change, type SourceMeta } from './tree.js';
+import { isTarball, unpackTarball } from './unpack.js';
 
 export interface TemplateBuildOptions {
-  /** Root filesystem to package; it is only read. */
+  /**
+   * Root filesystem to package: a folder, only read, or a tarball (`.tar`, `.tar.gz`, `.tar.xz`,
+   * `.tar.zst`, a `docker export`), unpacked into a scratch folder beside the outputs.
+   */
   rootfs: string;
   /** OpenVZ template name, e.g. `debian-12-x86_64-minimal`; the archive is `NAME.tar.gz`. */
   name: string;
@@ -74,6 +78,13 @@ export function checkRootfs(rootfs: string): void {
   }
 }
 
+/** The tarball's `/sbin/init` may be a link into the tree, which lstat (not stat) sees. */
+function checkUnpacked(root: string, from: string): void {
+  if (fs.lstatSync(path.join(root, 'sbin', 'init'), { throwIfNoEntry: false }) === undefined) {
+    throw new ProvisionError(`${from} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
+  }
+}
+
 export function selectSteps(skip: readonly string[] = []): Step[] {
   const known = new Set(templateSteps.map((s) => s.name));
   const unknown = skip.filter((s) => !known.has(s));
@@ -84,8 +95,8 @@ export function selectSteps(skip: readonly string[] = []): Step[] {
 }
 
 /** Runs the preparation steps over an overlay of `rootfs` and reports what each did. */
-export function prepareTree(rootfs: string, steps: readonly Step[]): { tree: OverlayTree; reports: StepReport[] } {
-  const tree = new OverlayTree(rootfs);
+export function prepareTree(rootfs: string, steps: readonly Step[], meta?: ReadonlyMap<string, SourceMeta>): { tree: OverlayTree; reports: StepReport[] } {
+  const tree = new OverlayTree(rootfs, meta);
   const reports: StepReport[] = [];
   for (const step of steps) {
     const changes: StepReport['changes'] = [];
@@ -114,18 +125,34 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   if (!templateNameRe.test(opts.name)) {
     throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE');
   }
-  checkRootfs(opts.rootfs);
+  const tarball = isTarball(opts.rootfs);
+  if (!tarball) checkRootfs(opts.rootfs);
   // The tree owner is read from the top folder, so look at the folder itself, not a link to it.
-  const rootfs = fs.realpathSync(opts.rootfs);
+  const source = fs.realpathSync(opts.rootfs);
   const steps = selectSteps(opts.skip);
   const finals = templateOutputs(path.resolve(opts.outDir), opts.name);
-  if (path.resolve(opts.outDir).startsWith(rootfs + path.sep) || path.resolve(opts.outDir) === rootfs) {
-    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${rootfs}`, 'EUSAGE');
+  if (!tarball && (path.resolve(opts.outDir).startsWith(source + path.sep) || path.resolve(opts.outDir) === source)) {
+    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE');
   }
   const outputs = await Outputs.prepare(Object.values(finals), opts.force ?? false);
   try {
-    log(`preparing ${rootfs} (${steps.map((s) => s.name).join(', ')})`);
-    const { tree, reports } = prepareTree(rootfs, steps);
+    if (!tarball) return await writeTemplate(source, undefined);
+    return await withScratch(path.dirname(finals.archive), async (scratch) => {
+      const root = path.join(scratch, 'root');
+      fs.mkdirSync(root, { mode: 0o755 });
+      log(`unpacking ${source}`);
+      const meta = await unpackTarball(source, root);
+      checkUnpacked(root, opts.rootfs);
+      return await writeTemplate(root, meta);
+    });
+  } catch (err) {
+    await outputs.discard();
+    throw asProvisionError(err);
+  }
+
+  async function writeTemplate(rootfs: string, meta: ReadonlyMap<string, SourceMeta> | undefined): Promise<TemplateBuildResult> {
+    log(`preparing ${rootfs === source ? rootfs : source} (${steps.map((s) => s.name).join(', ')})`);
+    const { tree, reports } = prepareTree(rootfs, steps, meta);
     const epoch = opts.sourceDateEpoch ?? epochFromEnv();
     const leftOut: string[] = [];
     const hash = crypto.createHash('sha256');
@@ -149,12 +176,9 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     await pipeline(Readable.from(stream), zlib.createGzip({ level: 9 }), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }));
     const sha256 = hash.digest('hex');
     fs.writeFileSync(outputs.temp(finals.sha256File), `${sha256}  ${path.basename(finals.archive)}\n`, { flag: 'wx' });
-    const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source: rootfs, steps: reports, leftOut };
+    const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };
     fs.writeFileSync(outputs.temp(finals.manifestFile), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
     await outputs.commit();
     return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
-  } catch (err) {
-    await outputs.discard();
-    throw asProvisionError(err);
   }
 }

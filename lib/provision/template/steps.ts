@@ -55,6 +55,90 @@ function sysvRcDir(tree: OverlayTree, level: string): string | undefined {
   return [`etc/rc${level}.d`, `etc/rc.d/rc${level}.d`].find((d) => tree.kind(d) === 'dir');
 }
 
+/** cloud-init configures network and hostname at first boot from its datasource (the NoCloud seed, EC2). */
+export function hasCloudInit(tree: OverlayTree): boolean {
+  return tree.kind('etc/cloud/cloud.cfg') === 'file' && ['usr/bin/cloud-init', 'bin/cloud-init'].some((p) => tree.exists(p));
+}
+
+const PRIVATE_KEY_RE = /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
+
+const sshUserKeys: Step = {
+  name: 'ssh-user-keys',
+  description:
+    "Remove authorized_keys (and authorized_keys2) and private keys from /root/.ssh and /home/*/.ssh: a template must not let the builder's keys in, nor carry anyone's private key.",
+  run({ tree, change }) {
+    const victims: string[] = [];
+    for (const home of homeDirs(tree)) {
+      for (const f of findFiles(tree, `${home}/.ssh`, () => true)) {
+        const name = path.posix.basename(f);
+        if (name === 'authorized_keys' || name === 'authorized_keys2') victims.push(f);
+        else if (tree.kind(f) === 'file' && (PRIVATE_KEY_RE.test((tree.read(f) ?? Buffer.alloc(0)).subarray(0, 64).toString('latin1')) || /^id_[a-z0-9_-]+$/.test(name))) victims.push(f);
+      }
+    }
+    if (victims.length === 0) return 'no authorized_keys or private keys in /root/.ssh or /home/*/.ssh';
+    for (const p of victims) change({ kind: 'remove', path: p });
+  },
+};
+
+/** Removes what is inside `dir` (the folder itself stays, with its mode): */
+function emptyDir(tree: OverlayTree, change: StepContext['change'], dir: string): number {
+  const names = tree.list(dir);
+  for (const n of names) change({ kind: 'remove', path: `${dir}/${n}` });
+  return names.length;
+}
+
+const cloudInitState: Step = {
+  name: 'cloud-init-state',
+  description: 'Empty /var/lib/cloud, so cloud-init treats the first boot of each guest as a new instance and reads its seed again.',
+  run({ tree, change }) {
+    if (emptyDir(tree, change, 'var/lib/cloud') === 0) return 'no /var/lib/cloud state';
+  },
+};
+
+const dhcpLeases: Step = {
+  name: 'dhcp-leases',
+  description: 'Remove DHCP leases (dhclient, dhcpcd, NetworkManager, systemd-networkd), so a guest does not ask for the builder\'s address.',
+  run({ tree, change }) {
+    const victims = [
+      ...findFiles(tree, 'var/lib/dhcp', (n) => /\.leases?$|^dhclient/.test(n)),
+      ...findFiles(tree, 'var/lib/dhclient', () => true),
+      ...findFiles(tree, 'var/lib/dhcpcd', (n) => /\.lease6?$/.test(n)),
+      ...findFiles(tree, 'var/lib/NetworkManager', (n) => /\.lease$/.test(n)),
+      ...findFiles(tree, 'var/lib/systemd/network', () => true),
+    ];
+    if (victims.length === 0) return 'no DHCP leases';
+    for (const p of victims) change({ kind: 'remove', path: p });
+  },
+};
+
+const persistentNet: Step = {
+  name: 'persistent-net',
+  description: "Remove /etc/udev/rules.d/70-persistent-net.rules: it ties interface names to the builder's MAC addresses.",
+  run({ tree, change }) {
+    const p = 'etc/udev/rules.d/70-persistent-net.rules';
+    if (!tree.exists(p)) return 'no 70-persistent-net.rules';
+    change({ kind: 'remove', path: p });
+  },
+};
+
+const randomSeed: Step = {
+  name: 'random-seed',
+  description: 'Remove saved random seeds (systemd, sysvinit urandom), so guests do not start from the same entropy.',
+  run({ tree, change }) {
+    const victims = ['var/lib/systemd/random-seed', 'var/lib/urandom/random-seed', 'var/lib/random-seed', 'var/lib/systemd/credential.secret'].filter((p) => tree.exists(p));
+    if (victims.length === 0) return 'no random seed';
+    for (const p of victims) change({ kind: 'remove', path: p });
+  },
+};
+
+const tmpFiles: Step = {
+  name: 'tmp-files',
+  description: 'Empty /tmp and /var/tmp (the folders stay, with their sticky mode).',
+  run({ tree, change }) {
+    if (emptyDir(tree, change, 'tmp') + emptyDir(tree, change, 'var/tmp') === 0) return 'no temporary files';
+  },
+};
+
 const sshHostKeys: Step = {
   name: 'ssh-host-keys',
   description: 'Remove SSH host keys so every container or guest generates its own.',
@@ -224,6 +308,7 @@ const network: Step = {
     'Replace the network configuration with __IPADDRESS__/__NETMASK__/__GATEWAY__ placeholders: ifupdown and busybox ' +
     '/etc/network/interfaces, RHEL /etc/sysconfig/network-scripts/ifcfg-*, Slackware /etc/rc.d/rc.inet1.conf.',
   run({ tree, change }) {
+    if (hasCloudInit(tree)) return 'left to cloud-init: it writes the network configuration at first boot (DHCP, or the seed\'s network-config)';
     const done = [debianInterfaces, rhelIfcfg, slackwareInet1].map((f) => f(tree, change));
     if (!done.some(Boolean)) return 'no known network configuration layout';
   },
@@ -234,6 +319,12 @@ const hostname: Step = {
   description: 'Replace the hostname with __HOSTNAME__ in /etc/hostname, /etc/HOSTNAME, /etc/hosts and RHEL /etc/sysconfig/network.',
   run({ tree, change }) {
     if (tree.kind('etc') !== 'dir') return 'no /etc';
+    if (hasCloudInit(tree)) {
+      // The builder's own name (mmdebstrap copies the host's) would otherwise be every guest's until
+      // cloud-init renames it; cloud-init sets the real one from its seed at first boot.
+      if ((tree.readText('etc/hostname') ?? '').trim() !== 'localhost') change(file('etc/hostname', 'localhost\n', 0o644));
+      return 'left to cloud-init: it sets the hostname (local-hostname) and /etc/hosts at first boot';
+    }
     const old = (tree.readText('etc/hostname') ?? tree.readText('etc/HOSTNAME') ?? '').trim().split('.')[0] ?? '';
     change(file('etc/hostname', `${HOST}\n`, tree.mode('etc/hostname') ?? 0o644));
     if (tree.kind('etc/HOSTNAME') === 'file') change(file('etc/HOSTNAME', `${HOST}\n`, tree.mode('etc/HOSTNAME') ?? 0o644));
@@ -292,10 +383,16 @@ const placeholderHook: Step = {
 /** All steps, in the order they run. The network and hostname steps must precede the hook. */
 export const templateSteps: readonly Step[] = [
   sshHostKeys,
+  sshUserKeys,
   machineId,
   logs,
   shellHistory,
   packageCaches,
+  cloudInitState,
+  dhcpLeases,
+  persistentNet,
+  randomSeed,
+  tmpFiles,
   fstab,
   mtab,
   rebootFlag,

@@ -21,6 +21,21 @@ export function treePath(p: string): string {
   return norm;
 }
 
+/**
+ * What a tarball said about an entry, for a tree unpacked from it without root: the files on disk
+ * then belong to whoever unpacked them and device nodes are empty files, so owners, modes, times
+ * and node types come from here instead of lstat.
+ */
+export interface SourceMeta {
+  type: 'file' | 'dir' | 'symlink' | 'char' | 'block' | 'fifo';
+  mode: number;
+  uid: number;
+  gid: number;
+  mtime: number;
+  devmajor?: number;
+  devminor?: number;
+}
+
 export class OverlayTree {
   /** Latest change per path; `remove` also hides everything below the path in the source. */
   readonly changes = new Map<string, Change>();
@@ -29,7 +44,10 @@ export class OverlayTree {
   private readonly safeDirs = new Set<string>();
   private realRoot: string | undefined;
 
-  constructor(readonly root: string) {}
+  constructor(
+    readonly root: string,
+    readonly meta?: ReadonlyMap<string, SourceMeta>,
+  ) {}
 
   /**
    * The host path of `rel` in the source. lstat and open follow symlinks in the middle of a path,
@@ -83,6 +101,8 @@ export class OverlayTree {
     const c = this.changes.get(rel);
     if (c) return c.kind === 'remove' ? undefined : c.kind;
     if (this.hiddenBySourceRemoval(rel)) return undefined;
+    const m = this.meta?.get(rel);
+    if (m && (m.type === 'char' || m.type === 'block' || m.type === 'fifo')) return this.sourceKind(rel) === undefined ? undefined : 'other';
     try {
       const st = fs.lstatSync(this.sourcePath(rel));
       return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
@@ -119,7 +139,7 @@ export class OverlayTree {
     const c = this.changes.get(rel);
     if (c) return c.kind === 'file' || c.kind === 'dir' ? c.mode : undefined;
     if (!this.exists(rel)) return undefined;
-    return fs.lstatSync(this.sourcePath(rel)).mode & 0o7777;
+    return this.meta?.get(rel)?.mode ?? fs.lstatSync(this.sourcePath(rel)).mode & 0o7777;
   }
 
   /** Sorted names in a directory, merged from source and overlay. */

@@ -30,6 +30,7 @@ export async function libvirtDomains(uri: string, stop?: AbortSignal): Promise<R
           ...(md?.vars ?? {}),
           ...(md?.ansibleHost !== undefined ? { ansible_host: md.ansibleHost } : {}),
           ...(md?.ansiblePort !== undefined ? { ansible_port: md.ansiblePort } : {}),
+          ...(md?.ansibleUser !== undefined ? { ansible_user: md.ansibleUser } : {}),
           kvm_uri: uri, kvm_domain: name, kvm_uuid: uuid, kvm_state: state,
           ...(md ? { kvm_pool: md.pool, kvm_volume: md.volume } : {}),
         },

@@ -25,9 +25,16 @@ export interface GuestMetadata {
   groups: string[];
   pool: string;
   volume: string;
+  /**
+   * Host variables. Only read back from domains defined before variables left the XML: any local
+   * user can `virsh -r dumpxml`, so new domains carry none (the registry holds them).
+   */
   vars: Record<string, string>;
   ansibleHost?: string;
   ansiblePort?: number;
+  ansibleUser?: string;
+  /** The cloud-init seed volume (in `pool`) that destroy removes with the overlay. */
+  seed?: string;
 }
 
 export interface DomainSpec {
@@ -48,31 +55,42 @@ export interface DomainSpec {
   /** Guest address the forwards go to (user networking only). */
   guestIp?: string;
   forwards: Forward[];
+  /** User networking that reaches nothing but the forwards (qemu's restrict=on). */
+  restrict?: boolean;
+  /** A cloud-init NoCloud seed image, attached read-only as a CD-ROM. */
+  seed?: string;
+  /** The NIC's MAC address (52:54:00:...), so a cloud-init network-config can match it. */
+  mac?: string;
+  /** A virtio channel for qemu-guest-agent, so `virsh domifaddr --source agent` can ask the guest. */
+  guestAgent?: boolean;
   metadata: GuestMetadata;
 }
 
+/** What inventory needs to find the guest again; host variables (which may be secrets) stay out. */
 export function metadataXml(m: GuestMetadata): string {
-  const vars = Object.entries(m.vars).map(([k, v]) => `<var name="${xmlEscape(k)}">${xmlEscape(v)}</var>`).join('');
   const groups = m.groups.map((g) => `<group>${xmlEscape(g)}</group>`).join('');
   const host = m.ansibleHost === undefined ? '' : `<ansible_host>${xmlEscape(m.ansibleHost)}</ansible_host>`;
   const port = m.ansiblePort === undefined ? '' : `<ansible_port>${m.ansiblePort}</ansible_port>`;
-  return `<guest xmlns="${METADATA_NS}"><pool>${xmlEscape(m.pool)}</pool><volume>${xmlEscape(m.volume)}</volume><groups>${groups}</groups><vars>${vars}</vars>${host}${port}</guest>`;
+  const user = m.ansibleUser === undefined ? '' : `<ansible_user>${xmlEscape(m.ansibleUser)}</ansible_user>`;
+  const seed = m.seed === undefined ? '' : `<seed>${xmlEscape(m.seed)}</seed>`;
+  return `<guest xmlns="${METADATA_NS}"><pool>${xmlEscape(m.pool)}</pool><volume>${xmlEscape(m.volume)}</volume><groups>${groups}</groups>${host}${port}${user}${seed}</guest>`;
 }
 
-function interfaceXml(n: NetworkSpec): string {
-  if (n.kind === 'bridge') return `<interface type="bridge"><source bridge="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
-  if (n.kind === 'network') return `<interface type="network"><source network="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
+function interfaceXml(n: NetworkSpec, mac: string | undefined): string {
+  const m = mac !== undefined ? `<mac address="${xmlEscape(mac)}"/>` : '';
+  if (n.kind === 'bridge') return `<interface type="bridge">${m}<source bridge="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
+  if (n.kind === 'network') return `<interface type="network">${m}<source network="${xmlEscape(n.name)}"/><model type="virtio"/></interface>`;
   return '';
 }
 
 // libvirt 9.0 has no native port forwarding for user networking (only with passt, not installed
 // here), so the user netdev is passed to qemu directly, with its hostfwd rules.
 function userNetdev(d: DomainSpec): string {
-  const parts = ['user', 'id=ec2inv0'];
+  const parts = ['user', 'id=ec2inv0', ...(d.restrict ? ['restrict=on'] : [])];
   if (d.userNet) parts.push(`net=${d.userNet.cidr}`, `host=${d.userNet.gateway}`);
   for (const f of d.forwards) parts.push(`hostfwd=tcp:${f.address}:${f.hostPort}-${d.guestIp ?? ''}:${f.guestPort}`);
   // An explicit slot: libvirt assigns its own devices from slot 2 up and does not know about this one.
-  const args = ['-netdev', parts.join(','), '-device', 'virtio-net-pci,netdev=ec2inv0,bus=pci.0,addr=0x1f'];
+  const args = ['-netdev', parts.join(','), '-device', `virtio-net-pci,netdev=ec2inv0,bus=pci.0,addr=0x1f${d.mac !== undefined ? `,mac=${d.mac}` : ''}`];
   return `<qemu:commandline>${args.map((a) => `<qemu:arg value="${xmlEscape(a)}"/>`).join('')}</qemu:commandline>`;
 }
 
@@ -95,7 +113,10 @@ export function domainXml(d: DomainSpec): string {
     `<disk type="file" device="disk"><driver name="qemu" type="qcow2"/><source file="${xmlEscape(d.disk)}"/><target dev="vda" bus="virtio"/></disk>`,
     `<serial type="pty">${d.serialLog !== undefined ? `<log file="${xmlEscape(d.serialLog)}" append="off"/>` : ''}<target port="0"/></serial>`,
     '<console type="pty"><target type="serial" port="0"/></console>',
-    interfaceXml(d.network),
+    // IDE: the pc machine type has no SATA controller, and every guest kernel reads an IDE CD-ROM.
+    d.seed !== undefined ? `<disk type="file" device="cdrom"><driver name="qemu" type="raw"/><source file="${xmlEscape(d.seed)}"/><target dev="hdc" bus="ide"/><readonly/></disk>` : '',
+    d.guestAgent ? '<channel type="unix"><target type="virtio" name="org.qemu.guest_agent.0"/></channel>' : '',
+    interfaceXml(d.network, d.mac),
     '<memballoon model="none"/>',
     '</devices>',
     d.network.kind === 'user' ? userNetdev(d) : '',
@@ -154,6 +175,8 @@ export function parseMetadata(xml: string): GuestMetadata | undefined {
   }
   const host = text(guest['ansible_host']);
   const port = text(guest['ansible_port']);
+  const user = text(guest['ansible_user']);
+  const seed = text(guest['seed']);
   return {
     pool,
     volume,
@@ -161,6 +184,8 @@ export function parseMetadata(xml: string): GuestMetadata | undefined {
     vars,
     ...(host !== undefined ? { ansibleHost: host } : {}),
     ...(port !== undefined ? { ansiblePort: Number(port) } : {}),
+    ...(user !== undefined ? { ansibleUser: user } : {}),
+    ...(seed !== undefined ? { seed } : {}),
   };
 }
 
