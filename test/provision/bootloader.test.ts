@@ -187,7 +187,7 @@ test('--boot-loader grub refuses, before any output, when grub-mkimage or the GR
   assert.equal(badRoot.status, 1);
   assert.match(badRoot.stderr, /--root "\/dev\/vda1 init=\/bin\/sh;x"/);
 
-  await assert.rejects(buildImage({ from: rootfs, kernel, out: path.join(outDir, 'd.raw'), bootLoader: 'lilo' as 'grub' }), (e: unknown) => e instanceof ProvisionError && e.code === 'EUSAGE');
+  await assert.rejects(buildImage({ from: rootfs, kernel, out: path.join(outDir, 'd.raw'), bootLoader: 'lilo' as 'grub' }), (e: unknown) => e instanceof ProvisionError && e.code === 'EUSAGE' && e.message === 'unknown boot loader "lilo": use none or grub');
   await assert.rejects(
     buildImage({ from: rootfs, kernel, out: path.join(outDir, 'e.raw'), format: 'raw', size: '16M', bootLoader: 'grub', grubDir: empty }),
     (e: unknown) => e instanceof ProvisionError && e.code === 'ETOOLMISSING' && /grub-pc-bin/.test(e.message),
