@@ -1,5 +1,7 @@
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 
 export type Accel = 'kvm' | 'tcg';
 
@@ -13,6 +15,31 @@ export function detectAccel(): Accel {
     return /^flags\s*:.*\b(vmx|svm)\b/m.test(fs.readFileSync('/proc/cpuinfo', 'utf8')) ? 'kvm' : 'tcg';
   } catch {
     return 'tcg';
+  }
+}
+
+/**
+ * Whether KVM really runs a guest here, measured rather than inferred from CPU flags: a kernel booted
+ * with -accel kvm and no root file system must get as far as its panic over not finding one (1-2 s
+ * where KVM works). On these build machines qemu stops with an error or, measured 2026-12-02, sits
+ * silent with an empty serial log until killed (shared/notes/kvm.md).
+ */
+export function kvmRunsAGuest(kernel: string): { works: boolean; evidence: string } {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2inv-kvmprobe-'));
+  try {
+    const log = path.join(dir, 'serial.log');
+    const r = spawnSync('qemu-system-x86_64', [
+      '-accel', 'kvm', '-cpu', 'host', '-m', '256', '-smp', '1', '-nodefaults', '-no-reboot', '-display', 'none',
+      '-serial', `file:${log}`, '-kernel', kernel, '-append', 'console=ttyS0 panic=-1',
+    ], { encoding: 'utf8', timeout: 20_000, killSignal: 'SIGKILL' });
+    const serial = fs.existsSync(log) ? fs.readFileSync(log, 'utf8') : '';
+    const works = /Kernel panic - not syncing: VFS: Unable to mount root fs/.test(serial);
+    if (works) return { works, evidence: 'a kernel ran under KVM to its root-mount panic' };
+    const ended = r.error ? 'still running after 20 s, killed' : `exited ${r.status ?? r.signal}`;
+    const said = r.stderr?.trim().split('\n')[0];
+    return { works, evidence: `qemu -accel kvm ${ended}${said ? `: ${said}` : ''}; ${serial.length} bytes on the serial line, no root-mount panic` };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
