@@ -7,11 +7,14 @@ import {
   type Inventory, type Settings,
 } from 'ec2-inventory';
 import { startMoto, type Moto } from '../support/moto.js';
+import { startProxy, type Proxy } from '../support/proxy.js';
 import { clientConfig } from '../support/scenario.js';
 import { tempDir, writeIni } from '../support/run.js';
 
 describe('package API', () => {
   let moto: Moto;
+  // Every AWS call goes through it: its count says which calls the cache answered.
+  let proxy: Proxy;
   let settings: Settings;
   let ip: string;
   const saved = { ...process.env };
@@ -24,11 +27,13 @@ describe('package API', () => {
     const id = out.Instances?.[0]?.InstanceId as string;
     ip = out.Instances?.[0]?.PublicIpAddress as string;
     await ec2.send(new CreateTagsCommand({ Resources: [id], Tags: [{ Key: 'team', Value: 'ops' }] }));
-    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
+    proxy = await startProxy(moto.endpoint);
+    Object.assign(process.env, { AWS_ENDPOINT_URL: proxy.url, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' });
     settings = readSettings(writeIni(tempDir(), 'api', { regions: 'us-east-1', route53: 'False', rds: 'False' }));
   });
   after(async () => {
     process.env = saved;
+    await proxy?.close();
     await moto?.stop();
   });
 
@@ -43,19 +48,23 @@ describe('package API', () => {
   });
 
   it('listInventory and hostInventory give the CLI text, through the cache', async () => {
+    proxy.requests = 0;
     const text = await listInventory(settings);
     assert.deepEqual(JSON.parse(text)['tag_team_ops'], [ip]);
+    assert.ok(proxy.requests > 0, 'the first call fetched');
+    proxy.requests = 0;
     assert.equal(await listInventory(settings), text);
     assert.equal(JSON.parse(await hostInventory(settings, ip))['ec2_tag_team'], 'ops');
+    assert.equal(proxy.requests, 0, 'the second --list and the --host were answered from the cache');
   });
 
   it('throws typed errors', async () => {
-    assert.throws(() => readSettings('/nonexistent/ec2.ini'), SettingsError);
+    assert.throws(() => readSettings('/nonexistent/ec2.ini'), (err: unknown) => err instanceof SettingsError && /^cannot read \/nonexistent\/ec2\.ini: file not found/.test(err.message));
     process.env['AWS_ENDPOINT_URL'] = 'http://127.0.0.1:1';
     try {
-      await assert.rejects(fetchInventory(settings), (err: unknown) => err instanceof AwsError && err.service === 'EC2' && err.region === 'us-east-1');
+      await assert.rejects(fetchInventory(settings), (err: unknown) => err instanceof AwsError && err.service === 'EC2' && err.region === 'us-east-1' && /^EC2 \w+ in us-east-1 failed: .*ECONNREFUSED/.test(err.message));
     } finally {
-      process.env['AWS_ENDPOINT_URL'] = moto.endpoint;
+      process.env['AWS_ENDPOINT_URL'] = proxy.url;
     }
   });
 });

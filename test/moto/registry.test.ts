@@ -23,7 +23,8 @@ describe('registry merged into the inventory', () => {
         hostvars: { ansible_host: '127.0.0.1', ansible_port: 2222, kvm_domain: 'web1' },
       });
       await registry.register({ name: 'kvm-db1', groups: ['db'], source: 'kvm', registeredAt: Date.now(), hostvars: { ansible_host: '10.0.0.5' } });
-      await assert.rejects(registry.register({ name: 'bad', groups: ['a b'], source: 'manual', registeredAt: 0, hostvars: {} }), InventoryError);
+      await assert.rejects(registry.register({ name: 'bad', groups: ['a b'], source: 'manual', registeredAt: 0, hostvars: {} }),
+        (err: unknown) => err instanceof InventoryError && err.message === "registry: group 'a b' of host 'bad' may only hold letters, digits, - and _");
     } finally {
       await registry.close();
     }

@@ -1,9 +1,10 @@
 // The cached --list fast path (lib/cli/cached.ts): it answers with exactly the bytes the full path
 // prints, and only when it can prove that; every change the full path would notice sends it there.
 // serveCachedList's return value says which path answered in process; EC2_INVENTORY_TRACE says so
-// for the real bin/ec2-inventory. The AWS endpoint is unreachable: a run that refreshes fails,
-// which shows the cache was not served.
-import { describe, it } from 'node:test';
+// for the real bin/ec2-inventory. The AWS endpoint is a counting proxy that fails every request: a
+// run that refreshes asks it (and fails on its answer), which shows the cache was not served; an
+// exit code alone would not, since a crash or a settings error exits 1 too.
+import { after, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
@@ -21,9 +22,14 @@ import { syntheticRecords } from '../bench/synthetic.js';
 import { run, runFullPath, tempDir, writeIni, type RunResult } from '../support/run.js';
 import { inventoryBin, repoRoot } from '../support/paths.js';
 import { hasTool, skipUnless } from '../support/tools.js';
+import { startProxy } from '../support/proxy.js';
 
 const trace = 'ec2-inventory: trace: --list served from the cache by the fast path\n';
 const dir = tempDir('ec2inv-cached-');
+// Nothing behind it is ever reached: every request is answered 503.
+const aws = await startProxy('http://127.0.0.1:1');
+aws.failWith = 503;
+after(() => aws.close());
 
 interface Fixture {
   ini: string;
@@ -38,8 +44,7 @@ function baseEnv(ini: string): NodeJS.ProcessEnv {
   return {
     PATH: process.env['PATH'], HOME: process.env['HOME'], EC2_INI_PATH: ini,
     AWS_ACCESS_KEY_ID: 'AKIAIOSFODNN7EXAMPLE', AWS_SECRET_ACCESS_KEY: 'testing', AWS_EC2_METADATA_DISABLED: 'true',
-    // Nothing listens here: a run that refreshes fails at once.
-    AWS_ENDPOINT_URL: 'http://127.0.0.1:1',
+    AWS_ENDPOINT_URL: aws.url,
   };
 }
 
@@ -79,6 +84,16 @@ function bin(env: NodeJS.ProcessEnv, args: string[] = ['--list']): Promise<RunRe
   return run(inventoryBin, args, { ...env, EC2_INVENTORY_TRACE: '1' });
 }
 
+/** bin/ec2-inventory --list went the full path to a refresh: it asked AWS, and failed on AWS's answer. */
+async function refreshes(env: NodeJS.ProcessEnv, why: string): Promise<void> {
+  const before = aws.requests;
+  const r = await bin(env);
+  assert.ok(aws.requests > before, `${why}: no request reached AWS (exit ${r.code}): ${r.stderr}`);
+  assert.equal(r.code, 1, why);
+  assert.equal(r.stdout, '', why);
+  assert.match(r.stderr, /^ec2-inventory: EC2 \w+ in us-\w+-\d failed \(HTTP 503\): InternalError: injected 503\n$/, why);
+}
+
 describe('cached --list fast path', () => {
   it('serves exactly the bytes the full path prints, for --list and for no argument', async () => {
     const f = await fixture('same', {}, 300);
@@ -106,9 +121,7 @@ describe('cached --list fast path', () => {
     const original = readFileSync(f.ini);
     writeFileSync(f.ini, original.toString().replace('cache_max_age', 'instance_filters = tag:Env=prod\ncache_max_age'));
     assert.equal(serve(f.env).served, false, 'a filter added');
-    const r = await bin(f.env);
-    assert.equal(r.code, 1, 'the full path refreshed (and could not reach AWS)');
-    assert.equal(r.stdout, '');
+    await refreshes(f.env, 'the full path refreshed');
     writeFileSync(f.ini, Buffer.concat([original, Buffer.from(';\n')]));
     assert.equal(serve(f.env).served, false, 'a comment added');
     writeFileSync(f.ini, original);
@@ -131,8 +144,10 @@ describe('cached --list fast path', () => {
     const { AWS_ACCESS_KEY_ID: _removed, ...withoutKey } = f.env;
     assert.equal(serve(withoutKey).served, false, 'AWS_ACCESS_KEY_ID removed');
     assert.equal(serve({ ...f.env, AWS_SECRET_ACCESS_KEY: 'rotated', TERM: 'dumb', LANG: 'C' }).served, true, 'nothing relevant changed');
-    const r = await bin({ ...f.env, AWS_PROFILE: 'other' });
-    assert.equal(r.code, 1, 'the full path did not find this identity in the cache either');
+    // A profile that exists: without it the run would stop at the credentials, before the cache.
+    const credentials = path.join(dir, 'credentials');
+    writeFileSync(credentials, '[other]\naws_access_key_id = AKIAOTHER\naws_secret_access_key = other\n');
+    await refreshes({ ...f.env, AWS_PROFILE: 'other', AWS_SHARED_CREDENTIALS_FILE: credentials }, 'the full path did not find this identity in the cache either');
   });
 
   it('covers every environment variable lib/settings and lib/store/digest read', () => {
@@ -156,9 +171,7 @@ describe('cached --list fast path', () => {
   it('does not serve a stale cache (the full path refreshes)', async () => {
     const f = await fixture('stale', { cache_max_age: '60' }, 40, Date.now() - 61_000);
     assert.equal(serve(f.env).served, false);
-    const r = await bin(f.env);
-    assert.equal(r.code, 1);
-    assert.equal(r.stdout, '');
+    await refreshes(f.env, 'the full path refreshed the stale entry');
   });
 
   it('does not serve when a registry file exists: the full path merges its hosts', async () => {
@@ -185,8 +198,7 @@ describe('cached --list fast path', () => {
     assert.equal(serve(f.env).served, true);
     truncateSync(cacheFile, 100);
     assert.equal(serve(f.env).served, false, 'truncated cache');
-    const r = await bin(f.env);
-    assert.equal(r.code, 1, 'the full path refused it too');
+    await refreshes(f.env, 'the full path refused it too');
     writeFileSync(cacheFile, cache);
     writeFileSync(indexFile, index.subarray(1));
     assert.equal(serve(f.env).served, false, 'short index');
@@ -203,8 +215,7 @@ describe('cached --list fast path', () => {
     const a = await fixture('cfg-a', { cache_path: shared, regions: 'us-east-1' });
     const bIni = writeIni(dir, 'cfg-b', { cache_path: shared, regions: 'us-west-2', route53: 'False', rds: 'False', max_attempts: '1', cache_max_age: '3600' });
     assert.equal(serve(baseEnv(bIni)).served, false);
-    const r = await bin(baseEnv(bIni));
-    assert.equal(r.code, 1, 'the full path refreshed for b');
+    await refreshes(baseEnv(bIni), 'the full path refreshed for b');
     assert.equal(serve(a.env).served, true);
   });
 

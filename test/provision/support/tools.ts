@@ -1,7 +1,7 @@
 import type { TestContext } from 'node:test';
-import { hasTool, inCI } from '../../support/tools.js';
+import { hasTool, inCI, isRoot, rootOnly } from '../../support/tools.js';
 
-export { hasTool, inCI };
+export { hasTool, inCI, isRoot, rootOnly };
 
 /**
  * Returns the first missing tool. Under CI a missing tool fails the test (CI installs them all);
