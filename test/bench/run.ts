@@ -9,10 +9,10 @@
 //      request: throughput and blocks skipped, 32 blocks in flight vs one at a time.
 // Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync, utimesSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync, utimesSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { EC2Client, RunInstancesCommand, DescribeImagesCommand, CreateTagsCommand } from '@aws-sdk/client-ec2';
+import { EC2Client } from '@aws-sdk/client-ec2';
 import { buildInventory } from '../../lib/inventory/rules.js';
 import { json_format_dict } from '../../lib/inventory/format.js';
 import { readSettings, type Settings } from '../../lib/settings/read.js';
@@ -25,6 +25,8 @@ import { clientConfig } from '../support/scenario.js';
 import { inventoryBin, sharedDir } from '../support/paths.js';
 import { referenceScript, tempDir, writeIni } from '../support/run.js';
 import { syntheticRecords } from './synthetic.js';
+import { benchRegions, buildBenchState } from './awsScenario.js';
+import { recordAnswers, startReplay } from './replayServer.js';
 
 // The SDK's Node 20 notice (from the seeding clients here and from big.js) is not a figure.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -121,47 +123,119 @@ async function cachedList(hosts: number, repeats: number): Promise<void> {
   ]);
 }
 
+const repeats = (n: number) => Number(process.env['BENCH_REPEATS'] ?? n);
+
+/**
+ * amazon.aws's aws_ec2 inventory plugin through ansible-inventory, when Debian's `ansible` is
+ * installed: its botocore (1.29) ignores AWS_ENDPOINT_URL, so the plugin runs with a folder on
+ * PYTHONPATH holding links to boto3, botocore and s3transfer of the Python that runs moto, plus
+ * Debian's dateutil and jmespath. Returns that environment, or why the row cannot run.
+ */
+function awsEc2Env(): { env: NodeJS.ProcessEnv } | { missing: string } {
+  const collection = '/usr/lib/python3/dist-packages/ansible_collections/amazon/aws/plugins/inventory/aws_ec2.py';
+  if (!existsSync(collection)) return { missing: "amazon.aws not installed (apt-get install -y --no-install-recommends ansible)" };
+  let site: string;
+  try {
+    site = execFileSync('python3', ['-c', 'import botocore, os; print(os.path.dirname(os.path.dirname(botocore.__file__)))']).toString().trim();
+  } catch {
+    return { missing: "the Python that runs moto has no botocore" };
+  }
+  const links = path.join(dir, 'aws_ec2-pythonpath');
+  mkdirSync(links, { recursive: true });
+  for (const [name, from] of [['boto3', site], ['botocore', site], ['s3transfer', site], ['dateutil', '/usr/lib/python3/dist-packages'], ['jmespath', '/usr/lib/python3/dist-packages']] as const) {
+    if (!existsSync(path.join(from, name))) return { missing: `${path.join(from, name)} missing (python3-dateutil, python3-jmespath?)` };
+    if (!existsSync(path.join(links, name))) symlinkSync(path.join(from, name), path.join(links, name));
+  }
+  return {
+    env: {
+      ...env, PYTHONPATH: links, ANSIBLE_INVENTORY_ENABLED: 'amazon.aws.aws_ec2', ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'),
+      ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: '/usr/bin/python3',
+    },
+  };
+}
+
+/**
+ * The cold refresh, measured on a server that answers like AWS (test/bench/replayServer.ts): every
+ * answer one moto gave, 100 ms after each request however many are in flight. The answers are
+ * recorded once from moto (one run of each client through the recording proxy); then the port,
+ * its floor, the reference and aws_ec2 are sampled in turn. The same port and reference are also
+ * measured against moto itself behind a proxy adding 100 ms per request: moto-bound, since moto
+ * answers one request at a time.
+ */
 async function coldRefresh(): Promise<void> {
-  // The sixteen regions boto 2.49 (the reference) knows, so that both sides walk the same list.
-  const regions = [
-    'us-east-1', 'us-east-2', 'us-west-1', 'us-west-2', 'ca-central-1', 'eu-west-1', 'eu-west-2', 'eu-central-1',
-    'ap-south-1', 'ap-northeast-1', 'ap-northeast-2', 'ap-southeast-1', 'ap-southeast-2', 'sa-east-1', 'cn-north-1', 'us-gov-west-1',
-  ];
   const moto = await startMoto();
   try {
-    for (const region of regions) {
-      const ec2 = new EC2Client(clientConfig(moto.endpoint, region));
-      const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId;
-      const out = await ec2.send(new RunInstancesCommand({ ImageId: image, MinCount: 3, MaxCount: 3 }));
-      const ids = (out.Instances ?? []).map((i) => i.InstanceId as string);
-      await ec2.send(new CreateTagsCommand({ Resources: ids, Tags: [{ Key: 'Role', Value: 'web' }] }));
-    }
-    const proxy = await startProxy(moto.endpoint, 100);
+    const { hosts } = await buildBenchState(moto.endpoint);
+    const proxy = await startProxy(moto.endpoint, 0);
+    const answers = recordAnswers(proxy);
     try {
-      const overrides = { regions: regions.join(','), route53: 'False', cache_max_age: '0' };
+      const overrides = { regions: benchRegions.join(','), regions_exclude: '', route53: 'True', rds: 'True', cache_max_age: '0' };
       const ini = writeIni(dir, 'cold', overrides);
-      const portEnv = { ...env, EC2_INI_PATH: ini, AWS_ENDPOINT_URL: proxy.url };
-      const port = await median(3, inventoryBin, ['--refresh-cache'], portEnv);
-      // The floor: the same requests, recorded from one more refresh, replayed at once by a node
-      // process that does nothing else. No client of this moto behind this proxy finishes sooner.
+      const refIni = writeIni(dir, 'ref-cold', overrides);
+      const portEnv = (url: string) => ({ ...env, EC2_INI_PATH: ini, AWS_ENDPOINT_URL: url });
+      // Recorded: every client's requests once. The port's requests are also kept for the floor.
       const recorded: RecordedRequest[] = [];
       proxy.recorded = recorded;
-      await timeOnce(inventoryBin, ['--refresh-cache'], portEnv);
+      await timeOnce(inventoryBin, ['--refresh-cache'], portEnv(proxy.url));
       proxy.recorded = undefined;
       const requestsFile = path.join(dir, 'cold-requests.json');
       writeFileSync(requestsFile, JSON.stringify(recorded));
-      const floor = await median(3, process.execPath, [path.join(benchDir, 'replay.js'), requestsFile, proxy.url], env);
-      let reference: number | undefined;
-      if (referenceAvailable) {
-        reference = await median(3, referenceScript, [proxy.url, writeIni(dir, 'ref-cold', overrides), '--refresh-cache'], env);
+      if (referenceAvailable) await timeOnce(referenceScript, [proxy.url, refIni, '--refresh-cache'], env);
+      const awsEc2 = awsEc2Env();
+      const awsEc2Yml = path.join(dir, 'bench.aws_ec2.yml');
+      writeFileSync(awsEc2Yml, [
+        'plugin: amazon.aws.aws_ec2', `regions: [${benchRegions.join(', ')}]`,
+        'keyed_groups:', '  - {key: tags.Role, prefix: tag_Role}', '  - {key: placement.region, prefix: region}', '',
+      ].join('\n'));
+      const awsEc2Run = (url: string): [string, string[], NodeJS.ProcessEnv] | undefined => ('env' in awsEc2
+        ? ['ansible-inventory', ['-i', awsEc2Yml, '--list', '--output', path.join(dir, 'aws_ec2.json')], { ...awsEc2.env, AWS_ENDPOINT_URL: url }]
+        : undefined);
+      const awsEc2Live = awsEc2Run(proxy.url);
+      if (awsEc2Live) {
+        await timeOnce(...awsEc2Live);
+        // ansible-inventory exits 0 with an empty inventory when a plugin fails: a fast nothing is no figure.
+        const listed = Object.keys((JSON.parse(readFileSync(path.join(dir, 'aws_ec2.json'), 'utf8')) as { _meta: { hostvars: object } })._meta.hostvars).length;
+        if (listed !== hosts) throw new Error(`aws_ec2 listed ${listed} hosts, not ${hosts}`);
       }
+      proxy.answered = undefined;
+
+      const replay = await startReplay(answers, 100);
+      try {
+        const commands: [string, string[], NodeJS.ProcessEnv][] = [
+          [inventoryBin, ['--refresh-cache'], portEnv(replay.url)],
+          [process.execPath, [path.join(benchDir, 'replay.js'), requestsFile, replay.url], env],
+        ];
+        if (referenceAvailable) commands.push([referenceScript, [replay.url, refIni, '--refresh-cache'], env]);
+        const awsEc2Replay = awsEc2Run(replay.url);
+        if (awsEc2Replay) commands.push(awsEc2Replay);
+        const [port, floor, ...others] = await interleavedMedians(repeats(3), commands) as [number, number, ...number[]];
+        const reference = referenceAvailable ? others.shift() : undefined;
+        const peer = awsEc2Replay ? others.shift() : undefined;
+        if (replay.misses.length > 0) throw new Error(`the replay server had no answer for ${replay.misses.length} requests, e.g. ${replay.misses[0]}`);
+        const measured = [`port ${ms(port)}`, `floor ${ms(floor)} (its ${recorded.length} requests sent at once by a bare node process)`];
+        const ratios = [`${ratio(port / floor)} of floor`];
+        if (reference !== undefined) { measured.push(`reference ${ms(reference)}`); ratios.push(`${ratio(reference / port)} faster than reference`); }
+        else ratios.push('reference unavailable (python3-boto missing)');
+        if (peer !== undefined) { measured.push(`aws_ec2 ${ms(peer)} (EC2 only)`); ratios.push(`${ratio(peer / port)} faster than aws_ec2`); }
+        else ratios.push(`aws_ec2 not measured: ${'missing' in awsEc2 ? awsEc2.missing : ''}`);
+        rows.push([
+          `cold refresh, ${benchRegions.length} regions (${hosts} EC2 hosts), EC2 + RDS + Route53, AWS-like replay: 100 ms per request, all at once`,
+          measured.join('; '), ratios.join('; '), 'at least 8x faster than reference, 40x than aws_ec2; within 1.3x of floor',
+        ]);
+      } finally {
+        await replay.close();
+      }
+
+      // moto-bound: the same clients against moto itself, 100 ms added to each request.
+      proxy.delayMs = 100;
+      const motoCommands: [string, string[], NodeJS.ProcessEnv][] = [[inventoryBin, ['--refresh-cache'], portEnv(proxy.url)]];
+      if (referenceAvailable) motoCommands.push([referenceScript, [proxy.url, refIni, '--refresh-cache'], env]);
+      const [port, reference] = await interleavedMedians(repeats(3), motoCommands) as [number, number | undefined];
       rows.push([
-        'cold refresh, 16 regions, EC2 + RDS, 100 ms per request',
-        `port ${ms(port)}; floor ${ms(floor)} (its ${recorded.length} requests replayed at once by a bare node process)${reference ? `; reference ${ms(reference)}` : ''}`,
-        reference
-          ? `${ratio(reference / port)} faster than reference (${ratio(port / floor)} of floor; the floor itself is ${ratio(reference / floor)} faster than reference)`
-          : `${ratio(port / floor)} of floor; reference unavailable`,
-        'at least 8x faster',
+        `cold refresh, moto-bound: the same state and clients against moto (one request at a time) plus 100 ms per request`,
+        `port ${ms(port)}${reference !== undefined ? `; reference ${ms(reference)}` : ''}`,
+        reference !== undefined ? `${ratio(reference / port)} faster than reference` : 'reference unavailable',
+        'none (moto, not the client, sets the pace)',
       ]);
     } finally {
       await proxy.close();
