@@ -7,6 +7,7 @@ import { bootLoaders, type BootLoader } from './image/bootloader.js';
 import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from './image/build.js';
 import { buildTemplate } from './template/build.js';
 import { templateSteps } from './template/steps.js';
+import { compressions, type Compression } from './template/compress.js';
 import { pushKvm } from './push/kvm.js';
 import { pushTemplate } from './push/template.js';
 import { launchKvm, parseVars, type Accel } from './launch/kvm.js';
@@ -36,12 +37,14 @@ function templateCommands(y: Argv): Argv {
           .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
           .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
           .option('all-root', { type: 'boolean', default: false, describe: 'Make every entry 0:0 (default: only the tree owner becomes root)' })
+          .option('compress', { choices: compressions, default: 'gzip' as Compression, describe: 'NAME.tar.gz (gzip, in parallel), NAME.tar.zst (zstd: Proxmox) or NAME.tar.xz (xz: vzctl)' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
           .strict(),
       async (a) => {
         const r = await buildTemplate({
           rootfs: a.rootfs,
           name: a.name,
+          compress: a.compress,
           outDir: a.out,
           skip: a.skip,
           force: a.force,
