@@ -7,8 +7,10 @@
 // credentials (SigV2 form fields, SigV4 headers or query fields). The service and region come from
 // the SigV4 credential scope (SDK v3 and botocore, whose requests all go to one endpoint URL) or
 // from the AWS host name (boto 2, whose requests arrive proxy-style as absolute URIs).
+import { readFileSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import type { Proxy, RecordedAnswer, RecordedRequest } from '../support/proxy.js';
 
 /** Request fields that differ between two sends of the same request. */
@@ -110,4 +112,30 @@ export async function startReplay(answers: Answers, delayMs: number): Promise<Re
     get misses() { return stats.misses; },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
+}
+
+/** Answers kept in a file, so a replay server can run on its own (to profile a client against it). */
+export function saveAnswers(answers: Answers, file: string): void {
+  const entries = [...answers.byKey].map(([key, a]) => [key, { status: a.status, headers: a.headers, body: a.body.toString('base64') }]);
+  writeFileSync(file, JSON.stringify(entries));
+}
+
+export function loadAnswers(file: string): Answers {
+  const entries = JSON.parse(readFileSync(file, 'utf8')) as [string, { status: number; headers: http.IncomingHttpHeaders; body: string }][];
+  return { byKey: new Map(entries.map(([key, a]) => [key, { ...a, body: Buffer.from(a.body, 'base64') }])) };
+}
+
+// node dist/test/bench/replayServer.js ANSWERS.json [DELAY_MS]: serves the answers until stopped.
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [file, delay] = process.argv.slice(2);
+  if (!file) {
+    process.stderr.write('usage: replayServer.js ANSWERS.json [DELAY_MS]\n');
+    process.exit(2);
+  }
+  const server = await startReplay(loadAnswers(file), Number(delay ?? 100));
+  process.stdout.write(`${server.url}\n`);
+  process.on('SIGTERM', () => {
+    if (server.misses.length > 0) process.stderr.write(`${server.misses.length} unmatched requests, e.g. ${server.misses[0]}\n`);
+    void server.close().then(() => process.exit(0));
+  });
 }

@@ -94,10 +94,14 @@ async function* throughTool(tool: string, args: string[], input: AsyncIterable<B
   })();
   // A failed read surfaces here too; stdin errors (EPIPE when the tool died) are reported by its exit.
   child.stdin.on('error', () => {});
+  let complete = false;
   try {
     for await (const chunk of child.stdout) yield chunk as Buffer;
+    complete = true;
   } finally {
-    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+    // Abandoned (the write failed, or a signal): the tool must not outlive the build. At the end
+    // of its output it is exiting by itself.
+    if (!complete && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
   await feeding;
   const result = await exited;
