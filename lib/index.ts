@@ -5,14 +5,16 @@ export type { Settings, InstanceFilter, Pattern, SettingsOverrides } from './set
 export type { LaterSettings, StaticCredentials, HostnameVariable, DestinationFormat } from './settings/later.js';
 export { options as iniOptions } from './settings/options.js';
 export type { OptionSpec } from './settings/options.js';
-export { fetchInventory, listInventory, hostInventory, refreshInventory, hostVars } from './inventory/source.js';
-export type { RequestOptions, Progress } from './inventory/source.js';
-export { buildInventory, to_safe } from './inventory/rules.js';
-export type { Inventory, Group, HostVars, Index, FetchedData, RegionRecords, Route53RecordSet } from './inventory/rules.js';
-export type { EC2Record, RDSRecord } from './inventory/hostvars.js';
-export type { CacheClusterRecord, ReplicationGroupRecord } from './inventory/elasticache.js';
-export type { DBClusterRecord } from './inventory/rdsClusters.js';
-export { json_format_dict as formatInventory } from './inventory/format.js';
+export { fetchInventory, listInventory, hostInventory, refreshInventory, hostVars } from './flow/request.js';
+export type { RequestOptions, Progress } from './flow/request.js';
+export { buildInventory } from './ec2py/rules.js';
+export { to_safe } from './ec2py/groups.js';
+export type { Inventory, Group, HostVars, Index } from './records/inventory.js';
+export type { FetchedData, RegionRecords, Route53RecordSet } from './records/aws.js';
+export type { EC2Record, RDSRecord } from './records/aws.js';
+export type { CacheClusterRecord, ReplicationGroupRecord } from './records/aws.js';
+export type { DBClusterRecord } from './records/aws.js';
+export { json_format_dict as formatInventory } from './ec2py/format.js';
 export { InventoryError, SettingsError, AwsError, CacheError } from './errors.js';
 
 // Provisioning: root filesystem → OpenVZ template cache → bootable disk image.
@@ -28,8 +30,10 @@ export type {
 } from './provision/index.js';
 
 // The registry of hosts launched outside the AWS listings (KVM guests, instances with chosen groups).
-export { openRegistry, registeredHosts, registryFile } from './registry/registry.js';
-export type { Registry, RegisteredHost, HostVarValue } from './registry/registry.js';
+export { openRegistry, registeredHosts, registryFile } from './store/registry.js';
+export type { Registry } from './store/registry.js';
+export type { RegisteredValue } from './records/inventory.js';
+export type { RegisteredHost } from './records/inventory.js';
 
 // EC2 provisioning: push a disk image as an AMI, launch instances into inventory groups, destroy.
 export { pushEc2, launchEc2, destroyEc2, scanDisk } from './provision/index.js';

@@ -3,19 +3,19 @@
 // would print exactly the same bytes, and otherwise returns false without having written anything,
 // so that the full path answers (and reports whatever is wrong) as if this did not exist.
 //
-// The proof is the read key (lib/cache/readKey.ts): the refresh that wrote the cache recorded in
+// The proof is the read key (lib/settings/readKey.ts): the refresh that wrote the cache recorded in
 // ansible-ec2.meta a hash of the ini's path and bytes, the environment, the cache folder and
 // cache_max_age. Same inputs → same settings → same digest → same entry. Everything else the full
 // path checks for a cached --list is checked here the same way: the entry is whole, fresh and not
-// being rewritten (the protocol of lib/cache/fileStore.ts readEntry), the cache folder is writable,
+// being rewritten (the protocol of lib/store/fileStore.ts readEntry), the cache folder is writable,
 // and there is no registry file whose hosts would be merged in.
 //
-// It imports nothing but lib/cache/readKey.ts and takes node:fs and node:path through
+// It imports nothing but lib/settings/readKey.ts and takes node:fs and node:path through
 // process.getBuiltinModule (see getBuiltin there): together, about 7 ms less than importing
 // node:fs and node:crypto, on a floor of about 40 ms.
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
-import { computeReadKey, getBuiltin, sha256Hex } from '../cache/readKey.js';
+import { computeReadKey, getBuiltin, sha256Hex } from '../settings/readKey.js';
 
 let fs: typeof Fs;
 let path: typeof Path;
@@ -83,7 +83,7 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   const key = computeReadKey({ iniPath, iniSha: sha256Hex(iniBytes), cachePath: dir, maxAge: meta.read.maxAge, profile: undefined, env });
   if (key !== meta.read.key) return undefined;
   if (!(meta.writtenAt + meta.read.maxAge * 1000 > Date.now())) return undefined;
-  // The full path opens the cache only in a folder it can write (lib/cache/open.ts ensureCacheDir).
+  // The full path opens the cache only in a folder it can write (lib/store/open.ts ensureCacheDir).
   fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   // Registered hosts are merged into --list; even an empty registry file is left to the full path.
   if (fs.statSync(path.join(dir, 'ec2-inventory.registry.json'), { throwIfNoEntry: false }) !== undefined) return undefined;

@@ -2,7 +2,7 @@
 // message goes to stderr, and any failure exits non-zero with nothing on stdout.
 import { createRequire } from 'node:module';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../inventory/source.js';
+import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../flow/request.js';
 import { InventoryError } from '../errors.js';
 import { readerGone } from './cached.js';
 

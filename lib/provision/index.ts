@@ -1,7 +1,7 @@
 // Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
-export { ProvisionError } from './errors.js';
+export { ProvisionError } from '../errors.js';
 export { Interrupted, interrupt, interruptedBy } from './interrupt.js';
-export { requireTools, run, toolPackages, type RunOptions, type RunResult } from './run.js';
+export { requireTools, run, toolPackages, type RunOptions, type RunResult } from '../run.js';
 export {
   buildTemplate,
   prepareTree,
@@ -41,8 +41,8 @@ export {
   type Ec2PushOptions,
   type Ec2PushResult,
   type PushProgress,
-} from './push/ec2.js';
-export type { Ec2Clients } from './aws.js';
+} from './ec2/push.js';
+export type { Ec2Clients } from './ec2/clients.js';
 export {
   inventoryName,
   launchEc2,
@@ -52,12 +52,12 @@ export {
   type Ec2LaunchResult,
   type LaunchSettings,
   type LaunchedHost,
-} from './launch/ec2.js';
-export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './destroy/ec2.js';
-export { pushKvm, kernelVolume, initrdVolume, type PushKvmOptions, type PushKvmResult, type PushedVolume } from './push/kvm.js';
-export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './launch/kvm.js';
-export { waitReady, type ReadyCheck } from './launch/ready.js';
-export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './destroy/kvm.js';
-export { Virsh, uriHost, type Log } from './kvm/virsh.js';
-export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from './kvm/xml.js';
-export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './push/template.js';
+} from './ec2/launch.js';
+export { destroyEc2, type Ec2DestroyOptions, type Ec2DestroyResult } from './ec2/destroy.js';
+export { pushKvm, kernelVolume, initrdVolume, type PushKvmOptions, type PushKvmResult, type PushedVolume } from './libvirt/push.js';
+export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, type Accel, type LaunchKvmOptions, type LaunchKvmResult, type LaunchedGuest } from './libvirt/launch.js';
+export { waitReady, type ReadyCheck } from './libvirt/ready.js';
+export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './libvirt/destroy.js';
+export { Virsh, uriHost, type Log } from '../sources/libvirt/virsh.js';
+export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from '../sources/libvirt/xml.js';
+export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './openvz/push.js';

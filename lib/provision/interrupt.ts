@@ -3,7 +3,7 @@
 // the running operation stops at its next checkpoint (a step, a poll, a block) by throwing
 // Interrupted, and so takes the same undo path as any failure. The CLI exits at once on a second
 // signal, or on the first when nothing that can undo itself is running.
-import { ProvisionError } from './errors.js';
+import { ProvisionError } from '../errors.js';
 
 export class Interrupted extends ProvisionError {
   constructor(readonly signal: NodeJS.Signals) {

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode } from './errors.js';
+import { ProvisionError, errnoCode } from '../errors.js';
 
 // Temporary files and scratch folders in use, so a signal handler can remove them: a killed build
 // must not leave hidden multi-gigabyte files behind either.

@@ -1,7 +1,7 @@
 // The options the last ec2.py (community.aws, 2019-2020) added to the 2014 script, parsed into
 // typed settings. Their defaults come from the option table and reproduce the 2014 output.
 import { groupBySwitches, optionByName, type GroupBySwitch, type OptionSpec } from './options.js';
-import { ec2Attributes, rdsAttributes } from '../inventory/hostvars.js';
+import { ec2Attributes, rdsAttributes } from '../records/aws.js';
 
 export interface InstanceFilter {
   name: string;

@@ -23,7 +23,7 @@ export interface OptionSpec {
   readonly section?: 'ec2' | 'credentials';
 }
 
-// boto 2 Instance attribute names usable as a destination (see lib/inventory/hostvars.ts for how
+// boto 2 Instance attribute names usable as a destination (see lib/records/aws.ts for how
 // each maps to an SDK v3 field); the values ec2.ini users actually set come first.
 export const destinationAttributes = [
   'public_dns_name',
@@ -206,6 +206,15 @@ instead of failing. Off by default, as ec2.py failed.`,
     topic: 'Cache',
     doc: `Seconds a run waits for another process's refresh of the same cache before giving up. A
 crashed holder's lock expires by itself.`,
+  },
+  {
+    name: 'registry_lock_timeout',
+    type: 'int',
+    default: '30',
+    topic: 'Cache',
+    doc: `Seconds a launch, destroy or register waits for another process's change of the registry
+(beside the cache) before giving up. Its lock is not the refresh lock: a long refresh never holds up
+a registration.`,
   },
   {
     name: 'max_concurrency',

@@ -8,7 +8,7 @@ import { SettingsError } from '../errors.js';
 import { options, type OptionSpec } from './options.js';
 import { compilePythonRegex } from './pyregex.js';
 import { parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
-import { rememberIniRead } from '../cache/readKey.js';
+import { rememberIniRead } from './readKey.js';
 
 export type { InstanceFilter } from './later.js';
 
@@ -47,6 +47,7 @@ export interface Settings extends LaterSettings {
   cacheConnection: string;
   cacheStaleOnError: boolean;
   cacheLockTimeout: number;
+  registryLockTimeout: number;
   maxConcurrency: number;
   maxAttempts: number;
   /** libvirt URIs listed on a refresh; empty for none. */
@@ -237,6 +238,7 @@ export function parseSettings(
     cacheConnection: connection(),
     cacheStaleOnError: bool('cache_stale_on_error'),
     cacheLockTimeout: int('cache_lock_timeout'),
+    registryLockTimeout: int('registry_lock_timeout'),
     maxConcurrency: atLeastOne('max_concurrency'),
     maxAttempts: atLeastOne('max_attempts'),
     ...later,

@@ -6,7 +6,7 @@ import { EC2Client, DescribeInstancesCommand, DescribeRegionsCommand } from '@aw
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { refreshInventory } from '../../lib/inventory/source.js';
+import { refreshInventory } from '../../lib/flow/request.js';
 import { bigSettings, syntheticInstance } from './synthetic.js';
 
 let COUNT = Number(process.env.BIG_COUNT ?? 100_000);

@@ -5,7 +5,7 @@
 import { closeSync, fsyncSync, mkdtempSync, openSync, rmSync, writeSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { buildInventory } from '../../lib/inventory/rules.js';
+import { buildInventory } from '../../lib/ec2py/rules.js';
 import { bigSettings, syntheticInstance, syntheticRecords } from './synthetic.js';
 
 const COUNT = Number(process.env['BIG_COUNT'] ?? 100_000);

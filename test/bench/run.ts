@@ -18,12 +18,12 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync,
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
-import { buildInventory } from '../../lib/inventory/rules.js';
-import { json_format_dict } from '../../lib/inventory/format.js';
+import { buildInventory } from '../../lib/ec2py/rules.js';
+import { json_format_dict } from '../../lib/ec2py/format.js';
 import { readSettings, type Settings } from '../../lib/settings/read.js';
-import { cacheDigest } from '../../lib/cache/digest.js';
-import { readKeyOf } from '../../lib/cache/readKey.js';
-import { openFileCache } from '../../lib/cache/open.js';
+import { cacheDigest } from '../../lib/store/digest.js';
+import { readKeyOf } from '../../lib/settings/readKey.js';
+import { openFileCache } from '../../lib/store/open.js';
 import { startMoto } from '../support/moto.js';
 import { startProxy, type RecordedRequest } from '../support/proxy.js';
 import { clientConfig } from '../support/scenario.js';
@@ -35,7 +35,13 @@ import { recordAnswers, startReplay } from './replayServer.js';
 
 // The SDK's Node 20 notice (from the seeding clients here and from big.js) is not a figure.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-const rows: string[][] = [];
+// Each row also goes to stderr as soon as it is measured: a part that fails later loses nothing.
+const rows: string[][] = new Proxy([] as string[][], {
+  get(target, key, receiver) {
+    if (key === 'push') return (...added: string[][]) => { for (const r of added) process.stderr.write(`| ${r.join(' | ')} |\n`); return target.push(...added); };
+    return Reflect.get(target, key, receiver) as unknown;
+  },
+});
 const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const provisionBin = path.join(repoRoot, 'bin', 'provision');
 const dir = tempDir('ec2inv-bench-');
@@ -343,7 +349,7 @@ async function bigBuild(): Promise<void> {
 }
 
 async function pushBench(): Promise<void> {
-  const { pushEc2, scanDisk } = await import('../../lib/provision/push/ec2.js');
+  const { pushEc2, scanDisk } = await import('../../lib/provision/ec2/push.js');
   const { sparseDisk } = await import('../provision/support/ec2.js');
   const { EBSClient } = await import('@aws-sdk/client-ebs');
   const MiB = 1024 * 1024;

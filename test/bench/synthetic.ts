@@ -1,7 +1,7 @@
 // Realistic EC2 records in bulk for the benchmark: VPC hosts with tags, groups and interfaces
 // shaped like DescribeInstances answers.
 import type { Instance } from '@aws-sdk/client-ec2';
-import type { FetchedData } from '../../lib/inventory/rules.js';
+import type { FetchedData } from '../../lib/records/aws.js';
 import { parseSettings, type Settings } from '../../lib/settings/read.js';
 
 /** The settings of the 100,000-instance refresh (big.ts) and of its floor (bigFloor.ts). */

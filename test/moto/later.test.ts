@@ -12,7 +12,7 @@ import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { startMoto, type Moto } from '../support/moto.js';
 import { buildScenario, clientConfig, host, type Scenario } from '../support/scenario.js';
 import { runInventory, tempDir, writeIni } from '../support/run.js';
-import { resolveAuth, callerIdentity } from '../../lib/aws/identity.js';
+import { resolveAuth, callerIdentity } from '../../lib/sources/aws/identity.js';
 
 type Inv = Record<string, unknown> & { _meta: { hostvars: Record<string, Record<string, unknown>> } };
 

@@ -178,7 +178,7 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
       assert.equal(launch.stdout, '');
       assert.match(stderr, /SIGINT: stopping and undoing/);
       assert.match(stderr, /interrupted by SIGINT/);
-      const id = /terminated (i-[0-9a-f]+) launched by this call/.exec(stderr)?.[1];
+      const id = /launch failed at step 'wait until running': interrupted by SIGINT \(undone: instances (i-[0-9a-f]+) in us-east-1\)/.exec(stderr)?.[1];
       assert.ok(id, stderr);
       const ec2 = new EC2Client({ region });
       const found = await ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
@@ -225,7 +225,7 @@ describe('launch ec2 failures (SDK mocks)', () => {
     ec2.on(TerminateInstancesCommand).resolves({});
     await assert.rejects(
       launchEc2({ region, ami: 'ami-1', instanceType: 't3.micro', count: 2, groups: ['web'], settings, waitSeconds: 0.3, pollMs: 50, clients: { ec2: ec2 as unknown as EC2Client }, clientToken: 'tok-1' }),
-      (e: ProvisionError) => /timed out after 0.3 s waiting for i-aaa, i-bbb in us-east-1 to run/.test(e.message) && /terminated i-aaa, i-bbb launched by this call/.test(e.message));
+      (e: ProvisionError) => /timed out after 0.3 s waiting for i-aaa, i-bbb in us-east-1 to run/.test(e.message) && /\(undone: instances i-aaa, i-bbb in us-east-1\)$/.test(e.message));
     assert.deepEqual(ec2.commandCalls(TerminateInstancesCommand)[0]!.args[0].input.InstanceIds, ['i-aaa', 'i-bbb']);
     const run = ec2.commandCalls(RunInstancesCommand)[0]!.args[0].input;
     assert.equal(run.ClientToken, 'tok-1', 'the token the caller gave is what AWS dedupes on');
@@ -242,7 +242,7 @@ describe('launch ec2 failures (SDK mocks)', () => {
     ec2.on(TerminateInstancesCommand).resolves({});
     await assert.rejects(
       launchEc2({ region, ami: 'ami-1', instanceType: 't3.micro', count: 2, groups: ['web'], settings, pollMs: 50, clients: { ec2: ec2 as unknown as EC2Client } }),
-      /instance i-bbb in us-east-1 went to terminated instead of running: Server.InsufficientInstanceCapacity; terminated i-aaa, i-bbb/);
+      /ProvisionError: launch failed at step 'wait until running': instance i-bbb in us-east-1 went to terminated instead of running: Server.InsufficientInstanceCapacity \(undone: instances i-aaa, i-bbb in us-east-1\)$/);
     assert.deepEqual(await registeredNames(settings), []);
   });
 
@@ -253,7 +253,7 @@ describe('launch ec2 failures (SDK mocks)', () => {
     ec2.on(TerminateInstancesCommand).resolves({});
     await assert.rejects(
       launchEc2({ region, ami: 'ami-1', instanceType: 't3.micro', groups: ['web'], settings, clients: { ec2: ec2 as unknown as EC2Client }, clientToken: 'tok-lost' }),
-      /RunInstances of ami-1 \(1 x t3.micro\) in us-east-1 failed: TimeoutError: socket hang up; terminated i-lost/);
+      /ProvisionError: launch failed at step 'run instances': RunInstances of ami-1 \(1 x t3.micro\) in us-east-1 failed: TimeoutError: socket hang up \(undone: instances i-lost in us-east-1\)$/);
     const filter = ec2.commandCalls(DescribeInstancesCommand)[0]!.args[0].input.Filters;
     assert.deepEqual(filter, [{ Name: 'client-token', Values: ['tok-lost'] }]);
     assert.deepEqual(await registeredNames(settings), []);

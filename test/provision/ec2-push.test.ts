@@ -149,9 +149,9 @@ describe('push ec2 (moto)', () => {
       assert.equal(code, 130, stderr);
       assert.ok(ms < 20_000, 'the held blocks were abandoned, not waited out');
       assert.equal(push.stdout, '');
-      const snapshotId = /deleted the unfinished snapshot (snap-[0-9a-f]+)/.exec(stderr)?.[1];
+      const snapshotId = /undone: snapshot (snap-[0-9a-f]+)/.exec(stderr)?.[1];
       assert.ok(snapshotId, stderr);
-      assert.match(stderr, /interrupted by SIGINT; deleted the unfinished snapshot/);
+      assert.match(stderr, /push failed at step 'send blocks': interrupted by SIGINT \(undone: snapshot snap-[0-9a-f]+\)/);
       const ec2 = new EC2Client({ region });
       await assert.rejects(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })), /InvalidSnapshot\.NotFound/);
       const imgs = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['interrupted-push'] }] }));
@@ -175,11 +175,11 @@ describe('push ec2 (moto)', () => {
       await assert.rejects(pushEc2({ region, image: small, name: 'never-registered', clients: { ec2, ebs }, log: (m) => logs.push(m) }),
         (e: ProvisionError) => {
           assert.equal(e.code, 'EAWS');
-          assert.match(e.message, /PutSnapshotBlock of block 0 to snap-\S+ in us-east-1 failed after 3 attempts[\s\S]*; deleted the unfinished snapshot snap-/);
+          assert.match(e.message, /^push failed at step 'send blocks': PutSnapshotBlock of block 0 to snap-\S+ in us-east-1 failed after 3 attempts[\s\S]* \(undone: snapshot snap-[0-9a-f]+\)$/);
           return true;
         });
       const snapshotId = (ebsCalls.get('PutSnapshotBlockCommand')![0] as { SnapshotId: string }).SnapshotId;
-      assert.ok(logs.some((l) => l.includes(`deleted the unfinished snapshot ${snapshotId}`)), logs.join('\n'));
+      assert.ok(logs.some((l) => l.includes(`undone: snapshot ${snapshotId}`)), logs.join('\n'));
       proxy.failWith = 0;
       await assert.rejects(ec2.send(new DescribeSnapshotsCommand({ SnapshotIds: [snapshotId] })), /InvalidSnapshot\.NotFound/);
       const imgs = await ec2.send(new DescribeImagesCommand({ Owners: ['self'], Filters: [{ Name: 'name', Values: ['never-registered'] }] }));

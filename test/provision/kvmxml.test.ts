@@ -2,8 +2,8 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 import { domainXml, parseMetadata, xmlEscape, type DomainSpec } from '../../lib/provision/index.js';
-import { parseForward, parseNetwork, parseVars } from '../../lib/provision/launch/kvm.js';
-import { uriHost } from '../../lib/provision/kvm/virsh.js';
+import { parseForward, parseNetwork, parseVars } from '../../lib/provision/libvirt/launch.js';
+import { uriHost } from '../../lib/sources/libvirt/virsh.js';
 
 const hostile = `a'b"c&d<e>f$(touch /tmp/x);g\`id\``;
 
@@ -65,4 +65,37 @@ test('command-line values: forwards, networks, variables, URI hosts', () => {
   assert.equal(uriHost('qemu:///system'), '127.0.0.1');
   assert.equal(uriHost('qemu+ssh://root@hv1.example.org:2222/system?keyfile=/k'), 'hv1.example.org');
   assert.equal(uriHost('qemu+ssh://[2001:db8::1]/system'), '2001:db8::1');
+});
+
+test('domain, volume and capabilities XML are read by structure, whatever order, quotes and entities libvirt writes', async () => {
+  const { readDomain, readVolume, hasHardwareVirt } = await import('../../lib/sources/libvirt/xml.js');
+  // As libvirt prints it: single quotes, attributes in its own order, a cdrom before the disk, an
+  // entity in a path, the log inside <serial>, and whitespace between elements.
+  const dumped = `<domain id='3' type='kvm'>
+  <name>web1</name>
+  <devices>
+    <disk device='cdrom' type='file'><driver name='qemu' type='raw'/><source file='/pool/seed.iso'/><target dev='sda' bus='sata'/><readonly/></disk>
+    <disk device="disk" type="file">
+      <driver type='qcow2' name='qemu'/>
+      <source index='1' file='/pool/a&amp;b.qcow2'/>
+      <target bus='virtio' dev='vda'/>
+    </disk>
+    <serial type='pty'><source path='/dev/pts/3'/><log append='off' file='/var/log/ec2inv-1.serial.log'/><target port='0'/></serial>
+  </devices>
+</domain>`;
+  assert.deepEqual(readDomain(dumped), { type: 'kvm', diskFiles: ['/pool/a&b.qcow2'], serialLog: '/var/log/ec2inv-1.serial.log' });
+  assert.deepEqual(readDomain(domainXml(spec())), { type: 'qemu', diskFiles: [`/pool/${hostile}.qcow2`], serialLog: '/var/log/x.log' });
+  const overlay = `<volume type='file'>
+  <name>web1.qcow2</name>
+  <target><path>/pool/web1.qcow2</path><format type='qcow2'/></target>
+  <backingStore><path>/pool/base&apos;s.img</path><format type='raw'/></backingStore>
+</volume>`;
+  assert.deepEqual(readVolume(overlay), { path: '/pool/web1.qcow2', format: 'qcow2', backingPath: "/pool/base's.img" });
+  assert.deepEqual(readVolume(`<volume><target><format type="raw"/><path>/p/base.img</path></target></volume>`), { path: '/p/base.img', format: 'raw', backingPath: undefined });
+  const caps = (features: string) => `<capabilities><host><cpu><arch>x86_64</arch>${features}</cpu></host><guest><os_type>hvm</os_type></guest></capabilities>`;
+  assert.equal(hasHardwareVirt(caps(`<feature name='vmx'/><feature name='pdpe1gb'/>`)), true);
+  assert.equal(hasHardwareVirt(caps(`<feature policy="require" name="svm"/>`)), true);
+  // A feature of that name outside the host CPU (a guest's) is not the host's.
+  assert.equal(hasHardwareVirt(`<capabilities><host><cpu><feature name='pdpe1gb'/></cpu></host><guest><feature name='vmx'/></guest></capabilities>`), false);
+  assert.throws(() => readDomain('<domain'), /domain XML is not valid XML/);
 });

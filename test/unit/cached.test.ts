@@ -10,13 +10,13 @@ import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, r
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseSettings, readSettings, type Settings } from '../../lib/settings/read.js';
-import { buildInventory } from '../../lib/inventory/rules.js';
-import { json_format_dict } from '../../lib/inventory/format.js';
-import { cacheDigest } from '../../lib/cache/digest.js';
-import { openFileCache } from '../../lib/cache/open.js';
-import { computeReadKey, readKeyOf, sha256Hex, sha256Js } from '../../lib/cache/readKey.js';
+import { buildInventory } from '../../lib/ec2py/rules.js';
+import { json_format_dict } from '../../lib/ec2py/format.js';
+import { cacheDigest } from '../../lib/store/digest.js';
+import { openFileCache } from '../../lib/store/open.js';
+import { computeReadKey, readKeyOf, sha256Hex, sha256Js } from '../../lib/settings/readKey.js';
 import { serveCachedList } from '../../lib/cli/cached.js';
-import { openRegistry } from '../../lib/registry/registry.js';
+import { openRegistry } from '../../lib/store/registry.js';
 import { syntheticRecords } from '../bench/synthetic.js';
 import { run, runFullPath, tempDir, writeIni, type RunResult } from '../support/run.js';
 import { inventoryBin, repoRoot } from '../support/paths.js';
@@ -135,10 +135,10 @@ describe('cached --list fast path', () => {
     assert.equal(r.code, 1, 'the full path did not find this identity in the cache either');
   });
 
-  it('covers every environment variable lib/settings and lib/cache/digest read', () => {
+  it('covers every environment variable lib/settings and lib/store/digest read', () => {
     const sources = [
       ...readdirSync(path.join(repoRoot, 'lib', 'settings')).map((f) => path.join(repoRoot, 'lib', 'settings', f)),
-      path.join(repoRoot, 'lib', 'cache', 'digest.ts'),
+      path.join(repoRoot, 'lib', 'store', 'digest.ts'),
     ];
     const names = new Set<string>();
     for (const file of sources) for (const m of readFileSync(file, 'utf8').matchAll(/env\[['"]([A-Z0-9_]+)['"]\]/g)) names.add(m[1] as string);
@@ -279,7 +279,7 @@ describe('cached --list fast path', () => {
       for (const m of text.matchAll(/getBuiltin\('([^']+)'\)/g)) builtins.add(m[1] as string);
     };
     visit(path.join(repoRoot, 'dist', 'lib', 'cli', 'cached.js'));
-    assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), ['dist/lib/cache/readKey.js', 'dist/lib/cli/cached.js']);
+    assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), ['dist/lib/cli/cached.js', 'dist/lib/settings/readKey.js']);
     assert.deepEqual([...builtins].sort(), ['node:crypto', 'node:fs', 'node:path']);
     const binText = readFileSync(inventoryBin, 'utf8');
     assert.match(binText, /^import \{ serveCachedList \} from '\.\.\/dist\/lib\/cli\/cached\.js';$/m);

@@ -5,9 +5,9 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { EC2Client, DescribeInstancesCommand, DescribeRegionsCommand } from '@aws-sdk/client-ec2';
 import { RDSClient, DescribeDBInstancesCommand } from '@aws-sdk/client-rds';
 import { Route53Client, ListHostedZonesCommand, ListResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
-import { fetchRecords, getInstancesByRegion, resolveRegions, streamRecords, type FetchSettings, type RecordBatch } from '../../lib/aws/fetch.js';
-import { getRdsInstancesByRegion } from '../../lib/aws/rds.js';
-import { getRoute53Records } from '../../lib/aws/route53.js';
+import { fetchRecords, getInstancesByRegion, resolveRegions, streamRecords, type FetchSettings, type RecordBatch } from '../../lib/sources/aws/fetch.js';
+import { getRdsInstancesByRegion } from '../../lib/sources/aws/rds.js';
+import { getRoute53Records } from '../../lib/sources/aws/route53.js';
 import { AwsError, SettingsError } from '../../lib/errors.js';
 
 const ec2 = mockClient(EC2Client);
@@ -171,7 +171,7 @@ describe('streamRecords', () => {
 describe('the later listings', () => {
   it('name service, call and region when they fail, and a refusal is an error (unlike RDS in 2014)', async () => {
     const { ElastiCacheClient, DescribeReplicationGroupsCommand } = await import('@aws-sdk/client-elasticache');
-    const { getElasticacheReplicationGroupsByRegion } = await import('../../lib/aws/elasticache.js');
+    const { getElasticacheReplicationGroupsByRegion } = await import('../../lib/sources/aws/elasticache.js');
     const cache = mockClient(ElastiCacheClient);
     try {
       cache.on(DescribeReplicationGroupsCommand).rejects(sdkError('AccessDenied', 403, 'not allowed'));

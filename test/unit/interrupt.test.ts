@@ -2,10 +2,10 @@
 // created (lib/provision/interrupt.ts). In a file of its own: an interrupt marks the whole process.
 import { it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Undo } from '../../lib/provision/kvm/undo.js';
+import { Undo } from '../../lib/provision/undo.js';
 import { interrupt, interruptedBy, pause } from '../../lib/provision/interrupt.js';
-import { waitFor } from '../../lib/provision/aws.js';
-import { ProvisionError } from '../../lib/provision/errors.js';
+import { waitFor } from '../../lib/provision/ec2/clients.js';
+import { ProvisionError } from '../../lib/errors.js';
 
 it('a signal stops a guarded operation at its next step, undoes it, and names the step and the signal', async () => {
   assert.equal(interrupt('SIGINT'), false, 'nothing running: the caller exits at once');

@@ -2,12 +2,13 @@
 // clusters with nodes and endpoints) and the error messages of the new options.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { buildInventory, type RuleSettings } from '../../lib/inventory/rules.js';
-import { uncammelize, get_host_info_dict_from_describe_dict } from '../../lib/inventory/elasticache.js';
-import { pythonIsoformat } from '../../lib/inventory/rdsClusters.js';
+import { buildInventory } from '../../lib/ec2py/rules.js';
+import { type RuleSettings } from '../../lib/ec2py/types.js';
+import { uncammelize, get_host_info_dict_from_describe_dict } from '../../lib/ec2py/elasticache.js';
+import { pythonIsoformat } from '../../lib/ec2py/rdsClusters.js';
 import { parseSettings } from '../../lib/settings/read.js';
 import { SettingsError } from '../../lib/errors.js';
-import { cacheDigest } from '../../lib/cache/digest.js';
+import { cacheDigest } from '../../lib/store/digest.js';
 
 const base: RuleSettings = {
   allInstances: false, allRdsInstances: false, destinationVariable: 'public_dns_name',

@@ -4,7 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { getInstancesByRegion, type FetchSettings } from '../../lib/aws/fetch.js';
+import { getInstancesByRegion, type FetchSettings } from '../../lib/sources/aws/fetch.js';
 import { AwsError } from '../../lib/errors.js';
 
 const throttled = `<?xml version="1.0" encoding="UTF-8"?>

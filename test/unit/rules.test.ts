@@ -3,8 +3,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { buildInventory, push, push_group, to_safe, emptyInventory, type RuleSettings } from '../../lib/inventory/rules.js';
-import { json_format_dict, byCodePoint } from '../../lib/inventory/format.js';
+import { buildInventory, emptyInventory } from '../../lib/ec2py/rules.js';
+import { push, push_group, to_safe } from '../../lib/ec2py/groups.js';
+import { type RuleSettings } from '../../lib/ec2py/types.js';
+import { json_format_dict, byCodePoint } from '../../lib/ec2py/format.js';
 
 const settings: RuleSettings = {
   allInstances: false, allRdsInstances: false, destinationVariable: 'public_dns_name',

@@ -112,7 +112,7 @@ describe('defaultIniPath', () => {
 
 describe('Eucalyptus endpoint', () => {
   it('is EC2_URL when set, else the cloud controller on port 8773, else nothing', async () => {
-    const { eucalyptusEndpoint, ec2ClientOptions } = await import('../../lib/aws/clients.js');
+    const { eucalyptusEndpoint, ec2ClientOptions } = await import('../../lib/sources/aws/clients.js');
     const euca = { eucalyptus: true, eucalyptusHost: 'clc.example', maxAttempts: 3 };
     assert.equal(eucalyptusEndpoint(euca, {}), 'http://clc.example:8773/services/Eucalyptus');
     assert.equal(eucalyptusEndpoint(euca, { EC2_URL: 'https://clc:8443/services/compute' }), 'https://clc:8443/services/compute');

@@ -6,11 +6,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import {
-  add_rds_clusters_of, add_region_records, buildInventory, newState, type FetchedData, type RuleSettings,
-} from '../../lib/inventory/rules.js';
-import { json_format_dict } from '../../lib/inventory/format.js';
-import { SpilledHostVars, writeInventoryFile } from '../../lib/inventory/stream.js';
+import { add_rds_clusters_of, add_region_records, buildInventory, newState } from '../../lib/ec2py/rules.js';
+import { type RuleSettings } from '../../lib/ec2py/types.js';
+import { type FetchedData } from '../../lib/records/aws.js';
+import { json_format_dict } from '../../lib/ec2py/format.js';
+import { SpilledHostVars, writeInventoryFile } from '../../lib/store/spill.js';
 import { syntheticRecords, syntheticInstance } from '../bench/synthetic.js';
 import { laterDefaults } from '../../lib/settings/later.js';
 
@@ -125,7 +125,7 @@ describe('writeInventoryFile', () => {
 
 describe('leftovers of killed writers', () => {
   it('are removed once the refresh lock is held; recent ones and other files stay', async () => {
-    const { cacheFiles, lockFiles } = await import('../../lib/cache/fileStore.js');
+    const { cacheFiles, lockFiles } = await import('../../lib/store/fileStore.js');
     const { writeFileSync, utimesSync, mkdirSync } = await import('node:fs');
     const cacheDir = path.join(dir, 'leftovers');
     mkdirSync(cacheDir);
@@ -142,7 +142,7 @@ describe('leftovers of killed writers', () => {
 
 describe('isoTime', () => {
   it('is Date#toISOString', async () => {
-    const { isoTime } = await import('../../lib/inventory/hostvars.js');
+    const { isoTime } = await import('../../lib/records/aws.js');
     for (const t of [0, 1, 999, 1_700_000_000_123, 946_684_799_999, 253_402_300_799_999, -1, -62_198_755_200_000, 8.64e15, Date.UTC(999, 11, 31), Date.UTC(10000, 0, 1)]) {
       const d = new Date(t);
       assert.equal(isoTime(d), d.toISOString(), String(t));
@@ -152,7 +152,7 @@ describe('isoTime', () => {
 
 describe('the file store taking a built file', () => {
   it('moves it into place, and on failure names the cache file and removes what it was given', async () => {
-    const { openFileCache } = await import('../../lib/cache/open.js');
+    const { openFileCache } = await import('../../lib/store/open.js');
     const { writeFileSync, mkdirSync, existsSync } = await import('node:fs');
     const { CacheError } = await import('../../lib/errors.js');
     const cacheDir = path.join(dir, 'setfile');

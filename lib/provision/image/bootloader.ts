@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError } from '../errors.js';
-import { requireTools, run } from '../run.js';
+import { ProvisionError } from '../../errors.js';
+import { requireTools, run } from '../../run.js';
 
 // Makes a disk image BIOS-bootable with GRUB 2 the way grub-install + grub-bios-setup would
 // (util/setup.c, embedding without Reed-Solomon codes, as `grub-bios-setup --no-rs-codes`), but on

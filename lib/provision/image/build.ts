@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, asProvisionError } from '../errors.js';
+import { ProvisionError, asProvisionError } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
-import { requireTools, run, runWithStdin } from '../run.js';
+import { requireTools, run, runWithStdin } from '../../run.js';
 import { tarStream } from '../template/archive.js';
 import { checkRootfs } from '../template/build.js';
 import { OverlayTree } from '../template/tree.js';

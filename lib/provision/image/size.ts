@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError } from '../errors.js';
+import { ProvisionError } from '../../errors.js';
 
 export const MiB = 1024 * 1024;
 /** The partition starts at 1 MiB (sector 2048): aligned for any disk and leaves room for a boot loader. */

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode } from '../errors.js';
+import { ProvisionError, errnoCode } from '../../errors.js';
 import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar.js';
 import type { OverlayTree } from './tree.js';
 

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ProvisionError, asProvisionError } from '../errors.js';
+import { ProvisionError, asProvisionError } from '../../errors.js';
 import { Outputs } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { archiveSuffix, compress, compressions, type Compression } from './compress.js';

@@ -10,7 +10,7 @@ import { spawn } from 'node:child_process';
 import os from 'node:os';
 import { Readable } from 'node:stream';
 import zlib from 'node:zlib';
-import { ProvisionError } from '../errors.js';
+import { ProvisionError } from '../../errors.js';
 
 export const compressions = ['gzip', 'zstd', 'xz'] as const;
 export type Compression = (typeof compressions)[number];

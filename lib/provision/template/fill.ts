@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError } from '../errors.js';
+import { ProvisionError } from '../../errors.js';
 import { PLACEHOLDER_LIST, PLACEHOLDER_TEMPLATES, substitute, type NetworkValues } from './placeholders.js';
 
 export interface FillResult {

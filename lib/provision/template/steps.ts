@@ -3,7 +3,7 @@ import { hookScript, rebootFlagSysv, rebootFlagUnit, systemdUnit, sysvScript } f
 import { HOOK_PATH, PLACEHOLDERS, PLACEHOLDER_LIST, PLACEHOLDER_TEMPLATES, hasPlaceholder } from './placeholders.js';
 import type { Change, OverlayTree } from './tree.js';
 
-// The preparation a template cache needs (seed 000), as named steps that can be switched off one
+// The preparation a template cache needs (as OpenVZ's template-cache recipe describes), as named steps that can be switched off one
 // by one. Each step reads the tree through the overlay and records changes; none touches the source.
 
 export interface StepContext {

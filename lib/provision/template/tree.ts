@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode } from '../errors.js';
+import { ProvisionError, errnoCode } from '../../errors.js';
 
 // Preparation steps never touch the source tree. They record changes in an overlay, and read the
 // tree through it, so a later step sees what an earlier one wrote (the placeholder hook, for

@@ -1,0 +1,265 @@
+// The whole flow of one inventory request, shared by the CLI and the package API:
+// settings → cache hit, or (one refresh at a time) fetch → rules → write cache → the JSON text
+// ec2.py would print. The AWS SDK is imported only when a refresh is needed: a cached answer never
+// pays for loading it.
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Settings } from '../settings/read.js';
+import { openCache } from '../store/open.js';
+import { tempPathFor } from '../store/atomic.js';
+import { cacheDigest } from '../store/digest.js';
+import { readKeyOf } from '../settings/readKey.js';
+import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../store/types.js';
+import type { HostVarsStore, State } from '../ec2py/types.js';
+import type { HostVars, Index, Inventory } from '../records/inventory.js';
+import type { RegionRecords } from '../records/aws.js';
+import { json_format_dict } from '../ec2py/format.js';
+import { registeredHosts } from '../store/registry.js';
+import { type RegisteredHost } from '../records/inventory.js';
+
+export interface Progress {
+  regionsDone: number;
+  regionsTotal: number;
+  instances: number;
+}
+
+export interface RequestOptions {
+  /** Call the APIs even when the cache is still valid (--refresh-cache). */
+  refresh?: boolean;
+  /** Told about a refresh as it goes (regions done, instances found). */
+  onProgress?: (progress: Progress) => void;
+  /** Told when a failed refresh was answered with the previous inventory (cache_stale_on_error). */
+  onWarning?: (message: string) => void;
+}
+
+/** Calls the AWS APIs and applies the rules; touches no cache. */
+export async function fetchInventory(
+  settings: Settings,
+  onProgress?: (progress: Progress) => void,
+): Promise<{ inventory: Inventory; index: Index }> {
+  const { inventory, index } = await fetchInto(settings, undefined, onProgress);
+  return { inventory, index };
+}
+
+/**
+ * A refresh written into a new file in `dir` (for the cache): hostvars wait on disk as text, so
+ * memory does not grow with the output.
+ */
+async function fetchInventoryFile(
+  settings: Settings, dir: string, onProgress?: (progress: Progress) => void,
+): Promise<{ file: string; index: string }> {
+  const stream = await import('../store/spill.js');
+  const hostvars = new stream.SpilledHostVars(dir);
+  try {
+    const built = await fetchInto(settings, hostvars, onProgress);
+    const file = tempPathFor(path.join(dir, 'ansible-ec2.cache'));
+    stream.writeInventoryFile(file, built.inventory, hostvars);
+    return { file, index: json_format_dict(built.index) };
+  } finally {
+    hostvars.close();
+  }
+}
+
+/**
+ * Every API call of a refresh, each page through the rules as soon as it can be applied in ec2.py's
+ * order; hostvars go to `hostvars` (inventory._meta when none is given).
+ */
+async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined, onProgress?: (progress: Progress) => void): Promise<State> {
+  // Only on a refresh: a cached answer loads neither the SDK nor the rules.
+  const [{ streamRecords }, rules] = await Promise.all([import('../sources/aws/fetch.js'), import('../ec2py/rules.js')]);
+  let state: State | undefined;
+  const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
+  await streamRecords(settings, {
+    begin: (context) => { state = rules.newState(settings, context, hostvars && (() => hostvars)); },
+    add: (batch) => {
+      rules.add_region_records(state as State, batch);
+      if (batch.dbClusters) clusterBatches.push(batch);
+    },
+  }, onProgress);
+  const built = state as State;
+  rules.add_rds_clusters_of(built, clusterBatches);
+  if (settings.libvirtUris.length > 0) {
+    // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
+    const [{ libvirtDomains }, { mergeRegistered }] = await Promise.all([import('../sources/libvirt/domains.js'), import('../ec2py/registered.js')]);
+    for (const uri of settings.libvirtUris) {
+      const hosts = await libvirtDomains(uri);
+      mergeRegistered(built.inventory, hosts, built.hostvars);
+      for (const h of hosts) built.index[h.name] ??= ['libvirt', String(h.hostvars['kvm_uuid'])];
+    }
+  }
+  return built;
+}
+
+/**
+ * The inventory as ec2.py --list prints it (without the final newline), with the registered hosts
+ * merged in. With an empty registry these are the stored bytes, untouched.
+ */
+export async function listInventoryText(settings: Settings, options: RequestOptions = {}): Promise<StoredText> {
+  const text = await withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
+  const registered = await registeredOrStale(settings, options);
+  if (registered.length === 0) return text;
+  const { mergeRegistered } = await import('../ec2py/registered.js');
+  return json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
+}
+
+/** The inventory as ec2.py --list prints it (without the final newline). */
+export async function listInventory(settings: Settings, options: RequestOptions = {}): Promise<string> {
+  return asText(await listInventoryText(settings, options));
+}
+
+/** Refreshes the cache (one refresh at a time; a run that waited for another's refresh reuses it). */
+export async function refreshInventory(settings: Settings, options: Omit<RequestOptions, 'refresh'> = {}): Promise<void> {
+  // Nothing is printed: a large inventory is never read back into memory.
+  await withCache(settings, (cache, digest) => currentEntry(cache, digest, settings, { ...options, refresh: true }, false));
+}
+
+/**
+ * The variables of one host as ec2.py --host prints them: from the cache, refreshed once when the
+ * host is unknown to it (it may be new), and `{}` when it is still unknown.
+ */
+export async function hostInventory(settings: Settings, host: string, options: RequestOptions = {}): Promise<string> {
+  const registered = (await registeredOrStale(settings, options)).find((h) => h.name === host);
+  return withCache(settings, async (cache, digest) => {
+    let current = await currentEntry(cache, digest, settings, options);
+    let vars = entryHostVars(current.entry, host);
+    if (vars === undefined && !current.refreshed && !registered) {
+      current = await currentEntry(cache, digest, settings, { ...options, refresh: true });
+      vars = entryHostVars(current.entry, host);
+    }
+    if (registered) vars = (await import('../ec2py/registered.js')).registeredVars(vars, registered);
+    return json_format_dict(vars ?? {});
+  });
+}
+
+/** The registered hosts; under cache_stale_on_error an unreachable registry means none, with a warning. */
+async function registeredOrStale(settings: Settings, options: RequestOptions): Promise<RegisteredHost[]> {
+  try {
+    return await registeredHosts(settings);
+  } catch (err) {
+    if (!settings.cacheStaleOnError) throw err;
+    options.onWarning?.(`registered hosts left out: ${(err as Error).message}`);
+    return [];
+  }
+}
+
+/** The hostvars of one host in an inventory, or undefined when it has none. */
+export function hostVars(inventory: Inventory, host: string): HostVars | undefined {
+  return Object.hasOwn(inventory._meta.hostvars, host) ? inventory._meta.hostvars[host] : undefined;
+}
+
+async function withCache<T>(settings: Settings, work: (cache: InventoryCache, digest: string) => Promise<T>): Promise<T> {
+  const cache = await openCache(settings);
+  try {
+    return await work(cache, cacheDigest(settings));
+  } finally {
+    await cache.close();
+  }
+}
+
+interface Current {
+  entry: CacheEntry;
+  /** This call did the API calls (or tried to and served stale). */
+  refreshed: boolean;
+}
+
+function isFresh(entry: CacheEntry, settings: Settings, now = Date.now()): boolean {
+  return entry.writtenAt + settings.cacheMaxAge * 1000 > now;
+}
+
+/**
+ * ec2.py's "is_cache_valid, else do_api_calls_update_cache", made safe for many processes. Without
+ * `wantText` a refresh's entry has empty texts (the refresh is in the cache, not in memory).
+ */
+async function currentEntry(
+  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, wantText = true,
+): Promise<Current> {
+  let previous: CacheEntry | undefined;
+  if (!options.refresh && settings.cacheMaxAge > 0) {
+    previous = await cache.get(digest);
+    if (previous && isFresh(previous, settings)) return { entry: previous, refreshed: false };
+  } else if (settings.cacheStaleOnError) {
+    // Read before refreshing, so a store that fails later in the run still has an answer to give.
+    previous = await cache.get(digest);
+  }
+  return do_api_calls_update_cache(cache, digest, settings, options, previous, wantText);
+}
+
+async function do_api_calls_update_cache(
+  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined, wantText: boolean,
+): Promise<Current> {
+  const waitingSince = Date.now();
+  const staleOr = (err: unknown) => serveStale(err, cache, digest, settings, options, previous);
+  let lock;
+  try {
+    lock = await cache.lock(digest, settings.cacheLockTimeout * 1000);
+  } catch (err) {
+    return staleOr(err);
+  }
+  // Stores that cannot take a file (Redis) get the refresh built in a private temporary folder.
+  const scratch = cache.scratchDir ?? mkdtempSync(path.join(os.tmpdir(), 'ec2-inventory-'));
+  let built: { file: string; index: string } | undefined;
+  try {
+    // Whoever held the lock may just have refreshed this configuration: serve that, don't repeat it.
+    if (settings.cacheMaxAge > 0) {
+      const entry = await cache.get(digest);
+      if (entry && entry.writtenAt >= waitingSince && isFresh(entry, settings)) return { entry, refreshed: false };
+    }
+    try {
+      built = await fetchInventoryFile(settings, scratch, options.onProgress);
+    } catch (err) {
+      return await staleOr(err);
+    }
+    const writtenAt = Date.now();
+    // Lets a later cached --list skip parsing settings (lib/cli/cached.ts), only while these
+    // settings still give the digest this entry is stored under.
+    const readKey = cacheDigest(settings) === digest ? readKeyOf(settings) : undefined;
+    // The file store takes the file itself; other stores (Redis) are given the text, as text.
+    const inventory = !cache.setFile ? readFileSync(built.file, 'latin1') : wantText ? readFileSync(built.file) : '';
+    const entry: CacheEntry = { inventory, index: built.index, writtenAt, ...(readKey ? { readKey } : {}) };
+    try {
+      lock.check();
+      if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt, ...(readKey ? { readKey } : {}) });
+      else await cache.set(digest, entry);
+    } catch (err) {
+      // The inventory is fresh; only storing it failed. With cache_stale_on_error the run still
+      // answers (with this newer inventory), otherwise the failure is reported as it is.
+      if (!settings.cacheStaleOnError) throw err;
+      options.onWarning?.(`the inventory was fetched but not cached: ${(err as Error).message}`);
+    }
+    return { entry, refreshed: true };
+  } finally {
+    if (built) rmSync(built.file, { force: true });
+    if (scratch !== cache.scratchDir) rmSync(scratch, { recursive: true, force: true });
+    await lock.release();
+  }
+}
+
+/** cache_stale_on_error: the previous inventory and a warning instead of the failure. */
+async function serveStale(
+  err: unknown, cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined,
+): Promise<Current> {
+  if (!settings.cacheStaleOnError) throw err;
+  let entry = previous;
+  if (!entry) {
+    try {
+      entry = await cache.get(digest);
+    } catch {
+      entry = undefined; // the store itself is down: nothing older to serve
+    }
+  }
+  if (!entry) throw err;
+  const age = Math.round((Date.now() - entry.writtenAt) / 1000);
+  options.onWarning?.(`refresh failed, serving the inventory cached ${age} s ago (cache_stale_on_error): ${(err as Error)?.message ?? String(err)}`);
+  return { entry, refreshed: true };
+}
+
+function entryHostVars(entry: CacheEntry, host: string): HostVars | undefined {
+  try {
+    const index = JSON.parse(asText(entry.index)) as Index;
+    if (!Object.hasOwn(index, host)) return undefined;
+    return hostVars(JSON.parse(asText(entry.inventory)) as Inventory, host);
+  } catch {
+    return undefined;
+  }
+}

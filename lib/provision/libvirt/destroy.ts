@@ -1,0 +1,71 @@
+// Destroy is idempotent: each part (running guest, definition, overlay volume, registry entry) is
+// removed when present and reported as 'absent' otherwise, so running it twice, or after a
+// half-finished manual cleanup, is fine.
+import fs from 'node:fs';
+import { ProvisionError } from '../../errors.js';
+import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
+import { METADATA_NS, parseMetadata, readDomain } from '../../sources/libvirt/xml.js';
+import { openRegistry, type RegistrySettings } from '../../store/registry.js';
+
+export interface DestroyKvmOptions {
+  uri: string;
+  name: string;
+  registry?: RegistrySettings;
+  /** Also destroy a domain that no launch of ours made (no metadata, not registered). */
+  force?: boolean;
+  log?: Log;
+}
+
+export interface DestroyKvmResult {
+  uri: string;
+  name: string;
+  domain: 'destroyed' | 'undefined' | 'absent';
+  volume: { pool: string; volume: string; action: 'deleted' | 'absent' } | null;
+  registry: 'removed' | 'absent' | 'not asked';
+}
+
+export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult> {
+  const log = o.log ?? (() => {});
+  const v = new Virsh(o.uri);
+  const registry = o.registry ? await openRegistry(o.registry) : undefined;
+  try {
+    const entry = await registry?.get(o.name);
+    if (entry && entry.source === 'kvm' && entry.hostvars['kvm_uri'] !== undefined && entry.hostvars['kvm_uri'] !== o.uri) {
+      throw new ProvisionError(`'${o.name}' is registered on ${String(entry.hostvars['kvm_uri'])}, not ${o.uri}`, 'EUSAGE');
+    }
+    let pool = typeof entry?.hostvars['kvm_pool'] === 'string' ? entry.hostvars['kvm_pool'] : undefined;
+    let volume = typeof entry?.hostvars['kvm_volume'] === 'string' ? entry.hostvars['kvm_volume'] : undefined;
+    let domain: DestroyKvmResult['domain'] = 'absent';
+    if (await v.domainExists(o.name)) {
+      // Our metadata says which overlay belongs to the guest, also when it was never registered.
+      const md = await v.call(['metadata', '--domain', o.name, '--uri', METADATA_NS]).then((r) => parseMetadata(r.stdout), () => undefined);
+      // A domain someone else made is not ours to delete by name alone.
+      if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
+      pool = md?.pool ?? pool;
+      volume = md?.volume ?? volume;
+      const serialLog = readDomain(await v.text(['dumpxml', '--', o.name])).serialLog;
+      const state = (await v.text(['domstate', '--', o.name])).trim();
+      if (state !== 'shut off') {
+        log(`stopping ${o.name} (${state})`);
+        await v.call(['destroy', '--', o.name]);
+        domain = 'destroyed';
+      } else domain = 'undefined';
+      log(`undefining ${o.name}`);
+      await v.call(['undefine', '--', o.name]);
+      if (serialLog && /^[a-z0-9]+:\/\/\//i.test(o.uri) && /\/ec2inv-[0-9a-f-]+\.serial\.log$/.test(serialLog)) fs.rmSync(serialLog, { force: true });
+    }
+    let vol: DestroyKvmResult['volume'] = null;
+    if (pool !== undefined && volume !== undefined) {
+      const exists = await v.volumeExists(pool, volume);
+      if (exists) {
+        log(`deleting volume ${pool}/${volume}`);
+        await v.call(['vol-delete', '--pool', pool, '--', volume]);
+      }
+      vol = { pool, volume, action: exists ? 'deleted' : 'absent' };
+    }
+    const reg: DestroyKvmResult['registry'] = registry ? ((await registry.deregister(o.name)) ? 'removed' : 'absent') : 'not asked';
+    return { uri: o.uri, name: o.name, domain, volume: vol, registry: reg };
+  } finally {
+    await registry?.close();
+  }
+}

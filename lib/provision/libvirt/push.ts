@@ -1,0 +1,138 @@
+// Push a built image into a libvirt storage pool, through libvirt itself (vol-upload), so the same
+// code works on the local daemon and over qemu+ssh without a second channel to the hypervisor.
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { ProvisionError } from '../../errors.js';
+import { run } from '../../run.js';
+import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
+import { Undo } from '../undo.js';
+import { dirPoolXml, volumeXml } from '../../sources/libvirt/xml.js';
+
+export interface PushKvmOptions {
+  uri: string;
+  pool: string;
+  image: string;
+  /** Volume name; the image's file name by default. */
+  volume?: string;
+  /** Define, build and start a directory pool at this path when POOL does not exist. */
+  createPool?: string;
+  /** Replace a volume of that name holding a different image. */
+  force?: boolean;
+  /** Kernel and initrd for direct kernel boot; found beside the image (NAME.vmlinuz / NAME.initrd) by default. */
+  kernel?: string;
+  initrd?: string;
+  log?: Log;
+}
+
+export interface PushedVolume {
+  volume: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  /** 'uploaded', or 'unchanged' when the pool already held these exact bytes. */
+  action: 'uploaded' | 'unchanged';
+}
+
+export interface PushKvmResult {
+  uri: string;
+  pool: string;
+  poolCreated: boolean;
+  format: string;
+  image: PushedVolume;
+  kernel?: PushedVolume;
+  initrd?: PushedVolume;
+}
+
+/** Names of the companion volumes that launch looks for beside an image volume. */
+export const kernelVolume = (volume: string) => `${volume}.vmlinuz`;
+export const initrdVolume = (volume: string) => `${volume}.initrd`;
+
+async function sha256File(file: string): Promise<string> {
+  const h = crypto.createHash('sha256');
+  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
+  return h.digest('hex');
+}
+
+async function remoteDigest(v: Virsh, pool: string, volume: string): Promise<{ bytes: number; sha256: string }> {
+  const h = crypto.createHash('sha256');
+  let bytes = 0;
+  await v.download(pool, volume, (c) => { h.update(c); bytes += c.length; });
+  return { bytes, sha256: h.digest('hex') };
+}
+
+/** The companion file beside the image (guest.qcow2 → guest.vmlinuz), as image build writes it. */
+function beside(image: string, ext: string): string | undefined {
+  const p = path.join(path.dirname(image), `${path.basename(image, path.extname(image))}.${ext}`);
+  return fs.existsSync(p) ? p : undefined;
+}
+
+async function imageFormat(file: string): Promise<string> {
+  const info = JSON.parse((await run('qemu-img', ['info', '--output=json', file])).stdout) as { format?: string };
+  if (info.format !== 'qcow2' && info.format !== 'raw') throw new ProvisionError(`${file}: image format '${info.format}' is not qcow2 or raw`, 'EFORMAT');
+  return info.format;
+}
+
+async function pushOne(v: Virsh, pool: string, file: string, volume: string, force: boolean, undo: Undo, log: Log): Promise<PushedVolume> {
+  const bytes = fs.statSync(file).size;
+  const sha256 = await sha256File(file);
+  if (await v.volumeExists(pool, volume)) {
+    // Read back through libvirt rather than trusting a size: the pool may have probed a qcow2
+    // volume's virtual size, and only the bytes prove it is the same image.
+    const same = (await remoteDigest(v, pool, volume)).sha256 === sha256;
+    if (same) {
+      log(`volume ${pool}/${volume} already holds ${path.basename(file)} (sha256 ${sha256.slice(0, 12)}): nothing to do`);
+      return { volume, path: await v.volumePath(pool, volume), bytes, sha256, action: 'unchanged' };
+    }
+    if (!force) throw new ProvisionError(`volume '${volume}' in pool '${pool}' holds a different image (use --force to replace it)`, 'EEXIST');
+    log(`replacing volume ${pool}/${volume}`);
+    await v.call(['vol-delete', '--pool', pool, '--', volume]);
+  }
+  log(`uploading ${file} (${bytes} bytes) to ${pool}/${volume}`);
+  // Raw capacity of exactly the file size: vol-upload then stores the bytes as they are, qcow2 or not.
+  await v.withXml(['vol-create', '--pool', pool, '--file'], volumeXml({ name: volume, capacityBytes: bytes, format: 'raw' }));
+  undo.add(`volume ${pool}/${volume}`, () => v.call(['vol-delete', '--pool', pool, '--', volume]));
+  await v.call(['vol-upload', '--pool', pool, '--', volume, file], 30 * 60_000);
+  const got = await remoteDigest(v, pool, volume);
+  if (got.bytes !== bytes || got.sha256 !== sha256) {
+    throw new ProvisionError(`verify: ${pool}/${volume} holds ${got.bytes} bytes sha256 ${got.sha256}, expected ${bytes} bytes sha256 ${sha256}`, 'EVERIFY');
+  }
+  return { volume, path: await v.volumePath(pool, volume), bytes, sha256, action: 'uploaded' };
+}
+
+export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
+  const log = o.log ?? (() => {});
+  const v = new Virsh(o.uri);
+  const volume = o.volume ?? path.basename(o.image);
+  if (!fs.existsSync(o.image)) throw new ProvisionError(`image ${o.image} does not exist`, 'ENOENT');
+  const kernel = o.kernel ?? beside(o.image, 'vmlinuz');
+  const initrd = o.initrd ?? (o.kernel === undefined ? beside(o.image, 'initrd') : undefined);
+  for (const f of [kernel, initrd]) if (f !== undefined && !fs.existsSync(f)) throw new ProvisionError(`${f} does not exist`, 'ENOENT');
+  const format = await imageFormat(o.image);
+  const undo = new Undo('push', log);
+  return undo.guard(async () => {
+    let poolCreated = false;
+    undo.step('pool');
+    if (!(await v.poolExists(o.pool))) {
+      if (o.createPool === undefined) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri} (use --create-pool DIR to create it)`, 'ENOPOOL');
+      log(`creating directory pool ${o.pool} at ${o.createPool}`);
+      await v.withXml(['pool-define', '--file'], dirPoolXml(o.pool, path.resolve(o.createPool)));
+      undo.add(`pool ${o.pool}`, async () => {
+        await v.call(['pool-destroy', '--', o.pool]).catch(() => {});
+        await v.call(['pool-undefine', '--', o.pool]);
+      });
+      await v.call(['pool-build', '--', o.pool]);
+      await v.call(['pool-start', '--', o.pool]);
+      await v.call(['pool-autostart', '--', o.pool]);
+      poolCreated = true;
+    }
+    undo.step('upload image');
+    const image = await pushOne(v, o.pool, o.image, volume, o.force ?? false, undo, log);
+    undo.step('upload kernel');
+    const k = kernel === undefined ? undefined : await pushOne(v, o.pool, kernel, kernelVolume(volume), o.force ?? false, undo, log);
+    undo.step('upload initrd');
+    const i = initrd === undefined ? undefined : await pushOne(v, o.pool, initrd, initrdVolume(volume), o.force ?? false, undo, log);
+    await v.call(['pool-refresh', '--', o.pool]);
+    return { uri: o.uri, pool: o.pool, poolCreated, format, image, ...(k ? { kernel: k } : {}), ...(i ? { initrd: i } : {}) };
+  });
+}

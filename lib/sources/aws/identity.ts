@@ -1,0 +1,88 @@
+// Who the inventory calls AWS as: the later ec2.py's boto_profile / --profile / AWS_PROFILE,
+// iam_role and [credentials], on top of the SDK's default chain (environment, SSO, web identity,
+// instance metadata), which needs no code here. Credentials stay in memory.
+// The providers and STS are loaded only when a profile, a role or the account id is asked for:
+// @aws-sdk/credential-providers alone costs more to load than the EC2 client.
+import type { Settings } from '../../settings/read.js';
+import { SettingsError } from '../../errors.js';
+import { awsError } from './errors.js';
+import { clientOptions, type AuthSettings, type ClientAuth, type Provider } from './clients.js';
+
+type Credentials = Awaited<ReturnType<Provider>>;
+
+export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'iamRole' | 'credentials'>>;
+
+/** The session name the later ec2.py gave its AssumeRole calls. */
+export const ROLE_SESSION_NAME = 'ansible_dynamic_inventory';
+
+/**
+ * The credentials of one refresh, resolved once so that a bad profile or a refused AssumeRole is
+ * one clear error before any inventory call (and one AssumeRole serves every region).
+ */
+export async function resolveAuth(settings: IdentitySettings, region: string): Promise<ClientAuth> {
+  let base: Provider | undefined;
+  if (!settings.profile && !settings.credentials && !settings.iamRole) return {};
+  const { fromIni, fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+  if (settings.profile) {
+    base = fromIni({ profile: settings.profile });
+  } else if (settings.credentials) {
+    const fixed = settings.credentials;
+    base = async () => fixed;
+  }
+  if (!base && !settings.iamRole) return {};
+  if (base && settings.profile) {
+    try {
+      await base();
+    } catch (err) {
+      throw new SettingsError(
+        `profile '${settings.profile}' (from --profile, AWS_PROFILE or boto_profile in ${settings.iniPath}) gives no credentials: ${firstLine(err)}`,
+        settings.iniPath, 'boto_profile',
+      );
+    }
+  }
+  if (!settings.iamRole) return { credentials: memoize(base as Provider) };
+  const role = memoize(fromTemporaryCredentials({
+    params: { RoleArn: settings.iamRole, RoleSessionName: ROLE_SESSION_NAME },
+    ...(base ? { masterCredentials: base } : {}),
+    clientConfig: { region },
+  }));
+  try {
+    await role();
+  } catch (err) {
+    throw awsError('STS', `AssumeRole of iam_role ${settings.iamRole}`, region, err);
+  }
+  return { credentials: role };
+}
+
+/** The account the credentials belong to (STS GetCallerIdentity): ec2_account_id, group_by_aws_account. */
+export async function getAccountId(settings: AuthSettings, region: string): Promise<string | undefined> {
+  return (await callerIdentity(settings, region)).account;
+}
+
+export async function callerIdentity(settings: AuthSettings, region: string): Promise<{ account?: string; arn?: string }> {
+  const { STSClient, GetCallerIdentityCommand } = await import('@aws-sdk/client-sts');
+  const sts = new STSClient(clientOptions(settings, region));
+  try {
+    const out = await sts.send(new GetCallerIdentityCommand({}));
+    return { account: out.Account, arn: out.Arn };
+  } catch (err) {
+    throw awsError('STS', 'GetCallerIdentity', region, err);
+  } finally {
+    sts.destroy();
+  }
+}
+
+// Temporary credentials are shared until five minutes before they expire.
+function memoize(provider: Provider): Provider {
+  let cached: Promise<Credentials> | undefined;
+  return async () => {
+    const current = cached ? await cached.catch(() => undefined) : undefined;
+    if (current && (!current.expiration || current.expiration.getTime() - Date.now() > 300_000)) return current;
+    cached = provider();
+    return cached;
+  };
+}
+
+function firstLine(err: unknown): string {
+  return String((err as Error)?.message ?? err).split('\n')[0] ?? '';
+}

@@ -1,0 +1,32 @@
+// The part of a cache key that says which inventory an entry is: a digest of every setting and
+// every environment value that changes what a refresh returns. Two configurations or two
+// accounts sharing a cache_path or a Redis never read each other's inventory.
+import { createHash } from 'node:crypto';
+import type { Settings } from '../settings/read.js';
+// Declared beside the read key, which must change whenever the digest would.
+import { digestVersion, envInDigest as envInKey } from '../settings/readKey.js';
+
+/** Settings that only say how the cache and the calls behave, not what the inventory holds. */
+const notInKey = new Set<string>([
+  'iniPath', 'cachePath', 'cacheMaxAge', 'cacheConnection', 'cacheStaleOnError', 'cacheLockTimeout', 'registryLockTimeout',
+  'maxConcurrency', 'maxAttempts',
+]);
+
+export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process.env): string {
+  const relevant: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1))) {
+    if (notInKey.has(key)) continue;
+    // Added after caches existed: left out while empty, so those caches keep their keys.
+    if (key === 'libvirtUris' && Array.isArray(value) && value.length === 0) continue;
+    // Patterns hold a RegExp; their source text is what identifies them.
+    relevant[key] = value && typeof value === 'object' && 'source' in value ? (value as { source: string }).source : value;
+  }
+  const environment = Object.keys(env).filter((k) => envInKey.test(k)).sort().map((k) => [k, env[k]]);
+  // The access key id tells accounts apart without a call; only its hash goes into the key,
+  // and the secret is never read.
+  const keyId = env['AWS_ACCESS_KEY_ID'] ? createHash('sha256').update(env['AWS_ACCESS_KEY_ID']).digest('hex') : '';
+  return createHash('sha256')
+    .update(JSON.stringify({ v: digestVersion, relevant, environment, keyId }))
+    .digest('hex')
+    .slice(0, 32);
+}

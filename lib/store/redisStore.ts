@@ -1,0 +1,77 @@
+// The shared cache: keyv over Redis (@keyv/redis), so several controllers share one refresh, and an
+// expiring SET NX PX lock so that only one of them calls the APIs at a time. The lock expires by
+// itself when its holder dies; the holder extends it while it works.
+import Keyv from 'keyv';
+import KeyvRedis, { createClient } from '@keyv/redis';
+import { CacheError } from '../errors.js';
+import type { CacheEntry, InventoryCache } from './types.js';
+import { redisLock } from './lock.js';
+
+const NAMESPACE = 'ec2-inventory';
+/** Entries outlive cache_max_age so that cache_stale_on_error has something to serve. */
+const ENTRY_TTL_MS = 7 * 24 * 3600 * 1000;
+const LOCK_TTL_MS = 30_000;
+const COMMAND_TIMEOUT_MS = 10_000;
+
+
+/** host:port/db of a redis URL: what messages may show (the URL may carry a password). */
+export function redisWhere(url: string): string {
+  const u = new URL(url);
+  return `Redis ${u.hostname}:${u.port || '6379'}${u.pathname && u.pathname !== '/' ? u.pathname : '/0'}`;
+}
+
+export async function openRedisCache(url: string): Promise<InventoryCache> {
+  const where = redisWhere(url);
+  const fail = (what: string, err: unknown): CacheError =>
+    new CacheError(`${where}: ${what}: ${(err as Error)?.message || String(err)}`, where, { cause: err });
+  // No reconnection: a Redis that goes away fails the run at once instead of hanging it.
+  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
+  client.on('error', () => { /* reported through the command that fails */ });
+  try {
+    await withTimeout(client.connect(), 'connect');
+  } catch (err) {
+    throw fail('cannot connect', err);
+  }
+  const keyv = new Keyv<CacheEntry>({
+    store: new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true }),
+    namespace: NAMESPACE,
+    throwOnErrors: true,
+  });
+  keyv.on('error', () => { /* thrown to the caller as well */ });
+
+  return {
+    where,
+    async get(digest) {
+      try {
+        return await withTimeout(keyv.get(digest), 'GET');
+      } catch (err) {
+        throw fail('cannot read the cached inventory', err);
+      }
+    },
+    async set(digest, entry) {
+      try {
+        await withTimeout(keyv.set(digest, entry, ENTRY_TTL_MS), 'SET');
+      } catch (err) {
+        throw fail('cannot store the inventory', err);
+      }
+    },
+    lock: (digest, timeoutMs) => redisLock(client, `${NAMESPACE}:lock:${digest}`, {
+      where, timeoutMs, ttlMs: LOCK_TTL_MS, bounded: withTimeout,
+      heldBy: (s) => `another refresh has held the lock for more than ${s} s (cache_lock_timeout)`,
+    }),
+    async close() {
+      try {
+        client.destroy();
+      } catch { /* already closed */ }
+    },
+  };
+}
+
+export function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${what} timed out after ${COMMAND_TIMEOUT_MS / 1000} s`)), COMMAND_TIMEOUT_MS);
+    timer.unref();
+  });
+  return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
+}

@@ -1,0 +1,192 @@
+// The registry of hosts launched (or registered by hand) outside what the AWS APIs list: KVM
+// guests, instances whose groups were chosen at launch. It lives in keyv beside the cache: a file
+// in cache_path by default, the same Redis as the cache when cache_connection is set. The
+// inventory merges it into --list and --host; an empty registry changes nothing.
+import { EventEmitter } from 'node:events';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
+import type { Settings } from '../settings/read.js';
+import { CacheError, InventoryError } from '../errors.js';
+import { writeAtomic } from './atomic.js';
+import type { RegisteredHost } from '../records/inventory.js';
+import { lockFolder, redisLock } from './lock.js';
+import type { CacheLock } from './types.js';
+
+export interface Registry {
+  /** Every registered host, sorted by name. */
+  list(): Promise<RegisteredHost[]>;
+  get(name: string): Promise<RegisteredHost | undefined>;
+  /** Adds or replaces a host. */
+  register(host: RegisteredHost): Promise<void>;
+  /** Removes a host; false when it was not registered. */
+  deregister(name: string): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export type RegistrySettings = Pick<Settings, 'cachePath' | 'cacheConnection' | 'registryLockTimeout'>;
+
+type Hosts = Record<string, RegisteredHost>;
+
+/** The registry file of the default store, in cache_path. */
+export function registryFile(cachePath: string): string {
+  return path.join(cachePath, 'ec2-inventory.registry.json');
+}
+
+/** Its lock: not the refresh lock, so that registering never waits for a refresh. */
+export function registryLockFile(cachePath: string): string {
+  return path.join(cachePath, 'ec2-inventory.registry.lock');
+}
+
+const KEY = 'hosts';
+
+/** Group names Ansible accepts, as ec2.py's to_safe makes them. */
+const groupName = /^[A-Za-z0-9_-]+$/;
+
+export function validateHost(host: RegisteredHost): void {
+  if (!host.name || /\s/.test(host.name)) throw new InventoryError(`registry: host name '${host.name}' is empty or has spaces`);
+  for (const g of host.groups) {
+    if (!groupName.test(g)) throw new InventoryError(`registry: group '${g}' of host '${host.name}' may only hold letters, digits, - and _`);
+    if (g === '_meta' || g === 'all' || g === 'ungrouped') throw new InventoryError(`registry: group '${g}' of host '${host.name}' is reserved`);
+  }
+}
+
+export async function openRegistry(settings: RegistrySettings): Promise<Registry> {
+  // The whole registry is one keyv value: it is small (hosts launched by hand), it changes under its
+  // own lock, and one read tells whether there is anything to merge.
+  const timeoutMs = settings.registryLockTimeout * 1000;
+  const heldBy = (s: number) => `another process has held the registry lock for more than ${s} s (registry_lock_timeout)`;
+  let keyv: Keyv<Hosts>;
+  let lock: () => Promise<CacheLock>;
+  if (settings.cacheConnection) {
+    const redis = await redisKeyv(settings.cacheConnection);
+    keyv = redis.keyv;
+    lock = () => redisLock(redis.client, 'ec2-inventory-registry:lock', { where: redis.where, timeoutMs, heldBy, ttlMs: 30_000, bounded: redis.bounded });
+  } else {
+    const dir = settings.cachePath;
+    keyv = new Keyv<Hosts>({ store: new KeyvJsonFile(registryFile(dir)), namespace: 'ec2-inventory-registry', serialize: undefined, deserialize: undefined, throwOnErrors: true });
+    lock = () => {
+      ensureFolder(dir);
+      return lockFolder(dir, registryLockFile(dir), timeoutMs, (s) => `${registryLockFile(dir)}: ${heldBy(s)}`);
+    };
+  }
+  keyv.on('error', () => { /* thrown to the caller as well */ });
+  const read = async (): Promise<Hosts> => ((await keyv.get(KEY)) as Hosts | undefined) ?? {};
+  const change = async (edit: (hosts: Hosts) => boolean): Promise<boolean> => {
+    let held: CacheLock | undefined;
+    try {
+      held = await lock();
+      const hosts = await read();
+      const changed = edit(hosts);
+      held.check();
+      if (changed) await keyv.set(KEY, hosts);
+      return changed;
+    } finally {
+      await held?.release();
+    }
+  };
+  return {
+    async list() {
+      return Object.values(await read()).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    },
+    async get(name) {
+      const hosts = await read();
+      return Object.hasOwn(hosts, name) ? hosts[name] : undefined;
+    },
+    async register(host) {
+      validateHost(host);
+      await change((hosts) => { hosts[host.name] = host; return true; });
+    },
+    async deregister(name) {
+      return change((hosts) => {
+        if (!Object.hasOwn(hosts, name)) return false;
+        delete hosts[name];
+        return true;
+      });
+    },
+    async close() {
+      await keyv.disconnect().catch(() => {});
+    },
+  };
+}
+
+async function redisKeyv(url: string) {
+  const [{ default: KeyvRedis, createClient }, { redisWhere, withTimeout }] = await Promise.all([import('@keyv/redis'), import('./redisStore.js')]);
+  const where = redisWhere(url);
+  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
+  client.on('error', () => {});
+  try {
+    await client.connect();
+  } catch (err) {
+    throw new CacheError(`${where}: cannot connect: ${(err as Error).message}`, where, { cause: err });
+  }
+  const keyv = new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
+  return { keyv, client, where, bounded: withTimeout };
+}
+
+/** Creates cache_path if needed, as the cache does, so that a first launch can register. */
+function ensureFolder(dir: string): void {
+  try {
+    mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new CacheError(`cache_path ${dir} cannot be created: ${(err as Error).message}`, dir, { cause: err });
+  }
+}
+
+/**
+ * Reads the registered hosts without opening the cache or taking a lock: what --list does on
+ * every run, so it must cost one stat when the registry is empty.
+ */
+export async function registeredHosts(settings: RegistrySettings): Promise<RegisteredHost[]> {
+  if (!settings.cacheConnection) {
+    const hosts = readJsonFile(registryFile(settings.cachePath));
+    return hosts ? Object.values(hosts).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)) : [];
+  }
+  const registry = await openRegistry(settings);
+  try {
+    return await registry.list();
+  } finally {
+    await registry.close();
+  }
+}
+
+function readJsonFile(file: string): Hosts | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw new CacheError(`cannot read the registry ${file}: ${(err as Error).message}`, file, { cause: err });
+  }
+  try {
+    return JSON.parse(text) as Hosts;
+  } catch (err) {
+    throw new CacheError(`the registry ${file} is not valid JSON: ${(err as Error).message}`, file, { cause: err });
+  }
+}
+
+/** keyv adapter over one JSON file holding the registry (written atomically, 0600). */
+class KeyvJsonFile extends EventEmitter implements KeyvStoreAdapter {
+  opts: { file: string };
+  namespace?: string;
+  constructor(readonly file: string) {
+    super();
+    this.opts = { file };
+  }
+  async get<Value>(): Promise<StoredData<Value> | undefined> {
+    const hosts = readJsonFile(this.file);
+    return hosts ? ({ value: hosts as Value, expires: undefined } as StoredData<Value>) : undefined;
+  }
+  async set(_key: string, data: { value: Hosts }): Promise<boolean> {
+    if (Object.keys(data.value).length === 0) rmSync(this.file, { force: true });
+    else writeAtomic(this.file, JSON.stringify(data.value, null, 2) + '\n');
+    return true;
+  }
+  async delete(): Promise<boolean> {
+    rmSync(this.file, { force: true });
+    return true;
+  }
+  async clear(): Promise<void> {
+    rmSync(this.file, { force: true });
+  }
+}
