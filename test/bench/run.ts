@@ -35,14 +35,12 @@ import { recordAnswers, startReplay } from './replayServer.js';
 
 // The SDK's Node 20 notice (from the seeding clients here and from big.js) is not a figure.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-// Each row also goes to stderr as soon as it is measured: a part that fails later loses nothing.
-const rows: string[][] = new Proxy([] as string[][], {
-  get(target, key, receiver) {
-    if (key === 'push') return (...added: string[][]) => { for (const r of added) process.stderr.write(`| ${r.join(' | ')} |\n`); return target.push(...added); };
-    return Reflect.get(target, key, receiver) as unknown;
-  },
-});
-const benchDir = path.dirname(fileURLToPath(import.meta.url));
+const rows: string[][] = [];
+/** Also to stderr as soon as it is measured: a part that fails later loses nothing. */
+function addRow(row: string[]): void {
+  process.stderr.write(`| ${row.join(' | ')} |\n`);
+  rows.push(row);
+}const benchDir = path.dirname(fileURLToPath(import.meta.url));
 const provisionBin = path.join(repoRoot, 'bin', 'provision');
 const dir = tempDir('ec2inv-bench-');
 const env = {
@@ -127,7 +125,7 @@ async function cachedList(hosts: number, repeats: number): Promise<void> {
     reference = await median(repeats, referenceScript, ['http://127.0.0.1:1', refIni, '--list'], env);
   }
   const size = statSync(cacheFile).size / 1024 / 1024;
-  rows.push([
+  addRow([
     `cached --list, ${hosts.toLocaleString('en')} hosts (${size.toFixed(1)} MB)`,
     `port ${ms(port)}; floor ${ms(floor)} (node ${ms(nodeFloor)} + cat ${ms(catFloor)})${reference ? `; reference ${ms(reference)}` : ''}`,
     `${ratio(port / floor)} of floor${reference ? `; ${ratio(reference / port)} faster than reference` : ''}`,
@@ -230,7 +228,7 @@ async function coldRefresh(): Promise<void> {
         else ratios.push('reference unavailable (python3-boto missing)');
         if (peer !== undefined) { measured.push(`aws_ec2 ${ms(peer)} (EC2 only)`); ratios.push(`${ratio(peer / port)} faster than aws_ec2`); }
         else ratios.push(`aws_ec2 not measured: ${'missing' in awsEc2 ? awsEc2.missing : ''}`);
-        rows.push([
+        addRow([
           `cold refresh, ${benchRegions.length} regions (${hosts} EC2 hosts), EC2 + RDS + Route53, AWS-like replay: 100 ms per request, all at once`,
           measured.join('; '), ratios.join('; '), 'at least 8x faster than reference, 40x than aws_ec2; within 1.3x of floor',
         ]);
@@ -243,7 +241,7 @@ async function coldRefresh(): Promise<void> {
       const motoCommands: [string, string[], NodeJS.ProcessEnv][] = [[inventoryBin, ['--refresh-cache'], portEnv(proxy.url)]];
       if (referenceAvailable) motoCommands.push([referenceScript, [proxy.url, refIni, '--refresh-cache'], env]);
       const [port, reference] = await interleavedMedians(repeats(3), motoCommands) as [number, number | undefined];
-      rows.push([
+      addRow([
         `cold refresh, moto-bound: the same state and clients against moto (one request at a time) plus 100 ms per request`,
         `port ${ms(port)}${reference !== undefined ? `; reference ${ms(reference)}` : ''}`,
         reference !== undefined ? `${ratio(reference / port)} faster than reference` : 'reference unavailable',
@@ -306,7 +304,7 @@ async function buildRows(withXz: boolean): Promise<void> {
   for (const [how, ours, tarLine, theirs] of pairs) {
     const [port, floor] = await interleavedMedians(repeats(1), [ours, theirs]) as [number, number];
     const size = (f: string) => (statSync(f).size / 1024 / 1024).toFixed(1);
-    rows.push([
+    addRow([
       `template build --compress ${how}, ${label} (${mb} MB, ${entries.toLocaleString('en')} entries)`,
       `port ${ms(port)} (${size(path.join(out, `bench-${how}${{ gzip: '.tar.gz', zstd: '.tar.zst', xz: '.tar.xz' }[how]}`))} MB); ${tarLine} ${ms(floor)} (${size(path.join(dir, `tar-${how}`))} MB)`,
       `${ratio(port / floor)} of tar`,
@@ -323,7 +321,7 @@ async function buildRows(withXz: boolean): Promise<void> {
     ['sh', ['-c', 'rm -f "$1" && truncate -s 2047M "$1" && mkfs.ext4 -q -F -T default -b 4096 -L root -d "$3" "$1" && qemu-img convert -q -f raw -O qcow2 "$1" "$2"',
       'sh', raw, path.join(dir, 'tools.qcow2'), root], env],
   ]) as [number, number];
-  rows.push([
+  addRow([
     `image build --from the same folder, 2 GiB qcow2`,
     `port ${ms(port)}; the tools alone ${ms(floor)} (mkfs.ext4 -d of the folder as root, then qemu-img convert)`,
     `${ratio(port / floor)} of the tools`,
@@ -339,7 +337,7 @@ async function bigBuild(): Promise<void> {
   const f = JSON.parse(floorOut) as { generateMs: number; stringifyMs: number; writeMs: number };
   const floorMs = f.generateMs + f.stringifyMs + f.writeMs;
   const s = (x: number) => `${(x / 1000).toFixed(2)} s`;
-  rows.push([
+  addRow([
     `refresh of ${m.instances.toLocaleString('en')} instances (SDK answers in process)`,
     `CPU ${s(m.cpuMs)} (wall ${s(m.wallMs)}); peak RSS ${Math.round(m.maxRssMb)} MB; ${Math.round(m.bytes / 1024 / 1024)} MB of JSON; `
       + `CPU floor ${s(floorMs)} (no rules: generating the SDK answers ${s(f.generateMs)} + V8's JSON.stringify of the finished inventory ${s(f.stringifyMs)} + writing it ${s(f.writeMs)})`,
@@ -374,7 +372,7 @@ async function pushBench(): Promise<void> {
     const par = await once(32, 'bench-par');
     const seq = await once(1, 'bench-seq');
     const mibs = (bytes: number, t: number) => (bytes / MiB / (t / 1000)).toFixed(1);
-    rows.push([
+    addRow([
       'push ec2, 2 GiB sparse image (64 MiB data), 20 ms per request',
       `${par.r.blocksSent} blocks sent, ${par.r.blocksTotal - par.r.blocksSent} skipped (${Math.round(par.r.bytesSkipped / MiB)} MiB); whole push ${ms(par.ms)} of which scanning the 2 GiB ${ms(scanMs)}; upload ${mibs(par.r.blocksSent * 512 * 1024, par.ms - scanMs)} MiB/s at 32 in flight, ${mibs(seq.r.blocksSent * 512 * 1024, seq.ms - scanMs)} MiB/s one at a time`,
       `upload ${ratio((seq.ms - scanMs) / (par.ms - scanMs))} faster than one at a time (moto, one Python process, is the limit)`,
