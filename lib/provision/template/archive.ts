@@ -31,6 +31,23 @@ function devMinor(rdev: number): number {
  * Source files are read in place; nothing is copied.
  */
 export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): AsyncGenerator<Buffer> {
+  // Everything below is synchronous: a generator per directory level that awaited would pass every
+  // buffer through each level's promise. Small entries are gathered into pieces of about 1 MiB.
+  let pending: Buffer[] = [];
+  let pendingBytes = 0;
+  for (const b of tarEntries(tree, opts)) {
+    pending.push(b);
+    pendingBytes += b.length;
+    if (pendingBytes >= 1 << 20) {
+      yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, pendingBytes);
+      pending = [];
+      pendingBytes = 0;
+    }
+  }
+  if (pendingBytes > 0) yield Buffer.concat(pending, pendingBytes);
+}
+
+function* tarEntries(tree: OverlayTree, opts: ArchiveOptions): Generator<Buffer> {
   const top = fs.lstatSync(tree.root);
   const mapOwner = (uid: number, gid: number): [number, number] => {
     if (opts.ownership === 'all-root') return [0, 0];
@@ -40,7 +57,7 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
   // First archived path of each multiply-linked inode, so later names become hard links to it.
   const linked = new Map<string, string>();
 
-  async function* entry(rel: string): AsyncGenerator<Buffer> {
+  function* entry(rel: string): Generator<Buffer> {
     const name = rel === '' ? '.' : `./${rel}`;
     if (!tree.isFromSource(rel)) {
       const c = tree.changes.get(rel)!;
@@ -113,7 +130,7 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
     }
   }
 
-  async function* walk(rel: string): AsyncGenerator<Buffer> {
+  function* walk(rel: string): Generator<Buffer> {
     yield* entry(rel);
     if (tree.kind(rel) !== 'dir') return;
     for (const n of tree.list(rel)) yield* walk(rel === '' ? n : `${rel}/${n}`);
