@@ -7,8 +7,9 @@
 // ansible-ec2.meta a hash of the ini's path and bytes, the environment, the cache folder and
 // cache_max_age. Same inputs → same settings → same digest → same entry. Everything else the full
 // path checks for a cached --list is checked here the same way: the entry is whole, fresh and not
-// being rewritten (the protocol of lib/store/fileStore.ts readEntry), the cache folder is writable,
-// and there is no registry file whose hosts would be merged in.
+// being rewritten (the protocol of lib/store/fileStore.ts readEntry) and the cache folder is
+// writable. With a registry file, the answer is the merged output the full path kept
+// (lib/store/merged.ts), served only while it names this very cache meta and registry file.
 //
 // It imports nothing but lib/settings/readKey.ts and takes node:fs and node:path through
 // process.getBuiltinModule (see getBuiltin there): together, about 7 ms less than importing
@@ -44,6 +45,8 @@ export function serveCachedList(argv: readonly string[], env: NodeJS.ProcessEnv 
 
 interface OpenCache {
   fd: number;
+  /** Where the output starts in the file (after the merged output's header line), and its length. */
+  start: number;
   size: number;
 }
 
@@ -85,23 +88,41 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   if (!(meta.writtenAt + meta.read.maxAge * 1000 > Date.now())) return undefined;
   // The full path opens the cache only in a folder it can write (lib/store/open.ts ensureCacheDir).
   fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
-  // Registered hosts are merged into --list; even an empty registry file is left to the full path.
-  if (fs.statSync(path.join(dir, 'ec2-inventory.registry.json'), { throwIfNoEntry: false }) !== undefined) return undefined;
+  // Registered hosts are merged into --list: served from the merged output when it is current.
+  const registryFile = path.join(dir, 'ec2-inventory.registry.json');
+  const registry = fs.existsSync(registryFile) ? fs.readFileSync(registryFile, 'utf8') : undefined;
   const indexFile = path.join(dir, 'ansible-ec2.index');
   fs.accessSync(indexFile, fs.constants.R_OK);
   if (fs.statSync(indexFile).size !== meta.indexBytes) return undefined;
-  const fd = fs.openSync(path.join(dir, 'ansible-ec2.cache'), 'r');
+  const fd = fs.openSync(path.join(dir, registry === undefined ? 'ansible-ec2.cache' : 'ansible-ec2.merged'), 'r');
   try {
-    const size = fs.fstatSync(fd).size;
+    const total = fs.fstatSync(fd).size;
+    const start = registry === undefined ? 0 : mergedStart(fd, before.text, registry);
     // A rewrite that started since meta was read changes meta (readEntry's protocol): then the
     // file opened may not be the one meta describes.
     const after = readMeta(metaFile);
-    if (size === meta.cacheBytes && after && after.text === before.text) return { fd, size };
+    const current = registry === undefined ? total === meta.cacheBytes : start !== undefined;
+    if (current && start !== undefined && after && after.text === before.text) return { fd, start, size: total - start };
   } catch {
     // closed below
   }
   fs.closeSync(fd);
   return undefined;
+}
+
+/**
+ * Where the output starts in ansible-ec2.merged, when its header (lib/store/merged.ts) names these
+ * meta and registry texts; undefined when it was made from others.
+ */
+function mergedStart(fd: number, metaText: string, registry: string): number | undefined {
+  // The header holds both texts JSON-escaped: a little longer than they are.
+  const room = Buffer.byteLength(metaText) * 2 + Buffer.byteLength(registry) * 2 + 256;
+  const head = Buffer.allocUnsafe(room);
+  const n = fs.readSync(fd, head, 0, room, 0);
+  const newline = head.subarray(0, n).indexOf(0x0a);
+  if (newline === -1) return undefined;
+  const header = JSON.parse(head.subarray(0, newline).toString('utf8')) as { v?: unknown; meta?: unknown; registry?: unknown };
+  return header.v === 1 && header.meta === metaText && header.registry === registry ? newline + 1 : undefined;
 }
 
 /** lib/settings/read.ts defaultIniPath, without loading that module. */
@@ -215,7 +236,7 @@ function fill(cache: OpenCache, buffer: Buffer, from: number): number {
       buffer[got++] = 0x0a;
       continue;
     }
-    const n = fs.readSync(cache.fd, buffer, got, Math.min(want - got, cache.size - from - got), from + got);
+    const n = fs.readSync(cache.fd, buffer, got, Math.min(want - got, cache.size - from - got), cache.start + from + got);
     if (n === 0) throw new Error(`it is ${cache.size - from - got} bytes shorter than it was a moment ago`);
     got += n;
   }
