@@ -95,7 +95,8 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
   const linked = new Map<string, string>();
   const probe = Buffer.alloc(1);
 
-  function* entry(rel: string): Generator<void> {
+  /** Writes one entry; returns whether it is a directory (to be walked). */
+  function* entry(rel: string): Generator<void, boolean> {
     const name = rel === '' ? '.' : `./${rel}`;
     if (!tree.isFromSource(rel)) {
       const c = tree.changes.get(rel)!;
@@ -109,7 +110,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
       } else if (c.kind === 'dir') {
         out.put(encodeHeader({ ...base, type: 'dir', mode: c.mode }));
       }
-      return;
+      return c.kind === 'dir';
     }
     const abs = path.join(tree.root, rel);
     const st = fs.lstatSync(abs);
@@ -120,7 +121,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
       const first = st.nlink > 1 ? linked.get(key) : undefined;
       if (first !== undefined) {
         out.put(encodeHeader({ ...h, type: 'hardlink', linkname: first }));
-        return;
+        return false;
       }
       if (st.nlink > 1) linked.set(key, name);
       out.put(encodeHeader({ ...h, size: st.size }));
@@ -155,6 +156,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
       out.put(padding(st.size));
     } else if (st.isDirectory()) {
       out.put(encodeHeader({ ...h, type: 'dir' }));
+      return true;
     } else if (st.isSymbolicLink()) {
       out.put(encodeHeader({ ...h, type: 'symlink', linkname: fs.readlinkSync(abs) }));
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
@@ -164,12 +166,13 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
     } else {
       opts.onSkip?.(rel, 'sockets cannot be archived');
     }
+    return false;
   }
 
   function* walk(rel: string): Generator<void> {
-    yield* entry(rel);
+    const isDir = yield* entry(rel);
     yield;
-    if (tree.kind(rel) !== 'dir') return;
+    if (!isDir) return;
     for (const n of tree.list(rel)) yield* walk(rel === '' ? n : `${rel}/${n}`);
   }
 
