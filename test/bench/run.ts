@@ -341,7 +341,7 @@ async function buildRows(withXz: boolean): Promise<void> {
     `image build --from the same folder, 2 GiB qcow2`,
     `port ${ms(port)}; the tools alone ${ms(floor)} (mkfs.ext4 -d of the folder as root, then qemu-img convert)`,
     `${ratio(port / floor)} of the tools`,
-    'the tools plus the unprivileged copy (fakeroot tar -x into a staging folder)',
+    'none set: the same tools, run by hand',
   ]);
 }
 
