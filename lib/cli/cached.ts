@@ -11,12 +11,14 @@
 // writable. With a registry file, the answer is the merged output the full path kept
 // (lib/store/merged.ts), served only while it names this very cache meta and registry file.
 //
-// It imports nothing but lib/settings/readKey.ts and takes node:fs and node:path through
+// It imports nothing but lib/settings/readKey.ts and lib/settings/configparser.ts (itself without
+// imports), and takes node:fs and node:path through
 // process.getBuiltinModule (see getBuiltin there): together, about 7 ms less than importing
 // node:fs and node:crypto, on a floor of about 40 ms.
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
 import { computeReadKey, getBuiltin, sha256Hex } from '../settings/readKey.js';
+import { IniFile } from '../settings/configparser.js';
 
 let fs: typeof Fs;
 let path: typeof Path;
@@ -139,37 +141,15 @@ function defaultIniPath(executable: string, env: NodeJS.ProcessEnv): string {
 }
 
 /**
- * cache_path from the ini text with a minimal scan of [ec2] (then DEFAULT), as the full path's ini
- * parsing and ~ expansion would give it; undefined for anything it does not handle simply (quotes,
- * escapes, inline comments, ~user, cache_connection). A wrong answer can only miss: the read key
- * binds the folder the writer used.
+ * cache_path as the full path reads it: the same configparser reading (lib/settings/configparser.ts),
+ * trimmed, with ~ expanded; undefined for what it leaves to the full path (~user, cache_connection).
+ * Any error in the file makes cachedInventory fail, and the full path report it.
  */
 function cacheDir(text: string, env: NodeJS.ProcessEnv): string | undefined {
-  let section: string | undefined;
-  let fromEc2: string | undefined;
-  let fromDefault: string | undefined;
-  for (const line of text.split(/[\r\n]+/)) {
-    if (/^\s*([;#]|$)/.test(line)) continue;
-    const header = /^\[([^\]]*)\]\s*$/.exec(line);
-    if (header) {
-      section = (header[1] as string).trim();
-      continue;
-    }
-    if (section !== 'ec2' && section !== 'DEFAULT') continue;
-    const eq = line.indexOf('=');
-    if (eq === -1) continue;
-    const name = line.slice(0, eq).trim().toLowerCase();
-    if (name !== 'cache_path' && name !== 'cache_connection') continue;
-    const value = line.slice(eq + 1).trim();
-    if (/[;#\\"'%$]/.test(value)) return undefined;
-    if (name === 'cache_connection') {
-      if (value !== '') return undefined; // Redis: the full path's business
-      continue;
-    }
-    if (section === 'ec2') fromEc2 = value;
-    else fromDefault = value;
-  }
-  const value = fromEc2 ?? fromDefault;
+  const ini = IniFile.parse(text);
+  if (ini.hasOption('ec2', 'cache_connection') && ini.get('ec2', 'cache_connection').trim() !== '') return undefined; // Redis: the full path's business
+  if (!ini.hasOption('ec2', 'cache_path')) return undefined;
+  const value = ini.get('ec2', 'cache_path').trim();
   if (!value) return undefined;
   if (value === '~' || value.startsWith('~/')) {
     const home = env['HOME'];

@@ -8,8 +8,9 @@ export function renderExample(): string {
     '# bin/ec2-inventory reads EC2_INI_PATH, else ec2.ini beside the real path of the executable.',
     '# Generated from lib/settings/options.ts (npm run ini-example): edit the table, not this file.',
     '#',
-    '# Values are read with the `ini` package: quote a value, or escape the character with a',
-    '# backslash, if it contains ; or # (they start a comment otherwise).',
+    '# Read as Python\'s configparser read it for ec2.py: name = value or name: value; a line',
+    '# indented under a value continues it; # and ; start a comment only at the start of a line;',
+    '# quotes are part of the value; write %% for a literal % (%(name)s is the value of option name).',
     '',
     '[ec2]',
   ];

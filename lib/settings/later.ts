@@ -203,17 +203,33 @@ function instanceStates(r: Reader): string[] {
   return states;
 }
 
+/**
+ * instance_filters split into entries (at commas) and each entry into the Name=Value parts it
+ * ANDs. `&` is the later ec2.py's AND only where every `&`-separated part is itself Name=Value
+ * (`tag:Env=prod&instance-type=t3.small`); otherwise it is part of a value
+ * (`tag:Cost Center=R&D / Ops`), as the 2014 script read it.
+ */
+export function filterEntries(text: string): string[][] {
+  if (text === '') return [];
+  return text.split(',').map((entry) => {
+    if (!entry.includes('&')) return [entry];
+    const parts = entry.split('&');
+    return parts.every((part) => part.trim().indexOf('=') > 0) ? parts : [entry];
+  });
+}
+
 function filterCalls(ctx: LaterContext, stack: boolean): InstanceFilter[][] {
-  const anded = ctx.filterText.includes('&');
+  const entries = filterEntries(ctx.filterText);
+  const anded = entries.some((parts) => parts.length > 1);
   if (stack && anded) ctx.failFilters("uses & while stack_filters = True: either AND inside an entry with & or stack every entry, not both");
   if (stack) return ctx.filtersByName.length > 0 ? [ctx.filtersByName] : [];
   // Without & the 2014 grouping stands: one call per filter name, its values ORed.
   if (!anded) return ctx.filtersByName.map((f) => [f]);
   const calls: InstanceFilter[][] = [];
-  for (const entry of ctx.filterText.split(',')) {
-    if (entry.trim() === '') continue;
+  for (const parts of entries) {
+    if (parts.length === 1 && (parts[0] as string).trim() === '') continue;
     const byName = new Map<string, string[]>();
-    for (const part of entry.split('&')) {
+    for (const part of parts) {
       const item = part.trim();
       const eq = item.indexOf('=');
       if (eq <= 0) ctx.failFilters(`has an entry without Name=Value: '${item}'`);

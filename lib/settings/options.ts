@@ -178,7 +178,9 @@ name, as Python's re.match). Empty: no restriction.`,
     doc: `Comma-separated Name=Value DescribeInstances filters, e.g.
 tag:Environment=prod,instance-state-name=running. Values of the same name are ORed; each name is
 a separate API call and the results are added up, so a host matching two names is listed twice in
-its groups (as ec2.py does). Empty: no filter.`,
+its groups (as ec2.py does). As in the later ec2.py, & ANDs Name=Value parts within one entry
+(tag:Env=prod&instance-type=t3.small), but only when every part around & is Name=Value: in
+tag:Dept=R&D the & is part of the value, as the 2014 script read it. Empty: no filter.`,
   },
   {
     name: 'cache_connection',

@@ -3,11 +3,11 @@
 import { readFileSync, realpathSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import ini from 'ini';
 import { SettingsError } from '../errors.js';
 import { options, type OptionSpec } from './options.js';
-import { compilePythonRegex } from './pyregex.js';
-import { parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
+import { compilePythonRegex, UnsupportedPattern } from './pyregex.js';
+import { IniError, IniFile } from './configparser.js';
+import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
 
 export type { InstanceFilter } from './later.js';
@@ -70,8 +70,6 @@ export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = proc
   return path.join(path.dirname(real), 'ec2.ini');
 }
 
-type Raw = Record<string, string>;
-
 /** What the command line adds to the ini. */
 export interface SettingsOverrides {
   /** --profile / --boto-profile: wins over AWS_PROFILE and boto_profile. */
@@ -90,7 +88,15 @@ export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.e
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
     throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
   }
-  const settings = parseSettings(bytes.toString('utf8'), iniPath, env, overrides);
+  let text: string;
+  try {
+    // Python reads it in the locale's encoding, UTF-8 wherever ec2.py runs today; undecodable
+    // bytes stopped it with UnicodeDecodeError.
+    text = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
+  } catch {
+    throw new SettingsError(`${iniPath}: is not UTF-8 text`, iniPath);
+  }
+  const settings = parseSettings(text, iniPath, env, overrides);
   // The very bytes parsed, so that a cached --list can later prove it would parse the same settings.
   rememberIniRead(settings, iniPath, bytes, env, overrides.profile);
   return settings;
@@ -100,19 +106,25 @@ export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.e
 export function parseSettings(
   text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
 ): Settings {
-  const sections = iniSections(text, iniPath);
-  const raw = sections.ec2;
+  const ini = readIni(text, iniPath);
   const get = (spec: OptionSpec): string | undefined => {
-    const v = (spec.section === 'credentials' ? sections.credentials : raw)[spec.name];
-    if (v !== undefined) return v;
-    if (spec.required) {
-      throw new SettingsError(`${iniPath}: [ec2] option '${spec.name}' is missing (${firstLine(spec.doc)})`, iniPath, spec.name);
+    const section = spec.section ?? 'ec2';
+    if (!ini.hasOption(section, spec.name)) {
+      if (spec.required) {
+        throw new SettingsError(`${iniPath}: [ec2] option '${spec.name}' is missing (${firstLine(spec.doc)})`, iniPath, spec.name);
+      }
+      return spec.default;
     }
-    return spec.default;
+    try {
+      return ini.get(section, spec.name);
+    } catch (err) {
+      if (err instanceof IniError) return fail(spec, err.message);
+      throw err;
+    }
   };
   const fail = (spec: OptionSpec, why: string): never => {
     const section = spec.section ?? 'ec2';
-    const line = lineOf(text, spec.name, section);
+    const line = ini.line(section, spec.name);
     const where = line ? `${iniPath}:${line}` : iniPath;
     throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
   };
@@ -131,8 +143,9 @@ export function parseSettings(
   const int = (name: string): number => {
     const s = spec(name);
     const v = (get(s) ?? '').trim();
-    if (!/^[+-]?\d+$/.test(v)) return fail(s, `must be a whole number, not '${v}'`);
-    const n = Number(v);
+    // Python's int(), which getint calls, also takes _ between digits.
+    if (!/^[+-]?\d+(_\d+)*$/.test(v)) return fail(s, `must be a whole number, not '${v}'`);
+    const n = Number(v.replaceAll('_', ''));
     if (n < 0) return fail(s, `must not be negative, not '${v}'`);
     return n;
   };
@@ -146,6 +159,9 @@ export function parseSettings(
     try {
       return { source, regex: compilePythonRegex(source) };
     } catch (err) {
+      if (err instanceof UnsupportedPattern) {
+        return fail(s, `'${source}' uses ${err.message}; that cannot be matched here exactly as Python's re matches it`);
+      }
       return fail(s, `is not a valid regular expression '${source}': ${(err as Error).message}`);
     }
   };
@@ -195,9 +211,9 @@ export function parseSettings(
   const rds = bool('rds');
   const cacheDir = str('cache_path');
   if (cacheDir === '') fail(spec('cache_path'), 'is empty');
-  for (const key of Object.keys(raw)) {
+  for (const key of ini.options('ec2')) {
     if (key.startsWith('group_by_') && !options.some((o) => o.name === key)) {
-      const line = lineOf(text, key, 'ec2');
+      const line = ini.line('ec2', key);
       throw new SettingsError(
         `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' is not a known group_by switch ` +
           `(known: ${options.filter((o) => o.name.startsWith('group_by_')).map((o) => o.name).join(', ')})`,
@@ -210,7 +226,7 @@ export function parseSettings(
   const filterText = filtersFromEnv ? (env['EC2_INSTANCE_FILTERS'] as string).trim() : str('instance_filters');
   const failFilters = (why: string): never =>
     fail(spec('instance_filters'), filtersFromEnv ? `(from EC2_INSTANCE_FILTERS) ${why}` : why);
-  const instanceFilters = parseFilters(filterText.replaceAll('&', ','), failFilters);
+  const instanceFilters = parseFilters(filterText, failFilters);
 
   const later = parseLaterSettings(
     { spec, bool, str, list, fail },
@@ -249,9 +265,7 @@ export function parseSettings(
 
 function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
   const byName = new Map<string, string[]>();
-  if (text === '') return [];
-  for (const entry of text.split(',')) {
-    const item = entry.trim();
+  for (const item of filterEntries(text).flat().map((part) => part.trim())) {
     // ec2.py splits on every '=' and dies on a value that contains one; the first '=' is the separator.
     const eq = item.indexOf('=');
     if (eq <= 0) fail(`has an entry without Name=Value: '${item}'`);
@@ -264,58 +278,17 @@ function parseFilters(text: string, fail: (why: string) => never): InstanceFilte
   return [...byName].map(([name, values]) => ({ name, values }));
 }
 
-function iniSections(text: string, iniPath: string): { ec2: Raw; credentials: Raw } {
-  let parsed: Record<string, unknown>;
+/** The ini as configparser reads it, with an [ec2] section; SettingsError naming the line if not. */
+function readIni(text: string, iniPath: string): IniFile {
+  let ini: IniFile;
   try {
-    parsed = ini.parse(text);
+    ini = IniFile.parse(text);
   } catch (err) {
-    throw new SettingsError(`${iniPath}: not an ini file: ${(err as Error).message}`, iniPath);
+    if (!(err instanceof IniError)) throw err;
+    throw new SettingsError(`${iniPath}${err.line ? `:${err.line}` : ''}: ${err.message}`, iniPath, err.option, err.line);
   }
-  const section = parsed['ec2'];
-  if (section === undefined || section === null || typeof section !== 'object') {
-    throw new SettingsError(`${iniPath}: no [ec2] section`, iniPath);
-  }
-  return { ec2: sectionRaw(text, iniPath, parsed, 'ec2'), credentials: sectionRaw(text, iniPath, parsed, 'credentials') };
-}
-
-function sectionRaw(text: string, iniPath: string, parsed: Record<string, unknown>, name: string): Raw {
-  const section = parsed[name];
-  const raw: Raw = Object.create(null) as Raw;
-  // configparser's DEFAULT section supplies every section's missing options.
-  for (const src of [parsed['DEFAULT'], section]) {
-    if (!src || typeof src !== 'object') continue;
-    for (const [key, value] of Object.entries(src as Record<string, unknown>)) {
-      if (typeof value === 'object' && value !== null) {
-        const line = lineOf(text, key, name);
-        throw new SettingsError(
-          `${iniPath}${line ? `:${line}` : ''}: [${name}] option '${key}' uses the key[] list syntax; write one comma-separated value`,
-          iniPath, key.toLowerCase(), line,
-        );
-      }
-      // configparser lower-cases option names; ini turns bare true/false into booleans.
-      raw[key.toLowerCase()] = String(value);
-    }
-  }
-  return raw;
-}
-
-/** The 1-based line of `option = ...` in a section, for error messages. */
-function lineOf(text: string, option: string, sectionName = 'ec2'): number | undefined {
-  const lines = text.split(/\r?\n/);
-  let inEc2 = false;
-  let found: number | undefined;
-  for (let i = 0; i < lines.length; i++) {
-    const line = (lines[i] as string).trim();
-    const section = /^\[(.*)\]$/.exec(line);
-    if (section) {
-      inEc2 = section[1] === sectionName;
-      continue;
-    }
-    if (!inEc2) continue;
-    const key = /^([^=;#]+?)\s*(=|$)/.exec(line);
-    if (key && (key[1] as string).toLowerCase() === option.toLowerCase()) found = i + 1;
-  }
-  return found;
+  if (!ini.hasSection('ec2')) throw new SettingsError(`${iniPath}: no [ec2] section`, iniPath);
+  return ini;
 }
 
 function expandHome(p: string, env: NodeJS.ProcessEnv): string {

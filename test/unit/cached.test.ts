@@ -302,7 +302,20 @@ describe('cached --list fast path', () => {
     }
   });
 
-  it('loads nothing but its two files and node:fs, node:path (and node:crypto for a long ini) — what keeps it fast', () => {
+  it('reads cache_path as the full path does: `:`, %(name)s from [DEFAULT], a continued value elsewhere', async () => {
+    const home = path.join(dir, 'home-interp');
+    mkdirSync(home, { recursive: true });
+    const ini = writeIni(dir, 'interp', { regions: 'us-east-1', route53: 'False', cache_max_age: '3600', cache_path: '~/placeholder' });
+    const text = readFileSync(ini, 'utf8').replace(/^cache_path\s*=.*$/m, 'cache_path: %(base)s/inv-%%-cache\nregions_exclude2 = a,\n  b');
+    writeFileSync(ini, `[DEFAULT]\nbase = ~/interp\n${text}`);
+    const env = { ...baseEnv(ini), HOME: home };
+    const settings = readSettings(ini, env);
+    assert.equal(settings.cachePath, path.join(home, 'interp', 'inv-%-cache'));
+    await cacheFor(settings, env);
+    assert.equal(serve(env).served, true);
+  });
+
+  it('loads nothing but its three files and node:fs, node:path (and node:crypto for a long ini) — what keeps it fast', () => {
     const seen = new Set<string>();
     const builtins = new Set<string>();
     const visit = (file: string) => {
@@ -317,7 +330,7 @@ describe('cached --list fast path', () => {
       for (const m of text.matchAll(/getBuiltin\('([^']+)'\)/g)) builtins.add(m[1] as string);
     };
     visit(path.join(repoRoot, 'dist', 'lib', 'cli', 'cached.js'));
-    assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), ['dist/lib/cli/cached.js', 'dist/lib/settings/readKey.js']);
+    assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), ['dist/lib/cli/cached.js', 'dist/lib/settings/configparser.js', 'dist/lib/settings/readKey.js']);
     assert.deepEqual([...builtins].sort(), ['node:crypto', 'node:fs', 'node:path']);
     const binText = readFileSync(inventoryBin, 'utf8');
     assert.match(binText, /^import \{ serveCachedList \} from '\.\.\/dist\/lib\/cli\/cached\.js';$/m);

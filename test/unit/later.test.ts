@@ -166,6 +166,22 @@ describe('settings of the later ec2.py', () => {
     assert.deepEqual(calls(''), []);
   });
 
+  it('reads & as AND only where every &-separated part is Name=Value; otherwise as part of the value (2014)', () => {
+    const s = parseSettings(minimal + 'instance_filters = tag:Cost Center=R&D / Ops\n', 'ec2.ini', {});
+    assert.deepEqual(s.instanceFilters, [{ name: 'tag:Cost Center', values: ['R&D / Ops'] }]);
+    assert.deepEqual(s.instanceFilterCalls, [[{ name: 'tag:Cost Center', values: ['R&D / Ops'] }]]);
+    const and = parseSettings(minimal + 'instance_filters = tag:Env=prod&instance-type=t3.small\n', 'ec2.ini', {});
+    assert.deepEqual(and.instanceFilterCalls, [[{ name: 'tag:Env', values: ['prod'] }, { name: 'instance-type', values: ['t3.small'] }]]);
+    // One entry of each kind: the AND entry makes one call, the literal one another.
+    assert.deepEqual(parseSettings(minimal + 'instance_filters = a=1&b=2,tag:Dept=R&D\n', 'ec2.ini', {}).instanceFilterCalls, [
+      [{ name: 'a', values: ['1'] }, { name: 'b', values: ['2'] }], [{ name: 'tag:Dept', values: ['R&D'] }],
+    ]);
+    // A literal & does not collide with stack_filters.
+    assert.deepEqual(parseSettings(minimal + 'instance_filters = tag:Dept=R&D,tag:x=1\nstack_filters = True\n', 'ec2.ini', {}).instanceFilterCalls, [
+      [{ name: 'tag:Dept', values: ['R&D'] }, { name: 'tag:x', values: ['1'] }],
+    ]);
+  });
+
   it('chooses the profile from --profile, then AWS_PROFILE, then boto_profile; keeps [credentials] out of sight', () => {
     const ini = minimal + 'boto_profile = fromini\n\n[credentials]\naws_access_key_id = AKIDEXAMPLE\naws_secret_access_key = s3cret\n';
     assert.equal(parseSettings(ini, 'ec2.ini', {}, { profile: 'cli' }).profile, 'cli');

@@ -74,8 +74,28 @@ describe('parseSettings', () => {
     });
   });
 
-  it('refuses key[] list syntax with a message', () => {
-    assert.throws(() => parseSettings(minimal + 'regions_exclude[] = a\n', 'ec2.ini'), /key\[\] list syntax/);
+  it('reads the ini as configparser does: `:`, continuation lines, %%, quotes and # kept in values', () => {
+    const s = parseSettings(minimal.replace('regions = us-east-1', 'regions: us-east-1,\n  eu-west-1') +
+      'nested_groups: True\ninstance_filters = tag:Discount=50%%\npattern_include = "54"\npattern_exclude = web#1 ; not a comment\n', 'ec2.ini', {});
+    assert.deepEqual(s.regions, ['us-east-1', 'eu-west-1']);
+    assert.equal(s.nestedGroups, true);
+    assert.deepEqual(s.instanceFilters, [{ name: 'tag:Discount', values: ['50%'] }]);
+    assert.equal(s.patternInclude?.source, '"54"');
+    assert.equal(s.patternExclude?.source, 'web#1 ; not a comment');
+    assert.equal(parseSettings(minimal.replace('cache_max_age = 300', 'cache_max_age = 86_400'), 'ec2.ini', {}).cacheMaxAge, 86400, "getint is Python's int()");
+    const ref = parseSettings('[DEFAULT]\nbase = /srv/cache\n' + minimal.replace('cache_path = ~/.ansible/tmp', 'cache_path = %(base)s/ec2'), 'ec2.ini', {});
+    assert.equal(ref.cachePath, '/srv/cache/ec2');
+  });
+
+  it('names the file and line of what configparser refuses', () => {
+    const refuses = (text: string, message: RegExp) => assert.throws(() => parseSettings(text, 'ec2.ini', {}), (e: SettingsError) => message.test(e.message) && !e.message.includes('\n'));
+    refuses(minimal + 'pattern_include = 50%\n', /^ec2\.ini:9: \[ec2\] option 'pattern_include' has a % not followed by % or \(name\)s at '%' \(write %% for a literal %\)$/);
+    refuses(minimal + 'pattern_include = %(nope)s\n', /^ec2\.ini:9: \[ec2\] option 'pattern_include' refers to %\(nope\)s, which is not an option/);
+    refuses(minimal + 'ROUTE53 = True\n', /^ec2\.ini:9: option 'route53' appears a second time in \[ec2\]$/);
+    refuses(minimal + '[ec2]\n', /^ec2\.ini:9: section \[ec2\] appears a second time$/);
+    refuses('regions = all\n' + minimal, /^ec2\.ini:1: 'regions = all' comes before any \[section\] header$/);
+    refuses(minimal + 'just words\n', /^ec2\.ini:9: 'just words' is neither a \[section\] header nor name = value/);
+    refuses(minimal.replace('[ec2]', '[other]'), /^ec2\.ini: no \[ec2\] section$/);
   });
 });
 
@@ -94,8 +114,17 @@ describe('Python regular expressions', () => {
     assert.equal(pythonMatch(compilePythonRegex('(?i)\\AWEB'), 'web'), true);
   });
   it('reject what is invalid', () => {
-    assert.throws(() => compilePythonRegex('web('));
-    assert.throws(() => compilePythonRegex('(?x)web # comment'), /not supported/);
+    assert.throws(() => compilePythonRegex('web('), /^PatternError: missing \), unterminated subpattern$/);
+    assert.equal(pythonMatch(compilePythonRegex('(?x)web # comment'), 'web1'), true, 'verbose patterns are read as Python reads them');
+  });
+
+  it('say which option uses what cannot be matched exactly, and which is not a Python pattern', () => {
+    const refuses = (text: string, message: RegExp) => assert.throws(() => parseSettings(minimal + text, 'ec2.ini', {}), (e: Error) => message.test(e.message));
+    refuses('pattern_include = (a)?\\1\n',
+      /^ec2\.ini:9: \[ec2\] option 'pattern_include' '\(a\)\?\\1' uses a back reference to group 1, which may not take part/);
+    refuses('pattern_exclude = a{2,1}\n',
+      /^ec2\.ini:9: \[ec2\] option 'pattern_exclude' is not a valid regular expression 'a\{2,1\}': min repeat greater than max repeat$/);
+    assert.equal(parseSettings(minimal + 'pattern_include = ^.{,3}\\.214\\.\n', 'ec2.ini', {}).patternInclude?.regex.test('54.214.1.2'), true);
   });
 });
 
