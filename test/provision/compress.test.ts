@@ -89,3 +89,26 @@ function stepNames(): string[] {
   const r = cli(['template', 'steps']);
   return (JSON.parse(r.stdout) as { name: string }[]).map((s) => s.name);
 }
+
+test('template build --compress zstd: a tool that fails or is missing is one line on stderr, and no archive is left', async (t) => {
+  if (!needTools(t, ['tar'])) return;
+  const dir = scratch('compress-fail');
+  const rootfs = path.join(dir, 'rootfs');
+  fs.mkdirSync(path.join(rootfs, 'sbin'), { recursive: true });
+  fs.writeFileSync(path.join(rootfs, 'sbin', 'init'), '#!/bin/sh\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(rootfs, 'big'), mixed(3 * MiB, 'big'));
+  const bin = path.join(dir, 'bin');
+  fs.mkdirSync(bin);
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const args = ['template', 'build', '--rootfs', rootfs, '--name', 'box', '--out', out, '--compress', 'zstd'];
+  const missing = cli(args, { env: { ...process.env, PATH: bin } });
+  assert.equal(missing.status, 1);
+  assert.match(missing.stderr, /zstd is not installed \(apt-get install zstd\)\n$/);
+  fs.writeFileSync(path.join(bin, 'zstd'), '#!/bin/sh\necho "zstd: out of luck" >&2\nexit 3\n', { mode: 0o755 });
+  const failed = cli(args, { env: { ...process.env, PATH: bin } });
+  assert.equal(failed.status, 1);
+  assert.match(failed.stderr, /zstd failed \(3\): zstd: out of luck\n$/);
+  assert.doesNotMatch(failed.stderr, /\n {4}at /, 'no stack trace');
+  assert.deepEqual(fs.readdirSync(out), [], 'nothing left behind');
+});

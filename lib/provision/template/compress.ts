@@ -82,10 +82,20 @@ async function* throughTool(tool: string, args: string[], input: AsyncIterable<B
     child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
     child.once('close', (code, signal) => resolve(code ?? signal ?? 1));
   });
+  let closed = false;
+  child.once('close', () => { closed = true; });
   const feeding = (async () => {
     try {
       for await (const chunk of Readable.from(input)) {
-        if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
+        if (closed) return;
+        if (!child.stdin.write(chunk)) {
+          // A tool that died never drains: its close ends the wait too.
+          await new Promise<void>((r) => {
+            const done = () => { child.stdin.off('drain', done); child.off('close', done); r(); };
+            child.stdin.once('drain', done);
+            child.once('close', done);
+          });
+        }
       }
       child.stdin.end();
     } catch (err) {
@@ -93,6 +103,8 @@ async function* throughTool(tool: string, args: string[], input: AsyncIterable<B
       throw err;
     }
   })();
+  // Awaited below; until then a failed read must not surface as an unhandled rejection.
+  feeding.catch(() => {});
   // A failed read surfaces here too; stdin errors (EPIPE when the tool died) are reported by its exit.
   child.stdin.on('error', () => {});
   let complete = false;
