@@ -12,6 +12,7 @@ export {
   type TemplateBuildResult,
 } from './template/build.js';
 export { templateSteps, type Step, type StepContext } from './template/steps.js';
+export { compressions, type Compression } from './template/compress.js';
 export { OverlayTree, type Change } from './template/tree.js';
 export {
   PLACEHOLDERS,
