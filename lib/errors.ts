@@ -60,9 +60,98 @@ export function errnoCode(err: unknown): string | undefined {
 export function asProvisionError(err: unknown): unknown {
   if (err instanceof ProvisionError) return err;
   const e = err as NodeJS.ErrnoException;
-  if (typeof e?.code === 'string' && typeof e.path === 'string') {
-    const hint = e.code === 'EACCES' ? ' (run as a user who can read the whole tree)' : '';
-    return new ProvisionError(`cannot ${e.syscall ?? 'access'} ${e.path}: ${e.code}${hint}`, e.code);
+  const described = describeSystemError(err);
+  if (typeof e?.code === 'string' && described !== undefined) {
+    const hint = e.code === 'EACCES' && typeof e.path === 'string' ? ' (run as a user who can read the whole tree)' : '';
+    return new ProvisionError(`${described}${hint}`, e.code);
   }
   return err;
+}
+
+// What a system error code means, in the words a user reads on stderr. The code itself is kept in
+// the message too (it is what one searches for), but never alone.
+const errnoWords: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EFBIG: 'file too large for the file system',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'read-only file system',
+  EISDIR: 'it is a folder, not a file',
+  ENOTDIR: 'a part of the path is not a folder',
+  ENOENT: 'no such file or folder',
+  EEXIST: 'it already exists',
+  ENOTEMPTY: 'the folder is not empty',
+  ELOOP: 'too many levels of symbolic links',
+  ENAMETOOLONG: 'the name is too long',
+  EMFILE: 'too many open files in this process (raise ulimit -n)',
+  ENFILE: 'too many open files on this system',
+  EIO: 'input/output error on the device',
+  EBUSY: 'the device or file is busy',
+  EXDEV: 'it is on another file system',
+  ETIMEDOUT: 'timed out',
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset by the peer',
+  ECONNABORTED: 'connection aborted',
+  EPIPE: 'the other end closed the connection',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed for now',
+};
+
+const syscallVerbs: Readonly<Record<string, string>> = {
+  open: 'open', read: 'read', write: 'write', mkdir: 'create the folder', rmdir: 'remove the folder',
+  rename: 'rename', unlink: 'remove', scandir: 'list the folder', opendir: 'list the folder', stat: 'look at',
+  lstat: 'look at', fstat: 'look at', access: 'access', chmod: 'change the mode of', fsync: 'flush',
+  copyfile: 'copy', symlink: 'create the link', link: 'link', readlink: 'read the link', realpath: 'resolve',
+  connect: 'connect to', spawn: 'run', mkdtemp: 'create a temporary folder in', utime: 'set the time of',
+};
+
+export function errnoOf(err: unknown): string | undefined {
+  const code = (err as { code?: unknown } | null)?.code;
+  // Node's own ERR_* codes are programming errors, not system errors.
+  return typeof code === 'string' && /^E[A-Z0-9_]+$/.test(code) && !code.startsWith('ERR_') ? code : undefined;
+}
+
+/** The words for a system error code (`ENOSPC` → "no space left on the device"), or undefined. */
+export function errnoText(code: string): string | undefined {
+  return errnoWords[code];
+}
+
+/**
+ * One sentence for a system error (ENOSPC, EACCES, EROFS, EISDIR, EMFILE, a refused connection...),
+ * naming the path or address it was about: `cannot write /var/cache/x: no space left on the device
+ * (ENOSPC)`. Undefined for anything that is not one.
+ */
+export function describeSystemError(err: unknown, what?: string): string | undefined {
+  const code = errnoOf(err);
+  if (code === undefined) return undefined;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string };
+  const words = errnoWords[code] ?? (e.message?.replace(/^E[A-Z0-9_]+:\s*/, '').split(',')[0] || code);
+  const target = what ?? e.path ?? (e.address !== undefined ? `${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : e.hostname);
+  const verb = e.syscall !== undefined ? syscallVerbs[e.syscall] ?? e.syscall : 'use';
+  return target !== undefined ? `cannot ${verb} ${target}: ${words} (${code})` : `${e.syscall ? `${e.syscall}: ` : ''}${words} (${code})`;
+}
+
+/**
+ * What a command prints for a failure: the message of the project's own errors, one sentence for
+ * a system error, and for anything else (a bug) its message; a stack trace only with
+ * EC2_INVENTORY_DEBUG=1. Always one line.
+ */
+export function failureLine(err: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  if (env['EC2_INVENTORY_DEBUG'] === '1' && err instanceof Error && err.stack) return err.stack;
+  let text: string;
+  if (err instanceof InventoryError || err instanceof ProvisionError) text = err.message;
+  else text = describeSystemError(err) ?? `unexpected error: ${err instanceof Error ? err.message : String(err)} (EC2_INVENTORY_DEBUG=1 shows where)`;
+  return text.replace(/\s*\n\s*/g, ' ');
+}
+
+/**
+ * The bound that ran out, as lib/sources/aws/http.ts words it ("no answer within 60 s
+ * (request_timeout)"), found in an error however the SDK wrapped its message; undefined if none.
+ */
+export function timeoutWords(err: unknown): string | undefined {
+  const message = err instanceof Error ? err.message : typeof err === 'string' ? err : '';
+  return /(?:no answer|the answer did not arrive|did not connect) within \d+ s \((?:connect|request)_timeout\)/.exec(message)?.[0];
 }

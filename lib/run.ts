@@ -29,6 +29,8 @@ export interface RunOptions {
   timeoutMs?: number;
   /** Name used in failure messages, e.g. `tar` when the command is `fakeroot -- tar ...`. */
   label?: string;
+  /** Kills the tool when aborted (a deadline of the caller's). */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -44,9 +46,17 @@ function missingTool(tool: string): ProvisionError {
   );
 }
 
-// The tool's own last words are the most useful part of a failure, so they go into the message.
+// A tool that ran out of room says so in its own words (tar: "Wrote only 3072 of 10240 bytes").
+const noSpace = /No space left on device|Wrote only \d+ of \d+ bytes|Disk quota exceeded/i;
+
+// The tool's own last words are the most useful part of a failure, so they go into the message,
+// on one line: the message is what a user reads on stderr.
 function toolFailed(tool: string, args: readonly string[], code: number | string | null, stderr: string): ProvisionError {
-  const detail = stderr.trim().split('\n').slice(-15).join('\n');
+  const lines = stderr.trim().split('\n').map((l) => l.trim()).filter((l) => l !== '');
+  const detail = lines.slice(-5).join('; ');
+  if (noSpace.test(stderr)) {
+    return new ProvisionError(`${tool} failed: no space left on the device (ENOSPC): ${detail}`, 'ENOSPC');
+  }
   return new ProvisionError(`${tool} failed (${code === null ? 'killed' : `exit ${code}`}): ${detail || '(no message)'}`, 'ETOOLFAILED');
 }
 
@@ -56,12 +66,12 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
     const child = execFile(
       tool,
       args,
-      { cwd: opts.cwd, env: opts.env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 0, encoding: 'utf8' },
+      { cwd: opts.cwd, env: opts.env, maxBuffer: 64 * 1024 * 1024, timeout: opts.timeoutMs ?? 0, encoding: 'utf8', ...(opts.signal ? { signal: opts.signal, killSignal: 'SIGKILL' as const } : {}) },
       (err, stdout, stderr) => {
         if (!err) return resolve({ stdout, stderr });
         const e = err as NodeJS.ErrnoException & { code?: number | string; killed?: boolean };
         if (e.code === 'ENOENT' && e.path === tool) return reject(missingTool(tool));
-        if (e.killed) return reject(new ProvisionError(`${opts.label ?? tool} timed out after ${opts.timeoutMs} ms`, 'ETOOLTIMEOUT'));
+        if (e.killed) return reject(new ProvisionError(`${opts.label ?? tool} timed out after ${Math.round((opts.timeoutMs ?? 0) / 1000)} s`, 'ETOOLTIMEOUT'));
         reject(toolFailed(opts.label ?? tool, args, e.code ?? null, stderr));
       },
     );
@@ -70,8 +80,17 @@ export function run(tool: string, args: readonly string[], opts: RunOptions = {}
 }
 
 /**
+ * How long moving `bytes` to another machine may take: a minute to get going plus the time at
+ * `bytesPerSecond` (1 MiB/s: a slow link, not a stalled one). A fixed limit is wrong both ways: too
+ * short for a large image on a slow link, and hours too long for a small one whose peer went silent.
+ */
+export function transferLimitMs(bytes: number, bytesPerSecond = 1024 * 1024): number {
+  return 60_000 + Math.ceil((bytes / bytesPerSecond) * 1000);
+}
+
+/**
  * Runs a tool that reads a stream on stdin (for example `tar -x -f -`), feeding it from `source`.
- * Resolves when the tool exits 0.
+ * Resolves when the tool exits 0; killed, and failed, after `timeoutMs` when given.
  */
 export function runWithStdin(
   tool: string,
@@ -87,15 +106,20 @@ export function runWithStdin(
     const fail = (e: Error) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       child.kill('SIGKILL');
       reject(e);
     };
+    const timer = opts.timeoutMs
+      ? setTimeout(() => fail(new ProvisionError(`${opts.label ?? tool} timed out after ${Math.round((opts.timeoutMs as number) / 1000)} s`, 'ETOOLTIMEOUT')), opts.timeoutMs)
+      : undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
     child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
     child.on('error', (e: NodeJS.ErrnoException) => fail(e.code === 'ENOENT' ? missingTool(tool) : e));
     child.on('close', (code, signal) => {
       if (settled) return;
       settled = true;
+      clearTimeout(timer);
       if (code === 0) resolve({ stdout, stderr });
       else reject(toolFailed(opts.label ?? tool, args, code ?? signal, stderr));
     });

@@ -88,17 +88,24 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   const key = computeReadKey({ iniPath, iniSha: sha256Hex(iniBytes), cachePath: dir, maxAge: meta.read.maxAge, profile: undefined, env });
   if (key !== meta.read.key) return undefined;
   if (!(meta.writtenAt + meta.read.maxAge * 1000 > Date.now())) return undefined;
-  // The full path opens the cache only in a folder it can write (lib/store/open.ts ensureCacheDir).
+  // The full path opens the cache only in a folder it can write (lib/store/open.ts ensureCacheDir),
+  // and only in one nobody else can (lib/store/permissions.ts): it says why, so leave that to it.
   fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
+  if (!trusted(fs.statSync(dir)) || !trusted(fs.lstatSync(metaFile))) return undefined;
   // Registered hosts are merged into --list: served from the merged output when it is current.
   const registryFile = path.join(dir, 'ec2-inventory.registry.json');
-  const registry = fs.existsSync(registryFile) ? fs.readFileSync(registryFile, 'utf8') : undefined;
+  const registrySt = fs.lstatSync(registryFile, { throwIfNoEntry: false });
+  if (registrySt !== undefined && !trusted(registrySt)) return undefined;
+  const registry = registrySt === undefined ? undefined : fs.readFileSync(registryFile, 'utf8');
   const indexFile = path.join(dir, 'ansible-ec2.index');
   fs.accessSync(indexFile, fs.constants.R_OK);
   if (fs.statSync(indexFile).size !== meta.indexBytes) return undefined;
-  const fd = fs.openSync(path.join(dir, registry === undefined ? 'ansible-ec2.cache' : 'ansible-ec2.merged'), 'r');
+  if (!trusted(fs.lstatSync(indexFile))) return undefined;
+  const fd = fs.openSync(path.join(dir, registry === undefined ? 'ansible-ec2.cache' : 'ansible-ec2.merged'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
-    const total = fs.fstatSync(fd).size;
+    const st = fs.fstatSync(fd);
+    if (!trusted(st)) throw new Error('untrusted');
+    const total = st.size;
     const start = registry === undefined ? 0 : mergedStart(fd, before.text, registry);
     // A rewrite that started since meta was read changes meta (readEntry's protocol): then the
     // file opened may not be the one meta describes.
@@ -125,6 +132,12 @@ function mergedStart(fd: number, metaText: string, registry: string): number | u
   if (newline === -1) return undefined;
   const header = JSON.parse(head.subarray(0, newline).toString('utf8')) as { v?: unknown; meta?: unknown; registry?: unknown };
   return header.v === 1 && header.meta === metaText && header.registry === registry ? newline + 1 : undefined;
+}
+
+/** lib/store/permissions.ts untrusted, without loading that module: ours or root's, and written by nobody else. */
+function trusted(st: Fs.Stats): boolean {
+  const uid = process.getuid?.();
+  return uid === undefined || ((st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0 && !st.isSymbolicLink());
 }
 
 /** lib/settings/read.ts defaultIniPath, without loading that module. */

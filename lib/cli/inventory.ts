@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../flow/request.js';
-import { InventoryError } from '../errors.js';
+import { failureLine } from '../errors.js';
 import { readerGone } from './cached.js';
 
 export interface Io {
@@ -77,8 +77,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
     return 0;
   } catch (err) {
     progress.clear();
-    const message = err instanceof InventoryError ? err.message : `unexpected error: ${(err as Error)?.stack ?? String(err)}`;
-    io.stderr(`ec2-inventory: ${message.replace(/\s*\n\s*/g, ' ')}\n`);
+    io.stderr(`ec2-inventory: ${failureLine(err)}\n`);
     return 1;
   }
 }

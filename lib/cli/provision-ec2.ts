@@ -1,6 +1,7 @@
 // The `ec2` subcommands of push, launch and destroy. Kept apart from cli.ts so each cloud's
 // commands live in their own file and cli.ts only mounts them.
 import type { Argv } from 'yargs';
+import { numberOption } from './numbers.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { destroyEc2 } from '../provision/ec2/destroy.js';
 import { launchEc2, parseGroups, parseTags } from '../provision/ec2/launch.js';
@@ -13,6 +14,15 @@ const iniOption = {
   type: 'string',
   describe: 'ec2.ini whose cache_path/cache_connection holds the registry and whose destination_variable names hosts (default: $EC2_INI_PATH, else ec2.ini beside the executable)',
 } as const;
+
+// The bounds of every AWS call, as the inventory's connect_timeout and request_timeout.
+function withTimeouts<T>(b: Argv<T>) {
+  return b
+    .option('connect-timeout', numberOption('connect-timeout', 1, { default: 5, describe: 'Seconds to open a connection to AWS (each attempt)' }))
+    .option('request-timeout', numberOption('request-timeout', 1, { default: 60, describe: 'Seconds one attempt of an API call (one EBS block) may take, answer included; then it is retried' }));
+}
+
+const timeoutsOf = (a: { 'connect-timeout': number; 'request-timeout': number }) => ({ connectTimeout: a['connect-timeout'], requestTimeout: a['request-timeout'] });
 
 function settingsFrom(ini: string | undefined) {
   return readSettings(ini ?? defaultIniPath(process.argv[1] ?? 'ec2-provision'));
@@ -41,14 +51,14 @@ export function pushEc2Command(y: Argv, say: Say, emit: Emit): Argv {
     'ec2',
     'Upload a raw or qcow2 disk image as an EC2 AMI through the EBS direct APIs (no S3, no vmimport role)',
     (b) =>
-      b
+      withTimeouts(b)
         .option('region', { type: 'string', demandOption: true, describe: 'AWS region' })
         .option('image', { type: 'string', demandOption: true, describe: 'Disk image (raw or qcow2)' })
         .option('name', { type: 'string', demandOption: true, describe: 'AMI name; an AMI of this name holding the same disk is reused' })
         .option('architecture', { type: 'string', choices: architectures, default: 'x86_64' })
         .option('boot-mode', { type: 'string', choices: bootModes, default: 'legacy-bios' })
         .option('description', { type: 'string' })
-        .option('concurrency', { type: 'number', default: 32, describe: 'Blocks in flight at once' })
+        .option('concurrency', numberOption('concurrency', 1, { default: 32, describe: 'Blocks in flight at once' }))
         .strict(),
     async (a) => {
       const onProgress = pushProgress();
@@ -60,6 +70,7 @@ export function pushEc2Command(y: Argv, say: Say, emit: Emit): Argv {
         bootMode: a['boot-mode'] as BootMode,
         ...(a.description !== undefined ? { description: a.description } : {}),
         concurrency: a.concurrency,
+        timeouts: timeoutsOf(a),
         warn: (m) => say(`warning: ${m}`),
         ...tty(say),
         ...(onProgress ? { onProgress } : {}),
@@ -74,17 +85,17 @@ export function launchEc2Command(y: Argv, say: Say, emit: Emit): Argv {
     'ec2',
     'Launch tagged instances from an AMI and register them into inventory groups',
     (b) =>
-      b
+      withTimeouts(b)
         .option('region', { type: 'string', demandOption: true })
         .option('ami', { type: 'string', demandOption: true })
         .option('instance-type', { type: 'string', demandOption: true })
-        .option('count', { type: 'number', default: 1 })
+        .option('count', numberOption('count', 1, { default: 1 }))
         .option('subnet', { type: 'string' })
         .option('security-group', { type: 'string', array: true, default: [] as string[], describe: 'Security group id (sg-...) or name; repeatable' })
         .option('key-name', { type: 'string' })
         .option('groups', { type: 'string', array: true, demandOption: true, describe: 'Inventory groups, comma-separated: web,db' })
         .option('tag', { type: 'string', array: true, default: [] as string[], describe: 'key=value tag for the instances and volumes; repeatable' })
-        .option('wait', { type: 'number', default: 600, describe: 'Seconds to wait until running with an address' })
+        .option('wait', numberOption('wait', 0, { default: 600, describe: 'Seconds to wait until running with an address' }))
         .option('client-token', { type: 'string', describe: 'RunInstances idempotence token (default: a new one per call)' })
         .option('ini', iniOption)
         .strict(),
@@ -103,6 +114,7 @@ export function launchEc2Command(y: Argv, say: Say, emit: Emit): Argv {
         groups,
         tags,
         waitSeconds: a.wait,
+        timeouts: timeoutsOf(a),
         ...(a['client-token'] ? { clientToken: a['client-token'] } : {}),
         settings: settingsFrom(a.ini),
         ...tty(say),
@@ -117,12 +129,12 @@ export function destroyEc2Command(y: Argv, say: Say, emit: Emit): Argv {
     'ec2',
     'Terminate instances, wait, remove them from the registry; --image also deregisters the AMI and deletes its snapshot',
     (b) =>
-      b
+      withTimeouts(b)
         .option('region', { type: 'string', demandOption: true })
         .option('instance-id', { type: 'string', array: true, default: [] as string[] })
         .option('name', { type: 'string', array: true, default: [] as string[], describe: 'Inventory host name registered by launch ec2' })
         .option('image', { type: 'string', describe: 'AMI id or name to deregister (its snapshot is deleted)' })
-        .option('wait', { type: 'number', default: 600, describe: 'Seconds to wait until terminated' })
+        .option('wait', numberOption('wait', 0, { default: 600, describe: 'Seconds to wait until terminated' }))
         .option('ini', iniOption)
         .strict(),
     async (a) => {
@@ -132,6 +144,7 @@ export function destroyEc2Command(y: Argv, say: Say, emit: Emit): Argv {
         names: a.name,
         ...(a.image ? { image: a.image } : {}),
         waitSeconds: a.wait,
+        timeouts: timeoutsOf(a),
         settings: settingsFrom(a.ini),
         ...tty(say),
       });

@@ -1,6 +1,7 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
-import { ProvisionError } from '../errors.js';
+import { numberOption } from './numbers.js';
+import { ProvisionError, failureLine } from '../errors.js';
 import { removeLeftoversSync } from '../provision/outputs.js';
 import { interrupt, interruptedBy } from '../provision/interrupt.js';
 import { bootLoaders, type BootLoader } from '../provision/image/bootloader.js';
@@ -12,9 +13,8 @@ import { pushKvm } from '../provision/libvirt/push.js';
 import { pushTemplate } from '../provision/openvz/push.js';
 import { launchKvm, parseVars, type Accel } from '../provision/libvirt/launch.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
-import { InventoryError } from '../errors.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { openRegistry, type RegistrySettings } from '../store/registry.js';
+import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
 
@@ -148,10 +148,11 @@ function pushCommands(y: Argv): Argv {
           .option('identity', { type: 'string', describe: 'ssh private key' })
           .option('known-hosts', { type: 'string', describe: "known_hosts holding the node's key (default: ssh's own); unknown keys are refused" })
           .option('force', { type: 'boolean', default: false, describe: 'Replace a template of that name holding other bytes' })
+          .option('connect-timeout', numberOption('connect-timeout', 1, { default: 10, describe: 'Seconds for ssh to connect to the node (ConnectTimeout)' }))
           .strict(),
       async (a) => {
         const r = await pushTemplate({
-          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress,
+          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress, connectTimeout: a['connect-timeout'],
           ...(a.identity !== undefined ? { identity: a.identity } : {}),
           ...(a['known-hosts'] !== undefined ? { knownHosts: a['known-hosts'] } : {}),
         });
@@ -172,18 +173,18 @@ function launchCommands(y: Argv): Argv {
           .option('pool', { type: 'string', demandOption: true, describe: 'Storage pool holding the pushed volume' })
           .option('volume', { type: 'string', demandOption: true, describe: 'The pushed image volume' })
           .option('name', { type: 'string', demandOption: true, describe: 'Guest name (NAME-1 ... NAME-N with --count)' })
-          .option('count', { type: 'number', default: 1 })
+          .option('count', numberOption('count', 1, { default: 1 }))
           .option('memory', { type: 'string', default: '256M' })
-          .option('vcpus', { type: 'number', default: 1 })
+          .option('vcpus', numberOption('vcpus', 1, { default: 1 }))
           .option('network', { type: 'string', default: 'user', describe: 'user | bridge:BRIDGE | network:NAME' })
           .option('ip', { type: 'string', describe: 'First guest address ADDR/PREFIX (the next guests count up)' })
           .option('gateway', { type: 'string' })
           .option('forward', { type: 'string', array: true, default: [] as string[], describe: '[ADDR:]HOSTPORT:GUESTPORT (user network; +1 per guest)' })
           .option('groups', { type: 'string', demandOption: true, describe: 'Inventory groups, comma-separated' })
           .option('var', { type: 'string', array: true, default: [] as string[], describe: 'key=value host variable (repeatable)' })
-          .option('wait', { type: 'number', default: 120, describe: 'Seconds to wait for readiness (0: do not wait)' })
+          .option('wait', numberOption('wait', 0, { default: 120, describe: 'Seconds to wait for readiness (0: do not wait)' }))
           .option('ready-line', { type: 'string', describe: 'Text on the serial console that means ready (local URIs)' })
-          .option('ready-port', { type: 'number', describe: 'Port on ansible_host that answers when ready (default: the first forward)' })
+          .option('ready-port', numberOption('ready-port', 1, { describe: 'Port on ansible_host that answers when ready (default: the first forward)' }))
           .option('ready-send', { type: 'string', describe: 'Sent on the ready port first, \\r and \\n understood (e.g. "HEAD / HTTP/1.0\\r\\n\\r\\n"); SSH needs none' })
           .option('accel', { type: 'string', default: 'auto', choices: ['auto', 'kvm', 'qemu'] })
           .option('cmdline', { type: 'string', describe: 'Kernel command line before the guest values (default: root=/dev/vda1 rw console=ttyS0)' })
@@ -284,8 +285,11 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
         for (const item of a.var) {
           const at = item.indexOf('=');
           if (at < 1) throw new ProvisionError(`--var '${item}': expected key=value`, 'EUSAGE');
-          hostvars[item.slice(0, at)] = parseValue(item.slice(at + 1));
+          const key = item.slice(0, at);
+          if (launchOwnedVar(key)) throw new ProvisionError(`--var '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE');
+          hostvars[key] = parseValue(item.slice(at + 1));
         }
+        if (launchOwnedSources.includes(a.source)) throw new ProvisionError(`--source '${a.source}' is what launch ${a.source} records; register by hand with another source (default: manual)`, 'EUSAGE');
         const host = { name: a.name, groups: a.groups.split(',').map((g) => g.trim()).filter(Boolean), hostvars, source: a.source, registeredAt: Date.now() };
         await withRegistry(a.ini, (r) => r.register(host));
         emit({ command: 'register', host });
@@ -307,16 +311,19 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .strict()
     .help()
     .fail((msg, err, y) => {
-      // InventoryError: a bad ec2.ini or an unusable registry, which launch and destroy read.
-      if (err instanceof ProvisionError || err instanceof InventoryError) {
-        progress(`error: ${err.message}`);
+      // Any failure is one line (InventoryError: a bad ec2.ini or an unusable registry, which launch
+      // and destroy read; a system error: a sentence naming the path). Exit 2 for bad usage, as
+      // the README says, 1 for everything else.
+      // yargs reports a failed check of an option's value (numbers.ts) as its own YError: usage.
+      if (err && err.name !== 'YError') {
+        progress(`error: ${failureLine(err)}`);
         const signal = interruptedBy();
         if (signal) removeLeftoversSync();
-        process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : 1);
+        const usage = err instanceof ProvisionError && err.code === 'EUSAGE';
+        process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : usage ? 2 : 1);
       }
-      if (err) throw err;
       y.showHelp((s: string) => process.stderr.write(s + '\n'));
-      progress(`error: ${msg}`);
+      progress(`error: ${msg ?? err?.message}`);
       process.exit(2);
     })
     .parseAsync();

@@ -6,6 +6,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../settings/read.js';
+import { CacheError, InventoryError, errnoOf, errnoText } from '../errors.js';
 import { openCache } from '../store/open.js';
 import { tempPathFor } from '../store/atomic.js';
 import { cacheDigest } from '../store/digest.js';
@@ -51,14 +52,24 @@ async function fetchInventoryFile(
   settings: Settings, dir: string, onProgress?: (progress: Progress) => void,
 ): Promise<{ file: string; index: string }> {
   const stream = await import('../store/spill.js');
-  const hostvars = new stream.SpilledHostVars(dir);
+  let file: string | undefined;
   try {
-    const built = await fetchInto(settings, hostvars, onProgress);
-    const file = tempPathFor(path.join(dir, 'ansible-ec2.cache'));
-    stream.writeInventoryFile(file, built.inventory, hostvars);
-    return { file, index: json_format_dict(built.index) };
-  } finally {
-    hostvars.close();
+    const hostvars = new stream.SpilledHostVars(dir);
+    try {
+      const built = await fetchInto(settings, hostvars, onProgress);
+      file = tempPathFor(path.join(dir, 'ansible-ec2.cache'));
+      stream.writeInventoryFile(file, built.inventory, hostvars);
+      return { file, index: json_format_dict(built.index) };
+    } finally {
+      hostvars.close();
+    }
+  } catch (err) {
+    // A full or read-only disk under the spill and the new cache file: name the folder, leave no half-written file.
+    if (file !== undefined) rmSync(file, { force: true });
+    const code = err instanceof InventoryError ? undefined : errnoOf(err);
+    if (code === undefined) throw err;
+    const at = (err as NodeJS.ErrnoException).path;
+    throw new CacheError(`cache_path ${dir}: cannot write the new inventory${at ? ` (${at})` : ''}: ${errnoText(code) ?? (err as Error).message} (${code})`, dir, { cause: err });
   }
 }
 
@@ -68,7 +79,15 @@ async function fetchInventoryFile(
  */
 async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined, onProgress?: (progress: Progress) => void): Promise<State> {
   // Only on a refresh: a cached answer loads neither the SDK nor the rules.
-  const [{ streamRecords }, rules] = await Promise.all([import('../sources/aws/fetch.js'), import('../ec2py/rules.js')]);
+  const [{ streamRecords }, rules, { withDeadline }] = await Promise.all([import('../sources/aws/fetch.js'), import('../ec2py/rules.js'), import('../sources/aws/http.js')]);
+  // refresh_timeout: past it every call in flight is aborted and the error names those pending.
+  return withDeadline(settings.refreshTimeout, (stop) => fetchWith(settings, hostvars, streamRecords, rules, onProgress, stop));
+}
+
+async function fetchWith(
+  settings: Settings, hostvars: HostVarsStore | undefined, streamRecords: typeof import('../sources/aws/fetch.js').streamRecords,
+  rules: typeof import('../ec2py/rules.js'), onProgress?: (progress: Progress) => void, stop?: AbortSignal,
+): Promise<State> {
   let state: State | undefined;
   const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
   await streamRecords(settings, {
@@ -84,7 +103,7 @@ async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined
     // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
     const [{ libvirtDomains }, { mergeRegistered }] = await Promise.all([import('../sources/libvirt/domains.js'), import('../ec2py/registered.js')]);
     for (const uri of settings.libvirtUris) {
-      const hosts = await libvirtDomains(uri);
+      const hosts = await libvirtDomains(uri, stop);
       mergeRegistered(built.inventory, hosts, built.hostvars);
       for (const h of hosts) built.index[h.name] ??= ['libvirt', String(h.hostvars['kvm_uuid'])];
     }

@@ -64,3 +64,27 @@ export function pause(ms: number): Promise<void> {
     interruption.addEventListener('abort', onAbort, { once: true });
   });
 }
+
+// Calls that may be cut short by a signal, each with its own AbortSignal. The SDK's HTTP handler
+// adds an abort listener per request to the signal it is given, so handing the one `interruption`
+// signal to 32 blocks in flight piled 32 listeners on it (Node's MaxListenersExceededWarning in a
+// push). One listener here fans the interruption out to the signals of the calls in flight.
+const inFlight = new Set<AbortController>();
+interruption.addEventListener('abort', () => {
+  for (const c of inFlight) c.abort(interruption.reason);
+}, { once: true });
+
+/**
+ * Runs `call` with an AbortSignal of its own that a signal aborts (as `interruption` does),
+ * without adding a listener to `interruption` per call.
+ */
+export async function interruptible<T>(call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const controller = new AbortController();
+  if (interruption.aborted) controller.abort(interruption.reason);
+  inFlight.add(controller);
+  try {
+    return await call(controller.signal);
+  } finally {
+    inFlight.delete(controller);
+  }
+}

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode } from '../errors.js';
+import { ProvisionError, errnoCode, errnoText } from '../errors.js';
 
 // Temporary files and scratch folders in use, so a signal handler can remove them: a killed build
 // must not leave hidden multi-gigabyte files behind either.
@@ -83,8 +83,9 @@ export async function checkWritableDir(dir: string): Promise<void> {
   if (!st.isDirectory()) throw new ProvisionError(`output folder ${dir} is not a folder`, 'ENOTDIR');
   try {
     await fs.promises.access(dir, fs.constants.W_OK | fs.constants.X_OK);
-  } catch {
-    throw new ProvisionError(`output folder ${dir} is not writable`, 'EACCES');
+  } catch (err) {
+    const code = errnoCode(err) ?? 'EACCES';
+    throw new ProvisionError(`output folder ${dir} is not writable: ${errnoText(code) ?? code} (${code})`, code);
   }
 }
 

@@ -235,6 +235,32 @@ covers every region's EC2 and RDS listings and Route53 in one wave: each wave co
 limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`,
   },
   {
+    name: 'connect_timeout',
+    type: 'int',
+    default: '5',
+    topic: 'API calls',
+    doc: `Seconds an API call may take to open its connection (TCP and TLS) before the attempt fails
+and is retried (a black-holed endpoint or a dead proxy). At least 1.`,
+  },
+  {
+    name: 'request_timeout',
+    type: 'int',
+    default: '60',
+    topic: 'API calls',
+    doc: `Seconds one attempt of an API call may take from sending the request to the last byte of
+the answer before it is abandoned and retried (a peer that stalls, or trickles its answer). At
+least 1; one call takes at most max_attempts times this (plus backoff).`,
+  },
+  {
+    name: 'refresh_timeout',
+    type: 'int',
+    default: '300',
+    topic: 'API calls',
+    doc: `Seconds a whole refresh may take. Past it the refresh stops, names the calls still pending
+(service, call, region) and fails, or serves the previous inventory with cache_stale_on_error.
+The cache is left as it was. 0: no deadline beyond each call's own.`,
+  },
+  {
     name: 'libvirt_uris',
     type: 'list',
     default: '',

@@ -50,6 +50,12 @@ export interface Settings extends LaterSettings {
   registryLockTimeout: number;
   maxConcurrency: number;
   maxAttempts: number;
+  /** Seconds to open a connection, per attempt of an API call (at least 1). */
+  connectTimeout: number;
+  /** Seconds one attempt of an API call may take, answer included (at least 1). */
+  requestTimeout: number;
+  /** Seconds a whole refresh may take; 0 for no deadline. */
+  refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
 }
@@ -257,6 +263,9 @@ export function parseSettings(
     registryLockTimeout: int('registry_lock_timeout'),
     maxConcurrency: atLeastOne('max_concurrency'),
     maxAttempts: atLeastOne('max_attempts'),
+    connectTimeout: atLeastOne('connect_timeout'),
+    requestTimeout: atLeastOne('request_timeout'),
+    refreshTimeout: int('refresh_timeout'),
     ...later,
     libvirtUris: list('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };

@@ -5,12 +5,15 @@ import Keyv from 'keyv';
 import type { Settings } from '../settings/read.js';
 import { CacheError } from '../errors.js';
 import { cacheFiles, KeyvFileStore, lockFiles } from './fileStore.js';
+import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import type { CacheEntry, FileCacheEntry, InventoryCache } from './types.js';
 
-export async function openCache(settings: Pick<Settings, 'cachePath' | 'cacheConnection'>): Promise<InventoryCache> {
+export async function openCache(
+  settings: Pick<Settings, 'cachePath' | 'cacheConnection'> & Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>>,
+): Promise<InventoryCache> {
   if (settings.cacheConnection) {
     const { openRedisCache } = await import('./redisStore.js');
-    return openRedisCache(settings.cacheConnection);
+    return openRedisCache(settings.cacheConnection, redisTimeouts(settings));
   }
   return openFileCache(settings.cachePath);
 }
@@ -18,6 +21,9 @@ export async function openCache(settings: Pick<Settings, 'cachePath' | 'cacheCon
 export function openFileCache(dir: string): InventoryCache {
   const files = cacheFiles(dir);
   ensureCacheDir(dir);
+  // Before anything in it is read: a folder others can write may hold a planted cache.
+  checkPrivateDir(dir);
+  for (const file of [files.cache, files.index, files.meta]) checkPrivateFile(file);
   // serialize/deserialize off: the store keeps the two texts as files, not as a JSON wrapper.
   const keyv = new Keyv<CacheEntry | FileCacheEntry>({
     store: new KeyvFileStore(files), namespace: 'ec2-inventory', serialize: undefined, deserialize: undefined, throwOnErrors: true,
@@ -46,4 +52,12 @@ function ensureCacheDir(dir: string): void {
   } catch (err) {
     throw new CacheError(`cache_path ${dir} is not a writable folder: ${(err as Error).message}`, dir, { cause: err });
   }
+}
+
+/** connect_timeout and request_timeout, which bound Redis as they bound the AWS calls. */
+export function redisTimeouts(settings: Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>>): { connectTimeout?: number; requestTimeout?: number } {
+  return {
+    ...(settings.connectTimeout !== undefined ? { connectTimeout: settings.connectTimeout } : {}),
+    ...(settings.requestTimeout !== undefined ? { requestTimeout: settings.requestTimeout } : {}),
+  };
 }

@@ -11,7 +11,15 @@ const NAMESPACE = 'ec2-inventory';
 /** Entries outlive cache_max_age so that cache_stale_on_error has something to serve. */
 const ENTRY_TTL_MS = 7 * 24 * 3600 * 1000;
 const LOCK_TTL_MS = 30_000;
-const COMMAND_TIMEOUT_MS = 10_000;
+
+export interface RedisTimeouts {
+  /** Seconds to connect (connect_timeout). */
+  connectTimeout?: number;
+  /** Seconds each command may take (request_timeout): a frozen server fails the command, not the run's patience. */
+  requestTimeout?: number;
+  /** How long a lock lives without its keep-alive (tests shorten it). */
+  lockTtlMs?: number;
+}
 
 
 /** host:port/db of a redis URL: what messages may show (the URL may carry a password). */
@@ -20,18 +28,30 @@ export function redisWhere(url: string): string {
   return `Redis ${u.hostname}:${u.port || '6379'}${u.pathname && u.pathname !== '/' ? u.pathname : '/0'}`;
 }
 
-export async function openRedisCache(url: string): Promise<InventoryCache> {
+/** A connected client whose every command through `timed` is bounded; fails naming the Redis. */
+export async function connectRedis(url: string, timeouts: RedisTimeouts = {}) {
   const where = redisWhere(url);
+  const connectMs = (timeouts.connectTimeout ?? 5) * 1000;
+  const commandMs = (timeouts.requestTimeout ?? 10) * 1000;
+  // No reconnection: a Redis that goes away fails the run at once instead of hanging it.
+  const client = createClient({ url, socket: { connectTimeout: connectMs, reconnectStrategy: false } });
+  client.on('error', () => { /* reported through the command that fails */ });
+  const timed = <T>(p: Promise<T>, what: string, ms = commandMs, option = 'request_timeout'): Promise<T> => withTimeout(p, what, ms, option);
+  try {
+    await timed(client.connect(), 'connect', connectMs, 'connect_timeout');
+  } catch (err) {
+    // A connect that timed out may still be under way: stop it (destroy throws when there is none).
+    try { client.destroy(); } catch { /* never connected */ }
+    throw new CacheError(`${where}: cannot connect: ${(err as Error)?.message || String(err)}`, where, { cause: err });
+  }
+  return { client, where, timed };
+}
+
+export async function openRedisCache(url: string, timeouts: RedisTimeouts = {}): Promise<InventoryCache> {
+  const { client, where, timed: withTimeout } = await connectRedis(url, timeouts);
+  const lockTtlMs = timeouts.lockTtlMs ?? LOCK_TTL_MS;
   const fail = (what: string, err: unknown): CacheError =>
     new CacheError(`${where}: ${what}: ${(err as Error)?.message || String(err)}`, where, { cause: err });
-  // No reconnection: a Redis that goes away fails the run at once instead of hanging it.
-  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
-  client.on('error', () => { /* reported through the command that fails */ });
-  try {
-    await withTimeout(client.connect(), 'connect');
-  } catch (err) {
-    throw fail('cannot connect', err);
-  }
   const keyv = new Keyv<CacheEntry>({
     store: new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true }),
     namespace: NAMESPACE,
@@ -56,7 +76,7 @@ export async function openRedisCache(url: string): Promise<InventoryCache> {
       }
     },
     lock: (digest, timeoutMs) => redisLock(client, `${NAMESPACE}:lock:${digest}`, {
-      where, timeoutMs, ttlMs: LOCK_TTL_MS, bounded: withTimeout,
+      where, timeoutMs, ttlMs: lockTtlMs, bounded: withTimeout,
       heldBy: (s) => `another refresh has held the lock for more than ${s} s (cache_lock_timeout)`,
     }),
     async close() {
@@ -67,10 +87,10 @@ export async function openRedisCache(url: string): Promise<InventoryCache> {
   };
 }
 
-export function withTimeout<T>(p: Promise<T>, what: string): Promise<T> {
+function withTimeout<T>(p: Promise<T>, what: string, ms: number, option: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} timed out after ${COMMAND_TIMEOUT_MS / 1000} s`)), COMMAND_TIMEOUT_MS);
+    timer = setTimeout(() => reject(new Error(`${what}: no answer within ${ms / 1000} s (${option})`)), ms);
     timer.unref();
   });
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));

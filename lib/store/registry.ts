@@ -12,6 +12,8 @@ import { writeAtomic } from './atomic.js';
 import type { RegisteredHost } from '../records/inventory.js';
 import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
+import { checkPrivateDir, checkPrivateFile } from './permissions.js';
+import { redisTimeouts } from './open.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -24,7 +26,7 @@ export interface Registry {
   close(): Promise<void>;
 }
 
-export type RegistrySettings = Pick<Settings, 'cachePath' | 'cacheConnection' | 'registryLockTimeout'>;
+export type RegistrySettings = Pick<Settings, 'cachePath' | 'cacheConnection' | 'registryLockTimeout'> & Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>>;
 
 type Hosts = Record<string, RegisteredHost>;
 
@@ -43,6 +45,17 @@ const KEY = 'hosts';
 /** Group names Ansible accepts, as ec2.py's to_safe makes them. */
 const groupName = /^[A-Za-z0-9_-]+$/;
 
+/**
+ * Hostvars that launches write and destroy acts on (kvm_volume names the volume destroy kvm deletes,
+ * ec2_id the instance destroy ec2 terminates), and the sources that say a launch made the entry:
+ * `register` by hand refuses them, so a registry entry cannot point a destroy at someone else's
+ * volume or instance.
+ */
+export const launchOwnedSources: readonly string[] = ['kvm', 'ec2'];
+export function launchOwnedVar(key: string): boolean {
+  return /^(kvm|ec2)_/.test(key) || key === 'registry_source';
+}
+
 export function validateHost(host: RegisteredHost): void {
   if (!host.name || /\s/.test(host.name)) throw new InventoryError(`registry: host name '${host.name}' is empty or has spaces`);
   for (const g of host.groups) {
@@ -58,9 +71,15 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
   const heldBy = (s: number) => `another process has held the registry lock for more than ${s} s (registry_lock_timeout)`;
   let keyv: Keyv<Hosts>;
   let lock: () => Promise<CacheLock>;
+  // Every Redis command is bounded (connect_timeout, request_timeout); the file store needs none.
+  let bounded = <T>(p: Promise<T>, _what: string): Promise<T> => p;
+  let close = async (): Promise<void> => { await keyv.disconnect().catch(() => {}); };
   if (settings.cacheConnection) {
-    const redis = await redisKeyv(settings.cacheConnection);
+    const redis = await redisKeyv(settings.cacheConnection, settings);
     keyv = redis.keyv;
+    bounded = redis.bounded;
+    // destroy, not a graceful close: a close waits for answers that a frozen Redis never sends.
+    close = async () => { try { redis.client.destroy(); } catch { /* already closed */ } };
     lock = () => redisLock(redis.client, 'ec2-inventory-registry:lock', { where: redis.where, timeoutMs, heldBy, ttlMs: 30_000, bounded: redis.bounded });
   } else {
     const dir = settings.cachePath;
@@ -71,7 +90,7 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
     };
   }
   keyv.on('error', () => { /* thrown to the caller as well */ });
-  const read = async (): Promise<Hosts> => ((await keyv.get(KEY)) as Hosts | undefined) ?? {};
+  const read = async (): Promise<Hosts> => ((await bounded(keyv.get(KEY), 'GET')) as Hosts | undefined) ?? {};
   const change = async (edit: (hosts: Hosts) => boolean): Promise<boolean> => {
     let held: CacheLock | undefined;
     try {
@@ -79,7 +98,7 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
       const hosts = await read();
       const changed = edit(hosts);
       held.check();
-      if (changed) await keyv.set(KEY, hosts);
+      if (changed) await bounded(keyv.set(KEY, hosts), 'SET');
       return changed;
     } finally {
       await held?.release();
@@ -105,23 +124,19 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
       });
     },
     async close() {
-      await keyv.disconnect().catch(() => {});
+      await close();
     },
   };
 }
 
-async function redisKeyv(url: string) {
-  const [{ default: KeyvRedis, createClient }, { redisWhere, withTimeout }] = await Promise.all([import('@keyv/redis'), import('./redisStore.js')]);
-  const where = redisWhere(url);
-  const client = createClient({ url, socket: { connectTimeout: 5000, reconnectStrategy: false } });
-  client.on('error', () => {});
-  try {
-    await client.connect();
-  } catch (err) {
-    throw new CacheError(`${where}: cannot connect: ${(err as Error).message}`, where, { cause: err });
-  }
+async function redisKeyv(url: string, settings: RegistrySettings) {
+  const [{ default: KeyvRedis }, { connectRedis }] = await Promise.all([import('@keyv/redis'), import('./redisStore.js')]);
+  const { client, where, timed } = await connectRedis(url, redisTimeouts(settings));
   const keyv = new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
-  return { keyv, client, where, bounded: withTimeout };
+  const bounded = <T>(p: Promise<T>, what: string): Promise<T> => timed(p, `registry ${what}`).catch((err: unknown) => {
+    throw err instanceof CacheError ? err : new CacheError(`${where}: ${(err as Error).message}`, where, { cause: err });
+  });
+  return { keyv, client, where, bounded };
 }
 
 /** Creates cache_path if needed, as the cache does, so that a first launch can register. */
@@ -152,6 +167,9 @@ export async function registeredHosts(settings: RegistrySettings): Promise<Regis
 
 function readJsonFile(file: string): Hosts | undefined {
   let text: string;
+  // The registry, too, says where Ansible connects: the same rule as the cache files.
+  checkPrivateDir(path.dirname(file), 'the registry folder (cache_path)');
+  checkPrivateFile(file);
   try {
     text = readFileSync(file, 'utf8');
   } catch (err) {

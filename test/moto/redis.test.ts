@@ -1,9 +1,9 @@
 // The shared cache on a real redis-server (Debian's), started here on a free loopback port.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { freePort, startMoto, type Moto } from '../support/moto.js';
+import { startRedis, type Redis } from '../support/redis.js';
 import { buildScenario, host, type Scenario } from '../support/scenario.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
@@ -11,35 +11,6 @@ import { inventoryBin } from '../support/paths.js';
 import { hasTool, skipUnless } from '../support/tools.js';
 
 const skip = skipUnless('Redis test', hasTool('redis-server') ? undefined : 'redis-server not found (apt-get install redis-server)');
-
-interface Redis { port: number; url: string; stop(): Promise<void> }
-
-async function startRedis(dir: string): Promise<Redis> {
-  const port = await freePort();
-  const child: ChildProcess = spawn('redis-server', [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-  ], { stdio: 'ignore' });
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    try {
-      execFileSync('redis-cli', ['-p', String(port), 'ping'], { stdio: 'pipe' });
-      break;
-    } catch {
-      if (Date.now() > deadline) throw new Error('redis-server did not start');
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-  return {
-    port,
-    url: `redis://127.0.0.1:${port}/0`,
-    async stop() {
-      if (child.exitCode !== null) return;
-      const exited = new Promise((r) => child.once('exit', r));
-      child.kill('SIGKILL');
-      await exited;
-    },
-  };
-}
 
 describe('Redis as the shared cache', { skip }, () => {
   let moto: Moto;

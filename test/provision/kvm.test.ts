@@ -359,4 +359,34 @@ exec ${real} "$@"
     const after = JSON.parse((await inventory(['--list', '--refresh-cache'])).stdout) as Record<string, unknown>;
     assert.equal(after['lvgroup'], undefined);
   });
+
+  it('a planted kvm_volume cannot make destroy delete the base image; register refuses launch-owned variables', async (t) => {
+    if (!ready(t)) return;
+    const before = volumes(POOL);
+    assert.ok(before.includes('serve.qcow2'), before.join(' '));
+    const kernel = before.find((v) => v !== 'serve.qcow2' && !v.startsWith('ec2inv-t'))!;
+    // register by hand refuses the variables and sources a launch owns
+    for (const args of [['--var', 'kvm_volume=serve.qcow2'], ['--var', 'ec2_id=i-0123'], ['--source', 'kvm']]) {
+      const r = cli(['register', '--name', 'ec2inv-tplant', '--groups', 'x', ...args], { env });
+      assert.equal(r.status, 2, r.stderr);
+      assert.match(r.stderr, /^ec2-provision: error: --(var|source) '(kvm_volume|ec2_id|kvm)'.*(register cannot set them|register by hand)/);
+    }
+    assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), [], 'nothing registered');
+    // an entry planted another way (an older registry, the library): destroy refuses its volume
+    const { openRegistry } = await import('../../lib/store/registry.js');
+    const { readSettings } = await import('../../lib/settings/read.js');
+    const registry = await openRegistry(readSettings(ini));
+    try {
+      await registry.register({ name: 'ec2inv-tplant', groups: ['x'], source: 'kvm', registeredAt: 0, hostvars: { kvm_uri: URI, kvm_pool: POOL, kvm_volume: 'serve.qcow2' } });
+      await registry.register({ name: 'ec2inv-tplant2', groups: ['x'], source: 'kvm', registeredAt: 0, hostvars: { kvm_uri: URI, kvm_pool: POOL, kvm_volume: kernel } });
+    } finally {
+      await registry.close();
+    }
+    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tplant'], { env }), /^ec2-provision: error: refusing to delete ec2inv-test\/serve\.qcow2 for 'ec2inv-tplant': it is not an overlay \(it has no backing file\), so no launch made it; nothing was changed/);
+    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tplant2'], { env }), new RegExp(`refusing to delete ec2inv-test/${kernel.replace('.', '\\.')} for 'ec2inv-tplant2'`));
+    assert.deepEqual(volumes(POOL), before, 'no volume deleted');
+    const listed = (JSON.parse(cli(['list'], { env }).stdout) as { name: string }[]).map((h) => h.name);
+    assert.deepEqual(listed, ['ec2inv-tplant', 'ec2inv-tplant2'], 'the refused entries stay, for a person to look at');
+    for (const name of listed) ok(cli(['deregister', '--name', name], { env }));
+  });
 });

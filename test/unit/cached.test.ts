@@ -6,7 +6,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile } from 'node:child_process';
-import { chmodSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createHash } from 'node:crypto';
 import { parseSettings, readSettings, type Settings } from '../../lib/settings/read.js';
@@ -412,10 +412,14 @@ describe('cached --list fast path', () => {
     for (const p of [dir, path.dirname(f.cacheDir), path.dirname(f.ini)]) chmodSync(p, 0o755);
     for (const name of readdirSync(f.cacheDir)) chmodSync(path.join(f.cacheDir, name), 0o644);
     chmodSync(f.ini, 0o644);
+    // The folder is nobody's own (a folder others can write is never trusted, see below).
+    chownSync(f.cacheDir, 65534, 65534);
     try {
-      assert.equal(await served(0o777), 'true', 'nobody is served when the folder is writable to it');
-      assert.equal(await served(0o755), 'false', 'and not when it is not');
+      assert.equal(await served(0o700), 'true', 'nobody is served when the folder is writable to it');
+      assert.equal(await served(0o500), 'false', 'and not when it is not');
+      assert.equal(await served(0o777), 'false', 'nor when others can write it too (lib/store/permissions.ts)');
     } finally {
+      chownSync(f.cacheDir, 0, 0);
       chmodSync(f.cacheDir, 0o700);
     }
   });

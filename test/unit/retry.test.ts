@@ -61,7 +61,7 @@ describe('throttling', () => {
     assert.equal(records.length, 1);
     assert.equal(requests, 3);
     failuresLeft = 1000;
-    await assert.rejects(getInstancesByRegion(settings, 'eu-south-2'), /^AwsError: EC2 DescribeInstances in eu-south-2 failed \(HTTP 500\): InternalError: An internal error has occurred$/);
+    await assert.rejects(getInstancesByRegion(settings, 'eu-south-2'), /^AwsError: EC2 DescribeInstances in eu-south-2 failed \(HTTP 500\) after 3 attempts: InternalError: An internal error has occurred$/);
     failure = { status: 503, body: throttled };
   });
 
@@ -70,7 +70,7 @@ describe('throttling', () => {
     requests = 0;
     await assert.rejects(getInstancesByRegion(settings, 'ap-south-1'), (err: unknown) => {
       assert.ok(err instanceof AwsError);
-      assert.match(err.message, /^EC2 DescribeInstances in ap-south-1 failed \(HTTP 503\): RequestLimitExceeded: Request limit exceeded\.$/);
+      assert.match(err.message, /^EC2 DescribeInstances in ap-south-1 failed \(HTTP 503\) after 3 attempts: RequestLimitExceeded: Request limit exceeded\.$/);
       return true;
     });
     assert.equal(requests, 3, 'three attempts, the SDK default');

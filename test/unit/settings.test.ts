@@ -150,7 +150,8 @@ describe('Eucalyptus endpoint', () => {
     const saved = process.env['EC2_URL'];
     delete process.env['EC2_URL'];
     try {
-      const { logger, ...options } = ec2ClientOptions(euca, 'eucalyptus');
+      const { logger, requestHandler, ...options } = ec2ClientOptions(euca, 'eucalyptus');
+      assert.deepEqual(requestHandler.timeouts, { connectTimeout: 5, requestTimeout: 60 }, 'every client is bounded, by default too');
       assert.deepEqual(options, {
         region: 'eucalyptus', maxAttempts: 3, retryMode: 'adaptive', endpoint: 'http://clc.example:8773/services/Eucalyptus',
       });

@@ -3,7 +3,8 @@
 import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client, type waitForInstanceRunning } from '@aws-sdk/client-ec2';
 import { clientOptions } from '../../sources/aws/clients.js';
-import { ProvisionError } from '../../errors.js';
+import type { Timeouts } from '../../sources/aws/http.js';
+import { ProvisionError, errnoOf, errnoText, timeoutWords } from '../../errors.js';
 import { checkInterrupted, interruption, pause } from '../interrupt.js';
 
 /** Clients a caller may pass in (tests with SDK mocks, or a caller's own configuration). */
@@ -16,12 +17,19 @@ export interface Ec2Clients {
 // needed a sixth try should not throw away an upload of gigabytes.
 export const DEFAULT_MAX_ATTEMPTS = 8;
 
-export function ec2Client(region: string, given?: EC2Client, maxAttempts = DEFAULT_MAX_ATTEMPTS): EC2Client {
-  return given ?? new EC2Client(clientOptions({ maxAttempts }, region));
+/**
+ * connect_timeout and request_timeout of the provisioning commands (--connect-timeout,
+ * --request-timeout): every attempt of every call, each EBS block included, is bounded by them and
+ * retried when they run out (sources/aws/http.ts); absent, the inventory's defaults (5 s, 60 s).
+ */
+export type CallTimeouts = Partial<Timeouts>;
+
+export function ec2Client(region: string, given?: EC2Client, maxAttempts = DEFAULT_MAX_ATTEMPTS, timeouts: CallTimeouts = {}): EC2Client {
+  return given ?? new EC2Client(clientOptions({ maxAttempts, ...timeouts }, region));
 }
 
-export function ebsClient(region: string, given?: EBSClient, maxAttempts = DEFAULT_MAX_ATTEMPTS): EBSClient {
-  return given ?? new EBSClient(clientOptions({ maxAttempts }, region));
+export function ebsClient(region: string, given?: EBSClient, maxAttempts = DEFAULT_MAX_ATTEMPTS, timeouts: CallTimeouts = {}): EBSClient {
+  return given ?? new EBSClient(clientOptions({ maxAttempts, ...timeouts }, region));
 }
 
 /** The AWS error code (`InvalidAMIID.NotFound`, `ThrottlingException`, ...) of an SDK failure. */
@@ -32,13 +40,25 @@ export function awsCode(err: unknown): string | undefined {
   return typeof e.name === 'string' ? e.name : undefined;
 }
 
+function triesOf(err: unknown): string {
+  const attempts = (err as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
+  return attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
+}
+
 /** A ProvisionError of code EAWS saying which step failed, where, and what AWS answered. */
 export function awsFailure(step: string, region: string, err: unknown): ProvisionError {
   if (err instanceof ProvisionError) return err;
   const code = awsCode(err);
-  const message = err instanceof Error ? err.message : String(err);
-  const attempts = (err as { $metadata?: { attempts?: number } })?.$metadata?.attempts;
-  const tries = attempts && attempts > 1 ? ` after ${attempts} attempts` : '';
+  let message = err instanceof Error ? err.message : String(err);
+  // A connection reset or refused is said in words (the SDK names it TimeoutError: read ECONNRESET).
+  const bound = timeoutWords(err);
+  if (bound !== undefined) return new ProvisionError(`${step} in ${region} failed${triesOf(err)}: ${bound}`, 'EAWS');
+  const sys = errnoOf(err);
+  if (sys !== undefined && errnoText(sys) !== undefined) {
+    message = `${errnoText(sys)} (${sys})`;
+    return new ProvisionError(`${step} in ${region} failed${triesOf(err)}: ${message}`, 'EAWS');
+  }
+  const tries = triesOf(err);
   return new ProvisionError(`${step} in ${region} failed${tries}: ${code && !message.includes(code) ? `${code}: ` : ''}${message}`, 'EAWS');
 }
 

@@ -3,7 +3,7 @@
 import { DeleteSnapshotCommand, DeregisterImageCommand, DescribeImagesCommand, TerminateInstancesCommand, waitForInstanceTerminated, type DescribeInstancesCommandOutput, type EC2Client } from '@aws-sdk/client-ec2';
 import { openRegistry, type RegistrySettings } from '../../store/registry.js';
 import { ProvisionError } from '../../errors.js';
-import { TAG_SNAPSHOT, awsCode, awsFailure, ec2Client, waitUntil, type Ec2Clients } from './clients.js';
+import { TAG_SNAPSHOT, awsCode, awsFailure, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { findImageByName } from './push.js';
 
 export interface Ec2DestroyOptions {
@@ -18,6 +18,8 @@ export interface Ec2DestroyOptions {
   pollMs?: number;
   settings: RegistrySettings;
   clients?: Ec2Clients;
+  /** Per-attempt bounds of every AWS call (connect_timeout, request_timeout). */
+  timeouts?: CallTimeouts;
   log?: (message: string) => void;
 }
 
@@ -35,7 +37,7 @@ export async function destroyEc2(opts: Ec2DestroyOptions): Promise<Ec2DestroyRes
   if (!opts.instanceIds?.length && !opts.names?.length && !opts.image) {
     throw new ProvisionError('name what to destroy: --instance-id, --name or --image', 'EUSAGE');
   }
-  const ec2 = ec2Client(region, opts.clients?.ec2);
+  const ec2 = ec2Client(region, opts.clients?.ec2, undefined, opts.timeouts);
   const registry = await openRegistry(opts.settings);
   try {
     const hosts = await registry.list();

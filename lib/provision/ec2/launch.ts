@@ -18,7 +18,7 @@ import { openRegistry, validateHost, type Registry, type RegistrySettings } from
 import type { RegisteredValue } from '../../records/inventory.js';
 import { type RegisteredHost } from '../../records/inventory.js';
 import { ProvisionError } from '../../errors.js';
-import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type Ec2Clients } from './clients.js';
+import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { Undo } from '../undo.js';
 
 /** What launch needs from ec2.ini: where the registry lives and how the inventory names hosts. */
@@ -46,6 +46,8 @@ export interface Ec2LaunchOptions {
   clientToken?: string;
   settings: LaunchSettings;
   clients?: Ec2Clients;
+  /** Per-attempt bounds of every AWS call (connect_timeout, request_timeout). */
+  timeouts?: CallTimeouts;
   log?: (message: string) => void;
 }
 
@@ -111,7 +113,7 @@ export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult
   const count = opts.count ?? 1;
   if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`--count must be a positive integer, not ${count}`, 'EUSAGE');
   const groups = parseGroups(opts.groups);
-  const ec2 = ec2Client(region, opts.clients?.ec2);
+  const ec2 = ec2Client(region, opts.clients?.ec2, undefined, opts.timeouts);
   const token = opts.clientToken ?? crypto.randomUUID();
   const tags = launchTags({ ...opts, groups });
   // Opened before anything is launched: an unusable registry should cost no instance.

@@ -9,8 +9,8 @@ import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, Regist
 import { ProvisionError, errnoCode } from '../../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../../run.js';
-import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitUntil, type Ec2Clients } from './clients.js';
-import { checkInterrupted, interruption, undoable } from '../interrupt.js';
+import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
+import { checkInterrupted, interruptible, undoable } from '../interrupt.js';
 import { Undo } from '../undo.js';
 
 /** The EBS direct APIs take blocks of exactly this size (and no other). */
@@ -47,6 +47,8 @@ export interface Ec2PushOptions {
   waitSeconds?: number;
   pollMs?: number;
   clients?: Ec2Clients;
+  /** Per-attempt bounds of every AWS call (connect_timeout, request_timeout). */
+  timeouts?: CallTimeouts;
   log?: (message: string) => void;
   /** Told what will make the AMI useless although the push succeeds (a BIOS image without boot code). */
   warn?: (message: string) => void;
@@ -171,7 +173,9 @@ async function push(opts: Ec2PushOptions): Promise<Ec2PushResult> {
   const started = Date.now();
   try {
     await fs.promises.access(opts.image, fs.constants.R_OK);
+    if ((await fs.promises.stat(opts.image)).isDirectory()) throw new ProvisionError(`image ${opts.image} is a folder, not a file`, 'EISDIR');
   } catch (err) {
+    if (err instanceof ProvisionError) throw err;
     throw new ProvisionError(`cannot read image ${opts.image}: ${errnoCode(err) ?? (err as Error).message}`, errnoCode(err) ?? 'EINVAL');
   }
   if (!opts.name || opts.name.length < 3 || opts.name.length > 128 || !/^[A-Za-z0-9()[\] ./'@_-]+$/.test(opts.name)) {
@@ -191,8 +195,8 @@ async function push(opts: Ec2PushOptions): Promise<Ec2PushResult> {
 
 async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Promise<Ec2PushResult> {
   const { region } = opts;
-  const ec2 = ec2Client(region, opts.clients?.ec2, opts.maxAttempts);
-  const ebs = ebsClient(region, opts.clients?.ebs, opts.maxAttempts);
+  const ec2 = ec2Client(region, opts.clients?.ec2, opts.maxAttempts, opts.timeouts);
+  const ebs = ebsClient(region, opts.clients?.ebs, opts.maxAttempts, opts.timeouts);
   const scan = await scanDisk(raw);
   const bootCode = await hasBootCode(raw);
   if (!bootCode && (opts.bootMode ?? 'legacy-bios') === 'legacy-bios') {
@@ -310,7 +314,9 @@ async function putBlocks(
           throw new ProvisionError(`${opts.image} changed while it was being pushed (block ${block.index})`, 'EINVAL');
         }
         try {
-          await ebs.send(new PutSnapshotBlockCommand({
+          // A signal of its own per block (interruptible): the one shared `interruption` signal
+          // given to 32 blocks in flight gathered a listener per request (MaxListenersExceededWarning).
+          await interruptible((abortSignal) => ebs.send(new PutSnapshotBlockCommand({
             SnapshotId: snapshotId,
             BlockIndex: block.index,
             BlockData: buf,
@@ -318,7 +324,7 @@ async function putBlocks(
             Checksum: sha.toString('base64'),
             ChecksumAlgorithm: 'SHA256',
             Progress: Math.floor((100 * (blocksSent + 1)) / scan.blocks.length),
-          }), { abortSignal: interruption }); // a block cut short is lost with the snapshot anyway
+          }), { abortSignal })); // a block cut short is lost with the snapshot anyway
         } catch (err) {
           checkInterrupted();
           throw awsFailure(`PutSnapshotBlock of block ${block.index} to ${snapshotId}`, opts.region, err);

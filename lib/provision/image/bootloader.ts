@@ -101,7 +101,7 @@ function realDir(root: string, rel: string): string[] {
     return [abs];
   }
   // A link could point out of the staging tree (an absolute /boot -> /mnt/boot): never write through it.
-  if (!st.isDirectory()) throw new ProvisionError(`/${rel} in the root file system is not a folder (${st.isSymbolicLink() ? 'a symlink' : 'a file'}): the boot loader needs a real /${rel}`, 'EUSAGE');
+  if (!st.isDirectory()) throw new ProvisionError(`/${rel} in the root file system is not a folder (${st.isSymbolicLink() ? 'a symlink' : 'a file'}): the boot loader needs a real /${rel}`, 'ENOTDIR');
   return [];
 }
 
@@ -124,7 +124,7 @@ export async function stageBootFiles(
   for (const [rel] of targets) {
     const abs = path.join(staging, rel);
     const st = fs.lstatSync(abs, { throwIfNoEntry: false });
-    if (st?.isDirectory()) throw new ProvisionError(`${rel} in the root file system is a folder: the boot loader needs to put a file there`, 'EUSAGE');
+    if (st?.isDirectory()) throw new ProvisionError(`${rel} in the root file system is a folder: the boot loader needs to put a file there`, 'EISDIR');
     if (st) existing.push(abs);
   }
   // Removed under fakeroot, so its record of the old entry goes too: a new file given the freed

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, asProvisionError } from '../../errors.js';
+import { ProvisionError, asProvisionError, errnoCode, errnoText } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { requireTools, run, runWithStdin } from '../../run.js';
 import { tarStream } from '../template/archive.js';
@@ -75,12 +75,16 @@ function isArchive(p: string): boolean {
 
 function checkReadableFile(p: string, what: string): string {
   const abs = path.resolve(p);
+  let st: fs.Stats;
   try {
-    if (!fs.statSync(abs).isFile()) throw new Error();
+    st = fs.statSync(abs);
     fs.accessSync(abs, fs.constants.R_OK);
-  } catch {
-    throw new ProvisionError(`${what} ${p} is not a readable file`, 'ENOENT');
+  } catch (err) {
+    const code = errnoCode(err) ?? 'ENOENT';
+    throw new ProvisionError(`${what} ${p} is not a readable file: ${errnoText(code) ?? code} (${code})`, code);
   }
+  if (st.isDirectory()) throw new ProvisionError(`${what} ${p} is a folder, not a file`, 'EISDIR');
+  if (!st.isFile()) throw new ProvisionError(`${what} ${p} is not a regular file`, 'EINVAL');
   return abs;
 }
 
@@ -244,6 +248,9 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
     });
   } catch (err) {
     await outputs.discard();
+    if (err instanceof ProvisionError && err.code === 'ENOSPC' && !err.message.startsWith('the files do not fit')) {
+      throw new ProvisionError(`cannot write in ${outDir}: ${err.message}`, 'ENOSPC');
+    }
     throw asProvisionError(err);
   }
 }

@@ -4,7 +4,7 @@
 import fs from 'node:fs';
 import { ProvisionError } from '../../errors.js';
 import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
-import { METADATA_NS, parseMetadata, readDomain } from '../../sources/libvirt/xml.js';
+import { METADATA_NS, parseMetadata, readDomain, readVolume } from '../../sources/libvirt/xml.js';
 import { openRegistry, type RegistrySettings } from '../../store/registry.js';
 
 export interface DestroyKvmOptions {
@@ -43,7 +43,10 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
       pool = md?.pool ?? pool;
       volume = md?.volume ?? volume;
-      const serialLog = readDomain(await v.text(['dumpxml', '--', o.name])).serialLog;
+      const facts = readDomain(await v.text(['dumpxml', '--', o.name]));
+      const serialLog = facts.serialLog;
+      // Before anything is stopped: a volume that is not this guest's own overlay is refused.
+      if (pool !== undefined && volume !== undefined) await checkOwnOverlay(v, pool, volume, o.name, facts.diskFiles);
       const state = (await v.text(['domstate', '--', o.name])).trim();
       if (state !== 'shut off') {
         log(`stopping ${o.name} (${state})`);
@@ -57,6 +60,7 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
     let vol: DestroyKvmResult['volume'] = null;
     if (pool !== undefined && volume !== undefined) {
       const exists = await v.volumeExists(pool, volume);
+      if (exists && domain === 'absent') await checkOwnOverlay(v, pool, volume, o.name, undefined);
       if (exists) {
         log(`deleting volume ${pool}/${volume}`);
         await v.call(['vol-delete', '--pool', pool, '--', volume]);
@@ -67,5 +71,25 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
     return { uri: o.uri, name: o.name, domain, volume: vol, registry: reg };
   } finally {
     await registry?.close();
+  }
+}
+
+/**
+ * Destroy deletes only the overlay a launch made for this guest: a volume with a backing file (the
+ * pushed image it was made on; the image itself has none) that is this guest's own disk, or, when
+ * the domain is already gone, named as launch names overlays (NAME.qcow2). A registry entry or
+ * metadata that names any other volume (the base image) is refused before anything is changed.
+ */
+async function checkOwnOverlay(v: Virsh, pool: string, volume: string, name: string, guestDisks: string[] | undefined): Promise<void> {
+  const refuse = (why: string): never => {
+    throw new ProvisionError(`refusing to delete ${pool}/${volume} for '${name}': ${why}; nothing was changed (deregister the entry, or remove the volume by hand)`, 'EFOREIGN');
+  };
+  if (!(await v.volumeExists(pool, volume))) return;
+  const facts = readVolume(await v.text(['vol-dumpxml', '--pool', pool, '--', volume]));
+  if (facts.backingPath === undefined) refuse('it is not an overlay (it has no backing file), so no launch made it');
+  if (guestDisks !== undefined) {
+    if (facts.path === undefined || !guestDisks.includes(facts.path)) refuse(`it is not a disk of the domain '${name}'`);
+  } else if (volume !== `${name}.qcow2`) {
+    refuse(`it is not the overlay a launch of '${name}' makes (${name}.qcow2)`);
   }
 }

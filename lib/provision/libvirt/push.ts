@@ -4,7 +4,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError } from '../../errors.js';
-import { run } from '../../run.js';
+import { run, transferLimitMs } from '../../run.js';
 import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
 import { Undo } from '../undo.js';
 import { dirPoolXml, volumeXml } from '../../sources/libvirt/xml.js';
@@ -92,7 +92,7 @@ async function pushOne(v: Virsh, pool: string, file: string, volume: string, for
   // Raw capacity of exactly the file size: vol-upload then stores the bytes as they are, qcow2 or not.
   await v.withXml(['vol-create', '--pool', pool, '--file'], volumeXml({ name: volume, capacityBytes: bytes, format: 'raw' }));
   undo.add(`volume ${pool}/${volume}`, () => v.call(['vol-delete', '--pool', pool, '--', volume]));
-  await v.call(['vol-upload', '--pool', pool, '--', volume, file], 30 * 60_000);
+  await v.call(['vol-upload', '--pool', pool, '--', volume, file], transferLimitMs(fs.statSync(file).size));
   const got = await remoteDigest(v, pool, volume);
   if (got.bytes !== bytes || got.sha256 !== sha256) {
     throw new ProvisionError(`verify: ${pool}/${volume} holds ${got.bytes} bytes sha256 ${got.sha256}, expected ${bytes} bytes sha256 ${sha256}`, 'EVERIFY');

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError } from '../../errors.js';
-import { run, runWithStdin } from '../../run.js';
+import { run, runWithStdin, transferLimitMs } from '../../run.js';
 import { Undo, type Log } from '../undo.js';
 
 export interface PushTemplateOptions {
@@ -20,6 +20,8 @@ export interface PushTemplateOptions {
   knownHosts?: string;
   /** Replace a template of that name holding other bytes. */
   force?: boolean;
+  /** Seconds for ssh to connect and exchange banners (ConnectTimeout; default 10). */
+  connectTimeout?: number;
   log?: Log;
 }
 
@@ -46,10 +48,16 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
   const t = parseSshTarget(o.target);
   const dir = o.dir ?? '/vz/template/cache';
   const name = path.basename(o.template);
-  if (!fs.existsSync(o.template)) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
+  const st = fs.statSync(o.template, { throwIfNoEntry: false });
+  if (st === undefined) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
+  if (st.isDirectory()) throw new ProvisionError(`template ${o.template} is a folder, not a file`, 'EISDIR');
   if (!/\.tar(\.(gz|xz|zst))?$/.test(name)) throw new ProvisionError(`${o.template}: a template cache is NAME.tar.gz (or .tar.xz / .tar.zst)`, 'EUSAGE');
+  // A node that stops answering: ConnectTimeout bounds the connection and the banner exchange,
+  // ServerAliveInterval x CountMax (1 min) a session gone silent; the upload's own limit grows with
+  // its size (transferLimitMs), every other command has two minutes.
   const sshArgs = [
     '-o', 'BatchMode=yes', '-o', 'StrictHostKeyChecking=yes',
+    '-o', `ConnectTimeout=${o.connectTimeout ?? 10}`, '-o', 'ServerAliveInterval=15', '-o', 'ServerAliveCountMax=4',
     ...(o.knownHosts ? ['-o', `UserKnownHostsFile=${o.knownHosts}`, '-o', 'GlobalKnownHostsFile=/dev/null'] : []),
     ...(o.identity ? ['-i', o.identity, '-o', 'IdentitiesOnly=yes'] : []),
     ...(t.port ? ['-p', String(t.port)] : []),
@@ -80,7 +88,7 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
     undo.step('upload');
     log(`uploading ${o.template} (${bytes} bytes) to ${t.host}:${temp}`);
     undo.add(`temporary file ${temp}`, () => remote(`rm -f -- ${shellQuote(temp)}`));
-    await runWithStdin('ssh', [...sshArgs, `umask 022 && cat > ${shellQuote(temp)}`], fs.createReadStream(o.template) as AsyncIterable<Buffer>, { label: `ssh ${t.host}` });
+    await runWithStdin('ssh', [...sshArgs, `umask 022 && cat > ${shellQuote(temp)}`], fs.createReadStream(o.template) as AsyncIterable<Buffer>, { label: `ssh ${t.host}`, timeoutMs: transferLimitMs(bytes) });
     undo.step('verify');
     const got = await remoteSha(temp);
     if (got !== sha256) throw new ProvisionError(`sha256 on ${t.host} is ${got ?? '(none)'}, expected ${sha256}`, 'EVERIFY');

@@ -112,7 +112,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
       }
       return c.kind === 'dir';
     }
-    const abs = path.join(tree.root, rel);
+    const abs = tree.sourcePath(rel);
     const st = fs.lstatSync(abs);
     const [uid, gid] = mapOwner(st.uid, st.gid);
     const h: TarHeader = { name, uid, gid, mode: st.mode & 0o7777, mtime: clamp(Math.floor(st.mtimeMs / 1000)), size: 0, type: 'file' };

@@ -68,9 +68,11 @@ export function checkRootfs(rootfs: string): void {
   }
   if (!st.isDirectory()) throw new ProvisionError(`root filesystem ${rootfs} is not a folder`, 'ENOTDIR');
   try {
-    // lstat: /sbin/init is usually a symlink into the tree (busybox, systemd) that the host cannot follow.
-    fs.lstatSync(path.join(rootfs, 'sbin', 'init'));
-  } catch {
+    // lstat: /sbin/init is usually a symlink into the tree (busybox, systemd) that the host cannot
+    // follow; through the tree, because /sbin itself may be a link (merged /usr), one into the tree.
+    fs.lstatSync(new OverlayTree(rootfs).sourcePath('sbin/init'));
+  } catch (err) {
+    if (err instanceof ProvisionError) throw err;
     throw new ProvisionError(`${rootfs} has no /sbin/init: not a bootable root filesystem`, 'ENOINIT');
   }
 }

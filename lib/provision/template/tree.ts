@@ -25,9 +25,47 @@ export class OverlayTree {
   /** Latest change per path; `remove` also hides everything below the path in the source. */
   readonly changes = new Map<string, Change>();
 
+  /** Folders of the source already known to lead nowhere outside the tree. */
+  private readonly safeDirs = new Set<string>();
+  private realRoot: string | undefined;
+
   constructor(readonly root: string) {}
 
-  private sourcePath(rel: string): string {
+  /**
+   * The host path of `rel` in the source. lstat and open follow symlinks in the middle of a path,
+   * so a root whose `etc` links to the host's /etc would hand the host's files to the archive: every
+   * folder on the way is resolved and must stay inside the tree, else the build is refused.
+   */
+  sourcePath(rel: string): string {
+    const parts = rel === '' ? [] : rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (this.safeDirs.has(dir)) continue;
+      const abs = path.join(this.root, dir);
+      let st: fs.Stats;
+      try {
+        st = fs.lstatSync(abs);
+      } catch (err) {
+        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') break; // nothing below it either
+        throw err;
+      }
+      if (st.isSymbolicLink()) {
+        let real: string;
+        try {
+          real = fs.realpathSync(abs);
+        } catch (err) {
+          if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') break; // dangling: nothing below it
+          throw err;
+        }
+        this.realRoot ??= fs.realpathSync(this.root);
+        if (real !== this.realRoot && !real.startsWith(this.realRoot + path.sep)) {
+          throw new ProvisionError(
+            `${abs} is a symlink to ${fs.readlinkSync(abs)}, outside the root filesystem ${this.root}: refusing to read /${rel} through it (make it relative to the tree, or remove it)`,
+            'ESYMLINK');
+        }
+      }
+      this.safeDirs.add(dir);
+    }
     return path.join(this.root, rel);
   }
 
@@ -109,8 +147,9 @@ export class OverlayTree {
   private sourceKind(rel: string): NodeKind | undefined {
     try {
       const st = fs.lstatSync(this.sourcePath(rel));
-      return st.isDirectory() ? 'dir' : 'file';
-    } catch {
+      return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+    } catch (err) {
+      if (err instanceof ProvisionError) throw err;
       return undefined;
     }
   }
@@ -125,6 +164,15 @@ export class OverlayTree {
     const rel = treePath(change.path);
     if (rel === '') throw new Error('a step cannot replace the root directory');
     const parent = path.posix.dirname(rel);
+    // A step that wrote through a symlinked folder would either change what the link points at or
+    // turn the link into a folder; neither is the tree it was given.
+    const parts = rel.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const dir = parts.slice(0, i).join('/');
+      if (this.kind(dir) === 'symlink') {
+        throw new ProvisionError(`a preparation step would write /${rel} through the symlink /${dir} of ${this.root}; refusing (skip that step, or replace the link with a folder)`, 'ESYMLINK');
+      }
+    }
     if (parent !== '.' && this.kind(parent) !== 'dir') this.apply({ kind: 'dir', path: parent, mode: 0o755 });
     if (change.kind === 'remove' && !this.exists(rel)) return;
     this.changes.set(rel, { ...change, path: rel });

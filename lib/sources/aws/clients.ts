@@ -17,6 +17,7 @@ export type Provider = ReturnType<typeof fromIni>;
 export interface ClientAuth {
   credentials?: Provider;
 }
+import { requestHandler, type BoundedHttpHandler } from './http.js';
 
 export interface ClientOptions extends ClientAuth {
   region: string;
@@ -25,6 +26,8 @@ export interface ClientOptions extends ClientAuth {
   /** Backoff plus client-side rate limiting once AWS starts throttling. */
   retryMode: 'adaptive';
   logger: NonNullable<EC2ClientConfig['logger']>;
+  /** Bounds every attempt (connect_timeout, request_timeout) and lets a refresh deadline stop it. */
+  requestHandler: BoundedHttpHandler;
 }
 
 // The SDK's logger middleware builds a redacted deep copy of every answer for logger.info, and
@@ -33,7 +36,7 @@ export interface ClientOptions extends ClientAuth {
 const quietLogger = { debug() {}, warn() {}, error() {} } as unknown as ClientOptions['logger'];
 
 /** clientAuth: resolved once per refresh by fetchRecords (absent: the SDK's default chain). */
-export type AuthSettings = Pick<Settings, 'maxAttempts'> & { clientAuth?: ClientAuth };
+export type AuthSettings = Pick<Settings, 'maxAttempts'> & Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>> & { clientAuth?: ClientAuth };
 
 export type ClientSettings = Pick<Settings, 'eucalyptus' | 'eucalyptusHost'> & AuthSettings;
 
@@ -53,5 +56,9 @@ export function ec2ClientOptions(settings: ClientSettings, region: string): Clie
 }
 
 export function clientOptions(settings: AuthSettings, region: string): ClientOptions {
-  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive', logger: quietLogger, ...settings.clientAuth };
+  const timeouts = {
+    ...(settings.connectTimeout !== undefined ? { connectTimeout: settings.connectTimeout } : {}),
+    ...(settings.requestTimeout !== undefined ? { requestTimeout: settings.requestTimeout } : {}),
+  };
+  return { region, maxAttempts: settings.maxAttempts, retryMode: 'adaptive', logger: quietLogger, requestHandler: requestHandler(timeouts), ...settings.clientAuth };
 }

@@ -7,10 +7,11 @@ import type { Settings } from '../../settings/read.js';
 import { SettingsError } from '../../errors.js';
 import { awsError } from './errors.js';
 import { clientOptions, type AuthSettings, type ClientAuth, type Provider } from './clients.js';
+import { requestHandler } from './http.js';
 
 type Credentials = Awaited<ReturnType<Provider>>;
 
-export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'iamRole' | 'credentials'>>;
+export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'iamRole' | 'credentials' | 'connectTimeout' | 'requestTimeout'>>;
 
 /** The session name the later ec2.py gave its AssumeRole calls. */
 export const ROLE_SESSION_NAME = 'ansible_dynamic_inventory';
@@ -23,8 +24,15 @@ export async function resolveAuth(settings: IdentitySettings, region: string): P
   let base: Provider | undefined;
   if (!settings.profile && !settings.credentials && !settings.iamRole) return {};
   const { fromIni, fromTemporaryCredentials } = await import('@aws-sdk/credential-providers');
+  // The STS and SSO calls the providers make are bounded like every other call.
+  const bounded = {
+    requestHandler: requestHandler({
+      ...(settings.connectTimeout !== undefined ? { connectTimeout: settings.connectTimeout } : {}),
+      ...(settings.requestTimeout !== undefined ? { requestTimeout: settings.requestTimeout } : {}),
+    }),
+  };
   if (settings.profile) {
-    base = fromIni({ profile: settings.profile });
+    base = fromIni({ profile: settings.profile, clientConfig: bounded });
   } else if (settings.credentials) {
     const fixed = settings.credentials;
     base = async () => fixed;
@@ -44,7 +52,7 @@ export async function resolveAuth(settings: IdentitySettings, region: string): P
   const role = memoize(fromTemporaryCredentials({
     params: { RoleArn: settings.iamRole, RoleSessionName: ROLE_SESSION_NAME },
     ...(base ? { masterCredentials: base } : {}),
-    clientConfig: { region },
+    clientConfig: { region, ...bounded },
   }));
   try {
     await role();

@@ -9,8 +9,9 @@ import type { RegisteredHost } from '../../records/inventory.js';
 
 const safe = (s: string) => s.replace(/[^A-Za-z0-9_]/g, '_');
 
-export async function libvirtDomains(uri: string): Promise<RegisteredHost[]> {
-  const v = new Virsh(uri, 60_000);
+/** `stop`: the refresh's deadline (refresh_timeout), which kills a virsh still running. */
+export async function libvirtDomains(uri: string, stop?: AbortSignal): Promise<RegisteredHost[]> {
+  const v = new Virsh(uri, 60_000, stop);
   try {
     const names = (await v.text(['list', '--all', '--name'])).split('\n').map((n) => n.trim()).filter(Boolean).sort();
     const hosts: RegisteredHost[] = [];

@@ -11,12 +11,12 @@ export type Log = (message: string) => void;
 // Every call is `virsh -c URI ...args` with an argument array: names and values from the command
 // line reach libvirt as single arguments, never through a shell.
 export class Virsh {
-  constructor(readonly uri: string, readonly timeoutMs = 120_000) {
+  constructor(readonly uri: string, readonly timeoutMs = 120_000, readonly signal?: AbortSignal) {
     if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(uri)) throw new ProvisionError(`not a libvirt URI: '${uri}' (e.g. qemu:///system or qemu+ssh://user@host/system)`, 'EUSAGE');
   }
 
   call(args: readonly string[], timeoutMs = this.timeoutMs, input?: string): Promise<RunResult> {
-    return run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs, label: `virsh ${args[0]}`, ...(input !== undefined ? { input } : {}) });
+    return run('virsh', ['-q', '-c', this.uri, ...args], { timeoutMs, label: `virsh ${args[0]}`, ...(input !== undefined ? { input } : {}), ...(this.signal ? { signal: this.signal } : {}) });
   }
 
   /**
