@@ -19,11 +19,11 @@ export { InventoryError, SettingsError, AwsError, CacheError } from './errors.js
 
 // Provisioning: root filesystem → OpenVZ template cache → bootable disk image.
 export {
-  buildTemplate, templateSteps, buildImage, imageFormats, bootLoaders, ROOT_PARTUUID, fillPlaceholders, kernelCmdlineParams, PLACEHOLDERS, ProvisionError,
+  buildTemplate, templateSteps, compressions, buildImage, imageFormats, bootLoaders, ROOT_PARTUUID, fillPlaceholders, kernelCmdlineParams, PLACEHOLDERS, ProvisionError,
   pushKvm, launchKvm, destroyKvm, detectDomainType, domainXml, xmlEscape, parseMetadata,
 } from './provision/index.js';
 export type {
-  TemplateBuildOptions, TemplateBuildResult, StepReport, Step, ImageBuildOptions, ImageBuildResult, ImageFormat, BootLoader, BootLoaderResult,
+  TemplateBuildOptions, TemplateBuildResult, Compression, StepReport, Step, ImageBuildOptions, ImageBuildResult, ImageFormat, BootLoader, BootLoaderResult,
   NetworkValues, FillResult,
   PushKvmOptions, PushKvmResult, PushedVolume, LaunchKvmOptions, LaunchKvmResult, LaunchedGuest, DestroyKvmOptions, DestroyKvmResult,
   DomainSpec, GuestMetadata, Accel,

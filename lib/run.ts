@@ -135,9 +135,16 @@ export function runWithStdin(
       for await (const chunk of source) {
         if (settled) return;
         if (!child.stdin.write(chunk)) {
+          // Both listeners go once either fires: a 'close' listener left per wait piles up (and
+          // Node warns on stderr) when a large stream waits on the pipe many times.
           await new Promise<void>((r) => {
-            child.stdin.once('drain', r);
-            child.once('close', r);
+            const done = () => {
+              child.stdin.off('drain', done);
+              child.off('close', done);
+              r();
+            };
+            child.stdin.once('drain', done);
+            child.once('close', done);
           });
         }
       }

@@ -7,8 +7,9 @@
 // ansible-ec2.meta a hash of the ini's path and bytes, the environment, the cache folder and
 // cache_max_age. Same inputs → same settings → same digest → same entry. Everything else the full
 // path checks for a cached --list is checked here the same way: the entry is whole, fresh and not
-// being rewritten (the protocol of lib/store/fileStore.ts readEntry), the cache folder is writable,
-// and there is no registry file whose hosts would be merged in.
+// being rewritten (the protocol of lib/store/fileStore.ts readEntry) and the cache folder is
+// writable. With a registry file, the answer is the merged output the full path kept
+// (lib/store/merged.ts), served only while it names this very cache meta and registry file.
 //
 // It imports nothing but lib/settings/readKey.ts and lib/settings/configparser.ts (itself without
 // imports), and takes node:fs and node:path through
@@ -46,6 +47,8 @@ export function serveCachedList(argv: readonly string[], env: NodeJS.ProcessEnv 
 
 interface OpenCache {
   fd: number;
+  /** Where the output starts in the file (after the merged output's header line), and its length. */
+  start: number;
   size: number;
 }
 
@@ -89,26 +92,46 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   // and only in one nobody else can (lib/store/permissions.ts): it says why, so leave that to it.
   fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   if (!trusted(fs.statSync(dir)) || !trusted(fs.lstatSync(metaFile))) return undefined;
-  // Registered hosts are merged into --list; even an empty registry file is left to the full path.
-  if (fs.statSync(path.join(dir, 'ec2-inventory.registry.json'), { throwIfNoEntry: false }) !== undefined) return undefined;
+  // Registered hosts are merged into --list: served from the merged output when it is current.
+  const registryFile = path.join(dir, 'ec2-inventory.registry.json');
+  const registrySt = fs.lstatSync(registryFile, { throwIfNoEntry: false });
+  if (registrySt !== undefined && !trusted(registrySt)) return undefined;
+  const registry = registrySt === undefined ? undefined : fs.readFileSync(registryFile, 'utf8');
   const indexFile = path.join(dir, 'ansible-ec2.index');
   fs.accessSync(indexFile, fs.constants.R_OK);
   if (fs.statSync(indexFile).size !== meta.indexBytes) return undefined;
   if (!trusted(fs.lstatSync(indexFile))) return undefined;
-  const fd = fs.openSync(path.join(dir, 'ansible-ec2.cache'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const fd = fs.openSync(path.join(dir, registry === undefined ? 'ansible-ec2.cache' : 'ansible-ec2.merged'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const st = fs.fstatSync(fd);
     if (!trusted(st)) throw new Error('untrusted');
-    const size = st.size;
+    const total = st.size;
+    const start = registry === undefined ? 0 : mergedStart(fd, before.text, registry);
     // A rewrite that started since meta was read changes meta (readEntry's protocol): then the
     // file opened may not be the one meta describes.
     const after = readMeta(metaFile);
-    if (size === meta.cacheBytes && after && after.text === before.text) return { fd, size };
+    const current = registry === undefined ? total === meta.cacheBytes : start !== undefined;
+    if (current && start !== undefined && after && after.text === before.text) return { fd, start, size: total - start };
   } catch {
     // closed below
   }
   fs.closeSync(fd);
   return undefined;
+}
+
+/**
+ * Where the output starts in ansible-ec2.merged, when its header (lib/store/merged.ts) names these
+ * meta and registry texts; undefined when it was made from others.
+ */
+function mergedStart(fd: number, metaText: string, registry: string): number | undefined {
+  // The header holds both texts JSON-escaped: a little longer than they are.
+  const room = Buffer.byteLength(metaText) * 2 + Buffer.byteLength(registry) * 2 + 256;
+  const head = Buffer.allocUnsafe(room);
+  const n = fs.readSync(fd, head, 0, room, 0);
+  const newline = head.subarray(0, n).indexOf(0x0a);
+  if (newline === -1) return undefined;
+  const header = JSON.parse(head.subarray(0, newline).toString('utf8')) as { v?: unknown; meta?: unknown; registry?: unknown };
+  return header.v === 1 && header.meta === metaText && header.registry === registry ? newline + 1 : undefined;
 }
 
 /** lib/store/permissions.ts untrusted, without loading that module: ours or root's, and written by nobody else. */
@@ -206,7 +229,7 @@ function fill(cache: OpenCache, buffer: Buffer, from: number): number {
       buffer[got++] = 0x0a;
       continue;
     }
-    const n = fs.readSync(cache.fd, buffer, got, Math.min(want - got, cache.size - from - got), from + got);
+    const n = fs.readSync(cache.fd, buffer, got, Math.min(want - got, cache.size - from - got), cache.start + from + got);
     if (n === 0) throw new Error(`it is ${cache.size - from - got} bytes shorter than it was a moment ago`);
     got += n;
   }

@@ -9,6 +9,7 @@ import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from '../pr
 import { buildTemplate } from '../provision/template/build.js';
 import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/rootfs/build.js';
 import { templateSteps } from '../provision/template/steps.js';
+import { compressions, type Compression } from '../provision/template/compress.js';
 import { pushKvm } from '../provision/libvirt/push.js';
 import { pushTemplate } from '../provision/openvz/push.js';
 import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
@@ -71,12 +72,14 @@ function templateCommands(y: Argv): Argv {
           .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
           .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
           .option('all-root', { type: 'boolean', default: false, describe: 'Make every entry 0:0 (default: only the tree owner becomes root)' })
+          .option('compress', { choices: compressions, default: 'gzip' as Compression, describe: 'NAME.tar.gz (gzip, in parallel), NAME.tar.zst (zstd: Proxmox) or NAME.tar.xz (xz: vzctl)' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
           .strict(),
       async (a) => {
         const r = await buildTemplate({
           rootfs: a.rootfs,
           name: a.name,
+          compress: a.compress,
           outDir: a.out,
           skip: a.skip,
           force: a.force,

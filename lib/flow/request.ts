@@ -17,6 +17,7 @@ import type { HostVars, Index, Inventory } from '../records/inventory.js';
 import type { RegionRecords } from '../records/aws.js';
 import { json_format_dict } from '../ec2py/format.js';
 import { registeredHosts } from '../store/registry.js';
+import { keepMergedList, mergedStamp } from '../store/merged.js';
 import { type RegisteredHost } from '../records/inventory.js';
 
 export interface Progress {
@@ -115,11 +116,22 @@ async function fetchWith(
  * merged in. With an empty registry these are the stored bytes, untouched.
  */
 export async function listInventoryText(settings: Settings, options: RequestOptions = {}): Promise<StoredText> {
-  const text = await withCache(settings, async (cache, digest) => (await currentEntry(cache, digest, settings, options)).entry.inventory);
+  // Taken before the entry and the registry are read: the merged output is kept for the fast path
+  // (store/merged.ts) only if neither changed while it was made.
+  const stamp = settings.cacheConnection === '' && settings.cacheMaxAge > 0 ? mergedStamp(settings.cachePath) : undefined;
+  let refreshed = false;
+  const text = await withCache(settings, async (cache, digest) => {
+    const current = await currentEntry(cache, digest, settings, options);
+    refreshed = current.refreshed;
+    return current.entry.inventory;
+  });
   const registered = await registeredOrStale(settings, options);
   if (registered.length === 0) return text;
   const { mergeRegistered } = await import('../ec2py/registered.js');
-  return json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
+  const merged = json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
+  // A refresh's entry may not be the one in the cache (cache_stale_on_error, a store that failed).
+  if (stamp && !refreshed) keepMergedList(settings.cachePath, stamp, merged);
+  return merged;
 }
 
 /** The inventory as ec2.py --list prints it (without the final newline). */

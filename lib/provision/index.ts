@@ -1,7 +1,7 @@
 // Provisioning: root filesystem -> OpenVZ template cache -> bootable KVM disk image.
 export { ProvisionError } from '../errors.js';
 export { buildRootfs, aptMirror, datasourceConfig, DEFAULT_PACKAGES, rootfsTargets, type RootfsBuildOptions, type RootfsBuildResult, type RootfsTarget } from './rootfs/build.js';
-export { scanTar, readTarball, detectCompression, compareKernelVersions, type TarScan, type Compression } from './rootfs/scan.js';
+export { scanTar, readTarball, detectCompression, compareKernelVersions, type TarScan, type Compression as TarballCompression } from './rootfs/scan.js';
 export { Interrupted, interrupt, interruptedBy } from './interrupt.js';
 export { requireTools, run, toolPackages, type RunOptions, type RunResult } from '../run.js';
 export {
@@ -14,6 +14,7 @@ export {
   type TemplateBuildResult,
 } from './template/build.js';
 export { templateSteps, type Step, type StepContext } from './template/steps.js';
+export { compressions, type Compression } from './template/compress.js';
 export { OverlayTree, type Change } from './template/tree.js';
 export {
   PLACEHOLDERS,

@@ -221,9 +221,10 @@ a registration.`,
   {
     name: 'max_concurrency',
     type: 'int',
-    default: '16',
+    default: '64',
     topic: 'API calls',
-    doc: 'API listings (one per region and service) in flight at once during a refresh.',
+    doc: `API listings (one per region and service) in flight at once during a refresh. The default
+covers every region's EC2 and RDS listings and Route53 in one wave: each wave costs a round trip.`,
   },
   {
     name: 'max_attempts',

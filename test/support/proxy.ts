@@ -17,6 +17,8 @@ export interface Proxy {
   recorded: RecordedRequest[] | undefined;
   /** When set, the delay for one request (undefined: delayMs), from its body (EC2's Action=...) or URL (EBS). */
   delayFor: ((body: string, url: string) => number | undefined) | undefined;
+  /** When set, told every forwarded request with the answer moto gave it (the replay server records them). */
+  answered: ((request: RecordedRequest, answer: RecordedAnswer) => void) | undefined;
   close(): Promise<void>;
 }
 
@@ -27,10 +29,16 @@ export interface RecordedRequest {
   body: string;
 }
 
+export interface RecordedAnswer {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+}
+
 export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
   const to = new URL(target);
-  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen']; recorded: Proxy['recorded']; delayFor: Proxy['delayFor'] } = {
-    requests: 0, delayMs, failWith: 0, failWhen: undefined, recorded: undefined, delayFor: undefined,
+  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen']; recorded: Proxy['recorded']; delayFor: Proxy['delayFor']; answered: Proxy['answered'] } = {
+    requests: 0, delayMs, failWith: 0, failWhen: undefined, recorded: undefined, delayFor: undefined, answered: undefined,
   };
   const server = http.createServer((req, res) => {
     state.requests++;
@@ -38,7 +46,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks);
-      state.recorded?.push({ method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: body.toString('utf8') });
+      const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: body.toString('utf8') };
+      state.recorded?.push(recorded);
       setTimeout(() => {
         if (state.failWith && (!state.failWhen || state.failWhen(req.method ?? '', req.url ?? ''))) {
           res.writeHead(state.failWith, { 'content-type': 'text/xml' }).end(
@@ -49,6 +58,12 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
           host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers,
         }, (up) => {
           res.writeHead(up.statusCode ?? 502, up.headers);
+          const answered = state.answered;
+          if (answered) {
+            const parts: Buffer[] = [];
+            up.on('data', (c: Buffer) => parts.push(c));
+            up.on('end', () => answered(recorded, { status: up.statusCode ?? 502, headers: up.headers, body: Buffer.concat(parts) }));
+          }
           up.pipe(res);
         });
         upstream.on('error', (err) => res.writeHead(502).end(String(err)));
@@ -74,6 +89,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
     set recorded(r) { state.recorded = r; },
     get delayFor() { return state.delayFor; },
     set delayFor(f) { state.delayFor = f; },
+    get answered() { return state.answered; },
+    set answered(f) { state.answered = f; },
     close: () => new Promise<void>((r) => { server.closeAllConnections(); server.close(() => r()); }),
   };
   return proxy;

@@ -17,7 +17,9 @@ import { cacheDigest } from '../../lib/store/digest.js';
 import { openFileCache } from '../../lib/store/open.js';
 import { computeReadKey, readKeyOf, sha256Hex, sha256Js } from '../../lib/settings/readKey.js';
 import { serveCachedList } from '../../lib/cli/cached.js';
-import { openRegistry } from '../../lib/store/registry.js';
+import { openRegistry, registeredHosts } from '../../lib/store/registry.js';
+import { mergeRegistered } from '../../lib/ec2py/registered.js';
+import type { Inventory } from '../../lib/records/inventory.js';
 import { syntheticRecords } from '../bench/synthetic.js';
 import { run, runFullPath, tempDir, writeIni, type RunResult } from '../support/run.js';
 import { inventoryBin, repoRoot } from '../support/paths.js';
@@ -174,19 +176,55 @@ describe('cached --list fast path', () => {
     await refreshes(f.env, 'the full path refreshed the stale entry');
   });
 
-  it('does not serve when a registry file exists: the full path merges its hosts', async () => {
+  it('with registered hosts, serves the merged output the full path kept, byte for byte, until the registry or the cache changes', async () => {
     const f = await fixture('registry');
-    const registry = await openRegistry(f.settings);
-    try {
-      await registry.register({ name: 'kvm-web1', groups: ['web'], source: 'kvm', registeredAt: Date.now(), hostvars: { ansible_host: '10.0.0.9' } });
-    } finally {
-      await registry.close();
-    }
-    assert.equal(serve(f.env).served, false);
-    const r = await bin(f.env);
-    assert.equal(r.code, 0, r.stderr);
-    assert.equal(r.stderr, '', 'the full path answered');
-    assert.deepEqual(JSON.parse(r.stdout).web, ['kvm-web1']);
+    const registry = async (change: (r: Awaited<ReturnType<typeof openRegistry>>) => Promise<unknown>) => {
+      const r = await openRegistry(f.settings);
+      try {
+        await change(r);
+      } finally {
+        await r.close();
+      }
+    };
+    // Today's merge, computed here from the cache file and the registry.
+    const merge = async () => json_format_dict(mergeRegistered(
+      JSON.parse(readFileSync(path.join(f.cacheDir, 'ansible-ec2.cache'), 'utf8')) as Inventory, await registeredHosts(f.settings))) + '\n';
+    await registry((r) => r.register({ name: 'kvm-web1', groups: ['web'], source: 'kvm', registeredAt: Date.now(), hostvars: { ansible_host: '10.0.0.9' } }));
+    assert.equal(serve(f.env).served, false, 'nothing merged yet');
+    const first = await bin(f.env);
+    assert.equal(first.code, 0, first.stderr);
+    assert.equal(first.stderr, '', 'the full path answered');
+    const expected = await merge();
+    assert.equal(first.stdout, expected);
+    assert.deepEqual(JSON.parse(first.stdout).web, ['kvm-web1']);
+    const fast = await bin(f.env);
+    assert.equal(fast.stderr, trace, 'the fast path answered');
+    assert.equal(fast.stdout, expected);
+    assert.equal(serve(f.env).out, expected);
+
+    // A registration is seen by the next --list, which keeps the new merge for the one after.
+    await registry((r) => r.register({ name: 'kvm-db1', groups: ['db'], source: 'kvm', registeredAt: Date.now(), hostvars: {} }));
+    const registered = await bin(f.env);
+    assert.equal(registered.stderr, '', 'the full path answered');
+    assert.equal(registered.stdout, await merge());
+    assert.deepEqual(JSON.parse(registered.stdout).db, ['kvm-db1']);
+    const registeredFast = await bin(f.env);
+    assert.equal(registeredFast.stderr, trace);
+    assert.equal(registeredFast.stdout, registered.stdout);
+
+    // So is a deregistration, and a new cache entry.
+    await registry((r) => r.deregister('kvm-web1'));
+    const deregistered = await bin(f.env);
+    assert.equal(deregistered.stderr, '', 'the full path answered');
+    assert.equal(JSON.parse(deregistered.stdout).web, undefined);
+    assert.equal(deregistered.stdout, await merge());
+    await cacheFor(f.settings, f.env, 41);
+    assert.equal(serve(f.env).served, false, 'the merge was made from the previous entry');
+    const refreshed = await bin(f.env);
+    assert.equal(refreshed.stderr, '', 'the full path answered');
+    assert.equal(refreshed.stdout, await merge());
+    assert.equal(Object.keys(JSON.parse(refreshed.stdout)._meta.hostvars).length, 42);
+    assert.equal((await bin(f.env)).stderr, trace);
   });
 
   it('does not serve a truncated cache, an index of the wrong length, or a pair being rewritten', async () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError } from '../../errors.js';
 import { requireTools, run } from '../../run.js';
+import { withOwners } from './owners.js';
 
 // Makes a disk image BIOS-bootable with GRUB 2 the way grub-install + grub-bios-setup would
 // (util/setup.c, embedding without Reed-Solomon codes, as `grub-bios-setup --no-rs-codes`), but on
@@ -105,8 +106,8 @@ function realDir(root: string, rel: string): string[] {
 }
 
 /**
- * Puts the kernel, initrd and grub.cfg into the unpacked tree, owned by root in fakeroot's state
- * (the tree was unpacked under it, and mkfs.ext4 reads the owners from it).
+ * Puts the kernel, initrd and grub.cfg into the unpacked tree, owned by root (for an unprivileged
+ * user in fakeroot's state: the tree was unpacked under it, and mkfs.ext4 reads the owners from it).
  */
 export async function stageBootFiles(
   staging: string,
@@ -129,7 +130,7 @@ export async function stageBootFiles(
   // Removed under fakeroot, so its record of the old entry goes too: a new file given the freed
   // inode number would otherwise take the old owner and type (a symlink that cannot be read).
   // Unlinked, never written through: a link there may point out of the tree or to another file.
-  if (existing.length > 0) await run('fakeroot', ['-i', fakerootState, '-s', fakerootState, '--', 'rm', '-f', '--', ...existing], { label: 'rm' });
+  if (existing.length > 0) await run(...withOwners({ file: fakerootState, load: true, save: true }, 'rm', ['-f', '--', ...existing]), { label: 'rm' });
   const written = [...made];
   for (const [rel, write] of targets) {
     const abs = path.join(staging, rel);
@@ -137,7 +138,7 @@ export async function stageBootFiles(
     fs.chmodSync(abs, 0o644);
     written.push(abs);
   }
-  await run('fakeroot', ['-i', fakerootState, '-s', fakerootState, '--', 'chown', '-h', '0:0', '--', ...written], { label: 'chown' });
+  await run(...withOwners({ file: fakerootState, load: true, save: true }, 'chown', ['-h', '0:0', '--', ...written]), { label: 'chown' });
 }
 
 /** Runs grub-mkimage for an i386-pc core image (diskboot.img + kernel + modules) and returns it. */

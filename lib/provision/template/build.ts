@@ -3,10 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import zlib from 'node:zlib';
 import { ProvisionError, asProvisionError } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
+import { archiveSuffix, compress, compressions, type Compression } from './compress.js';
 import { templateSteps, type Step } from './steps.js';
 import { OverlayTree, type Change, type SourceMeta } from './tree.js';
 import { isTarball, unpackTarball } from './unpack.js';
@@ -17,8 +17,10 @@ export interface TemplateBuildOptions {
    * `.tar.zst`, a `docker export`), unpacked into a scratch folder beside the outputs.
    */
   rootfs: string;
-  /** OpenVZ template name, e.g. `debian-12-x86_64-minimal`; the archive is `NAME.tar.gz`. */
+  /** OpenVZ template name, e.g. `debian-12-x86_64-minimal`; the archive is `NAME.tar.gz` (`.tar.zst`, `.tar.xz`). */
   name: string;
+  /** gzip (default), zstd or xz. */
+  compress?: Compression;
   outDir: string;
   force?: boolean;
   /** Names of preparation steps to leave out (see `templateSteps`). */
@@ -52,10 +54,11 @@ export interface TemplateBuildResult {
 /** OpenVZ finds templates by file name, so the name must be a plain file name stem. */
 const templateNameRe = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
-export function templateOutputs(outDir: string, name: string) {
+export function templateOutputs(outDir: string, name: string, how: Compression = 'gzip') {
+  const suffix = archiveSuffix[how];
   return {
-    archive: path.join(outDir, `${name}.tar.gz`),
-    sha256File: path.join(outDir, `${name}.tar.gz.sha256`),
+    archive: path.join(outDir, `${name}${suffix}`),
+    sha256File: path.join(outDir, `${name}${suffix}.sha256`),
     manifestFile: path.join(outDir, `${name}.manifest.json`),
   };
 }
@@ -119,7 +122,7 @@ function epochFromEnv(): number | undefined {
   return Number(v);
 }
 
-/** Writes NAME.tar.gz (an OpenVZ template cache), NAME.tar.gz.sha256 and NAME.manifest.json. */
+/** Writes NAME.tar.gz (an OpenVZ template cache; .tar.zst or .tar.xz), its .sha256 and NAME.manifest.json. */
 export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
   const log = opts.log ?? (() => {});
   if (!templateNameRe.test(opts.name)) {
@@ -130,7 +133,9 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   // The tree owner is read from the top folder, so look at the folder itself, not a link to it.
   const source = fs.realpathSync(opts.rootfs);
   const steps = selectSteps(opts.skip);
-  const finals = templateOutputs(path.resolve(opts.outDir), opts.name);
+  const how = opts.compress ?? 'gzip';
+  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE');
+  const finals = templateOutputs(path.resolve(opts.outDir), opts.name, how);
   if (!tarball && (path.resolve(opts.outDir).startsWith(source + path.sep) || path.resolve(opts.outDir) === source)) {
     throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE');
   }
@@ -172,8 +177,7 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
       ...(epoch !== undefined ? { clampMtime: epoch } : {}),
       onSkip: (rel) => leftOut.push('/' + rel),
     });
-    // Node's gzip writes no file name and a zero timestamp, so the bytes depend only on the input.
-    await pipeline(Readable.from(stream), zlib.createGzip({ level: 9 }), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }));
+    await pipeline(Readable.from(compress(stream, how)), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }));
     const sha256 = hash.digest('hex');
     fs.writeFileSync(outputs.temp(finals.sha256File), `${sha256}  ${path.basename(finals.archive)}\n`, { flag: 'wx' });
     const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };

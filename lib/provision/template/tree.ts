@@ -146,13 +146,18 @@ export class OverlayTree {
   list(p: string): string[] {
     const rel = treePath(p);
     if (this.kind(rel) !== 'dir') return [];
+    const prefix = rel === '' ? '' : rel + '/';
+    // Nothing recorded at or below this folder (most of a tree): the source's names are the
+    // listing, with no lstat per name.
+    if (rel !== '' && ![...this.changes.keys()].some((key) => key === rel || key.startsWith(prefix))) {
+      return fs.readdirSync(this.sourcePath(rel)).sort(compareNames);
+    }
     const names = new Set<string>();
     const c = this.changes.get(rel);
     // A directory created by a step replaces whatever the source had at that path.
     if (!(c && c.kind === 'dir' && this.sourceKind(rel) !== 'dir')) {
       for (const n of fs.readdirSync(this.sourcePath(rel))) names.add(n);
     }
-    const prefix = rel === '' ? '' : rel + '/';
     for (const key of this.changes.keys()) {
       if (key.startsWith(prefix) && key.length > prefix.length && !key.slice(prefix.length).includes('/')) names.add(key.slice(prefix.length));
     }
@@ -200,5 +205,9 @@ export class OverlayTree {
 
 /** Byte order of UTF-8 names, which is what GNU tar's --sort=name uses. */
 export function compareNames(a: string, b: string): number {
+  // Below U+D800, UTF-16 code units sort as UTF-8 bytes do: no buffers for almost every name.
+  if (!beyondSurrogates.test(a) && !beyondSurrogates.test(b)) return a < b ? -1 : a > b ? 1 : 0;
   return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
 }
+
+const beyondSurrogates = /[\ud800-\uffff]/;

@@ -1,0 +1,138 @@
+// Compression of a template archive. The bytes depend only on the tar stream and the chosen format,
+// never on the machine's core count, so the same tree and options give the same archive anywhere.
+//
+// gzip: compressed in fixed 1 MiB blocks on libuv's thread pool, pigz's way: each block is a raw
+// deflate stream primed with the previous block's last 32 KiB and ended by a sync flush (so the
+// blocks concatenate into one deflate stream that any gunzip reads), several blocks in flight.
+// Level 6 is gzip's own default, what `tar -czf` writes. zstd and xz: the system tools, in their
+// multi-threaded formats, whose output does not depend on the number of threads.
+import { spawn } from 'node:child_process';
+import os from 'node:os';
+import { Readable } from 'node:stream';
+import zlib from 'node:zlib';
+import { ProvisionError } from '../../errors.js';
+
+export const compressions = ['gzip', 'zstd', 'xz'] as const;
+export type Compression = (typeof compressions)[number];
+
+/** File name endings: OpenVZ/vzctl read all three; Proxmox's vztmpl takes .tar.gz, .tar.xz and .tar.zst. */
+export const archiveSuffix: Record<Compression, string> = { gzip: '.tar.gz', zstd: '.tar.zst', xz: '.tar.xz' };
+
+const BLOCK = 1 << 20;
+const WINDOW = 32 * 1024;
+// Magic, deflate, no flags, no mtime, no extra flags, OS unix: no name or time, as Node's gzip wrote.
+const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
+// An empty final block with fixed codes: ends the deflate stream after the last sync-flushed block.
+const finalBlock = Buffer.from([3, 0]);
+
+function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    zlib.deflateRaw(block, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) },
+      (err, out) => (err ? reject(err) : resolve(out)));
+  });
+}
+
+/** gzip of `input`, compressed in parallel; the output is the same whatever the parallelism. */
+export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): AsyncGenerator<Buffer> {
+  if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: use --compress zstd or xz`, 'EUSAGE');
+  // One more block in flight than the pool has threads keeps every thread busy while the
+  // oldest block is written out; libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise.
+  const inFlight = Math.max(2, Math.min(os.availableParallelism(), Number(process.env['UV_THREADPOOL_SIZE'] ?? 4)) + 1);
+  const pending: Promise<Buffer>[] = [];
+  let crc = 0;
+  let size = 0;
+  let previous: Buffer | undefined;
+  let block = Buffer.allocUnsafe(BLOCK);
+  let fill = 0;
+  const submit = (data: Buffer) => {
+    crc = zlib.crc32(data, crc);
+    size += data.length;
+    pending.push(deflateBlock(data, previous && previous.subarray(previous.length - Math.min(WINDOW, previous.length)), level));
+    previous = data;
+  };
+  yield gzipHeader;
+  for await (const chunk of input) {
+    for (let off = 0; off < chunk.length;) {
+      const n = Math.min(BLOCK - fill, chunk.length - off);
+      chunk.copy(block, fill, off, off + n);
+      fill += n;
+      off += n;
+      if (fill === BLOCK) {
+        submit(block);
+        block = Buffer.allocUnsafe(BLOCK);
+        fill = 0;
+        if (pending.length >= inFlight) yield await (pending.shift() as Promise<Buffer>);
+      }
+    }
+  }
+  if (fill > 0) submit(block.subarray(0, fill));
+  while (pending.length > 0) yield await (pending.shift() as Promise<Buffer>);
+  const trailer = Buffer.alloc(8);
+  trailer.writeUInt32LE(crc >>> 0, 0);
+  trailer.writeUInt32LE(size % 2 ** 32, 4);
+  yield Buffer.concat([finalBlock, trailer]);
+}
+
+/** Runs `tool args` with `input` on stdin and yields its stdout. */
+async function* throughTool(tool: string, args: string[], input: AsyncIterable<Buffer>, pkg: string): AsyncGenerator<Buffer> {
+  const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+  const exited = new Promise<number | string>((resolve) => {
+    child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
+    child.once('close', (code, signal) => resolve(code ?? signal ?? 1));
+  });
+  let closed = false;
+  child.once('close', () => { closed = true; });
+  const feeding = (async () => {
+    try {
+      for await (const chunk of Readable.from(input)) {
+        if (closed) return;
+        if (!child.stdin.write(chunk)) {
+          // A tool that died never drains: its close ends the wait too.
+          await new Promise<void>((r) => {
+            const done = () => { child.stdin.off('drain', done); child.off('close', done); r(); };
+            child.stdin.once('drain', done);
+            child.once('close', done);
+          });
+        }
+      }
+      child.stdin.end();
+    } catch (err) {
+      child.kill('SIGKILL');
+      throw err;
+    }
+  })();
+  // Awaited below; until then a failed read must not surface as an unhandled rejection.
+  feeding.catch(() => {});
+  // A failed read surfaces here too; stdin errors (EPIPE when the tool died) are reported by its exit.
+  child.stdin.on('error', () => {});
+  let complete = false;
+  try {
+    for await (const chunk of child.stdout) yield chunk as Buffer;
+    complete = true;
+  } finally {
+    // Abandoned (the write failed, or a signal): the tool must not outlive the build. At the end
+    // of its output it is exiting by itself.
+    if (!complete && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  }
+  await feeding;
+  const result = await exited;
+  if (result === 'ENOENT') throw new ProvisionError(`${tool} is not installed (apt-get install ${pkg})`, 'ENOTOOL');
+  if (result !== 0) throw new ProvisionError(`${tool} failed (${result}): ${stderr.trim().split('\n').pop() ?? ''}`, 'ECOMPRESS');
+}
+
+/** The archive compressed as asked. */
+export function compress(input: AsyncIterable<Buffer>, how: Compression): AsyncIterable<Buffer> {
+  const threads = os.availableParallelism();
+  switch (how) {
+    case 'gzip':
+      return gzipParallel(input);
+    case 'zstd':
+      // -T: multi-threaded format (the same bytes for any number of workers); level 3, zstd's default.
+      return throughTool('zstd', ['-q', '-c', `-T${threads}`], input, 'zstd');
+    case 'xz':
+      // "+N": multi-threaded format even with one thread (xz's single-threaded output differs).
+      return throughTool('xz', ['-c', `-T+${threads}`], input, 'xz-utils');
+  }
+}
