@@ -77,18 +77,19 @@ test('rootfs build: bad input is one line on stderr before mmdebstrap runs; a mi
   const dir = scratch('rootfs-errors');
   const out = path.join(dir, 'root.tar');
   const emptyBin = scratch('empty-path');
-  const cases: [string, string[], RegExp, NodeJS.ProcessEnv?][] = [
-    ['bad suite name', ['--suite', 'Book worm'], /--suite "Book worm": expected a Debian suite/],
-    ['bad package name', ['--include', 'vim,Bad Name'], /--include "Bad Name": not a Debian package name/],
-    ['bad output name', ['--out', path.join(dir, 'root.img')], /--out .*root\.img: expected a file name ending in \.tar/],
-    ['bad mirror', ['--mirror', 'ftp;rm -rf /'], /--mirror "ftp;rm -rf \/": expected an http/],
+  // Option values that cannot be right are usage errors (exit 2); a missing tool is a failure (exit 1).
+  const cases: [string, string[], RegExp, number, NodeJS.ProcessEnv?][] = [
+    ['bad suite name', ['--suite', 'Book worm'], /--suite "Book worm": expected a Debian suite/, 2],
+    ['bad package name', ['--include', 'vim,Bad Name'], /--include "Bad Name": not a Debian package name/, 2],
+    ['bad output name', ['--out', path.join(dir, 'root.img')], /--out .*root\.img: expected a file name ending in \.tar/, 2],
+    ['bad mirror', ['--mirror', 'ftp;rm -rf /'], /--mirror "ftp;rm -rf \/": expected an http/, 2],
     // Only node on PATH: what a machine without the Debian package sees.
-    ['missing mmdebstrap', [], /^ec2-provision: error: mmdebstrap not found: apt-get install mmdebstrap\n$/, { ...process.env, PATH: emptyBin }],
+    ['missing mmdebstrap', [], /^ec2-provision: error: mmdebstrap not found: apt-get install mmdebstrap\n$/, 1, { ...process.env, PATH: emptyBin }],
   ];
-  for (const [name, extra, message, env] of cases) {
+  for (const [name, extra, message, code, env] of cases) {
     const args = ['rootfs', 'build', ...(extra.includes('--out') ? [] : ['--out', out]), ...extra];
     const r = cli(args, env ? { env } : {});
-    assert.equal(r.status, 1, name);
+    assert.equal(r.status, code, `${name}: ${r.stderr}`);
     assert.match(r.stderr, message, name);
     assert.equal(r.stderr.trim().split('\n').length, 1, `${name}: one line`);
     assert.equal(r.stdout, '', name);
