@@ -4,7 +4,7 @@
 // because it decides which host comes first in a group and which value wins on a collision.
 import { laterDefaults } from '../settings/later.js';
 import { pythonMatch } from '../settings/pyregex.js';
-import { ec2Attribute, ec2Attributes, OMIT, rdsAttributes, type BotoValue, type EC2Record, type RDSRecord } from '../records/aws.js';
+import { ec2Attributes, OMIT, rdsAttributes, type BotoValue, type EC2Record, type RDSRecord } from '../records/aws.js';
 import { ec2Destination, ec2Hostname, get_instance_route53_names, rdsHostname } from './naming.js';
 import type { FetchedData, RegionRecords, Route53RecordSet } from '../records/aws.js';
 import type { Group, HostVars, HostVarValue, Index, Inventory } from '../records/inventory.js';

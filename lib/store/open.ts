@@ -44,8 +44,11 @@ export function openFileCache(dir: string): InventoryCache {
   };
 }
 
-/** Creates cache_path if needed (as ec2.py does) and checks that it can be written before any API call. */
-function ensureCacheDir(dir: string): void {
+/**
+ * Creates cache_path if needed (as ec2.py does) and checks that it can be written before any API
+ * call; the registry, which lives there too, does the same before it takes its lock.
+ */
+export function ensureCacheDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
     accessSync(dir, constants.W_OK | constants.X_OK);

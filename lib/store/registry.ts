@@ -3,7 +3,7 @@
 // in cache_path by default, the same Redis as the cache when cache_connection is set. The
 // inventory merges it into --list and --host; an empty registry changes nothing.
 import { EventEmitter } from 'node:events';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import type { Settings } from '../settings/read.js';
@@ -13,7 +13,7 @@ import type { RegisteredHost } from '../records/inventory.js';
 import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
-import { redisTimeouts } from './open.js';
+import { ensureCacheDir, redisTimeouts } from './open.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -85,7 +85,7 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
     const dir = settings.cachePath;
     keyv = new Keyv<Hosts>({ store: new KeyvJsonFile(registryFile(dir)), namespace: 'ec2-inventory-registry', serialize: undefined, deserialize: undefined, throwOnErrors: true });
     lock = () => {
-      ensureFolder(dir);
+      ensureCacheDir(dir);
       return lockFolder(dir, registryLockFile(dir), timeoutMs, (s) => `${registryLockFile(dir)}: ${heldBy(s)}`);
     };
   }
@@ -137,15 +137,6 @@ async function redisKeyv(url: string, settings: RegistrySettings) {
     throw err instanceof CacheError ? err : new CacheError(`${where}: ${(err as Error).message}`, where, { cause: err });
   });
   return { keyv, client, where, bounded };
-}
-
-/** Creates cache_path if needed, as the cache does, so that a first launch can register. */
-function ensureFolder(dir: string): void {
-  try {
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
-  } catch (err) {
-    throw new CacheError(`cache_path ${dir} cannot be created: ${(err as Error).message}`, dir, { cause: err });
-  }
 }
 
 /**

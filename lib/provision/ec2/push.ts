@@ -9,7 +9,7 @@ import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, Regist
 import { ProvisionError, errnoCode } from '../../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../../run.js';
-import { TAG_DISK, TAG_SNAPSHOT, awsCode, awsFailure, ebsClient, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
+import { TAG_DISK, TAG_SNAPSHOT, awsFailure, ebsClient, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { checkInterrupted, interruptible, undoable } from '../interrupt.js';
 import { Undo } from '../undo.js';
 
