@@ -42,9 +42,13 @@ export class CacheError extends InventoryError {
 
 // One error type for everything the provisioning code reports to a user, so the CLI can print the
 // message alone (no stack) and exit non-zero, while programming errors still surface with a stack.
+//
+// `field` names the library option a bad input came through (`count`, `sshKey`): the message is in
+// the library's own terms, and a front end (the CLI, the Ansible modules) says which of its own flags
+// or parameters that field is.
 export class ProvisionError extends Error {
   override readonly name = 'ProvisionError';
-  constructor(message: string, readonly code: string = 'EPROVISION') {
+  constructor(message: string, readonly code: string = 'EPROVISION', readonly field?: string) {
     super(message);
   }
 }
