@@ -3,7 +3,7 @@
 // small CommonJS files. The SDK's ESM builds, tree-shaken down to the commands we send, load in a
 // fraction of that. Splitting keeps what only a refresh needs (SDK clients, credential providers,
 // proper-lockfile, @keyv/redis) in chunks that a cached answer never reads.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 /**
@@ -26,7 +26,7 @@ const literalSchemaKeys = {
   },
 };
 
-await build({
+const result = await build({
   entryPoints: { inventory: 'lib/cli/inventory.ts' },
   outdir: 'dist/bundle',
   bundle: true,
@@ -43,4 +43,8 @@ await build({
   external: ['yargs'],
   plugins: [literalSchemaKeys],
   logLevel: 'warning',
+  metafile: true,
 });
+// Which sources each chunk holds: test/unit/loads.test.ts proves from it that --help loads no SDK.
+// Beside the bundle, not in it: the package does not ship it.
+await writeFile('dist/bundle.meta.json', JSON.stringify(result.metafile));

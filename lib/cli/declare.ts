@@ -78,6 +78,8 @@ export interface CommandDecl {
 export interface ProgramDecl {
   readonly name: string;
   readonly summary: string;
+  /** What a flag's field is called in the docs ("Library option"); none: fields are internal. */
+  readonly fieldsAre?: string;
   readonly commands: readonly CommandDecl[];
 }
 

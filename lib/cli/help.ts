@@ -141,7 +141,7 @@ function markdownCommand(program: ProgramDecl, cmd: CommandDecl): string[] {
     for (const f of cmd.flags) {
       const notes = flagNotes(f);
       const names = [`--${f.name}`, ...(f.aliases ?? []).map((a) => `--${a}`)].map((n) => `\`${n}\``).join(', ');
-      const library = f.field ? ` Library option: \`${f.field}\`.` : '';
+      const library = f.field && program.fieldsAre ? ` ${program.fieldsAre}: \`${f.field}\`.` : '';
       out.push(`| ${names} | ${cell(metavar(f) || 'flag')} | ${cell(f.describe)}${notes.length ? cell(` (${notes.join('; ')})`) : ''}.${library}${f.secret ? ' Secret: never logged.' : ''} |`);
     }
     out.push('');
@@ -165,7 +165,8 @@ export function markdownReference(programs: readonly ProgramDecl[]): string {
     '',
   ];
   for (const program of programs) {
-    out.push(`## ${program.name}`, '', program.summary, '');
+    out.push(`## ${program.name}`, '');
+    if (program.commands.some((c) => c.words.length > 0)) out.push(program.summary, '');
     for (const cmd of program.commands) out.push(...markdownCommand(program, cmd));
   }
   return out.join('\n').replace(/\n+$/, '\n');

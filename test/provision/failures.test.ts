@@ -160,7 +160,9 @@ describe('command-line numbers and usage errors', () => {
     const unknown = cli(['template', 'build', '--no-such-option']);
     assert.equal(unknown.status, 2);
     const skip = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
-    assert.equal(skip.status, 1, 'a missing root is a bad input, not bad usage');
+    assert.equal(skip.status, 2, 'a step that does not exist is bad usage');
+    const missing = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'logs']);
+    assert.equal(missing.status, 1, 'a missing root is a bad input, not bad usage');
   });
 });
 
