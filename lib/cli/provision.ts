@@ -287,6 +287,17 @@ async function withRegistry<T>(ini: string | undefined, work: (r: Awaited<Return
   }
 }
 
+// The library names the option a bad value came through (ProvisionError.field); the flag is that
+// name in kebab case, or the word the command line uses where it differs.
+const flagWords: Readonly<Record<string, string>> = {
+  forwards: 'forward', vars: 'var', tags: 'tag', waitSeconds: 'wait', outDir: 'out', restrictNetwork: 'restrict',
+  instanceIds: 'instance-id', names: 'name', securityGroups: 'security-group',
+};
+function flagOf(err: unknown): string {
+  if (!(err instanceof ProvisionError) || err.field === undefined) return '';
+  return `--${flagWords[err.field] ?? err.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
+}
+
 // As a shell reports a command killed by the signal: 128 + its number.
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -363,7 +374,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       // the README says, 1 for everything else.
       // yargs reports a failed check of an option's value (numbers.ts) as its own YError: usage.
       if (err && err.name !== 'YError') {
-        progress(`error: ${failureLine(err)}`);
+        progress(`error: ${flagOf(err)}${failureLine(err)}`);
         const signal = interruptedBy();
         if (signal) removeLeftoversSync();
         const usage = err instanceof ProvisionError && err.code === 'EUSAGE';

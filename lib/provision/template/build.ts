@@ -92,7 +92,7 @@ export function selectSteps(skip: readonly string[] = []): Step[] {
   const known = new Set(templateSteps.map((s) => s.name));
   const unknown = skip.filter((s) => !known.has(s));
   if (unknown.length > 0) {
-    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE');
+    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE', 'skip');
   }
   return templateSteps.filter((s) => !skip.includes(s.name));
 }
@@ -126,7 +126,7 @@ function epochFromEnv(): number | undefined {
 export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
   const log = opts.log ?? (() => {});
   if (!templateNameRe.test(opts.name)) {
-    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE');
+    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE', 'name');
   }
   const tarball = isTarball(opts.rootfs);
   if (!tarball) checkRootfs(opts.rootfs);
@@ -134,10 +134,10 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   const source = fs.realpathSync(opts.rootfs);
   const steps = selectSteps(opts.skip);
   const how = opts.compress ?? 'gzip';
-  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE');
+  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE', 'compress');
   const finals = templateOutputs(path.resolve(opts.outDir), opts.name, how);
   if (!tarball && (path.resolve(opts.outDir).startsWith(source + path.sep) || path.resolve(opts.outDir) === source)) {
-    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE');
+    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE', 'outDir');
   }
   const outputs = await Outputs.prepare(Object.values(finals), opts.force ?? false);
   try {
