@@ -9,6 +9,7 @@ import { compilePythonRegex, UnsupportedPattern } from './pyregex.js';
 import { IniError, IniFile } from './configparser.js';
 import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { unknownOptionWarnings } from './unknown.js';
 
 export type { InstanceFilter } from './later.js';
 
@@ -58,6 +59,8 @@ export interface Settings extends LaterSettings {
   refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
+  /** One line per option ec2.py would ignore (file, line, name, nearest known name); not errors. */
+  warnings?: readonly string[];
 }
 
 /**
@@ -217,16 +220,6 @@ export function parseSettings(
   const rds = bool('rds');
   const cacheDir = str('cache_path');
   if (cacheDir === '') fail(spec('cache_path'), 'is empty');
-  for (const key of ini.options('ec2')) {
-    if (key.startsWith('group_by_') && !options.some((o) => o.name === key)) {
-      const line = ini.line('ec2', key);
-      throw new SettingsError(
-        `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' is not a known group_by switch ` +
-          `(known: ${options.filter((o) => o.name.startsWith('group_by_')).map((o) => o.name).join(', ')})`,
-        iniPath, key, line,
-      );
-    }
-  }
   // The later ec2.py: EC2_INSTANCE_FILTERS, when set, replaces instance_filters.
   const filtersFromEnv = env['EC2_INSTANCE_FILTERS'] !== undefined;
   const filterText = filtersFromEnv ? (env['EC2_INSTANCE_FILTERS'] as string).trim() : str('instance_filters');
@@ -267,6 +260,7 @@ export function parseSettings(
     requestTimeout: atLeastOne('request_timeout'),
     refreshTimeout: int('refresh_timeout'),
     ...later,
+    warnings: unknownOptionWarnings(ini, iniPath),
     libvirtUris: list('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
   return later.credentials ? withCredentials(settings, later.credentials) : settings;
