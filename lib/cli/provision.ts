@@ -16,7 +16,7 @@ import { pushTemplate } from '../provision/openvz/push.js';
 import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
 import { DEFAULT_USER } from '../provision/cloudinit.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
-import { defaultIniPath, readSettings } from '../settings/read.js';
+import { provisionSettings } from './settings.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
@@ -125,7 +125,7 @@ function imageCommands(y: Argv): Argv {
 // The registry lives beside the inventory's cache, so it is found through the same ec2.ini:
 // --ini, else EC2_INI_PATH, else ec2.ini beside the executable (bin/, where ec2-inventory is).
 function registrySettings(ini: string | undefined): RegistrySettings {
-  return readSettings(ini ?? defaultIniPath(process.argv[1] ?? 'bin/provision'));
+  return provisionSettings(ini);
 }
 
 const iniOption = { type: 'string', describe: 'ec2.ini whose cache_path / cache_connection holds the registry (default: EC2_INI_PATH, or ec2.ini beside the program)' } as const;
