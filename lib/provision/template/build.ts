@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { ProvisionError, asProvisionError } from '../../errors.js';
+import { ProvisionError, asProvisionError, atPath } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { archiveSuffix, compress, compressions, type Compression } from './compress.js';
@@ -177,11 +177,19 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
       ...(epoch !== undefined ? { clampMtime: epoch } : {}),
       onSkip: (rel) => leftOut.push('/' + rel),
     });
-    await pipeline(Readable.from(compress(stream, how)), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }));
+    // The write stream's errors carry no path: a full disk is reported naming the file it stopped.
+    await pipeline(Readable.from(compress(stream, how)), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }))
+      .catch((err: unknown) => { throw atPath(err, finals.archive); });
     const sha256 = hash.digest('hex');
-    fs.writeFileSync(outputs.temp(finals.sha256File), `${sha256}  ${path.basename(finals.archive)}\n`, { flag: 'wx' });
     const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };
-    fs.writeFileSync(outputs.temp(finals.manifestFile), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
+    for (const [file, text] of [[finals.sha256File, `${sha256}  ${path.basename(finals.archive)}\n`], [finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n']] as const) {
+      try {
+        fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });
+      } catch (err) {
+        // Named by the file the user asked for, not its temporary name.
+        throw atPath(Object.assign(err as object, { path: undefined }), file);
+      }
+    }
     await outputs.commit();
     return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
   }
