@@ -16,7 +16,8 @@ import { buildRootfs, type RootfsBuildOptions } from '../provision/rootfs/build.
 import { buildTemplate, templateOutputs, type TemplateBuildOptions } from '../provision/template/build.js';
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
 import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
-import { launchKvm, type LaunchKvmOptions } from '../provision/libvirt/launch.js';
+import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
+import { ensureKvmGuests, removeKvmGuests } from '../provision/libvirt/ensure.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -129,11 +130,11 @@ const commands: Record<string, Command> = {
     },
   },
   'launch kvm': {
-    fields: [...launchKvmFields, 'ini'], check: false, absent: false,
+    fields: [...launchKvmFields, 'ini'], check: true, absent: true,
     async run(o, ctx) {
       const { ini, ...rest } = o;
-      const r = await launchKvm({ ...(rest as unknown as LaunchKvmOptions), registry: registrySettings(str(ini)), log: ctx.log });
-      return { changed: r.guests.some((g) => !g.adopted), ...r };
+      const options = { ...(rest as unknown as LaunchKvmOptions), registry: registrySettings(str(ini)), log: ctx.log };
+      return { ...(ctx.state === 'absent' ? await removeKvmGuests(options, ctx.check) : await ensureKvmGuests(options, ctx.check)) };
     },
   },
   'destroy kvm': {
