@@ -328,6 +328,7 @@ export const provisionCommands = {
 export const provisionProgram: ProgramDecl = {
   name: 'ec2-provision',
   fieldsAre: 'Library option',
+  otherUsage: ['--json < REQUEST.json    one JSON request on stdin, one JSON answer on stdout (for programs: the Ansible modules)'],
   summary: 'Build root filesystems, OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.',
   commands: Object.values(provisionCommands),
 };

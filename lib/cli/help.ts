@@ -116,6 +116,7 @@ export function programHelp(program: ProgramDecl, prefix: readonly string[] = []
   const commands = program.commands.filter((c) => prefix.every((w, i) => c.words[i] === w));
   const out = [
     `Usage: ${[program.name, ...prefix].join(' ')} ${prefix.length ? '<target>' : '<command>'} [options]`,
+    ...(prefix.length ? [] : (program.otherUsage ?? []).map((u) => `       ${program.name} ${u}`)),
     '',
     ...wrap(program.summary, WIDTH),
     '',

@@ -37,6 +37,7 @@ const say = (message: string) => void process.stderr.write(`ec2-provision: ${mes
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const;
 
 export async function main(argv: string[] = process.argv.slice(2)): Promise<void> {
+  if (argv.length === 1 && argv[0] === '--json') return machine();
   const words = argv.slice(0, firstFlag(argv));
   const found = findCommand(words);
   const help = argv.includes('--help') || argv.includes('-h');
@@ -140,6 +141,13 @@ function fail(err: unknown, cmd: CommandDecl): void {
   say(`error: ${err instanceof ProvisionError ? inFlagTerms(cmd, line, err.field) : line}`);
   // At once, as a failed run must not wait for what it left running (a timer, a child's pipe).
   process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : 1);
+}
+
+/** --json: one request on stdin, one answer on stdout (machine.ts), for programs. */
+async function machine(): Promise<void> {
+  watchSignals();
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  process.exitCode = await (await import('./machine.js')).machineMain(say);
 }
 
 function watchSignals(): void {

@@ -8,6 +8,7 @@ import { readValue, type OptionValue, type Pattern } from './values.js';
 import { IniError, IniFile } from './configparser.js';
 import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { unknownOptionWarnings } from './unknown.js';
 
 export type { InstanceFilter } from './later.js';
 export type { Pattern } from './values.js';
@@ -53,6 +54,8 @@ export interface Settings extends LaterSettings {
   refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
+  /** One line per option ec2.py would ignore (file, line, name, nearest known name); not errors. */
+  warnings?: readonly string[];
 }
 
 /**
@@ -151,16 +154,6 @@ export function parseSettings(
   const regions = readRegions(read('regions'), eucalyptus, env, (why) => fail(spec('regions'), why));
   const rds = read('rds');
   const cachePath = read('cache_path');
-  for (const key of ini.options('ec2')) {
-    if (key.startsWith('group_by_') && !options.some((o) => o.name === key)) {
-      const line = ini.line('ec2', key);
-      throw new SettingsError(
-        `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' is not a known group_by switch ` +
-          `(known: ${options.filter((o) => o.name.startsWith('group_by_')).map((o) => o.name).join(', ')})`,
-        iniPath, key, line,
-      );
-    }
-  }
   // The later ec2.py: EC2_INSTANCE_FILTERS, when set, replaces instance_filters.
   const filtersFromEnv = env['EC2_INSTANCE_FILTERS'] !== undefined;
   const filterText = filtersFromEnv ? (env['EC2_INSTANCE_FILTERS'] as string).trim() : read('instance_filters');
@@ -201,6 +194,7 @@ export function parseSettings(
     requestTimeout: read('request_timeout'),
     refreshTimeout: read('refresh_timeout'),
     ...later,
+    warnings: unknownOptionWarnings(ini, iniPath),
     libvirtUris: read('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
   return later.credentials ? withCredentials(settings, later.credentials) : settings;

@@ -15,7 +15,7 @@ import { inventoryBin, repoRoot } from '../support/paths.js';
 import { inventoryCommand, provisionCommands } from '../../lib/cli/declarations.js';
 import type { Flag } from '../../lib/cli/declare.js';
 import { metavar } from '../../lib/cli/help.js';
-import { parseArgs } from '../../lib/cli/inventory.js';
+import { parseArgs } from '../../lib/cli/inventoryArgs.js';
 import { UsageError } from '../../lib/cli/args.js';
 
 describe('bin/ec2-inventory output', () => {

@@ -146,6 +146,25 @@ describe('Python regular expressions', () => {
   });
 });
 
+describe('options ec2.py ignores', () => {
+  const { warnings: none, ...plain } = parseSettings(minimal, 'ec2.ini', {});
+  it('are warnings naming file, line, option and the nearest known name, and change nothing else', () => {
+    assert.deepEqual(none, []);
+    const text = minimal + 'hostname_varible = tag_Name\ngroup_by_tag_service = True\n[credentials]\naws_acces_key_id = x\n';
+    const { warnings, ...rest } = parseSettings(text, '/etc/ansible/ec2.ini', {});
+    assert.deepEqual(warnings, [
+      "/etc/ansible/ec2.ini:9: [ec2] option 'hostname_varible' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'hostname_variable')",
+      "/etc/ansible/ec2.ini:10: [ec2] option 'group_by_tag_service' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'group_by_tag_keys')",
+      "/etc/ansible/ec2.ini:12: [credentials] option 'aws_acces_key_id' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'aws_access_key_id')",
+    ]);
+    assert.deepEqual({ ...rest, iniPath: 'ec2.ini' }, plain, 'the settings are those of the ini without these lines');
+  });
+  it('leave [DEFAULT] (names there are for interpolation) and sections ec2.py never reads alone', () => {
+    const text = '[DEFAULT]\nbase = /srv\n' + minimal + '[mine]\nanything = goes\n';
+    assert.deepEqual(parseSettings(text, 'ec2.ini', {}).warnings, []);
+  });
+});
+
 describe('defaultIniPath', () => {
   it('prefers EC2_INI_PATH, else ec2.ini beside the real path of the executable', () => {
     assert.equal(defaultIniPath('/x/bin/ec2-inventory', { EC2_INI_PATH: '/etc/ec2.ini' }), '/etc/ec2.ini');
