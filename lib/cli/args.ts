@@ -113,9 +113,10 @@ export function flagOfField(cmd: CommandDecl, field: string): Flag | undefined {
 export function inFlagTerms(cmd: CommandDecl, message: string, field: string | undefined): string {
   const f = field === undefined ? undefined : flagOfField(cmd, field);
   if (f === undefined || new RegExp(`(^|[^\\w-])--${f.name}(?![\\w-])`).test(message)) return message;
-  // The library's own sentence may start with its name for the field ("count must be ..."): the
-  // flag replaces it rather than repeating it.
-  const rest = message.startsWith(`${field} `) ? message.slice(`${field} `.length) : message;
+  // The library's own sentence may start with its name for the value ("count must be ...",
+  // "user-data x.yaml is ..."): the flag replaces it rather than repeating it.
+  const lead = [`${field} `, `${f.name} `].find((w) => message.startsWith(w));
+  const rest = lead ? message.slice(lead.length) : message;
   return `--${f.name}: ${rest}`;
 }
 

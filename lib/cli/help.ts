@@ -164,6 +164,12 @@ export function markdownReference(programs: readonly ProgramDecl[]): string {
     'with the program\'s name, exit 2; any other failure is one line, exit 1. Lists take comma-separated',
     'values or the flag repeated; `KEY=VALUE` flags are repeated.',
     '',
+    'ec2-provision\'s commands are a verb and what it acts on (`build image`, `push kvm`, `launch ec2`).',
+    'The spellings of earlier versions (`rootfs build`, `template build`, `image build`, `template steps`,',
+    '`push template`, `list`) are still accepted. A failure that comes from one option names its flag:',
+    '`ec2-provision: error: --count: must be at least 1, not 0 (see ec2-provision launch kvm --help)`.',
+    'Programs can also send one JSON request on stdin with `ec2-provision --json` (see docs/collection.md).',
+    '',
   ];
   for (const program of programs) {
     out.push(`## ${program.name}`, '');

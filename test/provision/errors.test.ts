@@ -40,7 +40,7 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
     ['size too small', image('--size', '5M'), /--size: the files do not fit: they need about \d+ MiB .* size 5M leaves 4 MiB .* size \d+M fits/],
     ['size not a size', image('--size', 'big'), /bad size "big"/],
     ['unknown format', image('--format', 'vmdk'), /^ec2-provision: error: --format: must be one of qcow2, raw, not 'vmdk' \(see ec2-provision build image --help\)\n$/],
-    ['missing kernel', ['image', 'build', '--from', rootfs, '--kernel', path.join(dir, 'no-kernel'), '--out', path.join(out, 'd.qcow2')], /--kernel: kernel .*no-kernel is not a readable file/],
+    ['missing kernel', ['image', 'build', '--from', rootfs, '--kernel', path.join(dir, 'no-kernel'), '--out', path.join(out, 'd.qcow2')], /--kernel: \/.*no-kernel is not a readable file/],
     ['from is neither folder nor template', ['image', 'build', '--from', kernel, '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /neither a folder nor a template archive/],
     ['output folder missing', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(dir, 'no', 'such')], /output folder .*no\/such does not exist/],
     ['output inside the rootfs', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(rootfs, 'tmp')], /is inside the root filesystem/],

@@ -106,6 +106,8 @@ describe('option declarations', () => {
     assert.equal(inFlagTerms(kvm, '--ssh-key /x: no such file', 'sshKey'), '--ssh-key /x: no such file');
     assert.equal(inFlagTerms(kvm, 'no such domain', undefined), 'no such domain');
     assert.equal(inFlagTerms(kvm, 'bad value', 'clientToken'), 'bad value', 'a field this command has no flag for');
+    assert.equal(inFlagTerms(kvm, 'user-data x.yaml: cannot read it', 'userData'), '--user-data: x.yaml: cannot read it', 'led by the flag\'s own words');
+    assert.equal(inFlagTerms(provisionCommands.buildImage, 'kernel /k is not a readable file', 'kernel'), '--kernel: /k is not a readable file');
   });
 
   it('docs/cli.md is generated from them (npm run cli-docs) and up to date', () => {
