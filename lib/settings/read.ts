@@ -8,6 +8,7 @@ import { readValue, type OptionValue, type Pattern } from './values.js';
 import { IniError, IniFile } from './configparser.js';
 import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { iniPathOf } from './paths.js';
 import { unknownOptionWarnings } from './unknown.js';
 
 export type { InstanceFilter } from './later.js';
@@ -58,20 +59,9 @@ export interface Settings extends LaterSettings {
   warnings?: readonly string[];
 }
 
-/**
- * Where ec2.py looks for its ini: EC2_INI_PATH, else ec2.ini beside the real path of the
- * executable (symlinks resolved, so a link in /etc/ansible still finds the file beside the script).
- */
+/** Where ec2.py looks for its ini (lib/settings/paths.ts, the rule the cached --list follows too). */
 export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['EC2_INI_PATH'];
-  if (fromEnv) return fromEnv;
-  let real = executable;
-  try {
-    real = realpathSync(executable);
-  } catch {
-    // a missing executable path still gives a sensible "ec2.ini not found" later
-  }
-  return path.join(path.dirname(real), 'ec2.ini');
+  return iniPathOf(executable, env, realpathSync, path);
 }
 
 /** What the command line adds to the ini. */
