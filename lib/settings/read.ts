@@ -1,6 +1,6 @@
 // ec2.ini in, typed Settings out. Every check names the file, the option and its line, because the
 // person reading the error is editing that file.
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { SettingsError } from '../errors.js';
 import { optionByName, options, type OptionName, type OptionSpec } from './options.js';
@@ -64,6 +64,16 @@ export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = proc
   return iniPathOf(executable, env, realpathSync, path);
 }
 
+/**
+ * The settings of the ini ec2.py would read for `executable` (defaultIniPath); when there is none,
+ * the error says how that ini is found.
+ */
+export function readDefaultSettings(executable: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {}): Settings {
+  const iniPath = defaultIniPath(executable, env);
+  if (!existsSync(iniPath)) throw new SettingsError(`cannot read ${iniPath}: file not found (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+  return readSettings(iniPath, env, overrides);
+}
+
 /** What the command line adds to the ini. */
 export interface SettingsOverrides {
   /** --profile / --boto-profile: wins over AWS_PROFILE and boto_profile. */
@@ -77,7 +87,7 @@ export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.e
     bytes = readFileSync(iniPath);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+    throw new SettingsError(`cannot read ${iniPath}: ${reason}`, iniPath);
   }
   let text: string;
   try {
