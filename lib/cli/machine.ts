@@ -296,3 +296,10 @@ export async function machineMain(log: (message: string) => void): Promise<numbe
     return 1;
   }
 }
+
+/** What a command can do through this interface (the Ansible modules' states and check mode). */
+export function machineSupport(command: string): { check: boolean; absent: boolean } {
+  const spec = commands[command];
+  if (!spec) throw new Error(`no machine command '${command}'`);
+  return { check: spec.check, absent: spec.absent };
+}
