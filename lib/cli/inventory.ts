@@ -1,6 +1,6 @@
 // bin/ec2-inventory: the command Ansible runs. stdout carries the JSON and nothing else; every
 // message goes to stderr, and any failure exits non-zero with nothing on stdout.
-import { defaultIniPath, readSettings } from '../settings/read.js';
+import { readDefaultSettings } from '../settings/read.js';
 import type { Progress, RequestOptions } from '../flow/request.js';
 import { readArgs, type Io } from './inventoryArgs.js';
 import { failureLine } from '../errors.js';
@@ -39,7 +39,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
   try {
     // Loaded only now: --help, --version and usage errors load no AWS SDK and no rules.
     const { hostInventory, listInventoryText, refreshInventory } = await import('../flow/request.js');
-    const settings = readSettings(defaultIniPath(executable), process.env, { profile: args.profile });
+    const settings = readDefaultSettings(executable, process.env, { profile: args.profile });
     for (const warning of settings.warnings ?? []) io.stderr(`ec2-inventory: warning: ${warning}\n`);
     const options: RequestOptions = {
       refresh: args.refreshCache,

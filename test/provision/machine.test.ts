@@ -101,6 +101,10 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
       [{ command: 'build pizza' }, /unknown command "build pizza"/],
       [{ ...template, options: { ...template.options, outdir: out } }, /build template: unknown option 'outdir'/],
       [{ ...template, state: 'gone' }, /state must be present or absent/],
+      [{ ...template, options: { ...template.options, compress: 'lz4' } }, /build template: option 'compress' must be one of gzip, zstd, xz, not "lz4"/],
+      [{ ...template, options: { ...template.options, skip: 'logs' } }, /option 'skip' must be a list of strings/],
+      [{ command: 'launch kvm', options: { uri: 'qemu:///system', pool: 'p', volume: 'v', name: 'n', groups: ['g'], count: 0 } }, /launch kvm: option 'count' must be at least 1, not 0/],
+      [{ command: 'build image', options: { out: path.join(out, 'x.qcow2') } }, /build image: option 'from' is required/],
       [{ command: 'push kvm', check: true, options: {} }, /push kvm: check mode is not supported/],
       [{ ...template, options: { ...template.options, rootfs: path.join(dir, 'missing') } }, /missing/],
     ];
