@@ -20,11 +20,12 @@ import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
 import { ensureKvmGuests, removeKvmGuests } from '../provision/libvirt/ensure.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
+import { openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredHost, RegisteredValue } from '../records/inventory.js';
 import { provisionCommands } from './declarations.js';
 import type { CommandDecl, Flag } from './declare.js';
 import { firstSentence } from './args.js';
+import { registeredHost as checkedHost } from './run/registry.js';
 
 type Options = Record<string, unknown>;
 
@@ -175,12 +176,7 @@ function registeredHost(o: Options): RegisteredHost {
   // Shapes were checked by the declarations (a list of names, a mapping of plain values).
   const groups = o['groups'] as string[];
   const hostvars = (o['hostvars'] ?? {}) as Record<string, RegisteredValue>;
-  for (const key of Object.keys(hostvars)) {
-    if (launchOwnedVar(key)) throw new ProvisionError(`hostvars: '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
-  }
-  const source = str(o['source']) ?? 'manual';
-  if (launchOwnedSources.includes(source)) throw new ProvisionError(`source: '${source}' is what launch ${source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
-  return { name: String(o['name']), groups: groups as string[], hostvars, source, registeredAt: Date.now() };
+  return checkedHost({ name: String(o['name']), groups, hostvars, source: str(o['source']) ?? 'manual' });
 }
 
 const hostView = (h: RegisteredHost) => ({ groups: [...h.groups].sort(), hostvars: h.hostvars, source: h.source });
