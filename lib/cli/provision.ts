@@ -20,6 +20,7 @@ import { provisionSettings } from './settings.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
+import { machineMain } from './machine.js';
 
 const buildTemplateDecl = provisionCommands.buildTemplate;
 
@@ -304,9 +305,13 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       process.exit(signalExitCode[signal]);
     });
   }
+  if (argv.length === 1 && argv[0] === '--json') {
+    process.exitCode = await machineMain(progress);
+    return;
+  }
   await yargs(argv)
     .scriptName('ec2-provision')
-    .usage('$0 <command>\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
+    .usage('$0 <command>\n$0 --json < REQUEST.json\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
     .command('rootfs', 'Debian root filesystems (mmdebstrap)', rootfsCommands)
     .command('template', 'OpenVZ template caches', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
