@@ -18,6 +18,9 @@ import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/i
 import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
 import { ensureKvmGuests, removeKvmGuests } from '../provision/libvirt/ensure.js';
+import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
+import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
+import type { Ec2PushOptions } from '../provision/ec2/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -139,6 +142,21 @@ const commands: Record<string, Command> = {
     async run(o, ctx) {
       const r = await destroyKvm({ ...(o as unknown as DestroyKvmOptions), registry: registrySettings(str(ctx.own['ini'])), log: ctx.log });
       return { changed: r.domain !== 'absent' || r.volume?.action === 'deleted' || r.seed?.action === 'deleted' || r.registry === 'removed', ...r };
+    },
+  },
+  'push ec2': {
+    decl: provisionCommands.pushEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const options = { ...(o as unknown as Ec2PushOptions), log: ctx.log, warn: (m: string) => ctx.log(`warning: ${m}`) };
+      return { ...(ctx.state === 'absent' ? await removeAmi(options, ctx.check) : await ensureAmi(options, ctx.check)) };
+    },
+  },
+  'launch ec2': {
+    decl: provisionCommands.launchEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const tags = Object.fromEntries(Object.entries((o['tags'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
+      const options = { ...(o as unknown as Ec2LaunchOptions), tags, settings: readSettings(str(ctx.own['ini']) ?? defaultIniPath(process.argv[1] ?? 'bin/provision')), log: ctx.log };
+      return { ...(ctx.state === 'absent' ? await removeEc2Instances(options, ctx.check) : await ensureEc2Instances(options, ctx.check)) };
     },
   },
   register: {
