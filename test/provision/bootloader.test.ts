@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { ProvisionError, buildImage } from '../../lib/index.js';
-import { GRUB_PC_DIR, MAX_CORE_SECTORS, embedBootCode } from '../../lib/provision/index.js';
+import { GRUB_PC_DIR, MAX_CORE_SECTORS, embedBootCode } from '../../lib/provision/image/bootloader.js';
 import { guestKernel, guestRootfs, scratch } from './support/fixture.js';
 import { MARKER } from './support/guest.js';
 import { cli } from './support/inspect.js';
