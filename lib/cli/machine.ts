@@ -17,7 +17,10 @@ import { buildTemplate, templateOutputs, type TemplateBuildOptions } from '../pr
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
 import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
-import { ensureKvmGuests, removeKvmGuests } from '../provision/libvirt/ensure.js';
+import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
+import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
+import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
+import type { Ec2PushOptions } from '../provision/ec2/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -65,7 +68,7 @@ async function fileDigest(p: unknown): Promise<string | null> {
 }
 
 function built<R>(o: Outcome<R>): Answer {
-  return o.state === 'present' ? { changed: o.changed, ...(o.result ?? {}) } : { changed: o.changed, removed: o.removed };
+  return o.state === 'present' ? { changed: o.changed, ...o.result } : { changed: o.changed, removed: o.removed };
 }
 
 const commands: Record<string, Command> = {
@@ -80,6 +83,7 @@ const commands: Record<string, Command> = {
         inputs: { suite: o['suite'] ?? 'bookworm', mirror: o['mirror'] ?? null, include, for: o['for'] ?? 'kvm' },
         build: () => buildRootfs({ ...(o as unknown as RootfsBuildOptions), force: true, log: ctx.log }),
         outputsOf: (r) => [r.out],
+        planned: { out },
       }, ctx.check));
     },
   },
@@ -97,6 +101,7 @@ const commands: Record<string, Command> = {
         },
         build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', force: true, log: ctx.log }),
         outputsOf: (r) => [r.archive, r.sha256File, r.manifestFile],
+        planned: { name: String(o['name']), ...finals },
       }, ctx.check));
     },
   },
@@ -114,13 +119,17 @@ const commands: Record<string, Command> = {
         },
         build: () => buildImage({ ...(o as unknown as ImageBuildOptions), force: true, log: ctx.log }),
         outputsOf: (r) => [r.image, r.kernel, ...(r.initrd ? [r.initrd] : [])].filter((f) => f === r.image || Object.values(imageOutputs(r.image)).includes(f)),
+        planned: imageOutputs(out),
       }, ctx.check));
     },
   },
   'push kvm': {
-    decl: provisionCommands.pushKvm, check: false, absent: false,
+    decl: provisionCommands.pushKvm, check: true, absent: true,
     async run(o, ctx) {
-      const r = await pushKvm({ ...(o as unknown as PushKvmOptions), log: ctx.log });
+      const options = { ...(o as unknown as PushKvmOptions), log: ctx.log };
+      if (ctx.state === 'absent') return removePushed(options, ctx.check);
+      if (ctx.check) return planPush(options);
+      const r = await pushKvm(options);
       const uploaded = [r.image, r.kernel, r.initrd].some((v) => v?.action === 'uploaded');
       return { changed: uploaded || r.poolCreated, ...r };
     },
@@ -140,6 +149,21 @@ const commands: Record<string, Command> = {
     async run(o, ctx) {
       const r = await destroyKvm({ ...(o as unknown as DestroyKvmOptions), registry: registrySettings(str(ctx.own['ini'])), log: ctx.log });
       return { changed: r.domain !== 'absent' || r.volume?.action === 'deleted' || r.seed?.action === 'deleted' || r.registry === 'removed', ...r };
+    },
+  },
+  'push ec2': {
+    decl: provisionCommands.pushEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const options = { ...(o as unknown as Ec2PushOptions), log: ctx.log, warn: (m: string) => ctx.log(`warning: ${m}`) };
+      return { ...(ctx.state === 'absent' ? await removeAmi(options, ctx.check) : await ensureAmi(options, ctx.check)) };
+    },
+  },
+  'launch ec2': {
+    decl: provisionCommands.launchEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const tags = Object.fromEntries(Object.entries((o['tags'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
+      const options = { ...(o as unknown as Ec2LaunchOptions), tags, settings: readSettings(str(ctx.own['ini']) ?? defaultIniPath(process.argv[1] ?? 'bin/provision')), log: ctx.log };
+      return { ...(ctx.state === 'absent' ? await removeEc2Instances(options, ctx.check) : await ensureEc2Instances(options, ctx.check)) };
     },
   },
   register: {

@@ -6,7 +6,7 @@ import { SettingsError } from '../errors.js';
 import { optionByName, options, type OptionName, type OptionSpec } from './options.js';
 import { readValue, type OptionValue, type Pattern } from './values.js';
 import { IniError, IniFile } from './configparser.js';
-import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
+import { filterEntries, filtersOf, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
 import { iniPathOf } from './paths.js';
 import { unknownOptionWarnings } from './unknown.js';
@@ -224,18 +224,7 @@ function readRegions(
 }
 
 function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
-  const byName = new Map<string, string[]>();
-  for (const item of filterEntries(text).flat().map((part) => part.trim())) {
-    // ec2.py splits on every '=' and dies on a value that contains one; the first '=' is the separator.
-    const eq = item.indexOf('=');
-    if (eq <= 0) fail(`has an entry without Name=Value: '${item}'`);
-    const name = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    const values = byName.get(name) ?? [];
-    values.push(value);
-    byName.set(name, values);
-  }
-  return [...byName].map(([name, values]) => ({ name, values }));
+  return filtersOf(filterEntries(text).flat(), fail);
 }
 
 /** The ini as configparser reads it, with an [ec2] section; SettingsError naming the line if not. */
