@@ -21,6 +21,11 @@ export interface OptionSpec {
   readonly topic: string;
   /** The ini section it is read from: [ec2] unless said otherwise (the later ec2.py's [credentials]). */
   readonly section?: 'ec2' | 'credentials';
+  /**
+   * 'inventory': one value for the whole inventory, set in [ec2] only (the cache, the bounds of a
+   * refresh). Every other [ec2] option may be set again in an [account NAME] section.
+   */
+  readonly scope?: 'inventory';
 }
 
 // boto 2 Instance attribute names usable as a destination (see lib/records/aws.ts for how
@@ -37,6 +42,7 @@ export const destinationAttributes = [
 const ec2pyOptions = [
   {
     name: 'eucalyptus',
+    scope: 'inventory',
     type: 'bool',
     default: 'False',
     topic: 'Eucalyptus',
@@ -46,6 +52,7 @@ the only region is "eucalyptus". RDS is not queried for that region.`,
   },
   {
     name: 'eucalyptus_host',
+    scope: 'inventory',
     type: 'string',
     topic: 'Eucalyptus',
     example: '',
@@ -130,6 +137,7 @@ ip_address (public IP) or private_ip_address when the controller runs inside the
   },
   {
     name: 'cache_path',
+    scope: 'inventory',
     type: 'path',
     required: true,
     example: '~/.ansible/tmp',
@@ -139,6 +147,7 @@ ip_address (public IP) or private_ip_address when the controller runs inside the
   },
   {
     name: 'cache_max_age',
+    scope: 'inventory',
     type: 'int',
     required: true,
     example: '300',
@@ -184,6 +193,7 @@ tag:Dept=R&D the & is part of the value, as the 2014 script read it. Empty: no f
   },
   {
     name: 'cache_connection',
+    scope: 'inventory',
     type: 'string',
     default: '',
     example: '',
@@ -195,6 +205,7 @@ setting that changes the output is part of the key).`,
   },
   {
     name: 'cache_stale_on_error',
+    scope: 'inventory',
     type: 'bool',
     default: 'False',
     topic: 'Cache',
@@ -203,6 +214,7 @@ instead of failing. Off by default, as ec2.py failed.`,
   },
   {
     name: 'cache_lock_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '120',
     topic: 'Cache',
@@ -211,6 +223,7 @@ crashed holder's lock expires by itself.`,
   },
   {
     name: 'registry_lock_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '30',
     topic: 'Cache',
@@ -220,6 +233,7 @@ a registration.`,
   },
   {
     name: 'max_concurrency',
+    scope: 'inventory',
     type: 'int',
     default: '64',
     topic: 'API calls',
@@ -228,6 +242,7 @@ covers every region's EC2 and RDS listings and Route53 in one wave: each wave co
   },
   {
     name: 'max_attempts',
+    scope: 'inventory',
     type: 'int',
     default: '5',
     topic: 'API calls',
@@ -236,6 +251,7 @@ limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`
   },
   {
     name: 'connect_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '5',
     topic: 'API calls',
@@ -244,6 +260,7 @@ and is retried (a black-holed endpoint or a dead proxy). At least 1.`,
   },
   {
     name: 'request_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '60',
     topic: 'API calls',
@@ -253,6 +270,7 @@ least 1; one call takes at most max_attempts times this (plus backoff).`,
   },
   {
     name: 'refresh_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '300',
     topic: 'API calls',
@@ -262,6 +280,7 @@ The cache is left as it was. 0: no deadline beyond each call's own.`,
   },
   {
     name: 'libvirt_uris',
+    scope: 'inventory',
     type: 'list',
     default: '',
     example: '',
@@ -436,6 +455,23 @@ instance_filters.`,
 every call, e.g. to read another account.`,
   },
   {
+    name: 'external_id',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Identity',
+    doc: `ExternalId given to the AssumeRole of iam_role, when the role's trust policy asks for one
+(2 to 1224 letters, digits and +=,.@:/-).`,
+  },
+  {
+    name: 'role_session_name',
+    type: 'string',
+    default: 'ansible_dynamic_inventory',
+    topic: 'Identity',
+    doc: `Session name of the AssumeRole of iam_role, as CloudTrail shows it (2 to 64 letters,
+digits and +=,.@-).`,
+  },
+  {
     name: 'boto_profile',
     type: 'string',
     default: '',
@@ -443,6 +479,32 @@ every call, e.g. to read another account.`,
     topic: 'Identity',
     doc: `Profile of ~/.aws/credentials or ~/.aws/config to use (static keys, role_arn, SSO, ...).
 --profile/--boto-profile on the command line wins, then AWS_PROFILE, then this option.`,
+  },
+  {
+    name: 'account_collision',
+    type: 'string',
+    default: 'rename',
+    choices: ['rename', 'error'],
+    scope: 'inventory',
+    topic: 'Accounts',
+    doc: `With [account NAME] sections: what happens when hosts of two accounts get the same
+inventory name (the same private IP in two VPCs, the same Name tag with hostname_variable). rename:
+the host of the account whose section comes later is named NAME@ACCOUNT_ID, whatever order the
+answers arrive in; error: the refresh fails naming both. Within one account ec2.py's rule stays
+(the later host wins).`,
+  },
+  {
+    name: 'account_errors',
+    type: 'string',
+    default: 'fail',
+    choices: ['fail', 'warn'],
+    scope: 'inventory',
+    topic: 'Accounts',
+    doc: `With [account NAME] sections: what a failing account (a refused AssumeRole, an API call
+that keeps failing) does to the refresh. fail: the refresh fails naming the account, the call and
+the region, and the cache is left as it was. warn: the other accounts are listed, the failing one's
+hosts come from the last good cache (stderr names the account and how old they are), and the next
+refresh tries it again. A refresh in which every account fails fails.`,
   },
   ...(
     [
@@ -463,6 +525,36 @@ AWS_ACCESS_KEY_ID is not set; held in memory, never written to the cache. Prefer
 ] as const satisfies readonly OptionSpec[];
 
 export const options = [...ec2pyOptions, ...laterOptions] as const;
+
+/**
+ * The [account NAME] sections: the one declaration of what they hold, rendered into
+ * ec2.ini.example and read by lib/settings/accounts.ts.
+ */
+export const accountSection = {
+  /** The options that say who an account section calls AWS as (and are never inherited). */
+  identity: ['iam_role', 'external_id', 'role_session_name', 'boto_profile'],
+  doc: `Several AWS accounts in one inventory: one [account NAME] section per account (NAME: letters,
+digits, _ . -). When there is at least one, only the accounts are listed, every one in the same
+refresh (max_concurrency listings at once across all of them) and into one inventory and one cache
+entry. An account section says who to call AWS as: iam_role (with external_id and
+role_session_name), assumed with the credentials of [ec2] (its boto_profile, [credentials] or the
+environment), or boto_profile, used instead of them; neither: the credentials of [ec2] themselves.
+Every other [ec2] option not set in the section is inherited from [ec2], so a per-account change is
+one line; the options marked "[ec2] only" cannot be set per account. Every host gets ec2_account_id
+(the reservation's owner; for RDS and ElastiCache the account of the credentials) and
+ec2_account_name (NAME); group_by_aws_account adds the group "accounts" with one child per account
+id, and account_NAME. Two sections may not name the same account.`,
+  example: [
+    '[account prod]',
+    'iam_role = arn:aws:iam::111111111111:role/inventory',
+    'external_id = ops-inventory',
+    'regions = us-east-1,eu-west-1',
+    '',
+    '[account staging]',
+    'boto_profile = staging',
+    'hostname_variable = tag_Name',
+  ],
+} as const;
 
 /** The group_by_* switches, without their prefix. */
 type SwitchOf<N> = N extends `group_by_${infer K}` ? K : never;

@@ -9,8 +9,10 @@ import { compilePythonRegex, UnsupportedPattern } from './pyregex.js';
 import { IniError, IniFile } from './configparser.js';
 import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { readAccounts, roleOptions, type AccountIdentity, type IniView } from './accounts.js';
 
 export type { InstanceFilter } from './later.js';
+export type { AccountIdentity } from './accounts.js';
 
 export interface Pattern {
   source: string;
@@ -58,7 +60,27 @@ export interface Settings extends LaterSettings {
   refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
+  /** external_id and role_session_name of iam_role; absent: none, and ansible_dynamic_inventory. */
+  externalId?: string;
+  roleSessionName?: string;
+  /**
+   * The [account NAME] sections (lib/settings/accounts.ts): when there is one, these accounts are
+   * listed instead of the identity above, each with these settings where it does not say otherwise.
+   */
+  accounts?: AccountSettings[];
+  accountCollision?: 'rename' | 'error';
+  accountErrors?: 'fail' | 'warn';
 }
+
+/** Settings that hold for the whole inventory: options of scope 'inventory', and the file itself. */
+type InventoryKey =
+  | 'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'cachePath' | 'cacheMaxAge' | 'cacheConnection' | 'cacheStaleOnError'
+  | 'cacheLockTimeout' | 'registryLockTimeout' | 'maxConcurrency' | 'maxAttempts' | 'connectTimeout' | 'requestTimeout'
+  | 'refreshTimeout' | 'libvirtUris' | 'accountCollision' | 'accountErrors' | 'accounts';
+type IdentityKey = 'iamRole' | 'profile' | 'credentialsKeyId' | 'credentials' | 'externalId' | 'roleSessionName';
+
+/** One [account NAME] section: who it calls AWS as, and the settings in which it differs from [ec2]. */
+export type AccountSettings = AccountIdentity & Partial<Omit<Settings, InventoryKey | IdentityKey>>;
 
 /**
  * Where ec2.py looks for its ini: EC2_INI_PATH, else ec2.ini beside the real path of the
@@ -113,6 +135,14 @@ export function parseSettings(
   text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
 ): Settings {
   const ini = readIni(text, iniPath);
+  const settings = settingsFrom(ini, iniPath, env, overrides);
+  const accounts: AccountSettings[] = readAccounts(ini, iniPath, settings, (view) => settingsFrom(view, iniPath, env, overrides));
+  if (accounts.length > 0) settings.accounts = accounts;
+  return settings;
+}
+
+/** The settings of [ec2] (or of an account section seen through [ec2], lib/settings/accounts.ts). */
+function settingsFrom(ini: IniView, iniPath: string, env: NodeJS.ProcessEnv, overrides: SettingsOverrides): Settings {
   const get = (spec: OptionSpec): string | undefined => {
     const section = spec.section ?? 'ec2';
     if (!ini.hasOption(section, spec.name)) {
@@ -132,7 +162,7 @@ export function parseSettings(
     const section = spec.section ?? 'ec2';
     const line = ini.line(section, spec.name);
     const where = line ? `${iniPath}:${line}` : iniPath;
-    throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
+    throw new SettingsError(`${where}: [${ini.sectionOf?.(section, spec.name) ?? section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
   };
   const spec = (name: string): OptionSpec => {
     const found = options.find((o) => o.name === name);
@@ -266,9 +296,14 @@ export function parseSettings(
     connectTimeout: atLeastOne('connect_timeout'),
     requestTimeout: atLeastOne('request_timeout'),
     refreshTimeout: int('refresh_timeout'),
+    accountCollision: oneOf('account_collision') as 'rename' | 'error',
+    accountErrors: oneOf('account_errors') as 'fail' | 'warn',
     ...later,
     libvirtUris: list('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
+  const role = roleOptions(settings.iamRole, str('external_id'), str('role_session_name'), (name, why) => fail(spec(name), why), false);
+  if (role.externalId !== undefined) settings.externalId = role.externalId;
+  if (role.roleSessionName !== undefined) settings.roleSessionName = role.roleSessionName;
   return later.credentials ? withCredentials(settings, later.credentials) : settings;
 }
 
