@@ -1,7 +1,7 @@
 // The package API: the same work as bin/ec2-inventory, as typed functions. Nothing here exits the
 // process or writes to the console; failures are thrown as the typed errors below.
 export { readSettings, parseSettings, defaultIniPath } from './settings/read.js';
-export type { Settings, InstanceFilter, Pattern, SettingsOverrides } from './settings/read.js';
+export type { Settings, InstanceFilter, Pattern, SettingsOverrides, AccountSettings, AccountIdentity } from './settings/read.js';
 export type { LaterSettings, StaticCredentials, HostnameVariable, DestinationFormat } from './settings/later.js';
 export { options as iniOptions } from './settings/options.js';
 export type { OptionSpec } from './settings/options.js';

@@ -402,7 +402,7 @@ list ["a", "b"].`,
       ['instance_id', 'True', 'a group per instance (and RDS, ElastiCache) id'],
       ['region', 'True', 'a group per region'],
       ['availability_zone', 'True', 'a group per availability zone'],
-      ['aws_account', 'False', 'a group named by the account id (read with STS GetCallerIdentity)'],
+      ['aws_account', 'False', 'a group named by the account id (read with STS GetCallerIdentity); with [account NAME] sections, the group accounts with one child per account id, and account_NAME'],
       ['ami_id', 'False', 'a group per AMI id (ami-...); the last ec2.py defaulted to True'],
       ['instance_type', 'True', 'a group per instance type (type_...)'],
       ['instance_state', 'False', 'a group per instance state (instance_state_...)'],
@@ -434,7 +434,8 @@ list ["a", "b"].`,
     topic: 'Host variables',
     doc: `Add the hostvars the last ec2.py added to EC2 hosts: ec2_block_devices (device name to
 volume id) and ec2_account_id (from STS GetCallerIdentity). Off keeps the 2014 hostvars. (Not an
-ec2.py option: the last ec2.py always added them.)`,
+ec2.py option: the last ec2.py always added them.) With [account NAME] sections every host has
+ec2_account_id (its own account) and ec2_account_name whatever this says.`,
   },
   {
     name: 'stack_filters',
@@ -541,7 +542,7 @@ role_session_name), assumed with the credentials of [ec2] (its boto_profile, [cr
 environment), or boto_profile, used instead of them; neither: the credentials of [ec2] themselves.
 Every other [ec2] option not set in the section is inherited from [ec2], so a per-account change is
 one line; the options marked "[ec2] only" cannot be set per account. Every host gets ec2_account_id
-(the reservation's owner; for RDS and ElastiCache the account of the credentials) and
+(the reservation's owner; for RDS and ElastiCache the account in their ARN) and
 ec2_account_name (NAME); group_by_aws_account adds the group "accounts" with one child per account
 id, and account_NAME. Two sections may not name the same account.`,
   example: [

@@ -16,6 +16,7 @@ import { startMoto, type Moto } from '../support/moto.js';
 import { credentials } from '../support/scenario.js';
 import { runInventory, tempDir, type RunResult } from '../support/run.js';
 import type { Inventory } from '../../lib/records/inventory.js';
+import { fetchInventory, readSettings, SettingsError, type AccountSettings } from 'ec2-inventory';
 
 const region = 'us-east-1';
 const PROD = '111111111111';
@@ -273,6 +274,27 @@ describe('accounts: one account down', () => {
       assert.equal(inv['account_staging'], undefined);
     } finally {
       writeProfiles(true);
+    }
+  });
+});
+
+describe('accounts: the package API', () => {
+  it('takes the accounts as a list of identities, each inheriting the settings it does not set', async () => {
+    const saved = { ...process.env };
+    Object.assign(process.env, { AWS_ENDPOINT_URL: moto.endpoint, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', HOME: home });
+    try {
+      const settings = readSettings(writeAccountsIni('api', { ec2: ec2Section(path.join(dir, 'api-cache')) }));
+      const accounts: AccountSettings[] = [
+        { name: 'prod', iamRole: roleOf(PROD), rds: false },
+        { name: 'stage', profile: 'staging', hostnameVariable: { tag: 'Name' } },
+      ];
+      const { inventory } = await fetchInventory({ ...settings, accounts });
+      assert.deepEqual([...(inventory['ec2'] as string[])].sort(), ['10.0.1.10', '10.0.1.11', 'batch', 'web'].sort());
+      assert.equal(inventory['rds'], undefined, "prod's own rds = false");
+      assert.equal(inventory._meta.hostvars['web']?.['ec2_account_id'], STAGE);
+      await assert.rejects(fetchInventory({ ...settings, accounts: [{ name: 'x', iamRole: roleOf(PROD), profile: 'staging' }] }), SettingsError);
+    } finally {
+      process.env = saved;
     }
   });
 });
