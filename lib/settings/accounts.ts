@@ -160,7 +160,7 @@ function differences<S extends object>(settings: S, top: S): Partial<S> {
 const inventoryKeys = new Set<string>([
   'iniPath', 'eucalyptus', 'eucalyptusHost', 'cachePath', 'cacheMaxAge', 'cacheConnection', 'cacheStaleOnError',
   'cacheLockTimeout', 'registryLockTimeout', 'maxConcurrency', 'maxAttempts', 'connectTimeout', 'requestTimeout',
-  'refreshTimeout', 'libvirtUris', 'accountCollision', 'accountErrors',
+  'refreshTimeout', 'libvirtUris', 'accountCollision', 'accountErrors', 'warnings',
 ]);
 
 function patternText(this: unknown, _key: string, value: unknown): unknown {
