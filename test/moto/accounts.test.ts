@@ -240,6 +240,18 @@ describe('accounts: one account down', () => {
     }
   });
 
+  it('fail: an API call failing in one account (its own instance_filters) names the account, the call and the region', async () => {
+    const cache = path.join(dir, 'call-fail-cache');
+    const ini = writeAccountsIni('call-fail', {
+      ec2: ec2Section(cache, { max_attempts: '1' }),
+      'account main': {},
+      'account prod': { iam_role: roleOf(PROD), instance_filters: 'no-such-filter=1' },
+    });
+    const r = await runInventory(ini, ['--list'], moto.endpoint, env());
+    assertOneLine(r, /account prod \(111111111111\): EC2 DescribeInstances in us-east-1 failed/);
+    assert.equal(existsSync(path.join(cache, 'ansible-ec2.cache')), false);
+  });
+
   it('warn: the other accounts are listed, the failing one\'s hosts come from the last good cache with its age on stderr', async () => {
     writeProfiles(true);
     const cache = path.join(dir, 'down-warn-cache');
