@@ -238,10 +238,11 @@ a registration.`,
     scope: 'inventory',
     type: 'int',
     min: 1,
-    default: '64',
+    default: '256',
     topic: 'API calls',
-    doc: `API listings (one per region and service) in flight at once during a refresh. The default
-covers every region's EC2 and RDS listings and Route53 in one wave: each wave costs a round trip.`,
+    doc: `API listings (one per account, region and service) in flight at once during a refresh. The
+default covers every region's EC2 and RDS listings and Route53 of several [account NAME] sections in
+one wave: each wave costs a round trip.`,
   },
   {
     name: 'max_attempts',
