@@ -21,6 +21,7 @@ import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../pro
 import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
 import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
 import type { Ec2PushOptions } from '../provision/ec2/push.js';
+import { pushTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -149,6 +150,13 @@ const commands: Record<string, Command> = {
     async run(o, ctx) {
       const r = await destroyKvm({ ...(o as unknown as DestroyKvmOptions), registry: registrySettings(str(ctx.own['ini'])), log: ctx.log });
       return { changed: r.domain !== 'absent' || r.volume?.action === 'deleted' || r.seed?.action === 'deleted' || r.registry === 'removed', ...r };
+    },
+  },
+  'push openvz': {
+    decl: provisionCommands.pushOpenvz, check: false, absent: false,
+    async run(o, ctx) {
+      const r = await pushTemplate({ ...(o as unknown as PushTemplateOptions), log: ctx.log });
+      return { changed: r.action === 'uploaded', ...r };
     },
   },
   'push ec2': {
