@@ -16,6 +16,8 @@ export interface OptionSpec {
   readonly example?: string;
   /** Extra values a string option accepts beyond free text (documentation and validation). */
   readonly choices?: readonly string[];
+  /** The least value an int option takes. */
+  readonly min?: number;
   readonly doc: string;
   /** Heading in ec2.ini.example under which the option is documented. */
   readonly topic: string;
@@ -135,7 +137,8 @@ ip_address (public IP) or private_ip_address when the controller runs inside the
     example: '~/.ansible/tmp',
     topic: 'Cache',
     doc: `Folder of the cache files ansible-ec2.cache (the inventory) and ansible-ec2.index
-(host name to [region, id]). Created when missing; ~ is expanded.`,
+(host name to [region, id]). Created when missing; ~ is expanded. With cache_connection it holds
+the local copies used while Redis is down (docs/cache.md).`,
   },
   {
     name: 'cache_max_age',
@@ -191,7 +194,9 @@ tag:Dept=R&D the & is part of the value, as the 2014 script read it. Empty: no f
     doc: `Where the cache lives. Empty: the two files in cache_path (no server needed). A
 redis://[user:password@]host:port/db URL: a Redis shared by several controllers, so that one
 refresh serves them all. Either way each configuration has its own entry (a digest of every
-setting that changes the output is part of the key).`,
+setting that changes the output is part of the key). A store that cannot be reached (Redis down,
+frozen or silent; a cache_path that cannot be written) does not stop the inventory: it is fetched
+from AWS without the cache, with one warning on stderr (see docs/cache.md).`,
   },
   {
     name: 'cache_stale_on_error',
@@ -199,7 +204,8 @@ setting that changes the output is part of the key).`,
     default: 'False',
     topic: 'Cache',
     doc: `When a refresh fails, print the previous inventory (with a warning on stderr) and exit 0
-instead of failing. Off by default, as ec2.py failed.`,
+instead of failing. Off by default, as ec2.py failed. With cache_connection, a local copy of the
+last good inventory is kept in cache_path (0600), served when Redis is down as well.`,
   },
   {
     name: 'cache_lock_timeout',
@@ -221,6 +227,7 @@ a registration.`,
   {
     name: 'max_concurrency',
     type: 'int',
+    min: 1,
     default: '64',
     topic: 'API calls',
     doc: `API listings (one per region and service) in flight at once during a refresh. The default
@@ -229,6 +236,7 @@ covers every region's EC2 and RDS listings and Route53 in one wave: each wave co
   {
     name: 'max_attempts',
     type: 'int',
+    min: 1,
     default: '5',
     topic: 'API calls',
     doc: `Attempts per API call, with the SDK's adaptive retry (backoff, and client-side rate
@@ -237,6 +245,7 @@ limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`
   {
     name: 'connect_timeout',
     type: 'int',
+    min: 1,
     default: '5',
     topic: 'API calls',
     doc: `Seconds an API call may take to open its connection (TCP and TLS) before the attempt fails
@@ -245,6 +254,7 @@ and is retried (a black-holed endpoint or a dead proxy). At least 1.`,
   {
     name: 'request_timeout',
     type: 'int',
+    min: 1,
     default: '60',
     topic: 'API calls',
     doc: `Seconds one attempt of an API call may take from sending the request to the last byte of

@@ -35,7 +35,7 @@ export interface Ec2DestroyResult {
 export async function destroyEc2(opts: Ec2DestroyOptions): Promise<Ec2DestroyResult> {
   const { region } = opts;
   if (!opts.instanceIds?.length && !opts.names?.length && !opts.image) {
-    throw new ProvisionError('name what to destroy: --instance-id, --name or --image', 'EUSAGE');
+    throw new ProvisionError('name what to destroy: instanceIds, names or image', 'EUSAGE', 'instanceIds');
   }
   const ec2 = ec2Client(region, opts.clients?.ec2, undefined, opts.timeouts);
   const registry = await openRegistry(opts.settings);
@@ -47,7 +47,7 @@ export async function destroyEc2(opts: Ec2DestroyOptions): Promise<Ec2DestroyRes
       const h = hosts.find((x) => x.name === name);
       if (!h || h.source !== 'ec2' || typeof h.hostvars.ec2_id !== 'string') { unknownNames.push(name); continue; }
       if (h.hostvars.ec2_region !== region) {
-        throw new ProvisionError(`host ${name} is instance ${h.hostvars.ec2_id} in ${String(h.hostvars.ec2_region)}, not in ${region}`, 'EUSAGE');
+        throw new ProvisionError(`host ${name} is instance ${h.hostvars.ec2_id} in ${String(h.hostvars.ec2_region)}, not in ${region}`, 'EUSAGE', 'region');
       }
       ids.add(h.hostvars.ec2_id);
     }
@@ -90,7 +90,7 @@ async function terminate(ec2: EC2Client, region: string, ids: string[], opts: Ec
   return known;
 }
 
-async function destroyImage(ec2: EC2Client, region: string, image: string, log?: (m: string) => void): Promise<NonNullable<Ec2DestroyResult['image']>> {
+export async function destroyImage(ec2: EC2Client, region: string, image: string, log?: (m: string) => void): Promise<NonNullable<Ec2DestroyResult['image']>> {
   let found: { imageId: string; snapshotId: string | undefined } | undefined;
   if (/^ami-[0-9a-f]+$/.test(image)) {
     const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [image] })).catch((err: unknown) => {
