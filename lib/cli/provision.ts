@@ -9,7 +9,8 @@ import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from '../pr
 import { buildTemplate } from '../provision/template/build.js';
 import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/rootfs/build.js';
 import { templateSteps } from '../provision/template/steps.js';
-import { compressions, type Compression } from '../provision/template/compress.js';
+import { compressions } from '../provision/template/compress.js';
+import { formatSpecs, splitRoots, templateFormats, type TemplateFormat } from '../provision/template/formats.js';
 import { pushKvm } from '../provision/libvirt/push.js';
 import { pushTemplate } from '../provision/openvz/push.js';
 import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
@@ -64,22 +65,31 @@ function templateCommands(y: Argv): Argv {
   return y
     .command(
       'build',
-      'Turn a root filesystem into an OpenVZ template cache NAME.tar.gz (+ .sha256 and manifest)',
+      'Prepare a root filesystem once and package it: an OpenVZ template cache (default), a Proxmox template, an Incus image, an OCI image or an nspawn machine (+ .sha256 and manifest)',
       (b) =>
         b
           .option('rootfs', { alias: 'from', type: 'string', demandOption: true, describe: 'Root filesystem: a folder (only read, never changed) or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst, docker/podman export)' })
-          .option('name', { type: 'string', demandOption: true, describe: 'Template name, e.g. debian-12-x86_64-minimal' })
+          // Checked by the library, so an unknown format is one line naming the formats (exit 1), as for the API.
+          .option('format', { type: 'string', default: 'openvz', describe: `What to make (${templateFormats.join(', ')}): ${templateFormats.map((f) => `${f}: ${formatSpecs[f].describe}`).join('; ')}` })
+          .option('name', { type: 'string', describe: "Template name, e.g. debian-12-x86_64-minimal (proxmox: the flavour, default 'standard'; the rest of the name comes from /etc/os-release)" })
           .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
           .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
           .option('all-root', { type: 'boolean', default: false, describe: 'Make every entry 0:0 (default: only the tree owner becomes root)' })
-          .option('compress', { choices: compressions, default: 'gzip' as Compression, describe: 'NAME.tar.gz (gzip, in parallel), NAME.tar.zst (zstd: Proxmox) or NAME.tar.xz (xz: vzctl)' })
+          .option('compress', { choices: compressions, describe: 'gzip (in parallel), zstd or xz (default: zstd for proxmox, gzip otherwise; oci takes gzip or zstd)' })
+          .option('arch', { type: 'string', describe: "The root's architecture, e.g. amd64 or arm64 (default: read from the ELF header of its /sbin/init)" })
+          .option('split-root', { choices: splitRoots, describe: 'incus-split: the root as NAME.squashfs (default, mksquashfs) or NAME.rootfs.tar.gz' })
+          .option('vm-disk', { type: 'string', describe: 'incus-split: make a VM image whose root is this qcow2 (image build --format qcow2 of the same root)' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
           .strict(),
       async (a) => {
         const r = await buildTemplate({
           rootfs: a.rootfs,
-          name: a.name,
-          compress: a.compress,
+          format: a.format as TemplateFormat,
+          ...(a.name !== undefined ? { name: a.name } : {}),
+          ...(a.compress !== undefined ? { compress: a.compress } : {}),
+          ...(a.arch !== undefined ? { arch: a.arch } : {}),
+          ...(a['split-root'] !== undefined ? { splitRoot: a['split-root'] } : {}),
+          ...(a['vm-disk'] !== undefined ? { vmDisk: a['vm-disk'] } : {}),
           outDir: a.out,
           skip: a.skip,
           force: a.force,
@@ -93,7 +103,7 @@ function templateCommands(y: Argv): Argv {
       'steps',
       'List the preparation steps (JSON)',
       (b) => b.strict(),
-      () => emit(templateSteps.map((s) => ({ name: s.name, description: s.description }))),
+      () => emit(templateSteps.map((s) => ({ name: s.name, scope: s.scope, description: s.description }))),
     )
     .demandCommand(1, 'name a template command: build or steps');
 }
@@ -311,7 +321,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .scriptName('ec2-provision')
     .usage('$0 <command>\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
     .command('rootfs', 'Debian root filesystems (mmdebstrap)', rootfsCommands)
-    .command('template', 'OpenVZ template caches', templateCommands)
+    .command('template', 'Template caches and images from one root: OpenVZ, Proxmox, Incus, OCI, nspawn', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
     .command('push', 'Upload an image to a hypervisor (kvm), an OpenVZ node (template) or EC2 (ec2)', (y) => pushEc2Command(pushCommands(y), progress, emit))
     .command('launch', 'Start machines from a pushed image and register them in the inventory', (y) => launchEc2Command(launchCommands(y), progress, emit))
