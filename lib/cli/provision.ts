@@ -12,7 +12,7 @@ import { templateSteps } from '../provision/template/steps.js';
 import { compressions } from '../provision/template/compress.js';
 import { formatSpecs, splitRoots, templateFormats, type TemplateFormat } from '../provision/template/formats.js';
 import { pushKvm } from '../provision/libvirt/push.js';
-import { pushTemplate } from '../provision/openvz/push.js';
+import { pushTemplate, templateNodes, type TemplateNode } from '../provision/openvz/push.js';
 import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
 import { DEFAULT_USER } from '../provision/cloudinit.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
@@ -183,12 +183,13 @@ function pushCommands(y: Argv): Argv {
     )
     .command(
       'template',
-      'Upload an OpenVZ/Virtuozzo template cache to a node over SSH (temporary name, sha256 checked there, renamed into place)',
+      'Upload an OpenVZ/Virtuozzo template cache or a Proxmox VE container template to a node over SSH (temporary name, sha256 checked there, renamed into place)',
       (b) =>
         b
           .option('target', { type: 'string', demandOption: true, describe: 'ssh://user@host[:port]' })
           .option('template', { type: 'string', demandOption: true, describe: 'NAME.tar.gz from template build' })
-          .option('dir', { type: 'string', default: '/vz/template/cache', describe: 'Template cache folder on the node' })
+          .option('node', { choices: Object.keys(templateNodes) as TemplateNode[], default: 'openvz' as TemplateNode, describe: `openvz: into ${templateNodes.openvz.dir}; proxmox: into ${templateNodes.proxmox.dir} (the local storage's template/cache), where pct create finds it as local:vztmpl/NAME` })
+          .option('dir', { type: 'string', describe: 'Template cache folder on the node (default: the --node kind\'s)' })
           .option('identity', { type: 'string', describe: 'ssh private key' })
           .option('known-hosts', { type: 'string', describe: "known_hosts holding the node's key (default: ssh's own); unknown keys are refused" })
           .option('force', { type: 'boolean', default: false, describe: 'Replace a template of that name holding other bytes' })
@@ -196,7 +197,8 @@ function pushCommands(y: Argv): Argv {
           .strict(),
       async (a) => {
         const r = await pushTemplate({
-          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress, connectTimeout: a['connect-timeout'],
+          target: a.target, template: a.template, node: a.node, force: a.force, log: progress, connectTimeout: a['connect-timeout'],
+          ...(a.dir !== undefined ? { dir: a.dir } : {}),
           ...(a.identity !== undefined ? { identity: a.identity } : {}),
           ...(a['known-hosts'] !== undefined ? { knownHosts: a['known-hosts'] } : {}),
         });
