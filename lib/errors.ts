@@ -124,6 +124,16 @@ export function errnoText(code: string): string | undefined {
 }
 
 /**
+ * Names `file` in a system error that came without a path (a write stream's ENOSPC carries only
+ * `syscall: 'write'`), so that describeSystemError says which file could not be written.
+ */
+export function atPath<T>(err: T, file: string): T {
+  const e = err as NodeJS.ErrnoException | null;
+  if (errnoOf(err) !== undefined && e && typeof e === 'object' && e.path === undefined) e.path = file;
+  return err;
+}
+
+/**
  * One sentence for a system error (ENOSPC, EACCES, EROFS, EISDIR, EMFILE, a refused connection...),
  * naming the path or address it was about: `cannot write /var/cache/x: no space left on the device
  * (ENOSPC)`. Undefined for anything that is not one.

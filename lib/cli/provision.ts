@@ -1,6 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { numberOption } from './numbers.js';
+import { UsageError, collect, yargsOptions } from './args.js';
+import { provisionCommands } from './declarations.js';
 import { ProvisionError, failureLine } from '../errors.js';
 import { removeLeftoversSync } from '../provision/outputs.js';
 import { interrupt, interruptedBy } from '../provision/interrupt.js';
@@ -9,17 +11,18 @@ import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from '../pr
 import { buildTemplate } from '../provision/template/build.js';
 import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/rootfs/build.js';
 import { templateSteps } from '../provision/template/steps.js';
-import { compressions } from '../provision/template/compress.js';
-import { formatSpecs, splitRoots, templateFormats, type TemplateFormat } from '../provision/template/formats.js';
 import { pushKvm } from '../provision/libvirt/push.js';
-import { pushTemplate, templateNodes, type TemplateNode } from '../provision/openvz/push.js';
+import { pushTemplate } from '../provision/openvz/push.js';
 import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
 import { DEFAULT_USER } from '../provision/cloudinit.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
-import { defaultIniPath, readSettings } from '../settings/read.js';
+import { provisionSettings } from './settings.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
+
+const buildTemplateDecl = provisionCommands.buildTemplate;
+const pushProxmoxDecl = provisionCommands.pushProxmox;
 
 // stdout carries exactly one JSON document (the summary) so scripts can parse it; everything a
 // human should see while waiting goes to stderr.
@@ -65,37 +68,11 @@ function templateCommands(y: Argv): Argv {
   return y
     .command(
       'build',
-      'Prepare a root filesystem once and package it: an OpenVZ template cache (default), a Proxmox template, an Incus image, an OCI image or an nspawn machine (+ .sha256 and manifest)',
-      (b) =>
-        b
-          .option('rootfs', { alias: 'from', type: 'string', demandOption: true, describe: 'Root filesystem: a folder (only read, never changed) or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst, docker/podman export)' })
-          // Checked by the library, so an unknown format is one line naming the formats (exit 1), as for the API.
-          .option('format', { type: 'string', default: 'openvz', describe: `What to make (${templateFormats.join(', ')}): ${templateFormats.map((f) => `${f}: ${formatSpecs[f].describe}`).join('; ')}` })
-          .option('name', { type: 'string', describe: "Template name, e.g. debian-12-x86_64-minimal (proxmox: the flavour, default 'standard'; the rest of the name comes from /etc/os-release)" })
-          .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
-          .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
-          .option('all-root', { type: 'boolean', default: false, describe: 'Make every entry 0:0 (default: only the tree owner becomes root)' })
-          .option('compress', { choices: compressions, describe: 'gzip (in parallel), zstd or xz (default: zstd for proxmox, gzip otherwise; oci takes gzip or zstd)' })
-          .option('arch', { type: 'string', describe: "The root's architecture, e.g. amd64 or arm64 (default: read from the ELF header of its /sbin/init)" })
-          .option('split-root', { choices: splitRoots, describe: 'incus-split: the root as NAME.squashfs (default, mksquashfs) or NAME.rootfs.tar.gz' })
-          .option('vm-disk', { type: 'string', describe: 'incus-split: make a VM image whose root is this qcow2 (image build --format qcow2 of the same root)' })
-          .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
-          .strict(),
+      buildTemplateDecl.summary,
+      (b) => b.options(yargsOptions(buildTemplateDecl)).strict(),
       async (a) => {
-        const r = await buildTemplate({
-          rootfs: a.rootfs,
-          format: a.format as TemplateFormat,
-          ...(a.name !== undefined ? { name: a.name } : {}),
-          ...(a.compress !== undefined ? { compress: a.compress } : {}),
-          ...(a.arch !== undefined ? { arch: a.arch } : {}),
-          ...(a['split-root'] !== undefined ? { splitRoot: a['split-root'] } : {}),
-          ...(a['vm-disk'] !== undefined ? { vmDisk: a['vm-disk'] } : {}),
-          outDir: a.out,
-          skip: a.skip,
-          force: a.force,
-          ownership: a['all-root'] ? 'all-root' : 'map-builder',
-          log: progress,
-        });
+        const { options, own } = collect(buildTemplateDecl, a);
+        const r = await buildTemplate({ ...options, ownership: own['all-root'] ? 'all-root' : 'map-builder', log: progress });
         emit({ command: 'template build', ...r });
       },
     )
@@ -149,7 +126,7 @@ function imageCommands(y: Argv): Argv {
 // The registry lives beside the inventory's cache, so it is found through the same ec2.ini:
 // --ini, else EC2_INI_PATH, else ec2.ini beside the executable (bin/, where ec2-inventory is).
 function registrySettings(ini: string | undefined): RegistrySettings {
-  return readSettings(ini ?? defaultIniPath(process.argv[1] ?? 'bin/provision'));
+  return provisionSettings(ini);
 }
 
 const iniOption = { type: 'string', describe: 'ec2.ini whose cache_path / cache_connection holds the registry (default: EC2_INI_PATH, or ec2.ini beside the program)' } as const;
@@ -183,13 +160,12 @@ function pushCommands(y: Argv): Argv {
     )
     .command(
       'template',
-      'Upload an OpenVZ/Virtuozzo template cache or a Proxmox VE container template to a node over SSH (temporary name, sha256 checked there, renamed into place)',
+      'Upload an OpenVZ/Virtuozzo template cache to a node over SSH (temporary name, sha256 checked there, renamed into place)',
       (b) =>
         b
           .option('target', { type: 'string', demandOption: true, describe: 'ssh://user@host[:port]' })
           .option('template', { type: 'string', demandOption: true, describe: 'NAME.tar.gz from template build' })
-          .option('node', { choices: Object.keys(templateNodes) as TemplateNode[], default: 'openvz' as TemplateNode, describe: `openvz: into ${templateNodes.openvz.dir}; proxmox: into ${templateNodes.proxmox.dir} (the local storage's template/cache), where pct create finds it as local:vztmpl/NAME` })
-          .option('dir', { type: 'string', describe: 'Template cache folder on the node (default: the --node kind\'s)' })
+          .option('dir', { type: 'string', default: '/vz/template/cache', describe: 'Template cache folder on the node' })
           .option('identity', { type: 'string', describe: 'ssh private key' })
           .option('known-hosts', { type: 'string', describe: "known_hosts holding the node's key (default: ssh's own); unknown keys are refused" })
           .option('force', { type: 'boolean', default: false, describe: 'Replace a template of that name holding other bytes' })
@@ -197,15 +173,24 @@ function pushCommands(y: Argv): Argv {
           .strict(),
       async (a) => {
         const r = await pushTemplate({
-          target: a.target, template: a.template, node: a.node, force: a.force, log: progress, connectTimeout: a['connect-timeout'],
-          ...(a.dir !== undefined ? { dir: a.dir } : {}),
+          target: a.target, template: a.template, dir: a.dir, force: a.force, log: progress, connectTimeout: a['connect-timeout'],
           ...(a.identity !== undefined ? { identity: a.identity } : {}),
           ...(a['known-hosts'] !== undefined ? { knownHosts: a['known-hosts'] } : {}),
         });
         emit({ command: 'push template', ...r });
       },
     )
-    .demandCommand(1, 'name a push target: kvm, template or ec2');
+    .command(
+      'proxmox',
+      pushProxmoxDecl.summary,
+      (b) => b.options(yargsOptions(pushProxmoxDecl)).strict(),
+      async (a) => {
+        const { options } = collect(pushProxmoxDecl, a);
+        const r = await pushTemplate({ ...options, node: 'proxmox', log: progress });
+        emit({ command: 'push proxmox', ...r });
+      },
+    )
+    .demandCommand(1, 'name a push target: kvm, template, proxmox or ec2');
 }
 
 function launchCommands(y: Argv): Argv {
@@ -325,7 +310,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
     .command('rootfs', 'Debian root filesystems (mmdebstrap)', rootfsCommands)
     .command('template', 'Template caches and images from one root: OpenVZ, Proxmox, Incus, OCI, nspawn', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
-    .command('push', 'Upload an image to a hypervisor (kvm), an OpenVZ node (template) or EC2 (ec2)', (y) => pushEc2Command(pushCommands(y), progress, emit))
+    .command('push', 'Upload an image to a hypervisor (kvm), an OpenVZ node (template), a Proxmox VE node (proxmox) or EC2 (ec2)', (y) => pushEc2Command(pushCommands(y), progress, emit))
     .command('launch', 'Start machines from a pushed image and register them in the inventory', (y) => launchEc2Command(launchCommands(y), progress, emit))
     .command('destroy', 'Stop and remove launched machines (and images)', (y) => destroyEc2Command(destroyCommands(y), progress, emit))
     .command(
@@ -375,10 +360,10 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       // the README says, 1 for everything else.
       // yargs reports a failed check of an option's value (numbers.ts) as its own YError: usage.
       if (err && err.name !== 'YError') {
-        progress(`error: ${failureLine(err)}`);
+        progress(`error: ${err instanceof UsageError ? err.message : failureLine(err)}`);
         const signal = interruptedBy();
         if (signal) removeLeftoversSync();
-        const usage = err instanceof ProvisionError && err.code === 'EUSAGE';
+        const usage = err instanceof UsageError || (err instanceof ProvisionError && err.code === 'EUSAGE');
         process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : usage ? 2 : 1);
       }
       y.showHelp((s: string) => process.stderr.write(s + '\n'));

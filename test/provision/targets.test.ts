@@ -90,13 +90,13 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
     assert.ok(steps.includes('ssh-host-keys') && !steps.includes('network') && !steps.includes('placeholder-hook'));
   });
 
-  await t.test('proxmox: push template --node proxmox puts it where pct create looks, checked there', async () => {
+  await t.test('proxmox: push proxmox puts it where pct create looks, checked there', async () => {
     const built = path.join(dir, 'proxmox-a', 'debian-12-standard_12.7-1_amd64.tar.zst');
     const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
     try {
       const cache = path.join(dir, 'pve', 'template', 'cache');
       fs.mkdirSync(cache, { recursive: true });
-      const push = (file: string) => cli(['push', 'template', '--node', 'proxmox', '--target', `ssh://root@127.0.0.1:${sshd.port}`, '--template', file, '--dir', cache,
+      const push = (file: string) => cli(['push', 'proxmox', '--target', `ssh://root@127.0.0.1:${sshd.port}`, '--template', file, '--dir', cache,
         '--identity', sshd.key, '--known-hosts', path.join(dir, 'sshd', 'known_hosts')]);
       const r = push(built);
       assert.equal(r.status, 0, r.stderr);
@@ -259,7 +259,7 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
     }
   });
 
-  await t.test('bad input: unknown format, no os-release, an architecture the format cannot name: one line, exit 1, nothing written', () => {
+  await t.test('bad input: unknown format (exit 2), no os-release, an architecture the format cannot name (exit 1): one line, nothing written', () => {
     const out = path.join(dir, 'bad');
     fs.mkdirSync(out);
     const fails = (args: string[], pattern: RegExp, from = root, status = 1) => {
@@ -269,7 +269,8 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
       assert.equal(r.stdout, '');
       assert.deepEqual(entries(out), [], 'nothing written, not even a temporary file');
     };
-    fails(['--format', 'docker', '--name', 'x'], /unknown format "docker" \(use openvz, proxmox, incus, incus-split, oci, oci-tar, nspawn\)/);
+    // A format the command line does not know is bad usage (exit 2), like every other choice.
+    fails(['--format', 'docker', '--name', 'x'], /--format: must be one of openvz, proxmox, incus, incus-split, oci, oci-tar, nspawn, not 'docker'/, root, 2);
 
     const bare = path.join(dir, 'bare');
     guestRootfs({ skip() {} } as unknown as TestContext, bare);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, asProvisionError } from '../../errors.js';
+import { ProvisionError, asProvisionError, atPath } from '../../errors.js';
 import { Outputs, checkWritableDir, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { detectArch } from './arch.js';
@@ -250,9 +250,15 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
         onSkip: (rel: string) => leftOut.push('/' + rel),
       } as const;
       const packed = await packagers[format]({ tree, archive, how, epoch, outputs, finals, name, ...facts, log }, opts);
-      if (finals.sha256File) {
-        fs.writeFileSync(outputs.temp(finals.sha256File), sha256Lines(packed.files.map((f) => ({ sha256: f.sha256, name: path.basename(f.path) }))), { flag: 'wx' });
-      }
+      const write = (file: string, text: string) => {
+        try {
+          fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });
+        } catch (err) {
+          // Named by the file the user asked for, not its temporary name.
+          throw atPath(Object.assign(err as object, { path: undefined }), file);
+        }
+      };
+      if (finals.sha256File) write(finals.sha256File, sha256Lines(packed.files.map((f) => ({ sha256: f.sha256, name: path.basename(f.path) }))));
       const os = facts.os ? { id: facts.os.id, versionId: facts.os.versionId, codename: facts.os.codename, prettyName: facts.os.prettyName } : undefined;
       const result: TemplateBuildResult = {
         format, name, archive: finals.main, files: packed.files,
@@ -271,12 +277,13 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
         ...(packed.details ? { details: packed.details } : {}),
         steps: reports, leftOut,
       };
-      fs.writeFileSync(outputs.temp(finals.manifestFile), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
+      write(finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n');
       await outputs.commit();
       return result;
     } catch (err) {
       await outputs.discard();
-      throw asProvisionError(err);
+      // A stream's errors carry no path: a full disk is reported naming the output it stopped.
+      throw asProvisionError(atPath(err, finals.main));
     }
   }
 }
