@@ -130,6 +130,7 @@ const buildImage = {
     { name: 'out', field: 'out', type: 'path', required: true, describe: 'Image file to write', example: 'debian.qcow2' },
     { name: 'boot-loader', field: 'bootLoader', type: 'choice', choices: ['none', 'grub'], default: 'none', describe: 'grub: GRUB 2 in the MBR, kernel and initrd in /boot, so that the disk boots by itself (EC2 legacy-bios, BIOS VMs)' },
     { name: 'root', field: 'root', type: 'string', describe: 'root= for the kernel (default: /dev/vda1; PARTUUID=ec2e1e01-01 with --boot-loader grub, whatever the disk is called)' },
+    { name: 'for', field: 'for', type: 'choice', choices: ['kvm', 'ec2'], default: 'kvm', describe: 'ec2: refuse a root that cannot boot as an EC2 Nitro instance boots it (no --boot-loader grub, root= a virtio disk, no NVMe driver before the root is mounted, no cloud-init Ec2 datasource)' },
     { name: 'grub-dir', field: 'grubDir', type: 'path', describe: "GRUB's i386-pc files (default: /usr/lib/grub/i386-pc, package grub-pc-bin)" },
     force('Replace existing outputs'),
   ],

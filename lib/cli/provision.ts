@@ -9,6 +9,7 @@ import { interrupt, interruptedBy } from '../provision/interrupt.js';
 import { bootLoaders, type BootLoader } from '../provision/image/bootloader.js';
 import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from '../provision/image/build.js';
 import { buildTemplate } from '../provision/template/build.js';
+import type { ImageTarget } from '../provision/image/ec2check.js';
 import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/rootfs/build.js';
 import { templateSteps } from '../provision/template/steps.js';
 import { pushKvm } from '../provision/libvirt/push.js';
@@ -101,10 +102,12 @@ function imageCommands(y: Argv): Argv {
           .option('boot-loader', { type: 'string', default: 'none', choices: bootLoaders as string[], describe: 'grub: GRUB 2 in the MBR, kernel and initrd in /boot, so the disk boots by itself (EC2 legacy-bios, BIOS VMs)' })
           .option('root', { type: 'string', describe: `root= for the kernel (default: /dev/vda1; ${ROOT_PARTUUID} with --boot-loader grub, any disk name)` })
           .option('grub-dir', { type: 'string', describe: "GRUB's i386-pc files (default: /usr/lib/grub/i386-pc, package grub-pc-bin)" })
+          .option('for', { type: 'string', default: 'kvm', choices: ['kvm', 'ec2'], describe: 'ec2: refuse a root that cannot boot as an EC2 Nitro instance boots it (no --boot-loader grub, root= a virtio disk, no NVMe driver before the root is mounted, no cloud-init Ec2 datasource)' })
           .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
           .strict(),
       async (a) => {
         const r = await buildImage({
+          for: a.for as ImageTarget,
           bootLoader: a['boot-loader'] as BootLoader,
           ...(a.root !== undefined ? { root: a.root } : {}),
           ...(a['grub-dir'] !== undefined ? { grubDir: a['grub-dir'] } : {}),
