@@ -1,7 +1,7 @@
 // bin/ec2-inventory: the command Ansible runs. stdout carries the JSON and nothing else; every
 // message goes to stderr, and any failure exits non-zero with nothing on stdout.
 import { createRequire } from 'node:module';
-import { defaultIniPath, readSettings } from '../settings/read.js';
+import { readDefaultSettings } from '../settings/read.js';
 import { hostInventory, listInventoryText, refreshInventory, type Progress, type RequestOptions } from '../flow/request.js';
 import { failureLine } from '../errors.js';
 import { readerGone } from './cached.js';
@@ -57,7 +57,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
   }
   const progress = progressReporter(io);
   try {
-    const settings = readSettings(defaultIniPath(executable), process.env, { profile: args.profile });
+    const settings = readDefaultSettings(executable, process.env, { profile: args.profile });
     for (const warning of settings.warnings ?? []) io.stderr(`ec2-inventory: warning: ${warning}\n`);
     const options: RequestOptions = {
       refresh: args.refreshCache,

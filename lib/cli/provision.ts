@@ -21,6 +21,7 @@ import { provisionSettings } from './settings.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
+import { machineMain } from './machine.js';
 
 const buildTemplateDecl = provisionCommands.buildTemplate;
 const pushProxmoxDecl = provisionCommands.pushProxmox;
@@ -287,6 +288,17 @@ async function withRegistry<T>(ini: string | undefined, work: (r: Awaited<Return
   }
 }
 
+// The library names the option a bad value came through (ProvisionError.field); the flag is that
+// name in kebab case, or the word the command line uses where it differs.
+const flagWords: Readonly<Record<string, string>> = {
+  forwards: 'forward', vars: 'var', tags: 'tag', waitSeconds: 'wait', outDir: 'out', restrictNetwork: 'restrict',
+  instanceIds: 'instance-id', names: 'name', securityGroups: 'security-group',
+};
+function flagOf(err: unknown): string {
+  if (!(err instanceof ProvisionError) || err.field === undefined) return '';
+  return `--${flagWords[err.field] ?? err.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
+}
+
 // As a shell reports a command killed by the signal: 128 + its number.
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -307,9 +319,13 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       process.exit(signalExitCode[signal]);
     });
   }
+  if (argv.length === 1 && argv[0] === '--json') {
+    process.exitCode = await machineMain(progress);
+    return;
+  }
   await yargs(argv)
     .scriptName('ec2-provision')
-    .usage('$0 <command>\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
+    .usage('$0 <command>\n$0 --json < REQUEST.json\n\nBuild OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.')
     .command('rootfs', 'Debian root filesystems (mmdebstrap)', rootfsCommands)
     .command('template', 'Template caches and images from one root: OpenVZ, Proxmox, Incus, OCI, nspawn', templateCommands)
     .command('image', 'Bootable disk images', imageCommands)
@@ -363,7 +379,7 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       // the README says, 1 for everything else.
       // yargs reports a failed check of an option's value (numbers.ts) as its own YError: usage.
       if (err && err.name !== 'YError') {
-        progress(`error: ${err instanceof UsageError ? err.message : failureLine(err)}`);
+        progress(`error: ${err instanceof UsageError ? err.message : `${flagOf(err)}${failureLine(err)}`}`);
         const signal = interruptedBy();
         if (signal) removeLeftoversSync();
         const usage = err instanceof UsageError || (err instanceof ProvisionError && err.code === 'EUSAGE');

@@ -14,6 +14,8 @@ import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import { ensureCacheDir, redisTimeouts } from './open.js';
+import { groupNameProblem } from '../ec2py/groups.js';
+import { REGISTRY_FILE, REGISTRY_LOCK_FILE } from './layout.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -32,18 +34,15 @@ type Hosts = Record<string, RegisteredHost>;
 
 /** The registry file of the default store, in cache_path. */
 export function registryFile(cachePath: string): string {
-  return path.join(cachePath, 'ec2-inventory.registry.json');
+  return path.join(cachePath, REGISTRY_FILE);
 }
 
 /** Its lock: not the refresh lock, so that registering never waits for a refresh. */
 export function registryLockFile(cachePath: string): string {
-  return path.join(cachePath, 'ec2-inventory.registry.lock');
+  return path.join(cachePath, REGISTRY_LOCK_FILE);
 }
 
 const KEY = 'hosts';
-
-/** Group names Ansible accepts, as ec2.py's to_safe makes them. */
-const groupName = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Hostvars that launches write and destroy acts on (kvm_volume names the volume destroy kvm deletes,
@@ -59,8 +58,8 @@ export function launchOwnedVar(key: string): boolean {
 export function validateHost(host: RegisteredHost): void {
   if (!host.name || /\s/.test(host.name)) throw new InventoryError(`registry: host name '${host.name}' is empty or has spaces`);
   for (const g of host.groups) {
-    if (!groupName.test(g)) throw new InventoryError(`registry: group '${g}' of host '${host.name}' may only hold letters, digits, - and _`);
-    if (g === '_meta' || g === 'all' || g === 'ungrouped') throw new InventoryError(`registry: group '${g}' of host '${host.name}' is reserved`);
+    const problem = groupNameProblem(g);
+    if (problem !== undefined) throw new InventoryError(`registry: group '${g}' of host '${host.name}' ${problem}`);
   }
 }
 

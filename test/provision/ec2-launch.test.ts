@@ -12,7 +12,8 @@ import { startProxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { repoRoot } from '../support/paths.js';
 import { destroyEc2, launchEc2, ProvisionError, type LaunchSettings } from '../../lib/provision/index.js';
-import { openRegistry, readSettings } from '../../lib/index.js';
+import { readSettings } from '../../lib/index.js';
+import { openRegistry } from '../../lib/store/registry.js';
 import { sparseDisk, startProvision, useEndpoint } from './support/ec2.js';
 
 const region = 'us-east-1';

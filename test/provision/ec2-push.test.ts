@@ -11,7 +11,8 @@ import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws
 import { startMoto, type Moto } from '../support/moto.js';
 import { awsEnv } from '../support/run.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
-import { aggregateChecksum, pushEc2, scanDisk, EBS_BLOCK_SIZE, ProvisionError } from '../../lib/provision/index.js';
+import { pushEc2, ProvisionError } from '../../lib/provision/index.js';
+import { aggregateChecksum, scanDisk, EBS_BLOCK_SIZE } from '../../lib/provision/ec2/push.js';
 import { recordInputs, sparseDisk, startProvision, touchedBlocks, useEndpoint, type Extent } from './support/ec2.js';
 import { scratch } from './support/fixture.js';
 import { needTools } from './support/tools.js';
@@ -116,7 +117,7 @@ describe('push ec2 (moto)', () => {
     const r = await pushEc2({ region, image: blank, name: 'no-boot-code', pollMs: 50, warn: (m) => warnings.push(m) });
     assert.equal(r.bootCode, false);
     assert.match(r.imageId, /^ami-/);
-    assert.deepEqual(warnings, [`${blank} has no boot code in its MBR: the AMI will launch but not boot (build the image with --boot-loader grub)`]);
+    assert.deepEqual(warnings, [`${blank} has no boot code in its MBR: the AMI will launch but not boot (build the image with boot loader grub)`]);
     const uefi: string[] = [];
     await pushEc2({ region, image: blank, name: 'no-boot-code-uefi', bootMode: 'uefi', pollMs: 50, warn: (m) => uefi.push(m) });
     assert.deepEqual(uefi, [], 'a UEFI image boots from its EFI partition, not the MBR');

@@ -50,7 +50,7 @@ export function shellQuote(s: string): string {
 
 export function parseSshTarget(target: string): { user?: string; host: string; port?: number } {
   const m = /^ssh:\/\/(?:([^@/:]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d{1,5}))?\/?$/.exec(target);
-  if (!m) throw new ProvisionError(`--target '${target}': expected ssh://user@host[:port]`, 'EUSAGE');
+  if (!m) throw new ProvisionError(`target '${target}': expected ssh://user@host[:port]`, 'EUSAGE', 'target');
   return { ...(m[1] ? { user: m[1] } : {}), host: m[2]!.replace(/^\[|\]$/g, ''), ...(m[3] ? { port: Number(m[3]) } : {}) };
 }
 
@@ -95,7 +95,7 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
       log(`${final} on ${t.host} already holds these bytes: nothing to do`);
       return { target: o.target, path: final, bytes, sha256, action: 'unchanged' };
     }
-    if (!o.force) throw new ProvisionError(`${o.target}: ${final} holds a different template (use --force to replace it)`, 'EEXIST');
+    if (!o.force) throw new ProvisionError(`${o.target}: ${final} holds a different template (force replaces it)`, 'EEXIST', 'force');
   }
   const undo = new Undo('push template', log);
   await undo.guard(async () => {

@@ -113,7 +113,7 @@ export function selectSteps(skip: readonly string[] = [], format: TemplateFormat
   const known = new Set(templateSteps.map((s) => s.name));
   const unknown = skip.filter((s) => !known.has(s));
   if (unknown.length > 0) {
-    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE');
+    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE', 'skip');
   }
   return templateSteps.filter((s) => !skip.includes(s.name) && (format === 'openvz' || s.scope === 'all'));
 }
@@ -214,7 +214,7 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   const steps = selectSteps(opts.skip, format);
   const outDir = path.resolve(opts.outDir);
   if (!tarball && (outDir.startsWith(source + path.sep) || outDir === source)) {
-    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE');
+    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE', 'outDir');
   }
   await checkWritableDir(outDir);
   // Known names are checked before a tarball is unpacked; a Proxmox name needs the root's os-release.

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
-import { compress, type Compression } from './compress.js';
+import { writeArchive, type Compression } from './compress.js';
 
 export interface Digest {
   /** SHA-256 (hex) of the bytes written. */
@@ -38,9 +38,12 @@ export function hashing(input: AsyncIterable<Buffer>): { stream: AsyncGenerator<
 /** Writes `input` compressed as asked into a new file `dest`; returns the digests of the file and of the uncompressed stream. */
 export async function writeCompressed(input: AsyncIterable<Buffer>, how: Compression | 'none', dest: string): Promise<{ file: Digest; raw: Digest }> {
   const raw = hashing(input);
-  const file = hashing(how === 'none' ? raw.stream : compress(raw.stream, how));
-  await pipeline(Readable.from(file.stream), fs.createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
-  return { file: file.digest(), raw: raw.digest() };
+  if (how !== 'none') {
+    const file = await writeArchive(raw.stream, how, dest);
+    return { file: { sha256: file.sha256, bytes: file.bytes }, raw: raw.digest() };
+  }
+  await pipeline(Readable.from(raw.stream), fs.createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
+  return { file: raw.digest(), raw: raw.digest() };
 }
 
 export async function writeBuffer(content: Buffer | string, dest: string): Promise<Digest> {
