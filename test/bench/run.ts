@@ -12,7 +12,7 @@
 //      request: throughput and blocks skipped, 32 blocks in flight vs one at a time.
 //   5. template build (gzip, zstd; xz with `xz`) vs tar of the same tree with the same compressor,
 //      and image build vs mkfs.ext4 -d plus qemu-img convert run by hand.
-//   6. (`targets`) build template --format proxmox, incus-split, oci and oci-tar vs tar -I zstd,
+//   6. (`targets`) template build --format proxmox, incus-split, oci and oci-tar vs tar -I zstd,
 //      mksquashfs, umoci and skopeo on the same tree.
 //   7. (`guest`, root and libvirtd only) a Debian root → SSH-ready, registered guest: seconds per
 //      stage through the CLI (KVM where /dev/kvm works, TCG otherwise), with the sizes of root,
@@ -400,7 +400,7 @@ async function buildRows(withXz: boolean): Promise<void> {
 }
 
 /**
- * build template's other formats against what a user would run instead on the same tree: tar with
+ * template build's other formats against what a user would run instead on the same tree: tar with
  * zstd for a Proxmox template, mksquashfs of the folder for a split Incus image, umoci (init, new,
  * insert) for an OCI layout, and umoci then skopeo copy to oci-archive: for the OCI tar.
  */
@@ -411,7 +411,7 @@ async function targetRows(): Promise<void> {
   mkdirSync(out, { recursive: true });
   const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
   const ours = (format: string): [string, string[], NodeJS.ProcessEnv] => [process.execPath,
-    [provisionBin, 'build', 'template', '--rootfs', root, '--format', format, '--name', 'bench', '--arch', arch, '--out', out, '--force'], env];
+    [provisionBin, 'template', 'build', '--rootfs', root, '--format', format, '--name', 'bench', '--arch', arch, '--out', out, '--force'], env];
   const sh = (script: string, ...args: string[]): [string, string[], NodeJS.ProcessEnv] => ['sh', ['-c', script, 'sh', ...args], env];
   const umoci = 'rm -rf "$1" && umoci init --layout "$1" && umoci new --image "$1:t" && umoci insert --image "$1:t" "$2" / >/dev/null';
   const layout = path.join(dir, 'umoci-layout');
@@ -425,12 +425,12 @@ async function targetRows(): Promise<void> {
   for (const [what, theirsLine, mine, theirs] of cases) {
     const have = theirs[0] === 'sh' ? ['umoci', ...(what === 'oci-tar' ? ['skopeo'] : [])] : [theirs[0]];
     if (have.some((t) => { try { execFileSync('sh', ['-c', 'command -v "$1"', 'sh', t], { stdio: 'ignore' }); return false; } catch { return true; } })) {
-      addRow([`build template --format ${what}`, `${have.join(', ')} missing: no baseline`, '-', '-']);
+      addRow([`template build --format ${what}`, `${have.join(', ')} missing: no baseline`, '-', '-']);
       continue;
     }
     const [port, floor] = await interleavedMedians(repeats(1), [mine, theirs]) as [number, number];
     addRow([
-      `build template --format ${what}, ${label} (${mb} MB, ${entries.toLocaleString('en')} entries)`,
+      `template build --format ${what}, ${label} (${mb} MB, ${entries.toLocaleString('en')} entries)`,
       `port ${ms(port)}; ${theirsLine} ${ms(floor)}`,
       `${ratio(port / floor)} of the tools`,
       'within 1.2x of the tools',
