@@ -51,7 +51,8 @@ function metaData(d: ImdsData): Tree {
     'local-ipv4': d.localIpv4,
     mac: d.mac,
     placement: { 'availability-zone': d.availabilityZone, region: d.region },
-    'public-keys': keys,
+    // An instance launched without a key pair has no public-keys at all.
+    ...(d.publicKeys.length > 0 ? { 'public-keys': keys } : {}),
     services: { domain: 'amazonaws.com', partition: 'aws' },
   };
 }
