@@ -67,6 +67,30 @@ export const moduleDecls: readonly ModuleDecl[] = [
     },
   },
   {
+    module: 'openvz_template', decl: provisionCommands.pushOpenvz,
+    short: 'An OpenVZ template cache on a node, uploaded over SSH only when the node does not hold the same bytes',
+    returns: {
+      path: paths('The template cache on the node.'), sha256: { description: 'sha256 of the template cache.', type: 'str' },
+      action: { description: 'uploaded or unchanged.', type: 'str' },
+    },
+  },
+  {
+    module: 'ec2_ami', decl: provisionCommands.pushEc2,
+    short: 'An EC2 AMI holding a disk image, uploaded through the EBS direct APIs only when no AMI of that name holds it',
+    returns: {
+      imageId: { description: 'The AMI id.', type: 'str', sample: 'ami-0123456789abcdef0' }, snapshotId: { description: 'Its snapshot.', type: 'str' },
+      reused: { description: 'Whether an AMI of this name already held the disk.', type: 'bool' }, diskSha256: { description: 'Digest of the disk content.', type: 'str' },
+    },
+  },
+  {
+    module: 'ec2_instance', decl: provisionCommands.launchEc2,
+    short: 'EC2 instances known by their Name tag, count kept exact, registered in the inventory',
+    returns: {
+      hosts: { description: 'The registered instances after the task: name, groups, hostvars (ansible_host, ec2_id, ...).', type: 'list' },
+      plan: { description: 'Instances launched (launch: how many), terminated (terminate: ids) and re-grouped (update).', type: 'dict' },
+    },
+  },
+  {
     module: 'host', decl: provisionCommands.register,
     short: 'A host recorded in the registry, so that ec2-inventory lists it',
     returns: { host: { description: 'The registered host: name, groups, hostvars, source.', type: 'dict' } },

@@ -18,14 +18,19 @@ import { formatOutputs, formatSpecs, type SplitRoot, type TemplateFormat } from 
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
 import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
-import { ensureKvmGuests, removeKvmGuests } from '../provision/libvirt/ensure.js';
+import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
+import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
+import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
+import type { Ec2PushOptions } from '../provision/ec2/push.js';
+import { pushTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
+import { openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredHost, RegisteredValue } from '../records/inventory.js';
 import { provisionCommands } from './declarations.js';
 import type { CommandDecl, Flag } from './declare.js';
 import { firstSentence } from './args.js';
+import { registeredHost as checkedHost } from './run/registry.js';
 
 type Options = Record<string, unknown>;
 
@@ -65,7 +70,7 @@ async function fileDigest(p: unknown): Promise<string | null> {
 }
 
 function built<R>(o: Outcome<R>): Answer {
-  return o.state === 'present' ? { changed: o.changed, ...(o.result ?? {}) } : { changed: o.changed, removed: o.removed };
+  return o.state === 'present' ? { changed: o.changed, ...o.result } : { changed: o.changed, removed: o.removed };
 }
 
 const commands: Record<string, Command> = {
@@ -80,6 +85,7 @@ const commands: Record<string, Command> = {
         inputs: { suite: o['suite'] ?? 'bookworm', mirror: o['mirror'] ?? null, include, for: o['for'] ?? 'kvm' },
         build: () => buildRootfs({ ...(o as unknown as RootfsBuildOptions), force: true, log: ctx.log }),
         outputsOf: (r) => [r.out],
+        planned: { out },
       }, ctx.check));
     },
   },
@@ -105,6 +111,7 @@ const commands: Record<string, Command> = {
         },
         build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', force: true, log: ctx.log }),
         outputsOf: (r) => [...new Set([r.archive, ...r.files.map((f) => f.path), ...(r.sha256File ? [r.sha256File] : []), r.manifestFile])],
+        planned: { name: String(o['name']), format, archive: finals.main, ...(finals.sha256File ? { sha256File: finals.sha256File } : {}), manifestFile: finals.manifestFile },
       }, ctx.check));
     },
   },
@@ -122,13 +129,17 @@ const commands: Record<string, Command> = {
         },
         build: () => buildImage({ ...(o as unknown as ImageBuildOptions), force: true, log: ctx.log }),
         outputsOf: (r) => [r.image, r.kernel, ...(r.initrd ? [r.initrd] : [])].filter((f) => f === r.image || Object.values(imageOutputs(r.image)).includes(f)),
+        planned: imageOutputs(out),
       }, ctx.check));
     },
   },
   'push kvm': {
-    decl: provisionCommands.pushKvm, check: false, absent: false,
+    decl: provisionCommands.pushKvm, check: true, absent: true,
     async run(o, ctx) {
-      const r = await pushKvm({ ...(o as unknown as PushKvmOptions), log: ctx.log });
+      const options = { ...(o as unknown as PushKvmOptions), log: ctx.log };
+      if (ctx.state === 'absent') return removePushed(options, ctx.check);
+      if (ctx.check) return planPush(options);
+      const r = await pushKvm(options);
       const uploaded = [r.image, r.kernel, r.initrd].some((v) => v?.action === 'uploaded');
       return { changed: uploaded || r.poolCreated, ...r };
     },
@@ -148,6 +159,28 @@ const commands: Record<string, Command> = {
     async run(o, ctx) {
       const r = await destroyKvm({ ...(o as unknown as DestroyKvmOptions), registry: registrySettings(str(ctx.own['ini'])), log: ctx.log });
       return { changed: r.domain !== 'absent' || r.volume?.action === 'deleted' || r.seed?.action === 'deleted' || r.registry === 'removed', ...r };
+    },
+  },
+  'push openvz': {
+    decl: provisionCommands.pushOpenvz, check: false, absent: false,
+    async run(o, ctx) {
+      const r = await pushTemplate({ ...(o as unknown as PushTemplateOptions), log: ctx.log });
+      return { changed: r.action === 'uploaded', ...r };
+    },
+  },
+  'push ec2': {
+    decl: provisionCommands.pushEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const options = { ...(o as unknown as Ec2PushOptions), log: ctx.log, warn: (m: string) => ctx.log(`warning: ${m}`) };
+      return { ...(ctx.state === 'absent' ? await removeAmi(options, ctx.check) : await ensureAmi(options, ctx.check)) };
+    },
+  },
+  'launch ec2': {
+    decl: provisionCommands.launchEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const tags = Object.fromEntries(Object.entries((o['tags'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
+      const options = { ...(o as unknown as Ec2LaunchOptions), tags, settings: readSettings(str(ctx.own['ini']) ?? defaultIniPath(process.argv[1] ?? 'bin/provision')), log: ctx.log };
+      return { ...(ctx.state === 'absent' ? await removeEc2Instances(options, ctx.check) : await ensureEc2Instances(options, ctx.check)) };
     },
   },
   register: {
@@ -184,12 +217,7 @@ function registeredHost(o: Options): RegisteredHost {
   // Shapes were checked by the declarations (a list of names, a mapping of plain values).
   const groups = o['groups'] as string[];
   const hostvars = (o['hostvars'] ?? {}) as Record<string, RegisteredValue>;
-  for (const key of Object.keys(hostvars)) {
-    if (launchOwnedVar(key)) throw new ProvisionError(`hostvars: '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
-  }
-  const source = str(o['source']) ?? 'manual';
-  if (launchOwnedSources.includes(source)) throw new ProvisionError(`source: '${source}' is what launch ${source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
-  return { name: String(o['name']), groups: groups as string[], hostvars, source, registeredAt: Date.now() };
+  return checkedHost({ name: String(o['name']), groups, hostvars, source: str(o['source']) ?? 'manual' });
 }
 
 const hostView = (h: RegisteredHost) => ({ groups: [...h.groups].sort(), hostvars: h.hostvars, source: h.source });

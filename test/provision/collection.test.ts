@@ -4,12 +4,21 @@
 // ansible-playbook (second run changed=0, --check creates nothing, absent leaves nothing).
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import YAML from 'yaml';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { run, writeIni } from '../support/run.js';
 import { hasTool, skipUnless } from '../support/tools.js';
 import { installCollection, type InstalledCollection } from '../support/collection.js';
-import { moduleDecls } from '../../lib/cli/ansible.js';
+import { moduleDecls, renderModules } from '../../lib/cli/ansible.js';
+import { repoRoot } from '../support/paths.js';
+
+/** A module's argument_spec keys, read from what the declarations render. */
+function renderedSpec(module: string): Record<string, unknown> {
+  const text = renderModules()[`${module}.py`] ?? '';
+  const line = text.split('\n').find((l) => l.startsWith('ARGUMENT_SPEC = ')) ?? 'ARGUMENT_SPEC = {}';
+  return JSON.parse(line.slice('ARGUMENT_SPEC = '.length).replace(/\bTrue\b/g, 'true').replace(/\bFalse\b/g, 'false').replace(/\bNone\b/g, 'null')) as Record<string, unknown>;
+}
 import { guestRootfs, scratch } from './support/fixture.js';
 
 const skip = skipUnless('collection modules test', hasTool('ansible-playbook') && hasTool('ansible-galaxy') ? undefined : 'ansible-core not found (apt-get install ansible-core)');
@@ -48,6 +57,24 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     const plugin = await run('ansible-doc', ['-t', 'inventory', 'ec2inventory.provision.ec2_inventory'], env);
     assert.equal(plugin.code, 0, plugin.stderr);
     assert.match(plugin.stdout, /keyed_groups/);
+  });
+
+  it('the example playbook (collection/playbooks/kvm_site.yml) passes --syntax-check, and names only parameters the modules have', async () => {
+    const example = path.join(repoRoot, 'collection', 'playbooks', 'kvm_site.yml');
+    const r = await run('ansible-playbook', ['-i', 'localhost,', '--syntax-check', example], env);
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    const params = new Map(moduleDecls.map((m) => [m.module, new Set([...Object.keys(renderedSpec(m.module)), 'state', 'binary_path'])]));
+    const plays = YAML.parse(fs.readFileSync(example, 'utf8')) as { tasks?: Record<string, unknown>[] }[];
+    let checked = 0;
+    for (const task of plays.flatMap((p) => p.tasks ?? [])) {
+      for (const [key, args] of Object.entries(task)) {
+        const module = /^ec2inventory\.provision\.(\w+)$/.exec(key)?.[1];
+        if (!module) continue;
+        for (const param of Object.keys(args as Record<string, unknown>)) assert.ok(params.get(module)?.has(param), `${module} has no parameter ${param}`);
+        checked++;
+      }
+    }
+    assert.equal(checked, 10);
   });
 
   it('a bad option or value fails with Ansible\'s own argument error, and the engine never runs', async () => {

@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { scratch, guestRootfs } from './support/fixture.js';
 import { provisionBin } from './support/inspect.js';
 import { writeIni } from '../support/run.js';
+import { freePort } from '../support/moto.js';
+import { startSshd } from './support/sshd.js';
 
 interface Answer { changed?: boolean; failed?: boolean; msg?: string; [key: string]: unknown }
 
@@ -28,6 +30,7 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
   const rootfs = path.join(dir, 'root');
   const out = path.join(dir, 'out');
   fs.mkdirSync(out);
+  fs.mkdirSync(path.join(dir, 'node-out'));
   const template = { command: 'build template', options: { rootfs, name: 'guest-1', outDir: out, compress: 'gzip' } };
 
   it('build template: check on a clean state reports a change and writes nothing', (t) => {
@@ -75,6 +78,21 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
     assert.equal(request({ ...template, state: 'absent' }).answer.changed, false);
   });
 
+  it('push openvz: uploads a template cache to a node over SSH once, then answers changed=false', async () => {
+    const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
+    try {
+      const built = request({ command: 'build template', options: { rootfs, name: 'node-1', outDir: path.join(dir, 'node-out') } });
+      const cache = path.join(dir, 'node-cache');
+      fs.mkdirSync(cache);
+      const push = { command: 'push openvz', options: { target: `ssh://root@127.0.0.1:${sshd.port}`, template: built.answer['archive'], dir: cache, identity: sshd.key, knownHosts: path.join(dir, 'sshd', 'known_hosts') } };
+      assert.equal(request(push).answer.changed, true);
+      assert.deepEqual(filesIn(cache), ['node-1.tar.gz']);
+      assert.equal(request(push).answer.changed, false);
+    } finally {
+      sshd.stop();
+    }
+  });
+
   it('register: idempotent, diff on a change, check changes nothing, absent deregisters once', () => {
     const ini = writeIni(dir, 'machine');
     const env = { ...process.env, EC2_INI_PATH: ini };
@@ -95,6 +113,18 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
     assert.deepEqual(list(), []);
   });
 
+  it('check mode before an earlier task made the source: a change, with the paths later tasks read', () => {
+    const missing = path.join(dir, 'made-by-an-earlier-task.tar');
+    const tpl = request({ command: 'build template', check: true, options: { rootfs: missing, name: 'later', outDir: out } });
+    assert.equal(tpl.answer.changed, true, JSON.stringify(tpl.answer));
+    assert.equal(tpl.answer['archive'], path.join(out, 'later.tar.gz'));
+    const img = request({ command: 'build image', check: true, options: { from: tpl.answer['archive'], out: path.join(out, 'later.qcow2') } });
+    assert.equal(img.answer.changed, true);
+    assert.equal(img.answer['image'], path.join(out, 'later.qcow2'));
+    assert.equal(img.answer['kernel'], path.join(out, 'later.vmlinuz'));
+    assert.ok(!filesIn(out).some((f) => f.startsWith('later')));
+  });
+
   it('a bad request fails with one line in msg and exit 1, and runs nothing', () => {
     const cases: [unknown, RegExp][] = [
       ['not json', /not JSON/],
@@ -105,7 +135,7 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
       [{ ...template, options: { ...template.options, skip: 'logs' } }, /option 'skip' must be a list of strings/],
       [{ command: 'launch kvm', options: { uri: 'qemu:///system', pool: 'p', volume: 'v', name: 'n', groups: ['g'], count: 0 } }, /launch kvm: option 'count' must be at least 1, not 0/],
       [{ command: 'build image', options: { out: path.join(out, 'x.qcow2') } }, /build image: option 'from' is required/],
-      [{ command: 'push kvm', check: true, options: {} }, /push kvm: check mode is not supported/],
+      [{ command: 'destroy kvm', check: true, options: { uri: 'qemu:///system', name: 'x' } }, /destroy kvm: check mode is not supported/],
       [{ ...template, options: { ...template.options, rootfs: path.join(dir, 'missing') } }, /missing/],
     ];
     for (const [body, msg] of cases) {

@@ -32,7 +32,7 @@ options:
     type: path
   size:
     description:
-      - Disk size.
+      - Size of the whole disk.
     type: str
     default: 2G
   format:

@@ -19,18 +19,18 @@ options:
   uri:
     description:
       - libvirt URI.
+      - Required when I(state=present).
     type: str
-    required: true
   pool:
     description:
       - Storage pool.
+      - Required when I(state=present).
     type: str
-    required: true
   image:
     description:
       - Image file (qcow2 or raw) from build image.
+      - Required when I(state=present).
     type: path
-    required: true
   volume:
     description:
       - "Volume name (default: the image file name)"
@@ -52,13 +52,22 @@ options:
       - Replace a volume of that name holding a different image.
     type: bool
     default: false
+  state:
+    description:
+      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
+        removes what C(present) made.
+    type: str
+    choices:
+      - present
+      - absent
+    default: present
   binary_path:
     description:
       - "The ec2-provision program (default: found on PATH, as after C(npm install -g
         ec2-inventory))."
     type: path
 notes:
-  - "Check mode is not supported: the task is skipped under --check."
+  - "Supports check mode: nothing is changed, the answer says what would be."
 author:
   - ec2-inventory developers
 '''
@@ -85,12 +94,12 @@ poolCreated:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "push kvm"
-STATES = ["present"]
-CHECK_MODE = False
+STATES = ["present", "absent"]
+CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"uri": "uri", "pool": "pool", "image": "image", "volume": "volume", "create_pool": "createPool", "kernel": "kernel", "initrd": "initrd", "force": "force"}
-REQUIRED_WHEN_PRESENT = []
-ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str", "required": True}, "image": {"type": "path", "required": True}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}}
+REQUIRED_WHEN_PRESENT = ["uri", "pool", "image"]
+ARGUMENT_SPEC = {"uri": {"type": "str"}, "pool": {"type": "str"}, "image": {"type": "path"}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}}
 
 
 def main():
