@@ -4,7 +4,7 @@ import { accessSync, constants, mkdirSync } from 'node:fs';
 import Keyv from 'keyv';
 import type { Settings } from '../settings/read.js';
 import { CacheError } from '../errors.js';
-import { cacheFiles, KeyvFileStore, lockFiles } from './fileStore.js';
+import { cacheFiles, dropEntries, hostsGeneration, KeyvFileStore, lockFiles } from './fileStore.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import type { CacheEntry, FileCacheEntry, InventoryCache } from './types.js';
 
@@ -40,8 +40,32 @@ export function openFileCache(dir: string): InventoryCache {
       await keyv.set(digest, entry);
     },
     lock: (_digest, timeoutMs) => lockFiles(files, timeoutMs),
+    async clear() {
+      dropEntries(files);
+    },
+    generation: async () => hostsGeneration(files),
     async close() { /* nothing held open */ },
   };
+}
+
+/**
+ * Provisioning added or removed hosts: every cached listing in this cache may now be wrong (an
+ * instance terminated a moment ago, listed as running until cache_max_age runs out). Drops them
+ * all, so that the next --list and --host ask the APIs again; the fast path (lib/cli/cached.ts)
+ * then finds no ansible-ec2.meta and leaves the answer to them. A refresh under way, which may
+ * have listed the hosts before the change, drops its own result when it is stored (see
+ * InventoryCache.generation). A Redis shared by several configurations loses the entries of all
+ * of them: any may list the host.
+ */
+export async function forgetInventories(
+  settings: Pick<Settings, 'cachePath' | 'cacheConnection'> & Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>>,
+): Promise<void> {
+  const cache = await openCache(settings);
+  try {
+    await cache.clear();
+  } finally {
+    await cache.close();
+  }
 }
 
 /**
