@@ -26,21 +26,43 @@ const literalSchemaKeys = {
   },
 };
 
-await build({
-  entryPoints: { inventory: 'lib/cli/inventory.ts' },
-  outdir: 'dist/bundle',
+const shared = {
   bundle: true,
-  splitting: true,
-  format: 'esm',
   platform: 'node',
   target: 'node20',
   mainFields: ['module', 'main'],
   minify: true,
-  // CommonJS dependencies call require() for node builtins; an ESM bundle has no require of its own.
-  banner: { js: "import { createRequire as __ec2invCreateRequire } from 'node:module'; const require = __ec2invCreateRequire(import.meta.url);" },
   // yargs finds its locale files relative to its own module, and only --help, --version and
   // --profile load it: it stays in node_modules, as it is.
   external: ['yargs'],
   plugins: [literalSchemaKeys],
   logLevel: 'warning',
+};
+
+await build({
+  ...shared,
+  entryPoints: { inventory: 'lib/cli/inventory.ts' },
+  outdir: 'dist/bundle',
+  splitting: true,
+  format: 'esm',
+  // CommonJS dependencies call require() for node builtins; an ESM bundle has no require of its own.
+  banner: { js: "import { createRequire as __ec2invCreateRequire } from 'node:module'; const require = __ec2invCreateRequire(import.meta.url);" },
 });
+
+// The same code as one CommonJS script for lib/cli/fullPath.ts, which compiles it with vm.Script
+// from a V8 code cache (ES modules cannot take one on Node 20). The file is the text of one function
+// expression, so the script's source is the file's bytes as they are. A script compiled by vm has
+// no import() (Node 20 has no loader for it without an experimental flag), so esbuild turns every
+// import() into a require(), yargs's included (an ES module: require() loads it from Node 20.19).
+const cjs = 'dist/bundle/inventory.cjs';
+await build({
+  ...shared,
+  entryPoints: ['lib/cli/fullPathEntry.ts'],
+  outfile: cjs,
+  format: 'cjs',
+  supported: { 'dynamic-import': false },
+  define: { 'import.meta.url': '__ec2invImportMetaUrl' },
+  banner: { js: '(function (exports, require, module, __filename, __dirname, __ec2invImportMetaUrl) {' },
+  footer: { js: '})' },
+});
+if (/\bimport\(/.test(await readFile(cjs, 'utf8'))) throw new Error(`${cjs} still has an import(): vm.Script cannot run it`);

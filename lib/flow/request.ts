@@ -77,7 +77,18 @@ async function fetchInventoryFile(
  * Every API call of a refresh, each page through the rules as soon as it can be applied in ec2.py's
  * order; hostvars go to `hostvars` (inventory._meta when none is given).
  */
+let fetches = 0;
+
+/**
+ * How many refreshes this process has started. bin/ec2-inventory writes its code cache
+ * (lib/cli/fullPath.ts) only after a run that refreshed: the code that matters has run by then.
+ */
+export function fetchCount(): number {
+  return fetches;
+}
+
 async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined, onProgress?: (progress: Progress) => void): Promise<State> {
+  fetches++;
   // Only on a refresh: a cached answer loads neither the SDK nor the rules.
   const [{ streamRecords }, rules, { withDeadline }] = await Promise.all([import('../sources/aws/fetch.js'), import('../ec2py/rules.js'), import('../sources/aws/http.js')]);
   // refresh_timeout: past it every call in flight is aborted and the error names those pending.

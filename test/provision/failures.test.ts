@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { buildTemplate, templateSteps } from '../../lib/provision/index.js';
-import { assertOneLine, entries, isRoot, tmpfs } from '../support/mounts.js';
+import { assertOneLine, entries, fill, isRoot, tmpfs } from '../support/mounts.js';
 import { scratch as scratchRoot } from './support/fixture.js';
 import { cli, listArchive } from './support/inspect.js';
 import { needTools } from './support/tools.js';
@@ -113,6 +113,20 @@ describe('full, read-only and wrong outputs: one line each, nothing half-written
     assert.deepEqual(entries(out), [], 'the temporary archive is removed');
   });
 
+  test('template build into a disk that is already full names the archive it could not write', () => {
+    const dir = scratch('tpl-filled');
+    const root = smallRoot(dir, 64 * 1024);
+    const out = tmpfs('256k');
+    fill(out);
+    for (const compress of ['gzip', 'zstd']) {
+      const r = cli(['template', 'build', '--rootfs', root, '--name', 'full', '--out', out, '--compress', compress]);
+      assert.equal(r.status, 1, r.stderr);
+      const archive = path.join(out, `full.tar.${compress === 'gzip' ? 'gz' : 'zst'}`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      assertOneLine(r.stderr, new RegExp(`^ec2-provision: error: cannot write ${archive}: no space left on the device \\(ENOSPC\\)$`));
+      assert.deepEqual(entries(out), ['.filler'], 'nothing but the filler is left');
+    }
+  });
+
   test('template build into a read-only folder', () => {
     const dir = scratch('tpl-ro');
     const root = smallRoot(dir);
@@ -159,8 +173,10 @@ describe('command-line numbers and usage errors', () => {
     assertOneLine(r.stderr.split('\n').filter((l) => l.startsWith('ec2-provision:')).join('\n'), /--count: expected a whole number, not 'abc'/);
     const unknown = cli(['template', 'build', '--no-such-option']);
     assert.equal(unknown.status, 2);
-    const skip = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
-    assert.equal(skip.status, 1, 'a missing root is a bad input, not bad usage');
+    const badStep = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
+    assert.equal(badStep.status, 2, 'a step that does not exist is bad usage, as any value outside a flag\'s choices');
+    const missing = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'logs']);
+    assert.equal(missing.status, 1, 'a missing root is a bad input, not bad usage');
   });
 });
 

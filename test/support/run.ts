@@ -11,9 +11,25 @@ export interface RunResult {
   stderr: string;
 }
 
+/**
+ * bin/ec2-inventory keeps a V8 code cache in the user's cache folder (lib/cli/fullPath.ts): the runs
+ * of one test process share one of their own, never the machine's ~/.cache.
+ */
+let codeCacheHome: string | undefined;
+function withCodeCacheHome(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  if (env['XDG_CACHE_HOME'] !== undefined) return env;
+  codeCacheHome ??= tempDir('ec2inv-xdg-');
+  return { ...env, XDG_CACHE_HOME: codeCacheHome };
+}
+
+/** stderr without the code cache's trace lines (EC2_INVENTORY_TRACE=1), which every full-path run prints. */
+export function withoutCodeCacheTrace(stderr: string): string {
+  return stderr.split(/(?<=\n)/).filter((l) => !l.startsWith('ec2-inventory: trace: code cache ')).join('');
+}
+
 export function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 120_000): Promise<RunResult> {
   return new Promise((resolve) => {
-    execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
+    execFile(file, args, { env: withCodeCacheHome(env), timeout: timeoutMs, maxBuffer: 512 * 1024 * 1024 }, (err, stdout, stderr) => {
       const code = err ? (typeof (err as NodeJS.ErrnoException).code === 'number' ? Number((err as NodeJS.ErrnoException).code) : 1) : 0;
       resolve({ code, stdout, stderr });
     });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { defaultIniPath, parseSettings } from '../../lib/settings/read.js';
 import { compilePythonRegex, pythonMatch } from '../../lib/settings/pyregex.js';
 import { SettingsError } from '../../lib/errors.js';
+import { options, type OptionSpec } from '../../lib/settings/options.js';
 import { tempDir } from '../support/run.js';
 
 const minimal = `[ec2]
@@ -72,6 +73,23 @@ describe('parseSettings', () => {
       assert.equal(err.message, "/etc/ansible/ec2.ini:9: [ec2] option 'nested_groups' must be a boolean (true/false, yes/no, on/off, 1/0), not 'sometimes'");
       return true;
     });
+  });
+
+  it('reads every option by the type its table entry declares', () => {
+    // An option read by hand as another type than the table says would take or refuse the wrong text.
+    const refused = (name: string, value: string, why: RegExp) => {
+      const text = minimal.replace(new RegExp(`^${name} = .*\n`, 'm'), '') + `${name} = ${value}\n`;
+      assert.throws(() => parseSettings(text, 'ec2.ini', {}), (e: SettingsError) => e.option === name && why.test(e.message), `${name} = ${value}`);
+    };
+    const ec2Options = (options as readonly OptionSpec[]).filter((o) => (o.section ?? 'ec2') === 'ec2' && o.name !== 'all_rds_instances' && o.name !== 'eucalyptus_host');
+    for (const o of ec2Options) {
+      if (o.type === 'bool') refused(o.name, 'sometimes', /must be a boolean/);
+      if (o.type === 'int') refused(o.name, 'ten', /must be a whole number/);
+      if (o.type === 'int' && o.min !== undefined) refused(o.name, String(o.min - 1), new RegExp(`must be at least ${o.min}$`));
+      if (o.type === 'string' && o.choices) refused(o.name, 'nope', /must be one of/);
+      if (o.type === 'path') refused(o.name, '', /is empty$/);
+    }
+    assert.equal(parseSettings(minimal + 'max_attempts = 1\n', 'ec2.ini', {}).maxAttempts, 1);
   });
 
   it('reads the ini as configparser does: `:`, continuation lines, %%, quotes and # kept in values', () => {

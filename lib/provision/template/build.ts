@@ -1,12 +1,9 @@
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Readable, Transform } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { ProvisionError, asProvisionError } from '../../errors.js';
+import { ProvisionError, asProvisionError, atPath } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
-import { archiveSuffix, compress, compressions, type Compression } from './compress.js';
+import { archiveSuffix, compressions, writeArchive, type Compression } from './compress.js';
 import { templateSteps, type Step } from './steps.js';
 import { OverlayTree, type Change, type SourceMeta } from './tree.js';
 import { isTarball, unpackTarball } from './unpack.js';
@@ -92,7 +89,7 @@ export function selectSteps(skip: readonly string[] = []): Step[] {
   const known = new Set(templateSteps.map((s) => s.name));
   const unknown = skip.filter((s) => !known.has(s));
   if (unknown.length > 0) {
-    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE');
+    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE', 'skip');
   }
   return templateSteps.filter((s) => !skip.includes(s.name));
 }
@@ -126,7 +123,7 @@ function epochFromEnv(): number | undefined {
 export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
   const log = opts.log ?? (() => {});
   if (!templateNameRe.test(opts.name)) {
-    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE');
+    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE', 'name');
   }
   const tarball = isTarball(opts.rootfs);
   if (!tarball) checkRootfs(opts.rootfs);
@@ -134,10 +131,10 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   const source = fs.realpathSync(opts.rootfs);
   const steps = selectSteps(opts.skip);
   const how = opts.compress ?? 'gzip';
-  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE');
+  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE', 'compress');
   const finals = templateOutputs(path.resolve(opts.outDir), opts.name, how);
   if (!tarball && (path.resolve(opts.outDir).startsWith(source + path.sep) || path.resolve(opts.outDir) === source)) {
-    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE');
+    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE', 'outDir');
   }
   const outputs = await Outputs.prepare(Object.values(finals), opts.force ?? false);
   try {
@@ -160,15 +157,6 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     const { tree, reports } = prepareTree(rootfs, steps, meta);
     const epoch = opts.sourceDateEpoch ?? epochFromEnv();
     const leftOut: string[] = [];
-    const hash = crypto.createHash('sha256');
-    let bytes = 0;
-    const tap = new Transform({
-      transform(chunk: Buffer, _enc, cb) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        cb(null, chunk);
-      },
-    });
     const archiveTmp = outputs.temp(finals.archive);
     log(`writing ${finals.archive}`);
     const stream = tarStream(tree, {
@@ -177,11 +165,17 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
       ...(epoch !== undefined ? { clampMtime: epoch } : {}),
       onSkip: (rel) => leftOut.push('/' + rel),
     });
-    await pipeline(Readable.from(compress(stream, how)), tap, fs.createWriteStream(archiveTmp, { flags: 'wx', mode: 0o644 }));
-    const sha256 = hash.digest('hex');
-    fs.writeFileSync(outputs.temp(finals.sha256File), `${sha256}  ${path.basename(finals.archive)}\n`, { flag: 'wx' });
+    // A full disk is reported naming the file the user asked for, not its temporary name.
+    const { sha256, bytes } = await writeArchive(stream, how, archiveTmp).catch((err: unknown) => { throw atPath(err, finals.archive); });
     const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };
-    fs.writeFileSync(outputs.temp(finals.manifestFile), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
+    for (const [file, text] of [[finals.sha256File, `${sha256}  ${path.basename(finals.archive)}\n`], [finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n']] as const) {
+      try {
+        fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });
+      } catch (err) {
+        // Named by the file the user asked for, not its temporary name.
+        throw atPath(Object.assign(err as object, { path: undefined }), file);
+      }
+    }
     await outputs.commit();
     return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
   }

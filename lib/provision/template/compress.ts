@@ -5,10 +5,14 @@
 // deflate stream primed with the previous block's last 32 KiB and ended by a sync flush (so the
 // blocks concatenate into one deflate stream that any gunzip reads), several blocks in flight.
 // Level 6 is gzip's own default, what `tar -czf` writes. zstd and xz: the system tools, in their
-// multi-threaded formats, whose output does not depend on the number of threads.
-import { spawn } from 'node:child_process';
+// multi-threaded formats, whose output does not depend on the number of threads; they write the
+// archive file themselves.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
-import { Readable } from 'node:stream';
+import { Readable, Transform, type Writable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
 import { ProvisionError } from '../../errors.js';
 
@@ -34,7 +38,7 @@ function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: numb
 
 /** gzip of `input`, compressed in parallel; the output is the same whatever the parallelism. */
 export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): AsyncGenerator<Buffer> {
-  if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: use --compress zstd or xz`, 'EUSAGE');
+  if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: compress with zstd or xz`, 'EUSAGE', 'compress');
   // One more block in flight than the pool has threads keeps every thread busy while the
   // oldest block is written out; libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise.
   const inFlight = Math.max(2, Math.min(os.availableParallelism(), Number(process.env['UV_THREADPOOL_SIZE'] ?? 4)) + 1);
@@ -73,66 +77,132 @@ export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): As
   yield Buffer.concat([finalBlock, trailer]);
 }
 
-/** Runs `tool args` with `input` on stdin and yields its stdout. */
-async function* throughTool(tool: string, args: string[], input: AsyncIterable<Buffer>, pkg: string): AsyncGenerator<Buffer> {
-  const child = spawn(tool, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/** The archive as written: its SHA-256 and size. */
+export interface Written {
+  sha256: string;
+  bytes: number;
+}
+
+/**
+ * Writes `input` compressed as asked to `file` (created 0644; it must not exist) and returns what
+ * was written. zstd and xz write the file themselves: the compressed bytes do not pass through
+ * this process, which hashes them from the file as it grows (FileHasher).
+ */
+export async function writeArchive(input: AsyncIterable<Buffer>, how: Compression, file: string): Promise<Written> {
+  const threads = os.availableParallelism();
+  switch (how) {
+    case 'gzip':
+      return writeHashed(gzipParallel(input), file);
+    case 'zstd':
+      // -T: multi-threaded format (the same bytes for any number of workers); level 3, zstd's default.
+      return toolWrites('zstd', ['-q', '-c', `-T${threads}`], input, file, 'zstd');
+    case 'xz':
+      // "+N": multi-threaded format even with one thread (xz's single-threaded output differs).
+      return toolWrites('xz', ['-c', `-T+${threads}`], input, file, 'xz-utils');
+  }
+}
+
+async function writeHashed(output: AsyncIterable<Buffer>, file: string): Promise<Written> {
+  const hash = createHash('sha256');
+  let bytes = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      bytes += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  await pipeline(Readable.from(output), tap, fs.createWriteStream(file, { flags: 'wx', mode: 0o644 }));
+  return { sha256: hash.digest('hex'), bytes };
+}
+
+/**
+ * Hashes a file that another process is writing, as far as it has been written: catchUp reads
+ * what is new since the last call (from the page cache, where the writer just put it).
+ */
+class FileHasher {
+  private readonly hash = createHash('sha256');
+  private readonly buffer = Buffer.allocUnsafe(1 << 20);
+  bytes = 0;
+
+  constructor(private readonly fd: number) {}
+
+  catchUp(): void {
+    for (let n = -1; n !== 0;) {
+      n = fs.readSync(this.fd, this.buffer, 0, this.buffer.length, this.bytes);
+      this.hash.update(this.buffer.subarray(0, n));
+      this.bytes += n;
+    }
+  }
+
+  digest(): string {
+    return this.hash.digest('hex');
+  }
+}
+
+/** Runs `tool args` with `input` on stdin and its stdout on `file`; returns what it wrote. */
+async function toolWrites(tool: string, args: string[], input: AsyncIterable<Buffer>, file: string, pkg: string): Promise<Written> {
+  const out = fs.openSync(file, 'wx', 0o644);
+  let hashed: number | undefined;
+  let child: ChildProcess;
+  try {
+    hashed = fs.openSync(file, 'r');
+    child = spawn(tool, args, { stdio: ['pipe', out, 'pipe'] });
+  } catch (err) {
+    if (hashed !== undefined) fs.closeSync(hashed);
+    throw err;
+  } finally {
+    fs.closeSync(out); // the tool has its own
+  }
+  const hasher = new FileHasher(hashed);
+  // Both piped (spawn's stdio above).
+  const stdin = child.stdin as Writable;
   let stderr = '';
-  child.stderr.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
+  (child.stderr as Readable).on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-2000); });
   const exited = new Promise<number | string>((resolve) => {
     child.once('error', (err: NodeJS.ErrnoException) => resolve(err.code ?? String(err)));
     child.once('close', (code, signal) => resolve(code ?? signal ?? 1));
   });
   let closed = false;
   child.once('close', () => { closed = true; });
-  const feeding = (async () => {
-    try {
-      for await (const chunk of Readable.from(input)) {
-        if (closed) return;
-        if (!child.stdin.write(chunk)) {
-          // A tool that died never drains: its close ends the wait too.
-          await new Promise<void>((r) => {
-            const done = () => { child.stdin.off('drain', done); child.off('close', done); r(); };
-            child.stdin.once('drain', done);
-            child.once('close', done);
-          });
-        }
-      }
-      child.stdin.end();
-    } catch (err) {
-      child.kill('SIGKILL');
-      throw err;
-    }
-  })();
-  // Awaited below; until then a failed read must not surface as an unhandled rejection.
-  feeding.catch(() => {});
-  // A failed read surfaces here too; stdin errors (EPIPE when the tool died) are reported by its exit.
-  child.stdin.on('error', () => {});
+  child.once('error', () => { closed = true; });
+  // stdin errors (EPIPE when the tool died) are reported by its exit.
+  stdin.on('error', () => {});
   let complete = false;
   try {
-    for await (const chunk of child.stdout) yield chunk as Buffer;
+    for await (const chunk of input) {
+      if (closed) break;
+      if (!stdin.write(chunk)) {
+        // A tool that died never drains: its close ends the wait too.
+        await new Promise<void>((r) => {
+          const done = () => { stdin.off('drain', done); child.off('close', done); r(); };
+          stdin.once('drain', done);
+          child.once('close', done);
+        });
+      }
+      hasher.catchUp();
+    }
+    stdin.end();
+    const result = await exited;
+    if (result === 'ENOENT') throw new ProvisionError(`${tool} is not installed (apt-get install ${pkg})`, 'ENOTOOL');
+    if (result !== 0) throw writeFailure(stderr) ?? new ProvisionError(`${tool} failed (${result}): ${stderr.trim().split('\n').pop() ?? ''}`, 'ECOMPRESS');
+    hasher.catchUp();
     complete = true;
+    return { sha256: hasher.digest(), bytes: hasher.bytes };
   } finally {
-    // Abandoned (the write failed, or a signal): the tool must not outlive the build. At the end
-    // of its output it is exiting by itself.
+    fs.closeSync(hashed);
+    // Abandoned (a read failed, or a signal): the tool must not outlive the build.
     if (!complete && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
-  await feeding;
-  const result = await exited;
-  if (result === 'ENOENT') throw new ProvisionError(`${tool} is not installed (apt-get install ${pkg})`, 'ENOTOOL');
-  if (result !== 0) throw new ProvisionError(`${tool} failed (${result}): ${stderr.trim().split('\n').pop() ?? ''}`, 'ECOMPRESS');
 }
 
-/** The archive compressed as asked. */
-export function compress(input: AsyncIterable<Buffer>, how: Compression): AsyncIterable<Buffer> {
-  const threads = os.availableParallelism();
-  switch (how) {
-    case 'gzip':
-      return gzipParallel(input);
-    case 'zstd':
-      // -T: multi-threaded format (the same bytes for any number of workers); level 3, zstd's default.
-      return throughTool('zstd', ['-q', '-c', `-T${threads}`], input, 'zstd');
-    case 'xz':
-      // "+N": multi-threaded format even with one thread (xz's single-threaded output differs).
-      return throughTool('xz', ['-c', `-T+${threads}`], input, 'xz-utils');
-  }
+// The tool writes the archive itself, so a full or read-only disk reaches us as its strerror text:
+// turned back into the system error it was, it is reported as any other write, naming the file.
+const writeErrors: ReadonlyArray<readonly [string, string]> = [
+  ['No space left on device', 'ENOSPC'], ['Disk quota exceeded', 'EDQUOT'], ['File too large', 'EFBIG'], ['Read-only file system', 'EROFS'],
+];
+
+function writeFailure(stderr: string): NodeJS.ErrnoException | undefined {
+  const known = writeErrors.find(([text]) => stderr.includes(text));
+  return known && Object.assign(new Error(known[0]), { code: known[1], syscall: 'write' });
 }

@@ -1,0 +1,116 @@
+// ec2-provision --json, the machine interface the Ansible modules call: one JSON request on stdin,
+// one JSON answer on stdout. Builds are idempotent through their recorded inputs, check mode
+// changes nothing, state absent removes exactly what present made, and a failure is one line.
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { describe, it } from 'node:test';
+import { scratch, guestRootfs } from './support/fixture.js';
+import { provisionBin } from './support/inspect.js';
+import { writeIni } from '../support/run.js';
+
+interface Answer { changed?: boolean; failed?: boolean; msg?: string; [key: string]: unknown }
+
+function request(body: unknown, env: NodeJS.ProcessEnv = process.env): { status: number | null; answer: Answer; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [provisionBin, '--json'], { input: typeof body === 'string' ? body : JSON.stringify(body), encoding: 'utf8', env, timeout: 300_000 });
+  const lines = r.stdout.trim().split('\n');
+  assert.equal(lines.length, 1, `stdout is one JSON line:\n${r.stdout}`);
+  return { status: r.status, answer: JSON.parse(lines[0] as string) as Answer, stdout: r.stdout, stderr: r.stderr };
+}
+
+function filesIn(dir: string): string[] {
+  return fs.readdirSync(dir).sort();
+}
+
+describe('ec2-provision --json', { concurrency: 1 }, () => {
+  const dir = scratch('machine');
+  const rootfs = path.join(dir, 'root');
+  const out = path.join(dir, 'out');
+  fs.mkdirSync(out);
+  const template = { command: 'build template', options: { rootfs, name: 'guest-1', outDir: out, compress: 'gzip' } };
+
+  it('build template: check on a clean state reports a change and writes nothing', (t) => {
+    if (!guestRootfs(t, rootfs)) return;
+    const r = request({ ...template, check: true });
+    assert.equal(r.status, 0, r.stderr);
+    assert.equal(r.answer.changed, true);
+    assert.deepEqual(filesIn(out), []);
+  });
+
+  it('build template: builds once, then answers changed=false with the same result and leaves the files alone', () => {
+    const first = request(template);
+    assert.equal(first.status, 0, first.stderr);
+    assert.equal(first.answer.changed, true);
+    const archive = first.answer['archive'] as string;
+    assert.equal(archive, path.join(out, 'guest-1.tar.gz'));
+    const mtime = fs.statSync(archive).mtimeMs;
+    const second = request(template);
+    assert.equal(second.answer.changed, false, JSON.stringify(second.answer));
+    assert.equal(second.answer['sha256'], first.answer['sha256']);
+    assert.equal(fs.statSync(archive).mtimeMs, mtime, 'the unchanged template was written again');
+    assert.equal(request({ ...template, check: true }).answer.changed, false);
+  });
+
+  it('build template: a changed source or a changed option rebuilds; check says so first', () => {
+    fs.writeFileSync(path.join(rootfs, 'etc', 'motd'), 'changed source\n');
+    const check = request({ ...template, check: true });
+    assert.equal(check.answer.changed, true);
+    const rebuilt = request(template);
+    assert.equal(rebuilt.answer.changed, true);
+    assert.equal(request(template).answer.changed, false);
+    const skipped = request({ ...template, options: { ...template.options, skip: ['logs'] } });
+    assert.equal(skipped.answer.changed, true, 'an option that changes the bytes is part of the recorded inputs');
+  });
+
+  it('build template: state absent removes exactly its outputs and record, and is idempotent', () => {
+    fs.writeFileSync(path.join(out, 'keep.txt'), 'not ours\n');
+    const check = request({ ...template, state: 'absent', check: true });
+    assert.equal(check.answer.changed, true);
+    assert.ok(filesIn(out).includes('guest-1.tar.gz'), 'check mode removed the archive');
+    const gone = request({ ...template, state: 'absent' });
+    assert.equal(gone.answer.changed, true);
+    assert.deepEqual((gone.answer['removed'] as string[]).map((f) => path.basename(f)).sort(), ['guest-1.manifest.json', 'guest-1.tar.gz', 'guest-1.tar.gz.sha256'].sort());
+    assert.deepEqual(filesIn(out), ['keep.txt']);
+    assert.equal(request({ ...template, state: 'absent' }).answer.changed, false);
+  });
+
+  it('register: idempotent, diff on a change, check changes nothing, absent deregisters once', () => {
+    const ini = writeIni(dir, 'machine');
+    const env = { ...process.env, EC2_INI_PATH: ini };
+    const host = { command: 'register', options: { name: 'db1.example', groups: ['db'], hostvars: { ansible_host: '192.0.2.7', port: 5432 } } };
+    const list = () => JSON.parse(spawnSync(process.execPath, [provisionBin, 'list'], { env, encoding: 'utf8' }).stdout) as { name: string; groups: string[] }[];
+    assert.equal(request({ ...host, check: true }, env).answer.changed, true);
+    assert.deepEqual(list(), []);
+    assert.equal(request(host, env).answer.changed, true);
+    assert.equal(request(host, env).answer.changed, false);
+    const moved = request({ ...host, options: { ...host.options, groups: ['db', 'web'] } }, env);
+    assert.equal(moved.answer.changed, true);
+    assert.deepEqual((moved.answer['diff'] as { before: { groups: string[] }; after: { groups: string[] } }).after.groups, ['db', 'web']);
+    assert.deepEqual(list().map((h) => h.groups), [['db', 'web']]);
+    assert.equal(request({ ...host, state: 'absent', check: true }, env).answer.changed, true);
+    assert.equal(list().length, 1);
+    assert.equal(request({ ...host, state: 'absent' }, env).answer.changed, true);
+    assert.equal(request({ ...host, state: 'absent' }, env).answer.changed, false);
+    assert.deepEqual(list(), []);
+  });
+
+  it('a bad request fails with one line in msg and exit 1, and runs nothing', () => {
+    const cases: [unknown, RegExp][] = [
+      ['not json', /not JSON/],
+      [{ command: 'build pizza' }, /unknown command "build pizza"/],
+      [{ ...template, options: { ...template.options, outdir: out } }, /build template: unknown option 'outdir'/],
+      [{ ...template, state: 'gone' }, /state must be present or absent/],
+      [{ command: 'push kvm', check: true, options: {} }, /push kvm: check mode is not supported/],
+      [{ ...template, options: { ...template.options, rootfs: path.join(dir, 'missing') } }, /missing/],
+    ];
+    for (const [body, msg] of cases) {
+      const r = request(body);
+      assert.equal(r.status, 1, JSON.stringify(body));
+      assert.equal(r.answer.failed, true);
+      assert.match(r.answer.msg ?? '', msg);
+      assert.doesNotMatch(r.answer.msg ?? '', /\n|    at /);
+    }
+    assert.deepEqual(filesIn(out), ['keep.txt']);
+  });
+});
