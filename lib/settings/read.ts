@@ -108,6 +108,10 @@ export function parseSettings(
   text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
 ): Settings {
   const ini = readIni(text, iniPath);
+  const where = (name: OptionName): string => {
+    const line = ini.line(spec(name).section ?? 'ec2', name);
+    return line ? `${iniPath}:${line}` : iniPath;
+  };
   const fail = (spec: OptionSpec, why: string): never => {
     const section = spec.section ?? 'ec2';
     const line = ini.line(section, spec.name);
@@ -162,7 +166,7 @@ export function parseSettings(
   const instanceFilters = parseFilters(filterText, failFilters);
 
   const later = parseLaterSettings(
-    { spec, read, fail },
+    { spec, read, fail, where },
     { env, cliProfile: overrides.profile, filtersByName: instanceFilters, filterText, failFilters },
   );
   const settings: Settings = {

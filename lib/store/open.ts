@@ -3,7 +3,7 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import Keyv from 'keyv';
 import type { Settings } from '../settings/read.js';
-import { CacheError } from '../errors.js';
+import { CacheError, describeMkdirError, errnoOf, errnoText } from '../errors.js';
 import { cacheFiles, dropEntries, hostsGeneration, KeyvFileStore, lockFiles } from './fileStore.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import type { CacheEntry, FileCacheEntry, InventoryCache } from './types.js';
@@ -75,9 +75,15 @@ export async function forgetInventories(
 export function ensureCacheDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new CacheError(`cache_path ${dir}: ${describeMkdirError(dir, err)}`, dir, { cause: err });
+  }
+  try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new CacheError(`cache_path ${dir} is not a writable folder: ${(err as Error).message}`, dir, { cause: err });
+    const code = errnoOf(err);
+    const words = code === undefined ? (err as Error).message : `${errnoText(code) ?? code} (${code})`;
+    throw new CacheError(`cache_path ${dir}: cannot write in ${dir}: ${words}`, dir, { cause: err });
   }
 }
 

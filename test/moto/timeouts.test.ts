@@ -284,6 +284,6 @@ describe('a folder that is not the cache', () => {
     mkdirSync(path.join(f.dir, 'x'), { recursive: true });
     const r = await bounded(writeIni(f.dir, 'notfolder', { ...quick, cache_path: file }), ['--list'], f.moto.endpoint);
     assert.equal(r.code, 1);
-    assertOneLine(r.stderr, /cache_path .*not-a-folder is not a writable folder/);
+    assertOneLine(r.stderr, /cache_path .*not-a-folder: cannot create the folder .*not-a-folder: a file of that name is in the way \(EEXIST\)/);
   });
 });

@@ -153,6 +153,19 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     assert.equal((await list())._meta.hostvars[two.name], undefined);
   });
 
+  it('no credentials, or an endpoint that is not a URL: what to set, exit 1, nothing launched or looked for', async () => {
+    const home = tempDir('ec2inv-nocreds-');
+    const bare = { PATH: process.env['PATH'], HOME: home, AWS_EC2_METADATA_DISABLED: 'true', EC2_INI_PATH: ini };
+    const launch = ['launch', 'ec2', '--region', region, '--ami', 'ami-12345678', '--instance-type', 't3.micro', '--groups', 'web'];
+    const r = await run(provisionBin, launch, { ...bare, AWS_ENDPOINT_URL: moto.endpoint });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', "ec2-provision: error: launch failed at step 'run instances': RunInstances of ami-12345678 (1 x t3.micro) in us-east-1 failed: " +
+      'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials or ~/.aws/config with AWS_PROFILE (nothing to undo)\n']);
+    const url = await run(provisionBin, ['destroy', 'ec2', '--region', region, '--instance-id', 'i-0123456789abcdef0'],
+      { ...bare, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_ENDPOINT_URL: 'moto:5000' });
+    assert.deepEqual([url.code, url.stdout, url.stderr], [1, '',
+      "ec2-provision: error: AWS_ENDPOINT_URL is not a URL: 'moto:5000' (write http://host:port or https://host)\n"]);
+  });
+
   // moto launches from any AMI id, so the rejection it can produce is an unknown subnet.
   it('RunInstances rejected: exit 1 naming the step and the AMI, nothing registered', async () => {
     const r = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-0000000000000dead', '--instance-type', 't3.micro',
