@@ -3,7 +3,7 @@
 // small CommonJS files. The SDK's ESM builds, tree-shaken down to the commands we send, load in a
 // fraction of that. Splitting keeps what only a refresh needs (SDK clients, credential providers,
 // proper-lockfile, @keyv/redis) in chunks that a cached answer never reads.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 /**
@@ -39,7 +39,7 @@ const shared = {
   logLevel: 'warning',
 };
 
-await build({
+const esm = await build({
   ...shared,
   entryPoints: { inventory: 'lib/cli/inventory.ts' },
   outdir: 'dist/bundle',
@@ -47,7 +47,11 @@ await build({
   format: 'esm',
   // CommonJS dependencies call require() for node builtins; an ESM bundle has no require of its own.
   banner: { js: "import { createRequire as __ec2invCreateRequire } from 'node:module'; const require = __ec2invCreateRequire(import.meta.url);" },
+  metafile: true,
 });
+// Which sources each chunk holds: test/unit/loads.test.ts proves from it what a run loads.
+// Beside the bundle, not in it: the package does not ship it.
+await writeFile('dist/bundle.meta.json', JSON.stringify(esm.metafile));
 
 // The same code as one CommonJS script for lib/cli/fullPath.ts, which compiles it with vm.Script
 // from a V8 code cache (ES modules cannot take one on Node 20). The file is the text of one function

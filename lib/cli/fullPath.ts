@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { untrusted } from '../store/permissions.js';
+import { untrusted } from '../store/layout.js';
 import { writeAtomic } from '../store/atomic.js';
 
 type Main = (argv: string[]) => Promise<number>;

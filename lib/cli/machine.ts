@@ -17,11 +17,17 @@ import { buildTemplate, templateOutputs, type TemplateBuildOptions } from '../pr
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
 import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
-import { ensureKvmGuests, removeKvmGuests } from '../provision/libvirt/ensure.js';
+import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
+import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
+import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
+import type { Ec2PushOptions } from '../provision/ec2/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredHost, RegisteredValue } from '../records/inventory.js';
+import { provisionCommands } from './declarations.js';
+import type { CommandDecl, Flag } from './declare.js';
+import { firstSentence } from './args.js';
 
 type Options = Record<string, unknown>;
 
@@ -29,20 +35,23 @@ export interface Request {
   command: string;
   state: 'present' | 'absent';
   check: boolean;
+  /** Library options by field, nested as the fields say (`timeouts.connectTimeout`). */
   options: Options;
+  /** The command's own flags (no library field: `ini`, `all-root`), by flag name. */
+  own: Options;
 }
 
 interface Context {
   state: 'present' | 'absent';
   check: boolean;
+  own: Options;
   log: (message: string) => void;
 }
 
 type Answer = Record<string, unknown> & { changed: boolean };
 
 interface Command {
-  /** The library fields the command takes (any other is refused, as a misspelt flag would be). */
-  fields: readonly string[];
+  decl: CommandDecl;
   /** Whether `check` can be answered without changing anything. */
   check: boolean;
   /** Whether `state: absent` means something for it. */
@@ -50,31 +59,20 @@ interface Command {
   run(o: Options, ctx: Context): Promise<Answer>;
 }
 
-const rootfsFields = ['suite', 'mirror', 'include', 'out', 'for', 'aptDir', 'timeoutMs'] as const satisfies readonly (keyof RootfsBuildOptions)[];
-const templateFields = ['rootfs', 'name', 'compress', 'outDir', 'skip', 'ownership', 'sourceDateEpoch'] as const satisfies readonly (keyof TemplateBuildOptions)[];
-const imageFields = ['from', 'kernel', 'initrd', 'size', 'format', 'out', 'bootLoader', 'root', 'grubDir'] as const satisfies readonly (keyof ImageBuildOptions)[];
-const pushKvmFields = ['uri', 'pool', 'image', 'volume', 'createPool', 'force', 'kernel', 'initrd'] as const satisfies readonly (keyof PushKvmOptions)[];
-const launchKvmFields = [
-  'uri', 'pool', 'volume', 'name', 'count', 'memory', 'vcpus', 'network', 'ip', 'gateway', 'forwards', 'groups', 'vars', 'waitSeconds',
-  'readyLine', 'readyPort', 'readySend', 'accel', 'cmdline', 'logDir', 'adopt', 'sshKey', 'user', 'userData', 'passwordHash',
-  'addressSource', 'restrictNetwork',
-] as const satisfies readonly (keyof LaunchKvmOptions)[];
-const destroyKvmFields = ['uri', 'name', 'force'] as const satisfies readonly (keyof DestroyKvmOptions)[];
-
 const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
 
-/** Inputs that change a build's bytes, defaults filled in; paths of files read are recorded by digest. */
+/** A file an option names is an input by its bytes, not its path. */
 async function fileDigest(p: unknown): Promise<string | null> {
   return typeof p === 'string' ? sourceDigest(p) : null;
 }
 
 function built<R>(o: Outcome<R>): Answer {
-  return o.state === 'present' ? { changed: o.changed, ...(o.result ?? {}) } : { changed: o.changed, removed: o.removed };
+  return o.state === 'present' ? { changed: o.changed, ...o.result } : { changed: o.changed, removed: o.removed };
 }
 
 const commands: Record<string, Command> = {
   'build rootfs': {
-    fields: rootfsFields, check: true, absent: true,
+    decl: provisionCommands.buildRootfs, check: true, absent: true,
     async run(o, ctx) {
       const out = String(o['out']);
       if (ctx.state === 'absent') return built(await ensureRemoved(out, ctx.check));
@@ -84,11 +82,12 @@ const commands: Record<string, Command> = {
         inputs: { suite: o['suite'] ?? 'bookworm', mirror: o['mirror'] ?? null, include, for: o['for'] ?? 'kvm' },
         build: () => buildRootfs({ ...(o as unknown as RootfsBuildOptions), force: true, log: ctx.log }),
         outputsOf: (r) => [r.out],
+        planned: { out },
       }, ctx.check));
     },
   },
   'build template': {
-    fields: templateFields, check: true, absent: true,
+    decl: provisionCommands.buildTemplate, check: true, absent: true,
     async run(o, ctx) {
       const finals = templateOutputs(path.resolve(String(o['outDir'])), String(o['name']), (o['compress'] as TemplateBuildOptions['compress']) ?? 'gzip');
       if (ctx.state === 'absent') return built(await ensureRemoved(finals.archive, ctx.check));
@@ -97,15 +96,16 @@ const commands: Record<string, Command> = {
         source: String(o['rootfs']),
         inputs: {
           name: o['name'], compress: o['compress'] ?? 'gzip', skip: [...((o['skip'] as string[] | undefined) ?? [])].sort(),
-          ownership: o['ownership'] ?? 'map-builder', sourceDateEpoch: o['sourceDateEpoch'] ?? process.env['SOURCE_DATE_EPOCH'] ?? null,
+          ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', sourceDateEpoch: o['sourceDateEpoch'] ?? process.env['SOURCE_DATE_EPOCH'] ?? null,
         },
-        build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), force: true, log: ctx.log }),
+        build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', force: true, log: ctx.log }),
         outputsOf: (r) => [r.archive, r.sha256File, r.manifestFile],
+        planned: { name: String(o['name']), ...finals },
       }, ctx.check));
     },
   },
   'build image': {
-    fields: imageFields, check: true, absent: true,
+    decl: provisionCommands.buildImage, check: true, absent: true,
     async run(o, ctx) {
       const out = path.resolve(String(o['out']));
       if (ctx.state === 'absent') return built(await ensureRemoved(out, ctx.check));
@@ -118,37 +118,57 @@ const commands: Record<string, Command> = {
         },
         build: () => buildImage({ ...(o as unknown as ImageBuildOptions), force: true, log: ctx.log }),
         outputsOf: (r) => [r.image, r.kernel, ...(r.initrd ? [r.initrd] : [])].filter((f) => f === r.image || Object.values(imageOutputs(r.image)).includes(f)),
+        planned: imageOutputs(out),
       }, ctx.check));
     },
   },
   'push kvm': {
-    fields: pushKvmFields, check: false, absent: false,
+    decl: provisionCommands.pushKvm, check: true, absent: true,
     async run(o, ctx) {
-      const r = await pushKvm({ ...(o as unknown as PushKvmOptions), log: ctx.log });
+      const options = { ...(o as unknown as PushKvmOptions), log: ctx.log };
+      if (ctx.state === 'absent') return removePushed(options, ctx.check);
+      if (ctx.check) return planPush(options);
+      const r = await pushKvm(options);
       const uploaded = [r.image, r.kernel, r.initrd].some((v) => v?.action === 'uploaded');
       return { changed: uploaded || r.poolCreated, ...r };
     },
   },
   'launch kvm': {
-    fields: [...launchKvmFields, 'ini'], check: true, absent: true,
+    decl: provisionCommands.launchKvm, check: true, absent: true,
     async run(o, ctx) {
-      const { ini, ...rest } = o;
-      const options = { ...(rest as unknown as LaunchKvmOptions), registry: registrySettings(str(ini)), log: ctx.log };
+      if (ctx.own['register'] === false) throw new ProvisionError('launch kvm: register false has no desired state to keep (use the CLI with --no-register)', 'EUSAGE', 'register');
+      // Guest variables are text, as on the command line (a YAML 5432 arrives as a number).
+      const vars = Object.fromEntries(Object.entries((o['vars'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
+      const options = { ...(o as unknown as LaunchKvmOptions), vars, registry: registrySettings(str(ctx.own['ini'])), log: ctx.log };
       return { ...(ctx.state === 'absent' ? await removeKvmGuests(options, ctx.check) : await ensureKvmGuests(options, ctx.check)) };
     },
   },
   'destroy kvm': {
-    fields: [...destroyKvmFields, 'ini'], check: false, absent: false,
+    decl: provisionCommands.destroyKvm, check: false, absent: false,
     async run(o, ctx) {
-      const { ini, ...rest } = o;
-      const r = await destroyKvm({ ...(rest as unknown as DestroyKvmOptions), registry: registrySettings(str(ini)), log: ctx.log });
+      const r = await destroyKvm({ ...(o as unknown as DestroyKvmOptions), registry: registrySettings(str(ctx.own['ini'])), log: ctx.log });
       return { changed: r.domain !== 'absent' || r.volume?.action === 'deleted' || r.seed?.action === 'deleted' || r.registry === 'removed', ...r };
     },
   },
-  register: {
-    fields: ['name', 'groups', 'hostvars', 'source', 'ini'], check: true, absent: true,
+  'push ec2': {
+    decl: provisionCommands.pushEc2, check: true, absent: true,
     async run(o, ctx) {
-      const registry = await openRegistry(registrySettings(str(o['ini'])));
+      const options = { ...(o as unknown as Ec2PushOptions), log: ctx.log, warn: (m: string) => ctx.log(`warning: ${m}`) };
+      return { ...(ctx.state === 'absent' ? await removeAmi(options, ctx.check) : await ensureAmi(options, ctx.check)) };
+    },
+  },
+  'launch ec2': {
+    decl: provisionCommands.launchEc2, check: true, absent: true,
+    async run(o, ctx) {
+      const tags = Object.fromEntries(Object.entries((o['tags'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
+      const options = { ...(o as unknown as Ec2LaunchOptions), tags, settings: readSettings(str(ctx.own['ini']) ?? defaultIniPath(process.argv[1] ?? 'bin/provision')), log: ctx.log };
+      return { ...(ctx.state === 'absent' ? await removeEc2Instances(options, ctx.check) : await ensureEc2Instances(options, ctx.check)) };
+    },
+  },
+  register: {
+    decl: provisionCommands.register, check: true, absent: true,
+    async run(o, ctx) {
+      const registry = await openRegistry(registrySettings(str(ctx.own['ini'])));
       try {
         const name = String(o['name']);
         const before = await registry.get(name);
@@ -176,10 +196,9 @@ function registrySettings(ini: string | undefined): RegistrySettings {
 }
 
 function registeredHost(o: Options): RegisteredHost {
-  const groups = o['groups'];
-  if (!Array.isArray(groups) || groups.some((g) => typeof g !== 'string')) throw new ProvisionError('groups: expected a list of group names', 'EUSAGE', 'groups');
+  // Shapes were checked by the declarations (a list of names, a mapping of plain values).
+  const groups = o['groups'] as string[];
   const hostvars = (o['hostvars'] ?? {}) as Record<string, RegisteredValue>;
-  if (typeof hostvars !== 'object' || Array.isArray(hostvars)) throw new ProvisionError('hostvars: expected a mapping of variable names to values', 'EUSAGE', 'hostvars');
   for (const key of Object.keys(hostvars)) {
     if (launchOwnedVar(key)) throw new ProvisionError(`hostvars: '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
   }
@@ -191,7 +210,7 @@ function registeredHost(o: Options): RegisteredHost {
 const hostView = (h: RegisteredHost) => ({ groups: [...h.groups].sort(), hostvars: h.hostvars, source: h.source });
 const sameHost = (a: RegisteredHost, b: RegisteredHost) => JSON.stringify(hostView(a)) === JSON.stringify(hostView(b));
 
-/** Checks the shape of a request and its option names before anything runs. */
+/** Checks the shape of a request, and each option by its declaration, before anything runs. */
 export function parseRequest(text: string): Request {
   let raw: unknown;
   try {
@@ -199,33 +218,94 @@ export function parseRequest(text: string): Request {
   } catch (err) {
     throw new ProvisionError(`the request on stdin is not JSON: ${(err as Error).message}`, 'EUSAGE');
   }
-  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw new ProvisionError('the request on stdin must be a JSON object: {"command": ..., "options": {...}}', 'EUSAGE');
-  const r = raw as Record<string, unknown>;
-  for (const key of Object.keys(r)) {
+  if (!isObject(raw)) throw new ProvisionError('the request on stdin must be a JSON object: {"command": ..., "options": {...}}', 'EUSAGE');
+  for (const key of Object.keys(raw)) {
     if (!['command', 'state', 'check', 'options'].includes(key)) throw new ProvisionError(`unknown request key '${key}' (use command, state, check, options)`, 'EUSAGE');
   }
-  const command = str(r['command']);
+  const command = str(raw['command']);
   const spec = command !== undefined ? commands[command] : undefined;
-  if (!command || !spec) throw new ProvisionError(`unknown command ${JSON.stringify(r['command'])} (use ${machineCommands.join(', ')})`, 'EUSAGE');
-  const state = r['state'] ?? 'present';
+  if (!command || !spec) throw new ProvisionError(`unknown command ${JSON.stringify(raw['command'])} (use ${machineCommands.join(', ')})`, 'EUSAGE');
+  const state = raw['state'] ?? 'present';
   if (state !== 'present' && state !== 'absent') throw new ProvisionError(`${command}: state must be present or absent, not ${JSON.stringify(state)}`, 'EUSAGE');
   if (state === 'absent' && !spec.absent) throw new ProvisionError(`${command}: state absent is not a state of this command`, 'EUSAGE');
-  const check = r['check'] ?? false;
+  const check = raw['check'] ?? false;
   if (typeof check !== 'boolean') throw new ProvisionError(`${command}: check must be true or false`, 'EUSAGE');
   if (check && !spec.check) throw new ProvisionError(`${command}: check mode is not supported`, 'EUSAGE');
-  const options = r['options'] ?? {};
-  if (typeof options !== 'object' || options === null || Array.isArray(options)) throw new ProvisionError(`${command}: options must be a JSON object`, 'EUSAGE');
-  for (const key of Object.keys(options)) {
-    if (!spec.fields.includes(key)) throw new ProvisionError(`${command}: unknown option '${key}' (known: ${spec.fields.join(', ')})`, 'EUSAGE', key);
+  const given = raw['options'] ?? {};
+  if (!isObject(given)) throw new ProvisionError(`${command}: options must be a JSON object`, 'EUSAGE');
+  return { command, state, check, ...readOptions(command, spec.decl, given, state === 'present') };
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/** A request option's key: a flag's library field (nested ones as objects), or an own flag's name. */
+function readOptions(command: string, decl: CommandDecl, given: Options, present: boolean): { options: Options; own: Options } {
+  const flat: Options = {};
+  const flatten = (o: Options, prefix: string) => {
+    for (const [k, v] of Object.entries(o)) {
+      const key = prefix + k;
+      if (isObject(v) && decl.flags.some((f) => f.field?.startsWith(`${key}.`))) flatten(v, `${key}.`);
+      else flat[key] = v;
+    }
+  };
+  flatten(given, '');
+  const options: Options = {};
+  const own: Options = {};
+  for (const [key, value] of Object.entries(flat)) {
+    const f = decl.flags.find((d) => (d.field ?? d.name) === key);
+    if (!f) throw new ProvisionError(`${command}: unknown option '${key}' (known: ${decl.flags.map((d) => d.field ?? d.name).join(', ')})`, 'EUSAGE', key);
+    // null is how JSON (and Ansible) say "not given": the library's default applies.
+    if (value === null) continue;
+    const read = readValue(command, key, f, value);
+    if (f.field === undefined) own[f.name] = read;
+    else setPath(options, f.field, read);
   }
-  // null is how JSON (and Ansible) say "not given": the library's default applies.
-  const given = Object.fromEntries(Object.entries(options as Options).filter(([, v]) => v !== null));
-  return { command, state, check, options: given };
+  // Required options only matter for present: absent names the object, and each command says what it needs.
+  if (present) {
+    for (const f of decl.flags) {
+      if (f.required && f.field !== undefined && flat[f.field] == null) throw new ProvisionError(`${command}: option '${f.field}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
+    }
+  }
+  return { options, own };
+}
+
+/** A JSON value checked against its flag's declared type; key=value maps arrive as objects. */
+function readValue(command: string, key: string, f: Flag, value: unknown): unknown {
+  const bad = (what: string): never => {
+    throw new ProvisionError(`${command}: option '${key}' ${what}, not ${JSON.stringify(value)}`, 'EUSAGE', key);
+  };
+  switch (f.type) {
+    case 'bool':
+      return typeof value === 'boolean' ? value : bad('must be true or false');
+    case 'int':
+      if (typeof value !== 'number' || !Number.isInteger(value)) return bad('must be a whole number');
+      return value >= (f.min ?? 0) ? value : bad(`must be at least ${f.min ?? 0}`);
+    case 'choice':
+      return typeof value === 'string' && f.choices?.includes(value) ? value : bad(`must be one of ${f.choices?.join(', ')}`);
+    case 'list':
+      if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) return bad('must be a list of strings');
+      for (const v of value as string[]) if (f.choices && !f.choices.includes(v)) bad(`may only hold ${f.choices.join(', ')}`);
+      return value;
+    case 'map':
+      if (!isObject(value) || Object.values(value).some((v) => v !== null && typeof v === 'object')) return bad('must be a mapping of names to plain values');
+      return value;
+    case 'string':
+    case 'path':
+    case 'url':
+    case 'size':
+      return typeof value === 'string' && value !== '' ? value : bad('must be a non-empty string');
+  }
+}
+
+function setPath(target: Options, field: string, value: unknown): void {
+  const [head, ...rest] = field.split('.') as [string, ...string[]];
+  if (rest.length === 0) target[head] = value;
+  else setPath((target[head] ??= {}) as Options, rest.join('.'), value);
 }
 
 export async function runRequest(req: Request, log: (message: string) => void): Promise<Answer> {
   const spec = commands[req.command] as Command;
-  return spec.run(req.options, { state: req.state, check: req.check, log });
+  return spec.run(req.options, { state: req.state, check: req.check, own: req.own, log });
 }
 
 /** `ec2-provision --json`: the request from stdin, the answer on stdout; 0 on success, 1 on failure. */
@@ -239,4 +319,11 @@ export async function machineMain(log: (message: string) => void): Promise<numbe
     process.stdout.write(JSON.stringify({ failed: true, msg: failureLine(err), ...(err instanceof ProvisionError && err.field ? { field: err.field } : {}) }) + '\n');
     return 1;
   }
+}
+
+/** What a command can do through this interface (the Ansible modules' states and check mode). */
+export function machineSupport(command: string): { check: boolean; absent: boolean } {
+  const spec = commands[command];
+  if (!spec) throw new Error(`no machine command '${command}'`);
+  return { check: spec.check, absent: spec.absent };
 }

@@ -10,6 +10,7 @@ import { CacheError, InventoryError, errnoOf, errnoText } from '../errors.js';
 import { openCache } from '../store/open.js';
 import { tempPathFor } from '../store/atomic.js';
 import { cacheDigest } from '../store/digest.js';
+import { isFresh as isFreshAt } from '../store/layout.js';
 import { readKeyOf } from '../settings/readKey.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../store/types.js';
 import type { HostVarsStore, State } from '../ec2py/types.js';
@@ -206,7 +207,7 @@ interface Current {
 }
 
 function isFresh(entry: CacheEntry, settings: Settings, now = Date.now()): boolean {
-  return entry.writtenAt + settings.cacheMaxAge * 1000 > now;
+  return isFreshAt(entry.writtenAt, settings.cacheMaxAge, now);
 }
 
 /**

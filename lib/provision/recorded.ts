@@ -11,7 +11,7 @@ import { ProvisionError, asProvisionError } from '../errors.js';
 const recordVersion = 1;
 
 /** What an idempotent request answers: the build's result, and whether anything changed (or would). */
-export type Outcome<R> = { changed: boolean; check: boolean } & ({ state: 'present'; result: R | null } | { state: 'absent'; removed: string[] });
+export type Outcome<R> = { changed: boolean; check: boolean } & ({ state: 'present'; result: R | Partial<R> } | { state: 'absent'; removed: string[] });
 
 export interface Recorded<R> {
   version: number;
@@ -85,18 +85,22 @@ export interface BuildRequest<R> {
   build: () => Promise<R>;
   /** The files a result consists of. */
   outputsOf: (result: R) => string[];
+  /** What check mode answers for a build it would run: the paths later tasks read. */
+  planned: Partial<R>;
 }
 
 /** `present`: built unless the record says the same inputs made the outputs that are there. */
 export async function ensureBuilt<R>(req: BuildRequest<R>, check: boolean): Promise<Outcome<R>> {
   const file = recordFile(req.main);
+  // In check mode an earlier task may not have made the source yet: then this build would run too.
+  if (check && req.source !== undefined && !fs.existsSync(req.source)) return { changed: true, check, state: 'present', result: req.planned };
   const source = req.source === undefined ? null : { path: path.resolve(req.source), digest: await sourceDigest(req.source) };
   const digest = crypto.createHash('sha256').update(JSON.stringify({ v: recordVersion, source: source?.digest ?? null, inputs: req.inputs })).digest('hex');
   const before = readRecord<R>(file);
   if (before && before.digest === digest && before.outputs.every((o) => fs.existsSync(o))) {
     return { changed: false, check, state: 'present', result: before.result };
   }
-  if (check) return { changed: true, check, state: 'present', result: null };
+  if (check) return { changed: true, check, state: 'present', result: req.planned };
   const result = await req.build();
   const record: Recorded<R> = { version: recordVersion, digest, source, inputs: req.inputs, outputs: req.outputsOf(result).map((o) => path.resolve(o)), result };
   const tmp = `${file}.tmp-${process.pid}`;

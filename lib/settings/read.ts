@@ -1,13 +1,14 @@
 // ec2.ini in, typed Settings out. Every check names the file, the option and its line, because the
 // person reading the error is editing that file.
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { SettingsError } from '../errors.js';
 import { optionByName, options, type OptionName, type OptionSpec } from './options.js';
 import { readValue, type OptionValue, type Pattern } from './values.js';
 import { IniError, IniFile } from './configparser.js';
-import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
+import { filterEntries, filtersOf, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { iniPathOf } from './paths.js';
 import { unknownOptionWarnings } from './unknown.js';
 
 export type { InstanceFilter } from './later.js';
@@ -58,20 +59,19 @@ export interface Settings extends LaterSettings {
   warnings?: readonly string[];
 }
 
-/**
- * Where ec2.py looks for its ini: EC2_INI_PATH, else ec2.ini beside the real path of the
- * executable (symlinks resolved, so a link in /etc/ansible still finds the file beside the script).
- */
+/** Where ec2.py looks for its ini (lib/settings/paths.ts, the rule the cached --list follows too). */
 export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['EC2_INI_PATH'];
-  if (fromEnv) return fromEnv;
-  let real = executable;
-  try {
-    real = realpathSync(executable);
-  } catch {
-    // a missing executable path still gives a sensible "ec2.ini not found" later
-  }
-  return path.join(path.dirname(real), 'ec2.ini');
+  return iniPathOf(executable, env, realpathSync, path);
+}
+
+/**
+ * The settings of the ini ec2.py would read for `executable` (defaultIniPath); when there is none,
+ * the error says how that ini is found.
+ */
+export function readDefaultSettings(executable: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {}): Settings {
+  const iniPath = defaultIniPath(executable, env);
+  if (!existsSync(iniPath)) throw new SettingsError(`cannot read ${iniPath}: file not found (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+  return readSettings(iniPath, env, overrides);
 }
 
 /** What the command line adds to the ini. */
@@ -87,7 +87,7 @@ export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.e
     bytes = readFileSync(iniPath);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+    throw new SettingsError(`cannot read ${iniPath}: ${reason}`, iniPath);
   }
   let text: string;
   try {
@@ -228,18 +228,7 @@ function readRegions(
 }
 
 function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
-  const byName = new Map<string, string[]>();
-  for (const item of filterEntries(text).flat().map((part) => part.trim())) {
-    // ec2.py splits on every '=' and dies on a value that contains one; the first '=' is the separator.
-    const eq = item.indexOf('=');
-    if (eq <= 0) fail(`has an entry without Name=Value: '${item}'`);
-    const name = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    const values = byName.get(name) ?? [];
-    values.push(value);
-    byName.set(name, values);
-  }
-  return [...byName].map(([name, values]) => ({ name, values }));
+  return filtersOf(filterEntries(text).flat(), fail);
 }
 
 /** The ini as configparser reads it, with an [ec2] section; SettingsError naming the line if not. */

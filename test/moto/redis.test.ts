@@ -9,7 +9,8 @@ import { startProxy, type Proxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { inventoryBin } from '../support/paths.js';
 import { hasTool, skipUnless } from '../support/tools.js';
-import { openRegistry, readSettings } from '../../lib/index.js';
+import { readSettings } from '../../lib/index.js';
+import { openRegistry } from '../../lib/store/registry.js';
 
 const skip = skipUnless('Redis test', hasTool('redis-server') ? undefined : 'redis-server not found (apt-get install redis-server)');
 

@@ -71,11 +71,14 @@ describe('ec2-provision --json: push kvm and launch kvm as a desired state (real
   });
   const ours = () => domains().filter((d) => d.startsWith(NAME));
 
-  it('push kvm: uploads once, then answers changed=false', (t) => {
+  const push = () => ({ command: 'push kvm', options: { uri: URI, pool: POOL, createPool: path.join(dir, 'pool'), image: img!.image, volume: 'serve.qcow2' } });
+
+  it('push kvm: check uploads nothing, then it uploads once and answers changed=false', (t) => {
     if (!ready(t)) return;
-    const push = { command: 'push kvm', options: { uri: URI, pool: POOL, createPool: path.join(dir, 'pool'), image: img!.image, volume: 'serve.qcow2' } };
-    assert.equal(ok(push).changed, true);
-    assert.equal(ok(push).changed, false);
+    assert.equal(ok({ ...push(), check: true }).changed, true);
+    assert.equal(spawnSync('virsh', ['-c', URI, 'pool-info', POOL]).status, 1, 'check mode created the pool');
+    assert.equal(ok(push()).changed, true);
+    assert.equal(ok(push()).changed, false);
   });
 
   it('launch kvm: check creates nothing; count 2 launches two, the same request again changes nothing', (t) => {
@@ -124,6 +127,8 @@ describe('ec2-provision --json: push kvm and launch kvm as a desired state (real
     if (!ready(t)) return;
     assert.equal(ok(guests(2, {}, { state: 'absent', check: true })).changed, true);
     assert.equal(ours().length, 2);
+    const busy = request({ ...push(), state: 'absent' });
+    assert.match(busy.msg ?? '', /is built on 'serve\.qcow2': remove its guest first/);
     const gone = ok(guests(2, {}, { state: 'absent' }));
     assert.equal(gone.changed, true);
     assert.deepEqual(ours(), []);
@@ -131,5 +136,8 @@ describe('ec2-provision --json: push kvm and launch kvm as a desired state (real
     const listed = JSON.parse(spawnSync(process.execPath, [provisionBin, 'list'], { env, encoding: 'utf8' }).stdout) as unknown[];
     assert.deepEqual(listed, []);
     assert.equal(ok(guests(2, {}, { state: 'absent' })).changed, false);
+    assert.equal(ok({ ...push(), state: 'absent' }).changed, true);
+    assert.deepEqual(volumes(POOL), []);
+    assert.equal(ok({ ...push(), state: 'absent' }).changed, false);
   });
 });

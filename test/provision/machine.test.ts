@@ -95,13 +95,29 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
     assert.deepEqual(list(), []);
   });
 
+  it('check mode before an earlier task made the source: a change, with the paths later tasks read', () => {
+    const missing = path.join(dir, 'made-by-an-earlier-task.tar');
+    const tpl = request({ command: 'build template', check: true, options: { rootfs: missing, name: 'later', outDir: out } });
+    assert.equal(tpl.answer.changed, true, JSON.stringify(tpl.answer));
+    assert.equal(tpl.answer['archive'], path.join(out, 'later.tar.gz'));
+    const img = request({ command: 'build image', check: true, options: { from: tpl.answer['archive'], out: path.join(out, 'later.qcow2') } });
+    assert.equal(img.answer.changed, true);
+    assert.equal(img.answer['image'], path.join(out, 'later.qcow2'));
+    assert.equal(img.answer['kernel'], path.join(out, 'later.vmlinuz'));
+    assert.ok(!filesIn(out).some((f) => f.startsWith('later')));
+  });
+
   it('a bad request fails with one line in msg and exit 1, and runs nothing', () => {
     const cases: [unknown, RegExp][] = [
       ['not json', /not JSON/],
       [{ command: 'build pizza' }, /unknown command "build pizza"/],
       [{ ...template, options: { ...template.options, outdir: out } }, /build template: unknown option 'outdir'/],
       [{ ...template, state: 'gone' }, /state must be present or absent/],
-      [{ command: 'push kvm', check: true, options: {} }, /push kvm: check mode is not supported/],
+      [{ ...template, options: { ...template.options, compress: 'lz4' } }, /build template: option 'compress' must be one of gzip, zstd, xz, not "lz4"/],
+      [{ ...template, options: { ...template.options, skip: 'logs' } }, /option 'skip' must be a list of strings/],
+      [{ command: 'launch kvm', options: { uri: 'qemu:///system', pool: 'p', volume: 'v', name: 'n', groups: ['g'], count: 0 } }, /launch kvm: option 'count' must be at least 1, not 0/],
+      [{ command: 'build image', options: { out: path.join(out, 'x.qcow2') } }, /build image: option 'from' is required/],
+      [{ command: 'destroy kvm', check: true, options: { uri: 'qemu:///system', name: 'x' } }, /destroy kvm: check mode is not supported/],
       [{ ...template, options: { ...template.options, rootfs: path.join(dir, 'missing') } }, /missing/],
     ];
     for (const [body, msg] of cases) {

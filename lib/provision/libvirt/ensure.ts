@@ -3,6 +3,7 @@
 // options changes nothing; a different count launches or destroys the difference (exact_count);
 // other groups are re-registered, other memory or vCPUs redefined for the next boot; check mode
 // answers the plan and changes nothing; absent destroys every guest of that name.
+import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { ProvisionError } from '../../errors.js';
 import { parseSize } from '../image/size.js';
@@ -11,6 +12,8 @@ import { openRegistry } from '../../store/registry.js';
 import type { RegisteredHost } from '../../records/inventory.js';
 import { launchKvm, type LaunchKvmOptions } from './launch.js';
 import { destroyKvm, type DestroyKvmResult } from './destroy.js';
+import { initrdVolume, kernelVolume, type PushKvmOptions } from './push.js';
+import { readVolume } from '../../sources/libvirt/xml.js';
 
 export type EnsureKvmOptions = LaunchKvmOptions & { registry: NonNullable<LaunchKvmOptions['registry']> };
 
@@ -160,4 +163,50 @@ export async function removeKvmGuests(o: Pick<EnsureKvmOptions, 'uri' | 'name' |
   const destroyed: DestroyKvmResult[] = [];
   for (const n of p.destroy) destroyed.push(await destroyKvm({ uri: o.uri, name: n, registry: o.registry, ...(o.log ? { log: o.log } : {}) }));
   return { changed, plan: p, hosts: [], diff: diffOf(p), destroyed };
+}
+
+/** The volumes a push of `image` as `volume` makes: the image, and its kernel and initrd when pushed. */
+function pushedVolumes(volume: string): string[] {
+  return [volume, kernelVolume(volume), initrdVolume(volume)];
+}
+
+const volumeName = (o: Pick<PushKvmOptions, 'image' | 'volume'>) => o.volume ?? path.basename(o.image);
+
+/**
+ * present in check mode: the volumes that are missing would be uploaded. A volume of that name that
+ * exists is taken to hold the image (the real run compares the bytes and refuses other ones).
+ */
+export async function planPush(o: PushKvmOptions): Promise<{ changed: boolean; missing: string[] }> {
+  const v = new Virsh(o.uri);
+  if (!(await v.poolExists(o.pool))) return { changed: true, missing: [volumeName(o)] };
+  const missing: string[] = [];
+  if (!(await v.volumeExists(o.pool, volumeName(o)))) missing.push(volumeName(o));
+  return { changed: missing.length > 0, missing };
+}
+
+/**
+ * absent: the image volume and its kernel and initrd volumes deleted, refused while a guest's
+ * overlay is built on the image (destroy the guests first). The pool stays.
+ */
+export async function removePushed(o: Pick<PushKvmOptions, 'uri' | 'pool' | 'image' | 'volume' | 'log'>, check: boolean): Promise<{ changed: boolean; deleted: string[] }> {
+  const v = new Virsh(o.uri);
+  if (!(await v.poolExists(o.pool))) return { changed: false, deleted: [] };
+  const present: string[] = [];
+  for (const vol of pushedVolumes(volumeName(o))) if (await v.volumeExists(o.pool, vol)) present.push(vol);
+  if (present.includes(volumeName(o))) {
+    const base = await v.volumePath(o.pool, volumeName(o));
+    const names = (await v.text(['vol-list', '--pool', o.pool])).split('\n').map((l) => l.trim().split(/\s+/)[0] ?? '').filter(Boolean);
+    for (const n of names) {
+      if (n === volumeName(o)) continue;
+      const backing = readVolume(await v.text(['vol-dumpxml', '--pool', o.pool, '--', n])).backingPath;
+      if (backing === base) throw new ProvisionError(`volume '${n}' in pool '${o.pool}' is built on '${volumeName(o)}': remove its guest first`, 'EBUSY', 'volume');
+    }
+  }
+  if (!check) {
+    for (const vol of present) {
+      o.log?.(`deleting volume ${o.pool}/${vol}`);
+      await v.call(['vol-delete', '--pool', o.pool, '--', vol]);
+    }
+  }
+  return { changed: present.length > 0, deleted: present };
 }
