@@ -204,7 +204,7 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
 
   it('bad usage is refused before anything is launched', async () => {
     const r = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web,no spaces']);
-    assert.equal(r.code, 2, 'bad usage exits 2, as the README says');
+    assert.equal(r.code, 2, 'bad usage exits 2, as docs/provisioning.md says');
     assert.match(r.stderr, /group 'no spaces'/);
     const t = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web', '--tag', 'novalue']);
     assert.match(t.stderr, /^ec2-provision: error: --tag: expected key=value, not 'novalue'/);

@@ -194,7 +194,7 @@ describe('full, read-only and wrong outputs: one line each, nothing half-written
 });
 
 describe('command-line numbers and usage errors', () => {
-  test('--count abc says what it expected; usage errors exit 2, as the README says', () => {
+  test('--count abc says what it expected; usage errors exit 2, as docs/provisioning.md says', () => {
     const r = cli(['launch', 'kvm', '--uri', 'qemu:///system', '--pool', 'p', '--volume', 'v', '--name', 'n', '--groups', 'g', '--count', 'abc', '--no-register']);
     assert.equal(r.status, 2);
     assertOneLine(r.stderr.split('\n').filter((l) => l.startsWith('ec2-provision:')).join('\n'), /--count: expected a whole number, not 'abc'/);
