@@ -9,7 +9,7 @@ import type { RegisteredValue } from './records/inventory.js';
 
 // ec2.ini: the settings every call takes.
 export { readSettings, readDefaultSettings, parseSettings, defaultIniPath } from './settings/read.js';
-export type { Settings, SettingsOverrides } from './settings/read.js';
+export type { Settings, SettingsOverrides, AccountSettings, AccountIdentity } from './settings/read.js';
 
 // The inventory, as `ec2-inventory --list` / `--host` / `--refresh-cache` give it.
 export { listInventory, hostInventory, refreshInventory };
@@ -52,6 +52,9 @@ export interface HostVars {
   ec2_security_group_names?: string;
   /** A tag's value, by the tag key made safe (`ec2_tag_Role`). */
   [tag: `ec2_tag_${string}`]: string | string[] | undefined;
+  /** With [account NAME] sections (docs/accounts.md): the host's account id (null if unknown) and NAME. */
+  ec2_account_id?: string | null;
+  ec2_account_name?: string;
   /** Who registered a registered host: kvm, ec2, manual, ... */
   registry_source?: string;
   [name: string]: HostVarValue | undefined;

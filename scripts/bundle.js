@@ -32,9 +32,6 @@ const shared = {
   target: 'node20',
   mainFields: ['module', 'main'],
   minify: true,
-  // yargs finds its locale files relative to its own module, and only --help, --version and
-  // --profile load it: it stays in node_modules, as it is.
-  external: ['yargs'],
   plugins: [literalSchemaKeys],
   logLevel: 'warning',
 };
@@ -57,7 +54,8 @@ await writeFile('dist/bundle.meta.json', JSON.stringify(esm.metafile));
 // from a V8 code cache (ES modules cannot take one on Node 20). The file is the text of one function
 // expression, so the script's source is the file's bytes as they are. A script compiled by vm has
 // no import() (Node 20 has no loader for it without an experimental flag), so esbuild turns every
-// import() into a require(), yargs's included (an ES module: require() loads it from Node 20.19).
+// import() into a require(). Nothing is left outside the bundle (ec2-inventory reads its flags with
+// node:util, not yargs), so the script requires no ES module at run time.
 const cjs = 'dist/bundle/inventory.cjs';
 await build({
   ...shared,

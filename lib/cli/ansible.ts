@@ -67,6 +67,14 @@ export const moduleDecls: readonly ModuleDecl[] = [
     },
   },
   {
+    module: 'openvz_template', decl: provisionCommands.pushOpenvz,
+    short: 'An OpenVZ template cache on a node, uploaded over SSH only when the node does not hold the same bytes',
+    returns: {
+      path: paths('The template cache on the node.'), sha256: { description: 'sha256 of the template cache.', type: 'str' },
+      action: { description: 'uploaded or unchanged.', type: 'str' },
+    },
+  },
+  {
     module: 'ec2_ami', decl: provisionCommands.pushEc2,
     short: 'An EC2 AMI holding a disk image, uploaded through the EBS direct APIs only when no AMI of that name holds it',
     returns: {

@@ -115,7 +115,7 @@ export function inFlagTerms(cmd: CommandDecl, message: string, field: string | u
   if (f === undefined || new RegExp(`(^|[^\\w-])--${f.name}(?![\\w-])`).test(message)) return message;
   // The library's own sentence may start with its name for the value ("count must be ...",
   // "user-data x.yaml is ..."): the flag replaces it rather than repeating it.
-  const lead = [`${field} `, `${f.name} `].find((w) => message.startsWith(w));
+  const lead = [`${field}: `, `${field} `, `${f.name} `].find((w) => message.startsWith(w));
   const rest = lead ? message.slice(lead.length) : message;
   return `--${f.name}: ${rest}`;
 }

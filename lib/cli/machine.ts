@@ -21,13 +21,15 @@ import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../pro
 import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
 import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
 import type { Ec2PushOptions } from '../provision/ec2/push.js';
+import { pushTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
-import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
+import { openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredHost, RegisteredValue } from '../records/inventory.js';
 import { provisionCommands } from './declarations.js';
 import type { CommandDecl, Flag } from './declare.js';
 import { firstSentence } from './args.js';
+import { registeredHost as checkedHost } from './run/registry.js';
 
 type Options = Record<string, unknown>;
 
@@ -150,6 +152,13 @@ const commands: Record<string, Command> = {
       return { changed: r.domain !== 'absent' || r.volume?.action === 'deleted' || r.seed?.action === 'deleted' || r.registry === 'removed', ...r };
     },
   },
+  'push openvz': {
+    decl: provisionCommands.pushOpenvz, check: false, absent: false,
+    async run(o, ctx) {
+      const r = await pushTemplate({ ...(o as unknown as PushTemplateOptions), log: ctx.log });
+      return { changed: r.action === 'uploaded', ...r };
+    },
+  },
   'push ec2': {
     decl: provisionCommands.pushEc2, check: true, absent: true,
     async run(o, ctx) {
@@ -199,12 +208,7 @@ function registeredHost(o: Options): RegisteredHost {
   // Shapes were checked by the declarations (a list of names, a mapping of plain values).
   const groups = o['groups'] as string[];
   const hostvars = (o['hostvars'] ?? {}) as Record<string, RegisteredValue>;
-  for (const key of Object.keys(hostvars)) {
-    if (launchOwnedVar(key)) throw new ProvisionError(`hostvars: '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
-  }
-  const source = str(o['source']) ?? 'manual';
-  if (launchOwnedSources.includes(source)) throw new ProvisionError(`source: '${source}' is what launch ${source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
-  return { name: String(o['name']), groups: groups as string[], hostvars, source, registeredAt: Date.now() };
+  return checkedHost({ name: String(o['name']), groups, hostvars, source: str(o['source']) ?? 'manual' });
 }
 
 const hostView = (h: RegisteredHost) => ({ groups: [...h.groups].sort(), hostvars: h.hostvars, source: h.source });

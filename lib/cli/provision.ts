@@ -40,12 +40,8 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   if (argv.length === 1 && argv[0] === '--json') return machine();
   const words = argv.slice(0, firstFlag(argv));
   const found = findCommand(words);
-  const help = argv.includes('--help') || argv.includes('-h');
-  if (help || (argv.length === 1 && argv[0] === '--version')) {
-    const prefix = found ? undefined : words.filter((w, i) => provisionProgram.commands.some((c) => c.words[i] === w && words.slice(0, i).every((x, j) => c.words[j] === x)));
-    process.stdout.write(!help ? `${packageVersion()}\n` : found ? commandHelp(provisionProgram, found.cmd) : programHelp(provisionProgram, prefix));
-    return;
-  }
+  const answer = helpOrVersion(argv, words, found);
+  if (answer !== undefined) return void process.stdout.write(answer);
   if (!found) return usageFailure(unknownCommand(words));
   const { key, cmd } = found;
   let parsed: Parsed<CommandDecl>;
@@ -65,6 +61,15 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   } catch (err) {
     fail(err, cmd);
   }
+}
+
+/** --help of the command (or of the commands the words begin: `push --help`), or --version. */
+function helpOrVersion(argv: readonly string[], words: readonly string[], found: Found | undefined): string | undefined {
+  if (argv.length === 1 && argv[0] === '--version') return `${packageVersion()}\n`;
+  if (!argv.includes('--help') && !argv.includes('-h')) return undefined;
+  if (found) return commandHelp(provisionProgram, found.cmd);
+  const known = words.filter((w, i) => provisionProgram.commands.some((c) => c.words.slice(0, i + 1).join(' ') === words.slice(0, i + 1).join(' ')));
+  return programHelp(provisionProgram, known);
 }
 
 /** argv up to its first flag: the command's words. */

@@ -10,9 +10,11 @@ import { filterEntries, filtersOf, parseLaterSettings, withCredentials, type Ins
 import { rememberIniRead } from './readKey.js';
 import { iniPathOf } from './paths.js';
 import { unknownOptionWarnings } from './unknown.js';
+import { readAccounts, roleOptions, type AccountIdentity, type IniView } from './accounts.js';
 
 export type { InstanceFilter } from './later.js';
 export type { Pattern } from './values.js';
+export type { AccountIdentity } from './accounts.js';
 
 export interface Settings extends LaterSettings {
   /** The ec2.ini these settings were read from. */
@@ -55,9 +57,29 @@ export interface Settings extends LaterSettings {
   refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
+  /** external_id and role_session_name of iam_role; absent: none, and ansible_dynamic_inventory. */
+  externalId?: string;
+  roleSessionName?: string;
+  /**
+   * The [account NAME] sections (lib/settings/accounts.ts): when there is one, these accounts are
+   * listed instead of the identity above, each with these settings where it does not say otherwise.
+   */
+  accounts?: AccountSettings[];
+  accountCollision?: 'rename' | 'error';
+  accountErrors?: 'fail' | 'warn';
   /** One line per option ec2.py would ignore (file, line, name, nearest known name); not errors. */
   warnings?: readonly string[];
 }
+
+/** Settings that hold for the whole inventory: options of scope 'inventory', and the file itself. */
+type InventoryKey =
+  | 'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'cachePath' | 'cacheMaxAge' | 'cacheConnection' | 'cacheStaleOnError'
+  | 'cacheLockTimeout' | 'registryLockTimeout' | 'maxConcurrency' | 'maxAttempts' | 'connectTimeout' | 'requestTimeout'
+  | 'refreshTimeout' | 'libvirtUris' | 'accountCollision' | 'accountErrors' | 'accounts' | 'warnings';
+type IdentityKey = 'iamRole' | 'profile' | 'credentialsKeyId' | 'credentials' | 'externalId' | 'roleSessionName';
+
+/** One [account NAME] section: who it calls AWS as, and the settings in which it differs from [ec2]. */
+export type AccountSettings = AccountIdentity & Partial<Omit<Settings, InventoryKey | IdentityKey>>;
 
 /** Where ec2.py looks for its ini (lib/settings/paths.ts, the rule the cached --list follows too). */
 export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = process.env): string {
@@ -108,6 +130,15 @@ export function parseSettings(
   text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
 ): Settings {
   const ini = readIni(text, iniPath);
+  const settings = settingsFrom(ini, iniPath, env, overrides);
+  settings.warnings = unknownOptionWarnings(ini, iniPath);
+  const accounts: AccountSettings[] = readAccounts(ini, iniPath, settings, (view) => settingsFrom(view, iniPath, env, overrides));
+  if (accounts.length > 0) settings.accounts = accounts;
+  return settings;
+}
+
+/** The settings of [ec2] (or of an account section seen through [ec2], lib/settings/accounts.ts). */
+function settingsFrom(ini: IniView, iniPath: string, env: NodeJS.ProcessEnv, overrides: SettingsOverrides): Settings {
   const where = (name: OptionName): string => {
     const line = ini.line(spec(name).section ?? 'ec2', name);
     return line ? `${iniPath}:${line}` : iniPath;
@@ -116,7 +147,7 @@ export function parseSettings(
     const section = spec.section ?? 'ec2';
     const line = ini.line(section, spec.name);
     const where = line ? `${iniPath}:${line}` : iniPath;
-    throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
+    throw new SettingsError(`${where}: [${ini.sectionOf?.(section, spec.name) ?? section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
   };
   const textOf = (spec: OptionSpec): string => {
     const section = spec.section ?? 'ec2';
@@ -197,10 +228,14 @@ export function parseSettings(
     connectTimeout: read('connect_timeout'),
     requestTimeout: read('request_timeout'),
     refreshTimeout: read('refresh_timeout'),
+    accountCollision: read('account_collision') as 'rename' | 'error',
+    accountErrors: read('account_errors') as 'fail' | 'warn',
     ...later,
-    warnings: unknownOptionWarnings(ini, iniPath),
     libvirtUris: read('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
+  const role = roleOptions(settings.iamRole, read('external_id'), read('role_session_name'), (name, why) => fail(spec(name as OptionName), why), false);
+  if (role.externalId !== undefined) settings.externalId = role.externalId;
+  if (role.roleSessionName !== undefined) settings.roleSessionName = role.roleSessionName;
   return later.credentials ? withCredentials(settings, later.credentials) : settings;
 }
 

@@ -9,6 +9,8 @@ import { describe, it } from 'node:test';
 import { scratch, guestRootfs } from './support/fixture.js';
 import { provisionBin } from './support/inspect.js';
 import { writeIni } from '../support/run.js';
+import { freePort } from '../support/moto.js';
+import { startSshd } from './support/sshd.js';
 
 interface Answer { changed?: boolean; failed?: boolean; msg?: string; [key: string]: unknown }
 
@@ -28,6 +30,7 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
   const rootfs = path.join(dir, 'root');
   const out = path.join(dir, 'out');
   fs.mkdirSync(out);
+  fs.mkdirSync(path.join(dir, 'node-out'));
   const template = { command: 'build template', options: { rootfs, name: 'guest-1', outDir: out, compress: 'gzip' } };
 
   it('build template: check on a clean state reports a change and writes nothing', (t) => {
@@ -73,6 +76,21 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
     assert.deepEqual((gone.answer['removed'] as string[]).map((f) => path.basename(f)).sort(), ['guest-1.manifest.json', 'guest-1.tar.gz', 'guest-1.tar.gz.sha256'].sort());
     assert.deepEqual(filesIn(out), ['keep.txt']);
     assert.equal(request({ ...template, state: 'absent' }).answer.changed, false);
+  });
+
+  it('push openvz: uploads a template cache to a node over SSH once, then answers changed=false', async () => {
+    const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
+    try {
+      const built = request({ command: 'build template', options: { rootfs, name: 'node-1', outDir: path.join(dir, 'node-out') } });
+      const cache = path.join(dir, 'node-cache');
+      fs.mkdirSync(cache);
+      const push = { command: 'push openvz', options: { target: `ssh://root@127.0.0.1:${sshd.port}`, template: built.answer['archive'], dir: cache, identity: sshd.key, knownHosts: path.join(dir, 'sshd', 'known_hosts') } };
+      assert.equal(request(push).answer.changed, true);
+      assert.deepEqual(filesIn(cache), ['node-1.tar.gz']);
+      assert.equal(request(push).answer.changed, false);
+    } finally {
+      sshd.stop();
+    }
   });
 
   it('register: idempotent, diff on a change, check changes nothing, absent deregisters once', () => {

@@ -107,6 +107,7 @@ describe('option declarations', () => {
     assert.equal(inFlagTerms(kvm, 'no such domain', undefined), 'no such domain');
     assert.equal(inFlagTerms(kvm, 'bad value', 'clientToken'), 'bad value', 'a field this command has no flag for');
     assert.equal(inFlagTerms(kvm, 'user-data x.yaml: cannot read it', 'userData'), '--user-data: x.yaml: cannot read it', 'led by the flag\'s own words');
+    assert.equal(inFlagTerms(provisionCommands.register, "hostvars: 'kvm_x': set by launch", 'hostvars'), "--var: 'kvm_x': set by launch");
     assert.equal(inFlagTerms(provisionCommands.buildImage, 'kernel /k is not a readable file', 'kernel'), '--kernel: /k is not a readable file');
   });
 

@@ -3,7 +3,7 @@ import type { Parsed } from '../declare.js';
 import type { provisionCommands as C } from '../declarations.js';
 import { ProvisionError } from '../../errors.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type Registry } from '../../store/registry.js';
-import type { RegisteredValue } from '../../records/inventory.js';
+import type { RegisteredHost, RegisteredValue } from '../../records/inventory.js';
 import { emit, settingsFrom } from './output.js';
 
 /** Numbers and true/false keep their type, as a YAML inventory would give them. */
@@ -20,16 +20,25 @@ async function withRegistry<T>(ini: string | undefined, work: (r: Registry) => P
   }
 }
 
+/**
+ * The entry register records, for the CLI and --json alike: what a launch writes and destroy
+ * trusts (kvm_*, ec2_* variables, the kvm and ec2 sources) cannot be set by hand.
+ */
+export function registeredHost(o: Omit<RegisteredHost, 'registeredAt'>): RegisteredHost {
+  for (const key of Object.keys(o.hostvars)) {
+    if (launchOwnedVar(key)) throw new ProvisionError(`hostvars: '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
+  }
+  if (launchOwnedSources.includes(o.source)) throw new ProvisionError(`source: '${o.source}' is what launch ${o.source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
+  return { ...o, registeredAt: Date.now() };
+}
+
 export async function registerCommand({ options, own }: Parsed<typeof C.register>): Promise<void> {
   const hostvars: Record<string, RegisteredValue> = {};
   for (const item of options.hostvars) {
     const at = item.indexOf('=');
-    const key = item.slice(0, at);
-    if (launchOwnedVar(key)) throw new ProvisionError(`'${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
-    hostvars[key] = parseValue(item.slice(at + 1));
+    hostvars[item.slice(0, at)] = parseValue(item.slice(at + 1));
   }
-  if (launchOwnedSources.includes(options.source)) throw new ProvisionError(`'${options.source}' is what launch ${options.source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
-  const host = { ...options, hostvars, registeredAt: Date.now() };
+  const host = registeredHost({ ...options, hostvars });
   await withRegistry(own.ini, (r) => r.register(host));
   emit({ command: 'register', host });
 }
