@@ -107,32 +107,41 @@ describe('bad ec2.ini', () => {
 });
 
 describe('unwritable cache_path', () => {
-  /** The one line and exit code of a run whose cache_path cannot be used; a dead endpoint proves no API call was made. */
+  it('the inventory from AWS with one warning naming the folder; with AWS down too, one line naming both', async () => {
+    const file = path.join(f.dir, 'plainfile');
+    writeFileSync(file, 'not a folder');
+    const ini = writeIni(f.dir, 'badcache', { cache_path: path.join(file, 'cache') });
+    const r = await runInventory(ini, ['--list'], f.moto.endpoint);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(host(f.s, 'web1').publicIp as string in JSON.parse(r.stdout)._meta.hostvars);
+    assert.match(r.stderr, /^ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it and refreshed alone \(no shared lock\): cache_path .*plainfile\/cache: cannot create the folder .*plainfile\/cache: a part of the path is not a folder \(ENOTDIR\); registered hosts left out: cannot look at .*plainfile\/cache: a part of the path is not a folder \(ENOTDIR\)\n$/);
+    const dead = await runInventory(ini, ['--list'], `http://127.0.0.1:${await freePort()}`);
+    assertFailure(dead, /^ec2-inventory: EC2 DescribeRegions in us-east-1 failed.*ECONNREFUSED.*; the cache is unreachable, .*cache_path .*plainfile\/cache: cannot create the folder/);
+  });
+
+  /** A run whose cache_path cannot be used: the inventory from AWS, and the one warning line naming why. */
+  const degraded = (why: string) => `ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it and refreshed alone (no shared lock): ${why}\n`;
   async function cacheFailure(name: string, cachePath: string): Promise<RunResult> {
-    const r = await runInventory(writeIni(f.dir, name, { cache_path: cachePath }), ['--list'], `http://127.0.0.1:${await freePort()}`);
-    assert.equal(r.stdout, '');
+    const r = await runInventory(writeIni(f.dir, name, { cache_path: cachePath }), ['--list'], f.moto.endpoint);
+    assert.ok(host(f.s, 'web1').publicIp as string in JSON.parse(r.stdout)._meta.hostvars, r.stderr);
     return r;
   }
 
-  it('a file on the way or in the place of the folder: the folder and the reason named, exit 1', async () => {
-    const file = path.join(f.dir, 'plainfile');
+  it('a file in the place of the folder: the folder and the reason named, exit 0', async () => {
+    const file = path.join(f.dir, 'plainfile2');
     writeFileSync(file, 'not a folder');
-    const under = await cacheFailure('badcache', path.join(file, 'cache'));
-    assert.deepEqual([under.code, under.stderr],
-      [1, `ec2-inventory: cache_path ${file}/cache: cannot create the folder ${file}/cache: a part of the path is not a folder (ENOTDIR)\n`]);
     const is = await cacheFailure('fileascache', file);
-    assert.deepEqual([is.code, is.stderr],
-      [1, `ec2-inventory: cache_path ${file}: cannot create the folder ${file}: a file of that name is in the way (EEXIST)\n`]);
+    assert.deepEqual([is.code, is.stderr], [0, degraded(`cache_path ${file}: cannot create the folder ${file}: a file of that name is in the way (EEXIST); ` +
+      `registered hosts left out: cannot look at ${file}/ec2-inventory.registry.json: a part of the path is not a folder (ENOTDIR)`)]);
   });
 
-  it('a read-only file system: the folder itself, or the first folder that could not be made, exit 1', { skip: rootOnly('mounting a read-only tmpfs') }, async () => {
+  it('a read-only file system: the folder itself, or the first folder that could not be made, exit 0', { skip: rootOnly('mounting a read-only tmpfs') }, async () => {
     const ro = tmpfs('64k', { readOnly: true });
     const itself = await cacheFailure('rocache', ro);
-    assert.deepEqual([itself.code, itself.stderr], [1, `ec2-inventory: cache_path ${ro}: cannot write in ${ro}: read-only file system (EROFS)\n`]);
+    assert.deepEqual([itself.code, itself.stderr], [0, degraded(`cache_path ${ro}: cannot write in ${ro}: read-only file system (EROFS)`)]);
     // mkdir -p reports ENOENT for the deepest folder here; the message names the one that failed.
     const below = await cacheFailure('roparent', path.join(ro, 'ansible', 'cache'));
-    assert.deepEqual([below.code, below.stderr],
-      [1, `ec2-inventory: cache_path ${ro}/ansible/cache: cannot create the folder ${ro}/ansible: read-only file system (EROFS)\n`]);
+    assert.deepEqual([below.code, below.stderr], [0, degraded(`cache_path ${ro}/ansible/cache: cannot create the folder ${ro}/ansible: read-only file system (EROFS)`)]);
   });
 });
 
