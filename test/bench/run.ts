@@ -20,7 +20,7 @@
 //      stage through the CLI (KVM where /dev/kvm works, TCG otherwise), with the sizes of root,
 //      template and image. EC2INV_DEBIAN_ROOT=FILE reuses a root tarball instead of building one.
 //   7. (`faults` only) the long sweeps of the fault suite (test/bench/faults.ts): how many trials held.
-// Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
+// Prints a Markdown table (docs/benchmark.md keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
