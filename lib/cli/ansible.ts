@@ -101,8 +101,12 @@ const ansibleTypes: Record<Flag['type'], string> = {
   string: 'str', path: 'path', url: 'str', int: 'int', bool: 'bool', list: 'list', choice: 'str', size: 'str', map: 'dict',
 };
 
-/** The Ansible parameter of a flag: its library field's last part in snake case, else the flag's name. */
+/**
+ * The Ansible parameter of a flag: the name its declaration gives for Ansible, else its library
+ * field's last part in snake case, else the flag's name. KEYS maps it back to the field.
+ */
 export function paramName(f: Flag): string {
+  if (f.ansible !== undefined) return f.ansible;
   const word = f.field !== undefined ? (f.field.split('.').at(-1) as string) : f.name;
   return word.replace(/-/g, '_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }

@@ -52,6 +52,11 @@ export interface Flag {
   readonly secret?: boolean;
   /** Other names of the same flag (kept for scripts written against them). */
   readonly aliases?: readonly string[];
+  /**
+   * The Ansible module's parameter, where Ansible's convention names it otherwise than the field in
+   * snake case (`wait_timeout`, `dest`, `image_id`, as amazon.aws and community.libvirt do).
+   */
+  readonly ansible?: string;
 }
 
 export interface Example {

@@ -66,7 +66,7 @@ describe('ec2_ami and ec2_instance modules (ansible-playbook against moto)', { s
 
   const instances = (count: number, state = 'present', groups = '[web]') => playbook(`i-${count}-${state}-${groups.length}`,
     `    - ec2inventory.provision.ec2_ami:\n        region: ${region}\n        image: ${disk}\n        name: mod-test\n      register: pushed\n` +
-    `    - ec2inventory.provision.ec2_instance:\n        region: ${region}\n        ami: "{{ pushed.imageId }}"\n        instance_type: t3.micro\n        count: ${count}\n        groups: ${groups}\n        tags: {Name: mod-web, Role: web}\n        wait_seconds: 60\n        state: ${state}\n`);
+    `    - ec2inventory.provision.ec2_instance:\n        region: ${region}\n        image_id: "{{ pushed.imageId }}"\n        instance_type: t3.micro\n        count: ${count}\n        groups: ${groups}\n        tags: {Name: mod-web, Role: web}\n        wait_timeout: 60\n        state: ${state}\n`);
 
   it('ec2_instance: --check launches nothing, count 2 launches two, the same task again changes nothing', async () => {
     assert.equal((await play(instances(2), '--check'))['changed'], 1);

@@ -82,7 +82,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     const unknown = await play(playbook('bad-option', `    - ec2inventory.provision.host:\n        name: db1\n        groups: [db]\n        colour: blue\n`));
     assert.notEqual(unknown.code, 0);
     assert.match(unknown.stdout, /Unsupported parameters for \(ec2inventory\.provision\.host\) module: colour/);
-    const badValue = await play(playbook('bad-value', `    - ec2inventory.provision.image:\n        from: ${dir}\n        out: ${marker}\n        format: vmdk\n`));
+    const badValue = await play(playbook('bad-value', `    - ec2inventory.provision.image:\n        from: ${dir}\n        dest: ${marker}\n        format: vmdk\n`));
     assert.notEqual(badValue.code, 0);
     assert.match(badValue.stdout, /value of format must be one of: qcow2, raw, got: vmdk/);
     const badInt = await play(playbook('bad-int', `    - ec2inventory.provision.kvm_guest:\n        uri: qemu:///system\n        pool: p\n        volume: v\n        name: n\n        groups: [g]\n        count: many\n`));
@@ -92,7 +92,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
   });
 
   it('an engine failure is the task\'s one-line msg', async () => {
-    const r = await play(playbook('engine-fails', `    - ec2inventory.provision.template:\n        rootfs: ${path.join(dir, 'no-such-root')}\n        name: t\n        out_dir: ${dir}\n`));
+    const r = await play(playbook('engine-fails', `    - ec2inventory.provision.template:\n        rootfs: ${path.join(dir, 'no-such-root')}\n        name: t\n        dest: ${dir}\n`));
     assert.notEqual(r.code, 0);
     assert.match(r.stdout, /"msg": "[^"\n]*no-such-root[^"\n]*"/);
   });
@@ -119,7 +119,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     if (!guestRootfs(t, root)) return;
     const out = path.join(dir, 'templates');
     fs.mkdirSync(out);
-    const task = (state: string) => `    - ec2inventory.provision.template:\n        rootfs: ${root}\n        name: busybox-1-x86_64\n        out_dir: ${out}\n        skip: [logs]\n        state: ${state}\n      register: tpl\n    - ansible.builtin.debug: {var: tpl.sha256}\n`;
+    const task = (state: string) => `    - ec2inventory.provision.template:\n        rootfs: ${root}\n        name: busybox-1-x86_64\n        dest: ${out}\n        skip: [logs]\n        state: ${state}\n      register: tpl\n    - ansible.builtin.debug: {var: tpl.sha256}\n`;
     const present = playbook('template', task('present'));
     assert.equal(recap((await play(present, '--check')).stdout)['changed'], 1);
     assert.deepEqual(fs.readdirSync(out), []);

@@ -20,7 +20,7 @@ options:
       - AWS region.
       - Required when I(state=present).
     type: str
-  ami:
+  image_id:
     description:
       - AMI id.
       - Required when I(state=present).
@@ -35,7 +35,7 @@ options:
       - Instances to launch.
     type: int
     default: 1
-  subnet:
+  vpc_subnet_id:
     description:
       - "Subnet id (default: the default VPC)"
     type: str
@@ -77,7 +77,7 @@ options:
     description:
       - Tag key=value of the instances and volumes.
     type: dict
-  wait_seconds:
+  wait_timeout:
     description:
       - Seconds to wait until the instances are running with an address.
     type: int
@@ -126,7 +126,7 @@ EXAMPLES = r'''
 - name: EC2 instances known by their Name tag
   ec2inventory.provision.ec2_instance:
     region: eu-west-1
-    ami: ami-0123456789abcdef0
+    image_id: ami-0123456789abcdef0
     instance_type: t3.small
     groups:
       - web
@@ -150,9 +150,9 @@ COMMAND = "launch ec2"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"region": "region", "ami": "ami", "instance_type": "instanceType", "count": "count", "subnet": "subnet", "security_groups": "securityGroups", "key_name": "keyName", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "groups": "groups", "tags": "tags", "wait_seconds": "waitSeconds", "client_token": "clientToken", "connect_timeout": "timeouts.connectTimeout", "request_timeout": "timeouts.requestTimeout", "ini": "ini"}
-REQUIRED_WHEN_PRESENT = ["region", "ami", "instance_type", "groups"]
-ARGUMENT_SPEC = {"region": {"type": "str"}, "ami": {"type": "str"}, "instance_type": {"type": "str"}, "count": {"type": "int", "default": 1}, "subnet": {"type": "str"}, "security_groups": {"type": "list", "elements": "str"}, "key_name": {"type": "str"}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "groups": {"type": "list", "elements": "str"}, "tags": {"type": "dict"}, "wait_seconds": {"type": "int", "default": 600}, "client_token": {"type": "str"}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "ini": {"type": "path"}}
+KEYS = {"region": "region", "image_id": "ami", "instance_type": "instanceType", "count": "count", "vpc_subnet_id": "subnet", "security_groups": "securityGroups", "key_name": "keyName", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "groups": "groups", "tags": "tags", "wait_timeout": "waitSeconds", "client_token": "clientToken", "connect_timeout": "timeouts.connectTimeout", "request_timeout": "timeouts.requestTimeout", "ini": "ini"}
+REQUIRED_WHEN_PRESENT = ["region", "image_id", "instance_type", "groups"]
+ARGUMENT_SPEC = {"region": {"type": "str"}, "image_id": {"type": "str"}, "instance_type": {"type": "str"}, "count": {"type": "int", "default": 1}, "vpc_subnet_id": {"type": "str"}, "security_groups": {"type": "list", "elements": "str"}, "key_name": {"type": "str"}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "groups": {"type": "list", "elements": "str"}, "tags": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 600}, "client_token": {"type": "str"}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "ini": {"type": "path"}}
 
 
 def main():

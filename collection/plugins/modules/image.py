@@ -43,7 +43,7 @@ options:
     choices:
       - qcow2
       - raw
-  out:
+  dest:
     description:
       - Image file to write.
       - Required when I(state=present).
@@ -100,7 +100,7 @@ EXAMPLES = r'''
 - name: A bootable disk image built from a root filesystem or template cache
   ec2inventory.provision.image:
     from: templates/debian-12-x86_64-minimal.tar.gz
-    out: debian.qcow2
+    dest: debian.qcow2
 '''
 
 RETURN = r'''
@@ -132,9 +132,9 @@ COMMAND = "build image"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"from": "from", "kernel": "kernel", "initrd": "initrd", "size": "size", "format": "format", "out": "out", "boot_loader": "bootLoader", "root": "root", "for": "for", "grub_dir": "grubDir"}
-REQUIRED_WHEN_PRESENT = ["from", "out"]
-ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "out": {"type": "path"}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}}
+KEYS = {"from": "from", "kernel": "kernel", "initrd": "initrd", "size": "size", "format": "format", "dest": "out", "boot_loader": "bootLoader", "root": "root", "for": "for", "grub_dir": "grubDir"}
+REQUIRED_WHEN_PRESENT = ["from", "dest"]
+ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "dest": {"type": "path"}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}}
 
 
 def main():

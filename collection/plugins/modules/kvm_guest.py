@@ -75,11 +75,11 @@ options:
       - Required when I(state=present).
     type: list
     elements: str
-  vars:
+  hostvars:
     description:
       - Host variable key=value.
     type: dict
-  wait_seconds:
+  wait_timeout:
     description:
       - "Seconds to wait until the guests are ready (0: do not wait)"
     type: int
@@ -206,9 +206,9 @@ COMMAND = "launch kvm"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"uri": "uri", "pool": "pool", "volume": "volume", "name": "name", "count": "count", "memory": "memory", "vcpus": "vcpus", "network": "network", "ip": "ip", "gateway": "gateway", "forwards": "forwards", "groups": "groups", "vars": "vars", "wait_seconds": "waitSeconds", "ready_line": "readyLine", "ready_port": "readyPort", "ready_send": "readySend", "accel": "accel", "cmdline": "cmdline", "adopt": "adopt", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "address_source": "addressSource", "restrict_network": "restrictNetwork", "ini": "ini"}
+KEYS = {"uri": "uri", "pool": "pool", "volume": "volume", "name": "name", "count": "count", "memory": "memory", "vcpus": "vcpus", "network": "network", "ip": "ip", "gateway": "gateway", "forwards": "forwards", "groups": "groups", "hostvars": "vars", "wait_timeout": "waitSeconds", "ready_line": "readyLine", "ready_port": "readyPort", "ready_send": "readySend", "accel": "accel", "cmdline": "cmdline", "adopt": "adopt", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "address_source": "addressSource", "restrict_network": "restrictNetwork", "ini": "ini"}
 REQUIRED_WHEN_PRESENT = ["uri", "pool", "volume", "name", "groups"]
-ARGUMENT_SPEC = {"uri": {"type": "str"}, "pool": {"type": "str"}, "volume": {"type": "str"}, "name": {"type": "str"}, "count": {"type": "int", "default": 1}, "memory": {"type": "str", "default": "256M"}, "vcpus": {"type": "int", "default": 1}, "network": {"type": "str", "default": "user"}, "ip": {"type": "str"}, "gateway": {"type": "str"}, "forwards": {"type": "list", "elements": "str"}, "groups": {"type": "list", "elements": "str"}, "vars": {"type": "dict"}, "wait_seconds": {"type": "int", "default": 120}, "ready_line": {"type": "str"}, "ready_port": {"type": "int"}, "ready_send": {"type": "str"}, "accel": {"type": "str", "default": "auto", "choices": ["auto", "kvm", "qemu"]}, "cmdline": {"type": "str"}, "adopt": {"type": "bool", "default": False}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "address_source": {"type": "str", "default": "auto", "choices": ["auto", "lease", "agent", "arp"]}, "restrict_network": {"type": "bool", "default": False}, "ini": {"type": "path"}}
+ARGUMENT_SPEC = {"uri": {"type": "str"}, "pool": {"type": "str"}, "volume": {"type": "str"}, "name": {"type": "str"}, "count": {"type": "int", "default": 1}, "memory": {"type": "str", "default": "256M"}, "vcpus": {"type": "int", "default": 1}, "network": {"type": "str", "default": "user"}, "ip": {"type": "str"}, "gateway": {"type": "str"}, "forwards": {"type": "list", "elements": "str"}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 120}, "ready_line": {"type": "str"}, "ready_port": {"type": "int"}, "ready_send": {"type": "str"}, "accel": {"type": "str", "default": "auto", "choices": ["auto", "kvm", "qemu"]}, "cmdline": {"type": "str"}, "adopt": {"type": "bool", "default": False}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "address_source": {"type": "str", "default": "auto", "choices": ["auto", "lease", "agent", "arp"]}, "restrict_network": {"type": "bool", "default": False}, "ini": {"type": "path"}}
 
 
 def main():

@@ -29,7 +29,7 @@ options:
       - More packages to install.
     type: list
     elements: str
-  out:
+  dest:
     description:
       - "Tarball to write: ROOT.tar, or .tar.gz, .tar.xz, .tar.zst."
       - Required when I(state=present).
@@ -65,7 +65,7 @@ author:
 EXAMPLES = r'''
 - name: A Debian root filesystem tarball
   ec2inventory.provision.rootfs:
-    out: bookworm.tar
+    dest: bookworm.tar
 '''
 
 RETURN = r'''
@@ -93,9 +93,9 @@ COMMAND = "build rootfs"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"suite": "suite", "mirror": "mirror", "include": "include", "out": "out", "for": "for"}
-REQUIRED_WHEN_PRESENT = ["out"]
-ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "out": {"type": "path"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}}
+KEYS = {"suite": "suite", "mirror": "mirror", "include": "include", "dest": "out", "for": "for"}
+REQUIRED_WHEN_PRESENT = ["dest"]
+ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}}
 
 
 def main():

@@ -49,7 +49,7 @@ options:
       - Template name (required except for proxmox, where it is the flavour in the derived name,
         default 'standard')
     type: str
-  out_dir:
+  dest:
     description:
       - Output folder.
       - Required when I(state=present).
@@ -133,7 +133,7 @@ EXAMPLES = r'''
 - name: An OpenVZ template cache built from a root filesystem
   ec2inventory.provision.template:
     rootfs: bookworm.tar
-    out_dir: templates
+    dest: templates
 '''
 
 RETURN = r'''
@@ -161,9 +161,9 @@ COMMAND = "build template"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "out_dir": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
-REQUIRED_WHEN_PRESENT = ["rootfs", "out_dir"]
-ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "out_dir": {"type": "path"}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}}
+KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "dest": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
+REQUIRED_WHEN_PRESENT = ["rootfs", "dest"]
+ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path"}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}}
 
 
 def main():
