@@ -16,8 +16,8 @@ export { listInventory, hostInventory, refreshInventory };
 export type { RequestOptions, Progress, Index };
 export { json_format_dict as formatInventory } from './ec2py/format.js';
 
-/** A hostvar value: a string, number or boolean; a list or map for a few (ec2_block_devices, expanded CSV tags); null for None. */
-export type HostVarValue = string | number | boolean | null | string[] | Record<string, string>;
+/** A hostvar value: a string, number or boolean; a list or map for a few (ec2_block_devices, expanded CSV tags, aws_ec2_hostvars); null for None. */
+export type HostVarValue = string | number | boolean | null | HostVarValue[] | { [key: string]: HostVarValue };
 
 /**
  * One host's variables. The ones every EC2 host has are named (ec2.py's names); KVM guests and

@@ -11,6 +11,7 @@ import type { Group, HostVars, HostVarValue, Index, Inventory } from '../records
 import { add_elasticache_cluster, add_elasticache_replication_group } from './elasticache.js';
 import { add_rds_clusters } from './rdsClusters.js';
 import { groupNameProblem, push, push_group, to_safe } from './groups.js';
+import { withAwsEc2Vars } from './awsEc2.js';
 import { accountHostname, arnAccount, push_account_groups, withAccountVars } from './accounts.js';
 import type { FullRuleSettings, HostVarsStore, HostVarsWalk, RuleSettings, SharedAccounts, State } from './types.js';
 
@@ -267,7 +268,8 @@ export function add_instance(state: State, record: EC2Record): void {
   push(inventory, 'ec2', hostname);
   push_account_groups(state, hostname, record.ownerId);
 
-  const vars = withAccountVars(state, record.ownerId, host_info_from_instance(record, state));
+  const ec2py = host_info_from_instance(record, state);
+  const vars = withAccountVars(state, record.ownerId, settings.awsEc2Hostvars ? withAwsEc2Vars(record, ec2py) : ec2py);
   state.hostvars.setWalk(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 

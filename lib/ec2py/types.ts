@@ -9,7 +9,7 @@ export type LaterRuleSettings = Pick<
   LaterSettings,
   | 'hostnameVariable' | 'destinationFormat' | 'route53Hostnames' | 'instanceStates' | 'includeRdsClusters'
   | 'allElasticacheClusters' | 'allElasticacheNodes' | 'allElasticacheReplicationGroups'
-  | 'replaceDashInGroups' | 'expandCsvTags' | 'groupBy' | 'extraHostvars' | 'instanceFilterCalls'
+  | 'replaceDashInGroups' | 'expandCsvTags' | 'groupBy' | 'extraHostvars' | 'awsEc2Hostvars' | 'instanceFilterCalls'
 >;
 
 export type RuleSettings = Pick<

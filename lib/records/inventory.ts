@@ -6,7 +6,8 @@ import type { JsonValue } from './aws.js';
  * Hostvar values: boto 2's scalars ('' for None), plus what the later ec2.py's options add: the
  * list of an expanded CSV tag, the ec2_block_devices map, and None for an unknown account id.
  */
-export type HostVarValue = string | number | boolean | null | string[] | Record<string, string>;
+/** JSON: lists and maps for a few (ec2_block_devices, expanded CSV tags, aws_ec2_hostvars' placement, tags, security_groups). */
+export type HostVarValue = string | number | boolean | null | HostVarValue[] | { [key: string]: HostVarValue };
 export type HostVars = Record<string, HostVarValue>;
 
 /** A group is a host list, or (with nested_groups) an object with hosts and child group names. */

@@ -44,6 +44,7 @@ export interface LaterSettings {
   expandCsvTags: boolean;
   groupBy: Readonly<Record<GroupBySwitch, boolean>>;
   extraHostvars: boolean;
+  awsEc2Hostvars: boolean;
   stackFilters: boolean;
   /**
    * The DescribeInstances calls to make, each with its filters (ANDed by AWS; values of one name
@@ -101,6 +102,7 @@ export function parseLaterSettings(r: Reader, ctx: LaterContext): LaterSettings 
     expandCsvTags: r.read('expand_csv_tags'),
     groupBy,
     extraHostvars: r.read('extra_hostvars'),
+    awsEc2Hostvars: r.read('aws_ec2_hostvars'),
     stackFilters,
     instanceFilterCalls: filterCalls(ctx, stackFilters),
     iamRole: r.read('iam_role') || undefined,

@@ -449,6 +449,18 @@ ec2.py option: the last ec2.py always added them.) With [account NAME] sections 
 ec2_account_id (its own account) and ec2_account_name whatever this says.`,
   },
   {
+    name: 'aws_ec2_hostvars',
+    type: 'bool',
+    default: 'False',
+    topic: 'Host variables',
+    doc: `Also give EC2 hosts the variables of amazon.aws's aws_ec2 inventory plugin, so its users'
+keyed_groups and compose work unchanged: instance_id, instance_type, image_id, key_name,
+launch_time, architecture, placement (region, availability_zone), state (name, code), tags (a
+map), private_ip_address, public_ip_address, private_dns_name, public_dns_name, vpc_id, subnet_id,
+security_groups (group_id, group_name) and owner_id; one that AWS does not report is left out, as
+aws_ec2 leaves it out. (Not an ec2.py option.)`,
+  },
+  {
     name: 'stack_filters',
     type: 'bool',
     default: 'False',

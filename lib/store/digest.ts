@@ -18,6 +18,7 @@ export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process
     if (notInKey.has(key)) continue;
     // Added after caches existed: left out while empty, so those caches keep their keys.
     if (key === 'libvirtUris' && Array.isArray(value) && value.length === 0) continue;
+    if (key === 'awsEc2Hostvars' && value === false) continue;
     const accounts = settings.accounts ?? [];
     if (key === 'accounts' && accounts.length === 0) continue;
     // How accounts are merged changes the output only when there are accounts to merge.

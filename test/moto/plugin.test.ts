@@ -171,6 +171,43 @@ strict: false
     assert.match(unwrapped(flushed.stderr), /cannot run .*no-such-program/);
   });
 
+  it('with aws_ec2_hostvars, an aws_ec2 keyed_groups and compose work unchanged; the ec2.py variables stay as they were', async () => {
+    const web1 = host(s, 'web1');
+    const ec2 = new EC2Client(clientConfig(moto.endpoint, web1.region));
+    await ec2.send(new CreateTagsCommand({ Resources: [web1.id], Tags: [{ Key: 'Role', Value: 'web' }] }));
+    const awsIni = writeIni(dir, 'aws-vars', { aws_ec2_hostvars: 'True', rds: 'False' });
+    const constructed = `keyed_groups:\n  - key: tags.Role\n    prefix: role\ncompose:\n  ansible_host: private_ip_address\n`;
+    const file = path.join(dir, 'aws-vars.ec2_inventory.yml');
+    writeFileSync(file, `plugin: ec2inventory.provision.ec2_inventory\nini_path: ${path.basename(awsIni)}\n${constructed}`);
+    const inv = await list(file);
+    const ip = web1.publicIp as string;
+    assert.deepEqual(inv['role_web']?.hosts, [ip]);
+    assert.ok(inv['tag_Role_web']?.hosts?.includes(ip), 'the ec2.py groups stay');
+    const vars = inv._meta.hostvars[ip] as Record<string, unknown>;
+    assert.equal(vars['ansible_host'], web1.privateIp);
+    assert.equal(vars['instance_id'], web1.id);
+    assert.equal(vars['key_name'], 'ops-key');
+    assert.equal(vars['public_dns_name'], web1.publicDns);
+    assert.deepEqual((vars['placement'] as Record<string, unknown>)['region'], web1.region);
+    assert.deepEqual(vars['state'], { code: 16, name: 'running' });
+    assert.equal((vars['tags'] as Record<string, unknown>)['Role'], 'web');
+    assert.deepEqual((vars['security_groups'] as { group_name: string }[]).map((g) => g.group_name).sort(), ['db access:5432', 'web']);
+    assert.match(vars['launch_time'] as string, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{6})?\+00:00$/);
+    assert.equal(typeof vars['owner_id'], 'string');
+
+    // Off (the default), the script prints exactly the ec2.py variables it printed with it on
+    // (without RDS, whose latest_restorable_time moto gives as the time of the call).
+    const on = JSON.parse((await run(inventoryBin, ['--list', '--refresh-cache'], { ...env, EC2_INI_PATH: awsIni })).stdout) as Listing;
+    const offIni = writeIni(dir, 'aws-vars-off', { rds: 'False' });
+    const off = await run(inventoryBin, ['--list', '--refresh-cache'], { ...env, EC2_INI_PATH: offIni });
+    const parsedOff = JSON.parse(off.stdout) as Listing;
+    assert.equal(parsedOff._meta.hostvars[ip]?.['instance_id'], undefined);
+    const awsNames = ['architecture', 'image_id', 'instance_id', 'instance_type', 'key_name', 'launch_time', 'owner_id', 'placement', 'private_dns_name',
+      'private_ip_address', 'public_dns_name', 'public_ip_address', 'security_groups', 'state', 'subnet_id', 'tags', 'vpc_id'];
+    for (const v of Object.values(on._meta.hostvars)) for (const n of awsNames) delete v[n];
+    assert.deepEqual(on, parsedOff);
+  });
+
   it('fails with the program\'s one-line error, naming the configuration file', async () => {
     writeIni(dir, 'bad', { cache_max_age: 'soon' });
     const file = path.join(dir, 'bad.ec2_inventory.yml');

@@ -66,6 +66,17 @@ describe('writeInventoryFile', () => {
     assertSameAsInMemory(syntheticRecords(50, 'us-east-1'), { ...base, nestedGroups: true, expandCsvTags: true, extraHostvars: true });
   });
 
+  it('and with aws_ec2_hostvars, whose variables the rules give in key order among ec2.py\'s', () => {
+    const records = syntheticRecords(20, 'us-east-1');
+    assertSameAsInMemory(records, { ...base, awsEc2Hostvars: true });
+    const { inventory } = buildInventory(records, { ...base, awsEc2Hostvars: true });
+    for (const vars of Object.values(inventory._meta.hostvars)) {
+      const names = Object.keys(vars);
+      assert.deepEqual(names, [...names].sort());
+      assert.ok(names.includes('instance_id') && names.includes('tags') && names.includes('ec2_id'), names.join(' '));
+    }
+  });
+
   it('and with non-ASCII tags, integer-like and astral group names, and a host listed twice', () => {
     const data: FetchedData = {
       route53: [

@@ -21,6 +21,9 @@ description:
   - Configuration is a YAML file whose name ends in C(ec2_inventory.yml) or C(ec2_inventory.yaml).
   - C(keyed_groups), C(groups) and C(compose) work on top of ec2.py's groups, as in any
     constructed inventory; the inventory cache options cache the program's output.
+  - With C(aws_ec2_hostvars = True) in the ec2.ini, EC2 hosts also have amazon.aws C(aws_ec2)'s host
+    variables (C(tags), C(private_ip_address), C(placement.region), ...), so the C(keyed_groups) and
+    C(compose) of an C(aws_ec2) configuration work unchanged.
 author:
   - ec2-inventory developers
 extends_documentation_fragment:
