@@ -5,17 +5,11 @@
 import type { EC2Record } from '../records/aws.js';
 import type { HostVarValue } from '../records/inventory.js';
 import type { HostVarsWalk } from './types.js';
+import { pythonIsoformat } from './rdsClusters.js';
 
 type AwsVar = readonly [name: string, get: (r: EC2Record) => HostVarValue | undefined];
 
 const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
-
-/** Python's datetime.isoformat() of a UTC time, as boto3's parsed launch_time prints. */
-function pythonIsoTime(d: Date): string {
-  const text = d.toISOString();
-  const ms = d.getUTCMilliseconds();
-  return `${text.slice(0, 19)}${ms === 0 ? '' : `.${String(ms).padStart(3, '0')}000`}+00:00`;
-}
 
 /** Only what AWS reported: aws_ec2 has no key for an absent field (no public address, no key pair). */
 function present(value: string | undefined): string | undefined {
@@ -29,7 +23,7 @@ const awsVars: readonly AwsVar[] = ([
   ['instance_id', (r) => r.instance.InstanceId],
   ['instance_type', (r) => r.instance.InstanceType],
   ['key_name', (r) => present(r.instance.KeyName)],
-  ['launch_time', (r) => (r.instance.LaunchTime ? pythonIsoTime(r.instance.LaunchTime) : undefined)],
+  ['launch_time', (r) => (r.instance.LaunchTime ? pythonIsoformat(r.instance.LaunchTime) : undefined)],
   ['owner_id', (r) => r.ownerId],
   ['placement', (r) => {
     const placement = dict<string>();

@@ -218,6 +218,19 @@ describe('settings of the later ec2.py', () => {
     assert.equal(s.credentials, undefined);
   });
 
+  it('keeps the cache digest that caches made before aws_ec2_hostvars existed while it is off, and changes it when on', () => {
+    const account = '\n[account staging]\niam_role = arn:aws:iam::123456789012:role/staging\n';
+    for (const extra of ['', account]) {
+      const settings = parseSettings(minimal + extra, 'ec2.ini', {});
+      // The settings as they were before the option: no such key, in [ec2] or in an account.
+      const before = { ...settings, accounts: settings.accounts?.map((a) => { const { awsEc2Hostvars: _, ...rest } = a; return rest; }) } as typeof settings;
+      delete (before as Partial<typeof settings>).awsEc2Hostvars;
+      if (!settings.accounts) delete before.accounts;
+      assert.equal(cacheDigest(settings, {}), cacheDigest(before, {}));
+      assert.notEqual(cacheDigest(parseSettings(minimal + 'aws_ec2_hostvars = True\n' + extra, 'ec2.ini', {}), {}), cacheDigest(settings, {}));
+    }
+  });
+
   it('gives each profile, role, [credentials] key and destination format its own cache digest; the secret none', () => {
     const digest = (extra: string, overrides = {}) => cacheDigest(parseSettings(minimal + extra, 'ec2.ini', {}, overrides), {});
     const plain = digest('');
