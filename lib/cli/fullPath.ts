@@ -76,7 +76,7 @@ export async function runFullPath(argv: string[], v8Flags: readonly string[], en
  * set with v8.setFlagsFromString, which V8's cache check sees but process.execArgv does not.
  */
 export function loadFullPath(
-  bundleFile: string, v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env, stderr = (text: string) => void process.stderr.write(text),
+  bundleFile: string, v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env, stderr: (text: string) => void = (text) => void process.stderr.write(text),
 ): FullPath {
   const trace = env['EC2_INVENTORY_TRACE'] ? (line: string) => stderr(`ec2-inventory: trace: code cache ${line}\n`) : () => {};
   const source = fs.readFileSync(bundleFile, 'latin1');
