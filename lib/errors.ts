@@ -53,10 +53,6 @@ export class ProvisionError extends Error {
   }
 }
 
-export function errnoCode(err: unknown): string | undefined {
-  return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
-}
-
 /**
  * Turns a file-system error from reading a tree (EACCES on a root-only file, ELOOP, ...) into a
  * user error that names the path, instead of a stack trace.
@@ -112,6 +108,10 @@ const syscallVerbs: Readonly<Record<string, string>> = {
   connect: 'connect to', spawn: 'run', mkdtemp: 'create a temporary folder in', utime: 'set the time of',
 };
 
+/**
+ * The system error code of an error (`ENOENT`, `EACCES`, `ECONNREFUSED`...), or undefined for
+ * anything else: the one test of "is this a system error" every stage uses.
+ */
 export function errnoOf(err: unknown): string | undefined {
   const code = (err as { code?: unknown } | null)?.code;
   // Node's own ERR_* codes are programming errors, not system errors.
@@ -121,6 +121,16 @@ export function errnoOf(err: unknown): string | undefined {
 /** The words for a system error code (`ENOSPC` → "no space left on the device"), or undefined. */
 export function errnoText(code: string): string | undefined {
   return errnoWords[code];
+}
+
+/**
+ * Names `file` in a system error that came without a path (a write stream's ENOSPC carries only
+ * `syscall: 'write'`), so that describeSystemError says which file could not be written.
+ */
+export function atPath<T>(err: T, file: string): T {
+  const e = err as NodeJS.ErrnoException | null;
+  if (errnoOf(err) !== undefined && e && typeof e === 'object' && e.path === undefined) e.path = file;
+  return err;
 }
 
 /**

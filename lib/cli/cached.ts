@@ -38,6 +38,8 @@ export function serveCachedList(argv: readonly string[], env: NodeJS.ProcessEnv 
   if (!cache) return false;
   try {
     const served = copyOut(cache, fd);
+    // Not before: when nothing was served the full path answers, and warns itself.
+    if (served) for (const warning of cache.warnings) process.stderr.write(`ec2-inventory: warning: ${warning}\n`);
     if (served && env['EC2_INVENTORY_TRACE']) process.stderr.write('ec2-inventory: trace: --list served from the cache by the fast path\n');
     return served;
   } finally {
@@ -50,6 +52,8 @@ interface OpenCache {
   /** Where the output starts in the file (after the merged output's header line), and its length. */
   start: number;
   size: number;
+  /** The ini's warnings, recorded with the read key by the refresh that read the same ini. */
+  warnings: string[];
 }
 
 interface Meta {
@@ -57,7 +61,7 @@ interface Meta {
   nonce: string;
   cacheBytes: number;
   indexBytes: number;
-  read: { key: string; maxAge: number };
+  read: { key: string; maxAge: number; warnings?: string[] };
 }
 
 function readMeta(file: string): { meta: Meta; text: string } | undefined {
@@ -111,7 +115,9 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
     // file opened may not be the one meta describes.
     const after = readMeta(metaFile);
     const current = registry === undefined ? total === meta.cacheBytes : start !== undefined;
-    if (current && start !== undefined && after && after.text === before.text) return { fd, start, size: total - start };
+    if (current && start !== undefined && after && after.text === before.text) {
+      return { fd, start, size: total - start, warnings: Array.isArray(meta.read.warnings) ? meta.read.warnings : [] };
+    }
   } catch {
     // closed below
   }

@@ -58,6 +58,7 @@ export async function main(argv: string[], io: Io = processIo, executable = proc
   const progress = progressReporter(io);
   try {
     const settings = readSettings(defaultIniPath(executable), process.env, { profile: args.profile });
+    for (const warning of settings.warnings ?? []) io.stderr(`ec2-inventory: warning: ${warning}\n`);
     const options: RequestOptions = {
       refresh: args.refreshCache,
       onProgress: progress.report,

@@ -2,7 +2,7 @@
 // commands live in their own file and cli.ts only mounts them.
 import type { Argv } from 'yargs';
 import { numberOption } from './numbers.js';
-import { defaultIniPath, readSettings } from '../settings/read.js';
+import { provisionSettings } from './settings.js';
 import { destroyEc2 } from '../provision/ec2/destroy.js';
 import { launchEc2, parseGroups, parseTags } from '../provision/ec2/launch.js';
 import { architectures, bootModes, pushEc2, type Architecture, type BootMode, type PushProgress } from '../provision/ec2/push.js';
@@ -25,7 +25,7 @@ function withTimeouts<T>(b: Argv<T>) {
 const timeoutsOf = (a: { 'connect-timeout': number; 'request-timeout': number }) => ({ connectTimeout: a['connect-timeout'], requestTimeout: a['request-timeout'] });
 
 function settingsFrom(ini: string | undefined) {
-  return readSettings(ini ?? defaultIniPath(process.argv[1] ?? 'ec2-provision'));
+  return provisionSettings(ini);
 }
 
 // Scripts and Ansible read stdout and often capture stderr; what is only news to a person waiting

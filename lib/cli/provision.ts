@@ -1,6 +1,8 @@
 import yargs, { type Argv } from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import { numberOption } from './numbers.js';
+import { UsageError, collect, yargsOptions } from './args.js';
+import { provisionCommands } from './declarations.js';
 import { ProvisionError, failureLine } from '../errors.js';
 import { removeLeftoversSync } from '../provision/outputs.js';
 import { interrupt, interruptedBy } from '../provision/interrupt.js';
@@ -9,16 +11,17 @@ import { ROOT_PARTUUID, buildImage, imageFormats, type ImageFormat } from '../pr
 import { buildTemplate } from '../provision/template/build.js';
 import { buildRootfs, rootfsTargets, type RootfsTarget } from '../provision/rootfs/build.js';
 import { templateSteps } from '../provision/template/steps.js';
-import { compressions, type Compression } from '../provision/template/compress.js';
 import { pushKvm } from '../provision/libvirt/push.js';
 import { pushTemplate } from '../provision/openvz/push.js';
 import { addressSources, launchKvm, parseVars, type Accel, type AddressSource } from '../provision/libvirt/launch.js';
 import { DEFAULT_USER } from '../provision/cloudinit.js';
 import { destroyKvm } from '../provision/libvirt/destroy.js';
-import { defaultIniPath, readSettings } from '../settings/read.js';
+import { provisionSettings } from './settings.js';
 import { launchOwnedSources, launchOwnedVar, openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredValue } from '../records/inventory.js';
 import { destroyEc2Command, launchEc2Command, pushEc2Command } from './provision-ec2.js';
+
+const buildTemplateDecl = provisionCommands.buildTemplate;
 
 // stdout carries exactly one JSON document (the summary) so scripts can parse it; everything a
 // human should see while waiting goes to stderr.
@@ -64,28 +67,11 @@ function templateCommands(y: Argv): Argv {
   return y
     .command(
       'build',
-      'Turn a root filesystem into an OpenVZ template cache NAME.tar.gz (+ .sha256 and manifest)',
-      (b) =>
-        b
-          .option('rootfs', { alias: 'from', type: 'string', demandOption: true, describe: 'Root filesystem: a folder (only read, never changed) or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst, docker/podman export)' })
-          .option('name', { type: 'string', demandOption: true, describe: 'Template name, e.g. debian-12-x86_64-minimal' })
-          .option('out', { type: 'string', demandOption: true, describe: 'Output folder' })
-          .option('skip', { type: 'string', array: true, default: [] as string[], describe: `Preparation steps to leave out (${templateSteps.map((s) => s.name).join(', ')})` })
-          .option('all-root', { type: 'boolean', default: false, describe: 'Make every entry 0:0 (default: only the tree owner becomes root)' })
-          .option('compress', { choices: compressions, default: 'gzip' as Compression, describe: 'NAME.tar.gz (gzip, in parallel), NAME.tar.zst (zstd: Proxmox) or NAME.tar.xz (xz: vzctl)' })
-          .option('force', { type: 'boolean', default: false, describe: 'Replace existing outputs' })
-          .strict(),
+      buildTemplateDecl.summary,
+      (b) => b.options(yargsOptions(buildTemplateDecl)).strict(),
       async (a) => {
-        const r = await buildTemplate({
-          rootfs: a.rootfs,
-          name: a.name,
-          compress: a.compress,
-          outDir: a.out,
-          skip: a.skip,
-          force: a.force,
-          ownership: a['all-root'] ? 'all-root' : 'map-builder',
-          log: progress,
-        });
+        const { options, own } = collect(buildTemplateDecl, a);
+        const r = await buildTemplate({ ...options, ownership: own['all-root'] ? 'all-root' : 'map-builder', log: progress });
         emit({ command: 'template build', ...r });
       },
     )
@@ -139,7 +125,7 @@ function imageCommands(y: Argv): Argv {
 // The registry lives beside the inventory's cache, so it is found through the same ec2.ini:
 // --ini, else EC2_INI_PATH, else ec2.ini beside the executable (bin/, where ec2-inventory is).
 function registrySettings(ini: string | undefined): RegistrySettings {
-  return readSettings(ini ?? defaultIniPath(process.argv[1] ?? 'bin/provision'));
+  return provisionSettings(ini);
 }
 
 const iniOption = { type: 'string', describe: 'ec2.ini whose cache_path / cache_connection holds the registry (default: EC2_INI_PATH, or ec2.ini beside the program)' } as const;
@@ -287,6 +273,17 @@ async function withRegistry<T>(ini: string | undefined, work: (r: Awaited<Return
   }
 }
 
+// The library names the option a bad value came through (ProvisionError.field); the flag is that
+// name in kebab case, or the word the command line uses where it differs.
+const flagWords: Readonly<Record<string, string>> = {
+  forwards: 'forward', vars: 'var', tags: 'tag', waitSeconds: 'wait', outDir: 'out', restrictNetwork: 'restrict',
+  instanceIds: 'instance-id', names: 'name', securityGroups: 'security-group',
+};
+function flagOf(err: unknown): string {
+  if (!(err instanceof ProvisionError) || err.field === undefined) return '';
+  return `--${flagWords[err.field] ?? err.field.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}: `;
+}
+
 // As a shell reports a command killed by the signal: 128 + its number.
 const signalExitCode = { SIGINT: 130, SIGTERM: 143 } as const;
 
@@ -363,10 +360,10 @@ export async function main(argv: string[] = hideBin(process.argv)): Promise<void
       // the README says, 1 for everything else.
       // yargs reports a failed check of an option's value (numbers.ts) as its own YError: usage.
       if (err && err.name !== 'YError') {
-        progress(`error: ${failureLine(err)}`);
+        progress(`error: ${err instanceof UsageError ? err.message : `${flagOf(err)}${failureLine(err)}`}`);
         const signal = interruptedBy();
         if (signal) removeLeftoversSync();
-        const usage = err instanceof ProvisionError && err.code === 'EUSAGE';
+        const usage = err instanceof UsageError || (err instanceof ProvisionError && err.code === 'EUSAGE');
         process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : usage ? 2 : 1);
       }
       y.showHelp((s: string) => process.stderr.write(s + '\n'));

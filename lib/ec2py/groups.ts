@@ -27,3 +27,16 @@ export function to_safe(word: string, replaceDash = false): string {
 }
 const safeWord = /^[A-Za-z0-9_-]*$/;
 const safeWordNoDash = /^[A-Za-z0-9_]*$/;
+
+/** Groups Ansible's JSON inventory gives a meaning of its own: no host list may take those names. */
+export const reservedGroups: readonly string[] = ['_meta', 'all', 'ungrouped'];
+
+/**
+ * Why `name` cannot be an inventory group a user asks for (a launch's groups, a registered host's,
+ * the launch groups tag), or undefined when it can: the names to_safe leaves alone, not reserved.
+ */
+export function groupNameProblem(name: string): string | undefined {
+  if (!/^[A-Za-z0-9_-]+$/.test(name)) return 'may only hold letters, digits, - and _';
+  if (reservedGroups.includes(name)) return 'is reserved';
+  return undefined;
+}

@@ -10,7 +10,7 @@ import type { FetchedData, RegionRecords, Route53RecordSet } from '../records/aw
 import type { Group, HostVars, HostVarValue, Index, Inventory } from '../records/inventory.js';
 import { add_elasticache_cluster, add_elasticache_replication_group } from './elasticache.js';
 import { add_rds_clusters } from './rdsClusters.js';
-import { push, push_group, to_safe } from './groups.js';
+import { groupNameProblem, push, push_group, to_safe } from './groups.js';
 import type { FullRuleSettings, HostVarsStore, HostVarsWalk, RuleSettings, State } from './types.js';
 
 const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
@@ -136,7 +136,7 @@ export const LAUNCH_GROUPS_TAG = 'ec2-inventory:groups';
 /** Group names from that tag's value; names a user could not have asked for are ignored. */
 export function requestedGroups(value: string): string[] {
   return [...new Set(value.split(',').map((g) => g.trim()))]
-    .filter((g) => /^[A-Za-z0-9_-]+$/.test(g) && g !== '_meta' && g !== 'all' && g !== 'ungrouped');
+    .filter((g) => groupNameProblem(g) === undefined);
 }
 
 /**

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
-import { ProvisionError, errnoCode } from '../errors.js';
+import { ProvisionError, errnoOf } from '../errors.js';
 import { requireTools, run } from '../run.js';
 
 export type CloudConfig = Record<string, unknown>;
@@ -62,10 +62,10 @@ export function readSshPublicKey(file: string): string[] {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ProvisionError(`--ssh-key ${file}: cannot read it (${errnoCode(err) ?? String(err)})`, 'ENOENT');
+    throw new ProvisionError(`SSH public key ${file}: cannot read it (${errnoOf(err) ?? String(err)})`, 'ENOENT', 'sshKey');
   }
   if (/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----|PuTTY-User-Key-File/.test(text)) {
-    throw new ProvisionError(`--ssh-key ${file} is a private key: give the public key (${file.endsWith('.pub') ? 'the .pub file' : `${file}.pub`}); nothing was copied`, 'EPRIVATEKEY');
+    throw new ProvisionError(`SSH public key ${file} is a private key: give the public key (${file.endsWith('.pub') ? 'the .pub file' : `${file}.pub`}); nothing was copied`, 'EPRIVATEKEY', 'sshKey');
   }
   const keys: string[] = [];
   for (const [i, raw] of text.split('\n').entries()) {
@@ -73,11 +73,11 @@ export function readSshPublicKey(file: string): string[] {
     if (line === '' || line.startsWith('#')) continue;
     const [type, blob] = line.split(/\s+/);
     if (!KEY_TYPES.test(type ?? '') || !/^[A-Za-z0-9+/]+={0,3}$/.test(blob ?? '') || !keyBlobMatches(type!, blob!)) {
-      throw new ProvisionError(`--ssh-key ${file}: line ${i + 1} is not an OpenSSH public key (expected "ssh-ed25519 AAAA... comment")`, 'EBADKEY');
+      throw new ProvisionError(`SSH public key ${file}: line ${i + 1} is not an OpenSSH public key (expected "ssh-ed25519 AAAA... comment")`, 'EBADKEY', 'sshKey');
     }
     keys.push(line);
   }
-  if (keys.length === 0) throw new ProvisionError(`--ssh-key ${file}: no public key in it`, 'EBADKEY');
+  if (keys.length === 0) throw new ProvisionError(`SSH public key ${file}: no public key in it`, 'EBADKEY', 'sshKey');
   return keys;
 }
 
@@ -90,7 +90,7 @@ function keyBlobMatches(type: string, blob: string): boolean {
 }
 
 /** Classifies user-data: a `#cloud-config` YAML mapping, or a script (`#!`). Anything else is refused. */
-export function parseUserData(text: string, source = 'user-data'): UserData {
+export function parseUserData(text: string, source = 'user-data', field?: string): UserData {
   if (text.startsWith('#!')) return { kind: 'script', text };
   if (/^#cloud-config[ \t]*\r?\n/.test(text) || text.trim() === '#cloud-config') {
     let doc: unknown;
@@ -98,13 +98,13 @@ export function parseUserData(text: string, source = 'user-data'): UserData {
       doc = YAML.parse(text, { uniqueKeys: true });
     } catch (err) {
       const first = (err as Error).message.split('\n')[0];
-      throw new ProvisionError(`${source}: #cloud-config is not valid YAML: ${first}`, 'EUSERDATA');
+      throw new ProvisionError(`${source}: #cloud-config is not valid YAML: ${first}`, 'EUSERDATA', field);
     }
     if (doc === null || doc === undefined) return { kind: 'cloud-config', config: {} };
-    if (typeof doc !== 'object' || Array.isArray(doc)) throw new ProvisionError(`${source}: #cloud-config must be a YAML mapping (key: value), not a ${Array.isArray(doc) ? 'list' : typeof doc}`, 'EUSERDATA');
+    if (typeof doc !== 'object' || Array.isArray(doc)) throw new ProvisionError(`${source}: #cloud-config must be a YAML mapping (key: value), not a ${Array.isArray(doc) ? 'list' : typeof doc}`, 'EUSERDATA', field);
     return { kind: 'cloud-config', config: doc as CloudConfig };
   }
-  throw new ProvisionError(`${source} is neither a cloud-config (first line "#cloud-config") nor a script (first line "#!")`, 'EUSERDATA');
+  throw new ProvisionError(`${source} is neither a cloud-config (first line "#cloud-config") nor a script (first line "#!")`, 'EUSERDATA', field);
 }
 
 export function readUserData(file: string): UserData {
@@ -112,14 +112,59 @@ export function readUserData(file: string): UserData {
   try {
     text = fs.readFileSync(file, 'utf8');
   } catch (err) {
-    throw new ProvisionError(`--user-data ${file}: cannot read it (${errnoCode(err) ?? String(err)})`, 'ENOENT');
+    throw new ProvisionError(`user-data ${file}: cannot read it (${errnoOf(err) ?? String(err)})`, 'ENOENT', 'userData');
   }
-  return parseUserData(text, `--user-data ${file}`);
+  return parseUserData(text, `user-data ${file}`, 'userData');
 }
 
 export function checkPasswordHash(hash: string): string {
-  if (!cryptRe.test(hash)) throw new ProvisionError('--password-hash: expected a crypt(3) hash such as the output of "mkpasswd -m sha-512", never a plain password', 'EUSAGE');
+  if (!cryptRe.test(hash)) throw new ProvisionError('password hash: expected a crypt(3) hash such as the output of "mkpasswd -m sha-512", never a plain password', 'EUSAGE', 'passwordHash');
   return hash;
+}
+
+/** The identity options of a launch, KVM or EC2 alike: files named, not yet read. */
+export interface IdentityFiles {
+  /** Public key file for the login user. */
+  sshKey?: string;
+  /** Login user (default `ansible`). */
+  user?: string;
+  /** The user's own user-data file. */
+  userData?: string;
+  /** crypt(3) hash of the login user's console password. */
+  passwordHash?: string;
+}
+
+/** A launch's identity, read and checked: what the user-data is made of, and who Ansible logs in as. */
+export interface LaunchIdentity extends IdentityOptions {
+  /** The login user, registered as ansible_user; undefined with user-data alone (it makes its own users). */
+  ansibleUser?: string;
+}
+
+/** A login user or password is made only beside a key: without one, nobody could log in as it. */
+function checkLoginNeedsKey(o: { user?: string | undefined; passwordHash?: string | undefined }): void {
+  if (o.user !== undefined || o.passwordHash !== undefined) {
+    throw new ProvisionError('a login user or password hash needs an SSH public key (sshKey)', 'EUSAGE', o.user !== undefined ? 'user' : 'passwordHash');
+  }
+}
+
+/**
+ * The one identity builder of every launch: reads and checks the user's files before anything is
+ * launched (a private key or bad user-data costs nothing, and a private key's content goes nowhere,
+ * not even into the error). Undefined when no cloud-init identity was asked for.
+ */
+export function readIdentity(o: IdentityFiles): LaunchIdentity | undefined {
+  if (o.sshKey === undefined) {
+    checkLoginNeedsKey(o);
+    if (o.userData === undefined) return undefined;
+  }
+  const sshKeys = o.sshKey !== undefined ? readSshPublicKey(o.sshKey) : [];
+  return {
+    sshKeys,
+    ...(o.user !== undefined ? { user: o.user } : {}),
+    ...(o.userData !== undefined ? { userData: readUserData(o.userData) } : {}),
+    ...(o.passwordHash !== undefined ? { passwordHash: checkPasswordHash(o.passwordHash) } : {}),
+    ...(sshKeys.length > 0 ? { ansibleUser: o.user ?? DEFAULT_USER } : {}),
+  };
 }
 
 /**
@@ -144,10 +189,10 @@ function isMapping(v: unknown): v is CloudConfig {
 /** Our cloud-config: the login user with its keys and sudo, /etc/hosts naming the guest, no locale step. */
 export function identityConfig(o: IdentityOptions): CloudConfig {
   const user = o.user ?? DEFAULT_USER;
-  if (!userRe.test(user)) throw new ProvisionError(`--user ${JSON.stringify(user)}: expected a login name (lower-case letters, digits, _ and -)`, 'EUSAGE');
+  if (!userRe.test(user)) throw new ProvisionError(`login user ${JSON.stringify(user)}: expected a login name (lower-case letters, digits, _ and -)`, 'EUSAGE', 'user');
   if (o.sshKeys.length === 0) {
     // User-data alone: the user's own cloud-config makes the users; we only name the guest in /etc/hosts.
-    if (o.user !== undefined || o.passwordHash !== undefined) throw new ProvisionError('--user and --password-hash need --ssh-key', 'EUSAGE');
+    checkLoginNeedsKey({ user: o.user, passwordHash: o.passwordHash });
     return { manage_etc_hosts: true };
   }
   const entry: CloudConfig = {

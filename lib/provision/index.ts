@@ -62,7 +62,8 @@ export { launchKvm, detectDomainType, parseVars, parseNetwork, parseForward, dis
 export { waitReady, type ReadyCheck } from './libvirt/ready.js';
 export { destroyKvm, type DestroyKvmOptions, type DestroyKvmResult } from './libvirt/destroy.js';
 export { Virsh, uriHost, type Log } from '../sources/libvirt/virsh.js';
-export { domainXml, metadataXml, parseMetadata, xmlEscape, METADATA_NS, type DomainSpec, type Forward, type GuestMetadata, type NetworkSpec } from '../sources/libvirt/xml.js';
+export { parseMetadata, METADATA_NS, type GuestMetadata } from '../sources/libvirt/xml.js';
+export { domainXml, metadataXml, xmlEscape, type DomainSpec, type Forward, type NetworkSpec } from './libvirt/xml.js';
 export { pushTemplate, shellQuote, parseSshTarget, type PushTemplateOptions, type PushTemplateResult } from './openvz/push.js';
 export {
   buildSeedIso,

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode, errnoText } from '../errors.js';
+import { ProvisionError, errnoOf, errnoText } from '../errors.js';
 
 // Temporary files and scratch folders in use, so a signal handler can remove them: a killed build
 // must not leave hidden multi-gigabyte files behind either.
@@ -35,7 +35,7 @@ export class Outputs {
     if (!force) {
       const existing = finals.filter((f) => fs.existsSync(f));
       if (existing.length > 0) {
-        throw new ProvisionError(`output already exists (use --force to replace): ${existing.join(', ')}`, 'EEXIST');
+        throw new ProvisionError(`output already exists (force replaces it): ${existing.join(', ')}`, 'EEXIST', 'force');
       }
     }
     return new Outputs(force);
@@ -78,13 +78,13 @@ export async function checkWritableDir(dir: string): Promise<void> {
   try {
     st = await fs.promises.stat(dir);
   } catch (err) {
-    throw new ProvisionError(`output folder ${dir} does not exist`, errnoCode(err) ?? 'ENOENT');
+    throw new ProvisionError(`output folder ${dir} does not exist`, errnoOf(err) ?? 'ENOENT');
   }
   if (!st.isDirectory()) throw new ProvisionError(`output folder ${dir} is not a folder`, 'ENOTDIR');
   try {
     await fs.promises.access(dir, fs.constants.W_OK | fs.constants.X_OK);
   } catch (err) {
-    const code = errnoCode(err) ?? 'EACCES';
+    const code = errnoOf(err) ?? 'EACCES';
     throw new ProvisionError(`output folder ${dir} is not writable: ${errnoText(code) ?? code} (${code})`, code);
   }
 }
@@ -106,7 +106,7 @@ async function rmScratch(dir: string): Promise<void> {
     await fs.promises.rm(dir, { recursive: true, force: true });
   } catch (err) {
     // A tree extracted without root may hold read-only folders; open them up and try once more.
-    if (errnoCode(err) !== 'EACCES') throw err;
+    if (errnoOf(err) !== 'EACCES') throw err;
     const open = async (d: string) => {
       await fs.promises.chmod(d, 0o700).catch(() => {});
       for (const e of await fs.promises.readdir(d, { withFileTypes: true }).catch(() => [])) if (e.isDirectory()) await open(path.join(d, e.name));

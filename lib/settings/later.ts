@@ -1,6 +1,7 @@
 // The options the last ec2.py (community.aws, 2019-2020) added to the 2014 script, parsed into
 // typed settings. Their defaults come from the option table and reproduce the 2014 output.
-import { groupBySwitches, optionByName, type GroupBySwitch, type OptionSpec } from './options.js';
+import { groupBySwitches, optionByName, type GroupBySwitch, type OptionName, type OptionSpec } from './options.js';
+import { readValue, type OptionValue } from './values.js';
 import { ec2Attributes, rdsAttributes } from '../records/aws.js';
 
 export interface InstanceFilter {
@@ -57,12 +58,10 @@ export interface LaterSettings {
   readonly credentials?: StaticCredentials;
 }
 
-/** What parseSettings lends the later options: typed reads and errors naming option and line. */
+/** What parseSettings lends the later options: reads by the table's types, errors naming option and line. */
 export interface Reader {
-  spec(name: string): OptionSpec;
-  bool(name: string): boolean;
-  str(name: string): string;
-  list(name: string): string[];
+  spec(name: OptionName): OptionSpec;
+  read<N extends OptionName>(name: N): OptionValue<N>;
   fail(spec: OptionSpec, why: string): never;
 }
 
@@ -79,26 +78,26 @@ export interface LaterContext {
 }
 
 export function parseLaterSettings(r: Reader, ctx: LaterContext): LaterSettings {
-  const groupBy = Object.fromEntries(groupBySwitches.map((k) => [k, r.bool(`group_by_${k}`)])) as Record<GroupBySwitch, boolean>;
-  const stackFilters = r.bool('stack_filters');
-  const profile = ctx.cliProfile || ctx.env['AWS_PROFILE'] || r.str('boto_profile') || undefined;
+  const groupBy = Object.fromEntries(groupBySwitches.map((k) => [k, r.read(`group_by_${k}`)])) as Record<GroupBySwitch, boolean>;
+  const stackFilters = r.read('stack_filters');
+  const profile = ctx.cliProfile || ctx.env['AWS_PROFILE'] || r.read('boto_profile') || undefined;
   const settings: LaterSettings = {
     hostnameVariable: hostnameVariable(r),
     destinationFormat: destinationFormat(r),
-    route53Hostnames: r.str('route53_hostnames'),
-    elasticache: r.bool('elasticache'),
+    route53Hostnames: r.read('route53_hostnames'),
+    elasticache: r.read('elasticache'),
     instanceStates: instanceStates(r),
-    includeRdsClusters: r.bool('include_rds_clusters'),
-    allElasticacheReplicationGroups: r.bool('all_elasticache_replication_groups'),
-    allElasticacheClusters: r.bool('all_elasticache_clusters'),
-    allElasticacheNodes: r.bool('all_elasticache_nodes'),
-    replaceDashInGroups: r.bool('replace_dash_in_groups'),
-    expandCsvTags: r.bool('expand_csv_tags'),
+    includeRdsClusters: r.read('include_rds_clusters'),
+    allElasticacheReplicationGroups: r.read('all_elasticache_replication_groups'),
+    allElasticacheClusters: r.read('all_elasticache_clusters'),
+    allElasticacheNodes: r.read('all_elasticache_nodes'),
+    replaceDashInGroups: r.read('replace_dash_in_groups'),
+    expandCsvTags: r.read('expand_csv_tags'),
     groupBy,
-    extraHostvars: r.bool('extra_hostvars'),
+    extraHostvars: r.read('extra_hostvars'),
     stackFilters,
     instanceFilterCalls: filterCalls(ctx, stackFilters),
-    iamRole: r.str('iam_role') || undefined,
+    iamRole: r.read('iam_role') || undefined,
     profile,
     credentialsKeyId: undefined,
   };
@@ -118,18 +117,18 @@ export function withCredentials<T extends LaterSettings>(settings: T, credential
 }
 
 function iniCredentials(r: Reader): StaticCredentials | undefined {
-  const accessKeyId = r.str('aws_access_key_id');
+  const accessKeyId = r.read('aws_access_key_id');
   if (!accessKeyId) return undefined;
-  const secretAccessKey = r.str('aws_secret_access_key');
+  const secretAccessKey = r.read('aws_secret_access_key');
   if (!secretAccessKey) r.fail(r.spec('aws_secret_access_key'), 'is missing: [credentials] has aws_access_key_id without its secret');
-  const sessionToken = r.str('aws_security_token');
+  const sessionToken = r.read('aws_security_token');
   return sessionToken ? { accessKeyId, secretAccessKey, sessionToken } : { accessKeyId, secretAccessKey };
 }
 
 const attributeNames = new Set([...ec2Attributes, ...rdsAttributes].map(([name]) => name));
 
 function hostnameVariable(r: Reader): HostnameVariable | undefined {
-  const v = r.str('hostname_variable');
+  const v = r.read('hostname_variable');
   if (v === '') return undefined;
   // The later ec2.ini's comment says tag:Name while its code tests tag_Name: both work here.
   const tag = /^tag[_:](.+)$/.exec(v);
@@ -141,8 +140,8 @@ function hostnameVariable(r: Reader): HostnameVariable | undefined {
 }
 
 function destinationFormat(r: Reader): DestinationFormat | undefined {
-  const source = r.str('destination_format');
-  const fields = r.list('destination_format_tags');
+  const source = r.read('destination_format');
+  const fields = r.read('destination_format_tags');
   if (source === '' && fields.length === 0) return undefined;
   if (source === '') r.fail(r.spec('destination_format_tags'), 'is set but destination_format is not');
   if (fields.length === 0) r.fail(r.spec('destination_format'), 'needs destination_format_tags (the values of its fields)');
@@ -193,7 +192,7 @@ function destinationFormat(r: Reader): DestinationFormat | undefined {
 }
 
 function instanceStates(r: Reader): string[] {
-  const states = r.list('instance_states');
+  const states = r.read('instance_states');
   for (const s of states) {
     if (!instanceStateNames.includes(s)) {
       r.fail(r.spec('instance_states'), `names an unknown state '${s}' (known: ${instanceStateNames.join(', ')})`);
@@ -246,18 +245,19 @@ function filterCalls(ctx: LaterContext, stack: boolean): InstanceFilter[][] {
  * predates them (or an ini without them) gets, i.e. the 2014 behaviour.
  */
 export function laterDefaults(): LaterSettings {
-  const spec = (name: string): OptionSpec => {
+  const spec = (name: OptionName): OptionSpec => {
     const found = optionByName.get(name);
     if (!found) throw new Error(`no option ${name}`);
     return found;
   };
-  const str = (name: string) => (spec(name).default ?? '').trim();
+  const fail = (s: OptionSpec, why: string): never => { throw new Error(`option table default of ${s.name} ${why}`); };
   const reader: Reader = {
     spec,
-    str,
-    list: (name) => str(name).split(',').map((x) => x.trim()).filter((x) => x !== ''),
-    bool: (name) => /^(true|yes|on|1)$/i.test(str(name)),
-    fail: (s, why) => { throw new Error(`option table default of ${s.name} ${why}`); },
+    read: <N extends OptionName>(name: N) => {
+      const s = spec(name);
+      return readValue(s, s.default ?? '', (why) => fail(s, why), {}) as OptionValue<N>;
+    },
+    fail,
   };
   return parseLaterSettings(reader, {
     env: {}, cliProfile: undefined, filtersByName: [], filterText: '',

@@ -16,6 +16,8 @@ export interface OptionSpec {
   readonly example?: string;
   /** Extra values a string option accepts beyond free text (documentation and validation). */
   readonly choices?: readonly string[];
+  /** The least value an int option takes. */
+  readonly min?: number;
   readonly doc: string;
   /** Heading in ec2.ini.example under which the option is documented. */
   readonly topic: string;
@@ -221,6 +223,7 @@ a registration.`,
   {
     name: 'max_concurrency',
     type: 'int',
+    min: 1,
     default: '64',
     topic: 'API calls',
     doc: `API listings (one per region and service) in flight at once during a refresh. The default
@@ -229,6 +232,7 @@ covers every region's EC2 and RDS listings and Route53 in one wave: each wave co
   {
     name: 'max_attempts',
     type: 'int',
+    min: 1,
     default: '5',
     topic: 'API calls',
     doc: `Attempts per API call, with the SDK's adaptive retry (backoff, and client-side rate
@@ -237,6 +241,7 @@ limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`
   {
     name: 'connect_timeout',
     type: 'int',
+    min: 1,
     default: '5',
     topic: 'API calls',
     doc: `Seconds an API call may take to open its connection (TCP and TLS) before the attempt fails
@@ -245,6 +250,7 @@ and is retried (a black-holed endpoint or a dead proxy). At least 1.`,
   {
     name: 'request_timeout',
     type: 'int',
+    min: 1,
     default: '60',
     topic: 'API calls',
     doc: `Seconds one attempt of an API call may take from sending the request to the last byte of

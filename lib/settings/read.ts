@@ -1,21 +1,17 @@
 // ec2.ini in, typed Settings out. Every check names the file, the option and its line, because the
 // person reading the error is editing that file.
 import { readFileSync, realpathSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { SettingsError } from '../errors.js';
-import { options, type OptionSpec } from './options.js';
-import { compilePythonRegex, UnsupportedPattern } from './pyregex.js';
+import { optionByName, options, type OptionName, type OptionSpec } from './options.js';
+import { readValue, type OptionValue, type Pattern } from './values.js';
 import { IniError, IniFile } from './configparser.js';
 import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { unknownOptionWarnings } from './unknown.js';
 
 export type { InstanceFilter } from './later.js';
-
-export interface Pattern {
-  source: string;
-  regex: RegExp;
-}
+export type { Pattern } from './values.js';
 
 export interface Settings extends LaterSettings {
   /** The ec2.ini these settings were read from. */
@@ -58,6 +54,8 @@ export interface Settings extends LaterSettings {
   refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
+  /** One line per option ec2.py would ignore (file, line, name, nearest known name); not errors. */
+  warnings?: readonly string[];
 }
 
 /**
@@ -81,9 +79,6 @@ export interface SettingsOverrides {
   /** --profile / --boto-profile: wins over AWS_PROFILE and boto_profile. */
   profile?: string;
 }
-
-const truthy = new Set(['1', 'yes', 'true', 'on']);
-const falsy = new Set(['0', 'no', 'false', 'off']);
 
 /** Reads and validates an ec2.ini file. Throws SettingsError naming the file, option and line. */
 export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {}): Settings {
@@ -113,13 +108,19 @@ export function parseSettings(
   text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
 ): Settings {
   const ini = readIni(text, iniPath);
-  const get = (spec: OptionSpec): string | undefined => {
+  const fail = (spec: OptionSpec, why: string): never => {
+    const section = spec.section ?? 'ec2';
+    const line = ini.line(section, spec.name);
+    const where = line ? `${iniPath}:${line}` : iniPath;
+    throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
+  };
+  const textOf = (spec: OptionSpec): string => {
     const section = spec.section ?? 'ec2';
     if (!ini.hasOption(section, spec.name)) {
       if (spec.required) {
         throw new SettingsError(`${iniPath}: [ec2] option '${spec.name}' is missing (${firstLine(spec.doc)})`, iniPath, spec.name);
       }
-      return spec.default;
+      return spec.default ?? '';
     }
     try {
       return ini.get(section, spec.name);
@@ -128,62 +129,14 @@ export function parseSettings(
       throw err;
     }
   };
-  const fail = (spec: OptionSpec, why: string): never => {
-    const section = spec.section ?? 'ec2';
-    const line = ini.line(section, spec.name);
-    const where = line ? `${iniPath}:${line}` : iniPath;
-    throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
-  };
-  const spec = (name: string): OptionSpec => {
-    const found = options.find((o) => o.name === name);
-    if (!found) throw new Error(`no option ${name}`);
-    return found;
-  };
-  const bool = (name: string): boolean => {
+  // Every option is read as the table declares its type; only rules between options are written here.
+  const read = <N extends OptionName>(name: N): OptionValue<N> => {
     const s = spec(name);
-    const v = (get(s) ?? '').trim().toLowerCase();
-    if (truthy.has(v)) return true;
-    if (falsy.has(v)) return false;
-    return fail(s, `must be a boolean (true/false, yes/no, on/off, 1/0), not '${v}'`);
-  };
-  const int = (name: string): number => {
-    const s = spec(name);
-    const v = (get(s) ?? '').trim();
-    // Python's int(), which getint calls, also takes _ between digits.
-    if (!/^[+-]?\d+(_\d+)*$/.test(v)) return fail(s, `must be a whole number, not '${v}'`);
-    const n = Number(v.replaceAll('_', ''));
-    if (n < 0) return fail(s, `must not be negative, not '${v}'`);
-    return n;
-  };
-  const str = (name: string): string => (get(spec(name)) ?? '').trim();
-  const list = (name: string): string[] =>
-    str(name).split(',').map((x) => x.trim()).filter((x) => x.length > 0);
-  const regex = (name: string): Pattern | undefined => {
-    const s = spec(name);
-    const source = get(s) ?? '';
-    if (source.length === 0) return undefined;
-    try {
-      return { source, regex: compilePythonRegex(source) };
-    } catch (err) {
-      if (err instanceof UnsupportedPattern) {
-        return fail(s, `'${source}' uses ${err.message}; that cannot be matched here exactly as Python's re matches it`);
-      }
-      return fail(s, `is not a valid regular expression '${source}': ${(err as Error).message}`);
-    }
-  };
-  const oneOf = (name: string): string => {
-    const s = spec(name);
-    const v = str(name);
-    if (!s.choices?.includes(v)) return fail(s, `must be one of ${s.choices?.join(', ')}, not '${v}'`);
-    return v;
+    return readValue(s, textOf(s), (why) => fail(s, why), env) as OptionValue<N>;
   };
 
-  const atLeastOne = (name: string): number => {
-    const n = int(name);
-    return n >= 1 ? n : fail(spec(name), 'must be at least 1');
-  };
   const connection = (): string => {
-    const v = str('cache_connection');
+    const v = read('cache_connection');
     if (v === '') return v;
     let url: URL;
     try {
@@ -197,79 +150,77 @@ export function parseSettings(
     return v;
   };
 
-  const eucalyptus = bool('eucalyptus');
-  const regionsText = str('regions');
-  if (regionsText === '') fail(spec('regions'), 'is empty: name regions (us-east-1,eu-west-1) or use all');
-  let regions = regionsText === 'all' ? 'all' as const : list('regions');
-  if (regions !== 'all' && regions.includes('auto')) {
-    // The later ec2.py: "auto" anywhere in the list means the environment's one region.
-    const envRegion = env['AWS_REGION'] || env['AWS_DEFAULT_REGION'];
-    if (!envRegion) fail(spec('regions'), 'is auto but neither AWS_REGION nor AWS_DEFAULT_REGION is set');
-    regions = [envRegion as string];
-  }
-  if (regions !== 'all') {
-    for (const r of regions) {
-      if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r) && !(eucalyptus && r === 'eucalyptus')) {
-        fail(spec('regions'), `names an unknown region '${r}'`);
-      }
-    }
-  }
-  const rds = bool('rds');
-  const cacheDir = str('cache_path');
-  if (cacheDir === '') fail(spec('cache_path'), 'is empty');
-  for (const key of ini.options('ec2')) {
-    if (key.startsWith('group_by_') && !options.some((o) => o.name === key)) {
-      const line = ini.line('ec2', key);
-      throw new SettingsError(
-        `${iniPath}${line ? `:${line}` : ''}: [ec2] option '${key}' is not a known group_by switch ` +
-          `(known: ${options.filter((o) => o.name.startsWith('group_by_')).map((o) => o.name).join(', ')})`,
-        iniPath, key, line,
-      );
-    }
-  }
+  const eucalyptus = read('eucalyptus');
+  const regions = readRegions(read('regions'), eucalyptus, env, (why) => fail(spec('regions'), why));
+  const rds = read('rds');
+  const cachePath = read('cache_path');
   // The later ec2.py: EC2_INSTANCE_FILTERS, when set, replaces instance_filters.
   const filtersFromEnv = env['EC2_INSTANCE_FILTERS'] !== undefined;
-  const filterText = filtersFromEnv ? (env['EC2_INSTANCE_FILTERS'] as string).trim() : str('instance_filters');
+  const filterText = filtersFromEnv ? (env['EC2_INSTANCE_FILTERS'] as string).trim() : read('instance_filters');
   const failFilters = (why: string): never =>
     fail(spec('instance_filters'), filtersFromEnv ? `(from EC2_INSTANCE_FILTERS) ${why}` : why);
   const instanceFilters = parseFilters(filterText, failFilters);
 
   const later = parseLaterSettings(
-    { spec, bool, str, list, fail },
+    { spec, read, fail },
     { env, cliProfile: overrides.profile, filtersByName: instanceFilters, filterText, failFilters },
   );
   const settings: Settings = {
     iniPath,
     eucalyptus,
-    eucalyptusHost: eucalyptus ? str('eucalyptus_host') || undefined : undefined,
+    eucalyptusHost: eucalyptus ? read('eucalyptus_host') || undefined : undefined,
     regions,
-    regionsExclude: list('regions_exclude'),
-    destinationVariable: oneOf('destination_variable'),
-    vpcDestinationVariable: oneOf('vpc_destination_variable'),
-    route53: bool('route53'),
-    route53ExcludedZones: list('route53_excluded_zones'),
+    regionsExclude: read('regions_exclude'),
+    destinationVariable: read('destination_variable'),
+    vpcDestinationVariable: read('vpc_destination_variable'),
+    route53: read('route53'),
+    route53ExcludedZones: read('route53_excluded_zones'),
     rds,
-    allInstances: bool('all_instances'),
-    allRdsInstances: rds ? bool('all_rds_instances') : false,
-    cachePath: expandHome(cacheDir, env),
-    cacheMaxAge: int('cache_max_age'),
-    nestedGroups: bool('nested_groups'),
-    patternInclude: regex('pattern_include'),
-    patternExclude: regex('pattern_exclude'),
+    allInstances: read('all_instances'),
+    allRdsInstances: rds ? read('all_rds_instances') : false,
+    cachePath,
+    cacheMaxAge: read('cache_max_age'),
+    nestedGroups: read('nested_groups'),
+    patternInclude: read('pattern_include'),
+    patternExclude: read('pattern_exclude'),
     instanceFilters,
     cacheConnection: connection(),
-    cacheStaleOnError: bool('cache_stale_on_error'),
-    cacheLockTimeout: int('cache_lock_timeout'),
-    registryLockTimeout: int('registry_lock_timeout'),
-    maxConcurrency: atLeastOne('max_concurrency'),
-    maxAttempts: atLeastOne('max_attempts'),
-    connectTimeout: atLeastOne('connect_timeout'),
-    requestTimeout: atLeastOne('request_timeout'),
-    refreshTimeout: int('refresh_timeout'),
+    cacheStaleOnError: read('cache_stale_on_error'),
+    cacheLockTimeout: read('cache_lock_timeout'),
+    registryLockTimeout: read('registry_lock_timeout'),
+    maxConcurrency: read('max_concurrency'),
+    maxAttempts: read('max_attempts'),
+    connectTimeout: read('connect_timeout'),
+    requestTimeout: read('request_timeout'),
+    refreshTimeout: read('refresh_timeout'),
     ...later,
-    libvirtUris: list('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
+    warnings: unknownOptionWarnings(ini, iniPath),
+    libvirtUris: read('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
   return later.credentials ? withCredentials(settings, later.credentials) : settings;
+}
+
+function spec(name: OptionName): OptionSpec {
+  const found = optionByName.get(name);
+  if (!found) throw new Error(`no option ${name}`);
+  return found;
+}
+
+/** regions: 'all', 'auto' (the environment's region, as the later ec2.py reads it) or names. */
+function readRegions(
+  names: string[], eucalyptus: boolean, env: NodeJS.ProcessEnv, fail: (why: string) => never,
+): string[] | 'all' {
+  if (names.length === 0) fail('is empty: name regions (us-east-1,eu-west-1) or use all');
+  if (names.length === 1 && names[0] === 'all') return 'all';
+  if (names.includes('auto')) {
+    const envRegion = env['AWS_REGION'] || env['AWS_DEFAULT_REGION'];
+    if (!envRegion) fail('is auto but neither AWS_REGION nor AWS_DEFAULT_REGION is set');
+    return [envRegion as string];
+  }
+  for (const r of names) {
+    if (!/^[a-z]{2}(-[a-z]+)+-\d+$/.test(r) && !(eucalyptus && r === 'eucalyptus')) fail(`names an unknown region '${r}'`);
+  }
+  return names;
 }
 
 function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
@@ -298,11 +249,6 @@ function readIni(text: string, iniPath: string): IniFile {
   }
   if (!ini.hasSection('ec2')) throw new SettingsError(`${iniPath}: no [ec2] section`, iniPath);
   return ini;
-}
-
-function expandHome(p: string, env: NodeJS.ProcessEnv): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(env['HOME'] || os.homedir(), p.slice(1));
-  return p;
 }
 
 function firstLine(doc: string): string {

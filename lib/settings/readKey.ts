@@ -12,6 +12,7 @@ interface KeyedSettings {
   cachePath: string;
   cacheConnection: string;
   cacheMaxAge: number;
+  warnings?: readonly string[];
 }
 
 /**
@@ -50,6 +51,11 @@ export interface ReadKey {
   key: string;
   /** cache_max_age of those settings, in seconds (bound into the key). */
   maxAge: number;
+  /**
+   * The settings' warnings (options ec2.py would ignore): the same ini gives the same ones, so a
+   * cached --list prints them from here as the full path would, without parsing the ini for them.
+   */
+  warnings?: string[];
 }
 
 export interface ReadInputs {
@@ -105,7 +111,8 @@ export function readKeyOf(settings: KeyedSettings, env: NodeJS.ProcessEnv = proc
   if (!from || settings.cacheConnection !== '' || !getBuiltin) return undefined;
   if (from.env !== envText(env) || from.snapshot !== JSON.stringify(settings)) return undefined;
   const inputs = { iniPath: from.iniPath, iniSha: from.iniSha, cachePath: settings.cachePath, maxAge: settings.cacheMaxAge, profile: from.profile, env };
-  return { key: computeReadKey(inputs), maxAge: settings.cacheMaxAge };
+  const warnings = settings.warnings?.length ? { warnings: [...settings.warnings] } : {};
+  return { key: computeReadKey(inputs), maxAge: settings.cacheMaxAge, ...warnings };
 }
 
 /**

@@ -14,6 +14,7 @@ import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import { ensureCacheDir, redisTimeouts } from './open.js';
+import { groupNameProblem } from '../ec2py/groups.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -42,9 +43,6 @@ export function registryLockFile(cachePath: string): string {
 
 const KEY = 'hosts';
 
-/** Group names Ansible accepts, as ec2.py's to_safe makes them. */
-const groupName = /^[A-Za-z0-9_-]+$/;
-
 /**
  * Hostvars that launches write and destroy acts on (kvm_volume names the volume destroy kvm deletes,
  * ec2_id the instance destroy ec2 terminates), and the sources that say a launch made the entry:
@@ -59,8 +57,8 @@ export function launchOwnedVar(key: string): boolean {
 export function validateHost(host: RegisteredHost): void {
   if (!host.name || /\s/.test(host.name)) throw new InventoryError(`registry: host name '${host.name}' is empty or has spaces`);
   for (const g of host.groups) {
-    if (!groupName.test(g)) throw new InventoryError(`registry: group '${g}' of host '${host.name}' may only hold letters, digits, - and _`);
-    if (g === '_meta' || g === 'all' || g === 'ungrouped') throw new InventoryError(`registry: group '${g}' of host '${host.name}' is reserved`);
+    const problem = groupNameProblem(g);
+    if (problem !== undefined) throw new InventoryError(`registry: group '${g}' of host '${host.name}' ${problem}`);
   }
 }
 

@@ -127,8 +127,27 @@ describe('AWS failures', () => {
     // moto answers a filter name it does not know with an HTML page and a 500.
     const { r, before, after } = await withGoodCache('awserr', (cacheDir) =>
       runInventory(brokenIni('awserr', cacheDir, { instance_filters: 'no-such-filter-name=1', regions: 'us-west-2' }), ['--refresh-cache'], f.moto.endpoint));
-    assertFailure(r, /EC2 DescribeInstances in us-west-2 failed \(HTTP 500\)/);
+    // An HTML page, not AWS's XML: said by its status and its first words.
+    assertFailure(r, /EC2 DescribeInstances in us-west-2 failed after \d attempts: HTTP 500 Internal Server Error: "500 Internal Server Error /);
     assert.deepEqual(after, before);
+  });
+
+  it('a plain-text 503 (a balancer or proxy in front of the endpoint) is said by its status and the start of its body', async () => {
+    const proxy = await startProxy(f.moto.endpoint);
+    try {
+      proxy.failWith = 503;
+      proxy.failText = 'no healthy upstream';
+      const { r, before, after } = await withGoodCache('plain503', (cacheDir) =>
+        runInventory(brokenIni('plain503', cacheDir, { regions: 'us-east-1', max_attempts: '2' }), ['--refresh-cache'], proxy.url));
+      assertFailure(r, /^ec2-inventory: EC2 DescribeRegions in us-east-1 failed after 2 attempts: HTTP 503 Service Unavailable: "no healthy upstream"\n$/);
+      assert.deepEqual(after, before);
+      proxy.failText = `<html><body><h1>502 Bad Gateway</h1>${'x'.repeat(300)}</body></html>`;
+      proxy.failWith = 502;
+      const long = await runInventory(brokenIni('plain503', path.join(f.dir, 'plain503-cache'), { regions: 'us-east-1', max_attempts: '1' }), ['--refresh-cache'], proxy.url);
+      assertFailure(long, /failed: HTTP 502 Bad Gateway: "502 Bad Gateway x{64}\.\.\."\n$/);
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('a valid cache is served without any API call', async () => {

@@ -185,7 +185,7 @@ test('--boot-loader grub refuses, before any output, when grub-mkimage or the GR
 
   const badRoot = cli([...base, '--root', '/dev/vda1 init=/bin/sh;x', '--out', path.join(outDir, 'c.raw')]);
   assert.equal(badRoot.status, 2, 'a malformed --root is bad usage (exit 2, as the README says)');
-  assert.match(badRoot.stderr, /--root "\/dev\/vda1 init=\/bin\/sh;x"/);
+  assert.match(badRoot.stderr, /--root: root "\/dev\/vda1 init=\/bin\/sh;x"/);
 
   await assert.rejects(buildImage({ from: rootfs, kernel, out: path.join(outDir, 'd.raw'), bootLoader: 'lilo' as 'grub' }), (e: unknown) => e instanceof ProvisionError && e.code === 'EUSAGE' && e.message === 'unknown boot loader "lilo": use none or grub');
   await assert.rejects(

@@ -79,8 +79,8 @@ test("user-data: our user with the key and sudo, manage_etc_hosts, merged with t
   assert.match(multi, /^Content-Type: multipart\/mixed; boundary="([^"]+)"/);
   assert.match(multi, /Content-Type: text\/cloud-config;[^]*#cloud-config\n[^]*ssh_authorized_keys[^]*Content-Type: text\/x-shellscript;[^]*#!\/bin\/sh\ntouch \/ran\n/);
 
-  assert.throws(() => userDataText({ sshKeys: [key], user: 'Root Admin' }), /--user "Root Admin": expected a login name/);
-  assert.throws(() => userDataText({ sshKeys: [key], passwordHash: 'hunter2' }), /--password-hash: expected a crypt\(3\) hash/);
+  assert.throws(() => userDataText({ sshKeys: [key], user: 'Root Admin' }), /login user "Root Admin": expected a login name/);
+  assert.throws(() => userDataText({ sshKeys: [key], passwordHash: 'hunter2' }), /password hash: expected a crypt\(3\) hash/);
   const withHash = cloudConfigOf(userDataText({ sshKeys: [key], passwordHash: '$6$saltsalt$abcdefghijklmnopqrstuv' }));
   assert.equal((withHash['users'] as CloudConfig[])[0]!['lock_passwd'], false);
 });
@@ -128,8 +128,8 @@ test('launch kvm: a private key or bad user-data is refused before libvirt is as
   const cases: [string[], RegExp][] = [
     [['--ssh-key', priv], /is a private key: give the public key/],
     [['--ssh-key', pub, '--user-data', bad], /is neither a cloud-config .* nor a script/],
-    [['--ssh-key', pub, '--user', 'Bad User'], /--user "Bad User": expected a login name/],
-    [['--user', 'deploy'], /--user and --password-hash need --ssh-key/],
+    [['--ssh-key', pub, '--user', 'Bad User'], /--user: login user "Bad User": expected a login name/],
+    [['--user', 'deploy'], /--user: a login user or password hash needs an SSH public key/],
     [['--ssh-key', pub, '--address-source', 'dhcp'], /Invalid values:[^]*address-source/],
   ];
   for (const [extra, message] of cases) {

@@ -116,7 +116,7 @@ describe('push ec2 (moto)', () => {
     const r = await pushEc2({ region, image: blank, name: 'no-boot-code', pollMs: 50, warn: (m) => warnings.push(m) });
     assert.equal(r.bootCode, false);
     assert.match(r.imageId, /^ami-/);
-    assert.deepEqual(warnings, [`${blank} has no boot code in its MBR: the AMI will launch but not boot (build the image with --boot-loader grub)`]);
+    assert.deepEqual(warnings, [`${blank} has no boot code in its MBR: the AMI will launch but not boot (build the image with boot loader grub)`]);
     const uefi: string[] = [];
     await pushEc2({ region, image: blank, name: 'no-boot-code-uefi', bootMode: 'uefi', pollMs: 50, warn: (m) => uefi.push(m) });
     assert.deepEqual(uefi, [], 'a UEFI image boots from its EFI partition, not the MBR');

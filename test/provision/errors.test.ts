@@ -37,16 +37,16 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
     ['image from a folder without /sbin/init', ['image', 'build', '--from', path.join(rootfs, 'etc'), '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /has no \/sbin\/init/],
     ['template archive without /sbin/init', ['image', 'build', '--from', noInit, '--kernel', kernel, '--size', '64M', '--out', path.join(out, 'd.qcow2')], /noinit\.tar\.gz has no \/sbin\/init/],
     ['bad template name', ['template', 'build', '--rootfs', rootfs, '--name', '../evil', '--out', out], /bad template name "\.\.\/evil"/],
-    ['size too small', image('--size', '5M'), /the files do not fit: they need about \d+ MiB .* --size 5M leaves 4 MiB .* --size \d+M fits/],
+    ['size too small', image('--size', '5M'), /--size: the files do not fit: they need about \d+ MiB .* size 5M leaves 4 MiB .* size \d+M fits/],
     ['size not a size', image('--size', 'big'), /bad size "big"/],
     ['unknown format', image('--format', 'vmdk'), /unknown image format "vmdk": use qcow2 or raw/],
-    ['missing kernel', ['image', 'build', '--from', rootfs, '--kernel', path.join(dir, 'no-kernel'), '--out', path.join(out, 'd.qcow2')], /--kernel .*no-kernel is not a readable file/],
+    ['missing kernel', ['image', 'build', '--from', rootfs, '--kernel', path.join(dir, 'no-kernel'), '--out', path.join(out, 'd.qcow2')], /--kernel: kernel .*no-kernel is not a readable file/],
     ['from is neither folder nor template', ['image', 'build', '--from', kernel, '--kernel', kernel, '--out', path.join(out, 'd.qcow2')], /neither a folder nor a template archive/],
     ['output folder missing', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(dir, 'no', 'such')], /output folder .*no\/such does not exist/],
     ['output inside the rootfs', ['template', 'build', '--rootfs', rootfs, '--name', 'x', '--out', path.join(rootfs, 'tmp')], /is inside the root filesystem/],
     ['missing required option', ['image', 'build', '--from', rootfs], /Missing required argument: out/],
-    ['a root without a kernel and no --kernel', ['image', 'build', '--from', rootfs, '--out', path.join(out, 'd.qcow2')], /rootfs has no kernel \(\/boot\/vmlinuz-\*\) and no --kernel was given/],
-    ['an archive without a kernel and no --kernel', ['image', 'build', '--from', archive, '--size', '64M', '--out', path.join(out, 'd.qcow2')], /good\.tar\.gz has no kernel \(\/boot\/vmlinuz-\*\) and no --kernel was given/],
+    ['a root without a kernel and no --kernel', ['image', 'build', '--from', rootfs, '--out', path.join(out, 'd.qcow2')], /--kernel: .*rootfs has no kernel \(\/boot\/vmlinuz-\*\) and no kernel was given/],
+    ['an archive without a kernel and no --kernel', ['image', 'build', '--from', archive, '--size', '64M', '--out', path.join(out, 'd.qcow2')], /--kernel: .*good\.tar\.gz has no kernel \(\/boot\/vmlinuz-\*\) and no kernel was given/],
   ];
   for (const [name, args, message] of cases) {
     await t.test(name, () => {
@@ -59,7 +59,7 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
   await t.test('existing output without --force is kept; with --force it is replaced', () => {
     const target = path.join(out, 'disk.qcow2');
     fs.writeFileSync(target, 'precious');
-    assertUserError(cli(image('--size', '64M')), /output already exists \(use --force to replace\): .*disk\.qcow2/);
+    assertUserError(cli(image('--size', '64M')), /--force: output already exists \(force replaces it\): .*disk\.qcow2/);
     assert.equal(fs.readFileSync(target, 'utf8'), 'precious');
     assert.deepEqual(listing(out), ['disk.qcow2']);
     fs.writeFileSync(path.join(dir, 'good.manifest.json'), 'precious');

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
 import { buildTemplate, templateSteps } from '../../lib/provision/index.js';
-import { assertOneLine, entries, isRoot, tmpfs } from '../support/mounts.js';
+import { assertOneLine, entries, fill, isRoot, tmpfs } from '../support/mounts.js';
 import { scratch as scratchRoot } from './support/fixture.js';
 import { cli, listArchive } from './support/inspect.js';
 import { needTools } from './support/tools.js';
@@ -111,6 +111,20 @@ describe('full, read-only and wrong outputs: one line each, nothing half-written
     assertOneLine(r.stderr, /no space left on the device \(ENOSPC\)/);
     assert.match(r.stderr, new RegExp(out.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')));
     assert.deepEqual(entries(out), [], 'the temporary archive is removed');
+  });
+
+  test('template build into a disk that is already full names the archive it could not write', () => {
+    const dir = scratch('tpl-filled');
+    const root = smallRoot(dir, 64 * 1024);
+    const out = tmpfs('256k');
+    fill(out);
+    for (const compress of ['gzip', 'zstd']) {
+      const r = cli(['template', 'build', '--rootfs', root, '--name', 'full', '--out', out, '--compress', compress]);
+      assert.equal(r.status, 1, r.stderr);
+      const archive = path.join(out, `full.tar.${compress === 'gzip' ? 'gz' : 'zst'}`).replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      assertOneLine(r.stderr, new RegExp(`^ec2-provision: error: cannot write ${archive}: no space left on the device \\(ENOSPC\\)$`));
+      assert.deepEqual(entries(out), ['.filler'], 'nothing but the filler is left');
+    }
   });
 
   test('template build into a read-only folder', () => {

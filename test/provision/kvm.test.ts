@@ -102,7 +102,7 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
     const other = path.join(dir, 'other.qcow2');
     fs.copyFileSync(img!.kernel, other.replace('.qcow2', '.raw'));
     const refused = cli(['push', 'kvm', '--uri', URI, '--pool', POOL, '--image', other.replace('.qcow2', '.raw'), '--volume', 'serve.qcow2', '--kernel', img!.kernel], { env });
-    failed(refused, /holds a different image \(use --force/);
+    failed(refused, /--force: .*holds a different image \(force replaces it\)/);
     assert.deepEqual(volumes(POOL), ['serve.qcow2', 'serve.qcow2.initrd', 'serve.qcow2.vmlinuz']);
   });
 
@@ -304,7 +304,7 @@ exec ${real} "$@"
       const other = path.join(dir, 'other', path.basename(tpl));
       fs.mkdirSync(path.dirname(other));
       fs.writeFileSync(other, 'not the same template');
-      failed(push(['--known-hosts', known], other), /holds a different template \(use --force/);
+      failed(push(['--known-hosts', known], other), /--force: .*holds a different template \(force replaces it\)/);
       failed(cli(['push', 'template', '--target', target, '--template', tpl, '--dir', path.join(dir, 'nowhere'), '--identity', sshd.key, '--known-hosts', known], { env }), /template folder .*nowhere does not exist/);
       assert.deepEqual(fs.readdirSync(cache), [path.basename(tpl)], 'no temporary file left');
       assert.ok(!fs.existsSync(path.join(process.cwd(), 'pwned')) && !fs.existsSync(path.join(cache, 'pwned')) && !fs.existsSync('/root/pwned'), 'nothing ran');
@@ -321,13 +321,13 @@ exec ${real} "$@"
     const foreign = path.join(dir, 'foreign.xml');
     fs.writeFileSync(foreign, "<domain type='qemu'><name>ec2inv-tforeign</name><memory unit='KiB'>65536</memory><os><type arch='x86_64'>hvm</type></os></domain>");
     execFileSync('virsh', ['-q', '-c', URI, 'define', foreign]);
-    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign'], { env }), /was not launched by ec2-provision .*--force/);
+    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign'], { env }), /--force: domain .* was not launched by ec2-provision .*force destroys it anyway/);
     assert.ok(domains().includes('ec2inv-tforeign'), 'a foreign domain survives a destroy without --force');
     assert.equal(ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign', '--force'], { env }))['domain'], 'undefined');
     assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), [], '--no-register records nothing');
     const uuid = (first['guests'] as { uuid: string }[])[0]!.uuid;
     execFileSync('virsh', ['-q', '-c', URI, 'destroy', 'ec2inv-tadopt']);
-    failed(cli([...base, '--groups', 'new'], { env }), /a domain named 'ec2inv-tadopt' already exists .*--adopt/);
+    failed(cli([...base, '--groups', 'new'], { env }), /--name: a domain named 'ec2inv-tadopt' already exists .*adopt registers it instead/);
     const adopted = ok(cli([...base, '--groups', 'new', '--var', 'extra=2', '--adopt'], { env }));
     const g = (adopted['guests'] as { uuid: string; adopted: boolean; volume: string }[])[0]!;
     assert.deepEqual([g.uuid, g.adopted, g.volume], [uuid, true, 'ec2inv-tadopt.qcow2']);

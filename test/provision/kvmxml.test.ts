@@ -1,7 +1,8 @@
 // Domain XML and argument parsing without a hypervisor: what the launch feeds libvirt.
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { domainXml, parseMetadata, xmlEscape, type DomainSpec } from '../../lib/provision/index.js';
+import { domainXml, xmlEscape, type DomainSpec } from '../../lib/provision/libvirt/xml.js';
+import { parseMetadata } from '../../lib/sources/libvirt/xml.js';
 import { parseForward, parseNetwork, parseVars } from '../../lib/provision/libvirt/launch.js';
 import { uriHost } from '../../lib/sources/libvirt/virsh.js';
 

@@ -11,6 +11,11 @@ export interface Proxy {
   delayMs: number;
   /** Answer every request with this HTTP status instead of forwarding (0: forward). */
   failWith: number;
+  /**
+   * When set, failures answer this plain text (what a load balancer or proxy in front of an
+   * endpoint sends) instead of AWS's XML error.
+   */
+  failText: string | undefined;
   /** When set, only requests it accepts are failed with failWith (the rest are forwarded). */
   failWhen: ((method: string, url: string) => boolean) | undefined;
   /** When set, every request is appended to it as it arrives (the bench replays them). */
@@ -37,8 +42,8 @@ export interface RecordedAnswer {
 
 export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
   const to = new URL(target);
-  const state: { requests: number; delayMs: number; failWith: number; failWhen: Proxy['failWhen']; recorded: Proxy['recorded']; delayFor: Proxy['delayFor']; answered: Proxy['answered'] } = {
-    requests: 0, delayMs, failWith: 0, failWhen: undefined, recorded: undefined, delayFor: undefined, answered: undefined,
+  const state: { requests: number; delayMs: number; failWith: number; failText: string | undefined; failWhen: Proxy['failWhen']; recorded: Proxy['recorded']; delayFor: Proxy['delayFor']; answered: Proxy['answered'] } = {
+    requests: 0, delayMs, failWith: 0, failText: undefined, failWhen: undefined, recorded: undefined, delayFor: undefined, answered: undefined,
   };
   const server = http.createServer((req, res) => {
     state.requests++;
@@ -50,6 +55,10 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
       state.recorded?.push(recorded);
       setTimeout(() => {
         if (state.failWith && (!state.failWhen || state.failWhen(req.method ?? '', req.url ?? ''))) {
+          if (state.failText !== undefined) {
+            res.writeHead(state.failWith, { 'content-type': 'text/plain' }).end(state.failText);
+            return;
+          }
           res.writeHead(state.failWith, { 'content-type': 'text/xml' }).end(
             `<Response><Errors><Error><Code>InternalError</Code><Message>injected ${state.failWith}</Message></Error></Errors></Response>`);
           return;
@@ -83,6 +92,8 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
     set delayMs(n) { state.delayMs = n; },
     get failWith() { return state.failWith; },
     set failWith(n) { state.failWith = n; },
+    get failText() { return state.failText; },
+    set failText(t) { state.failText = t; },
     get failWhen() { return state.failWhen; },
     set failWhen(f) { state.failWhen = f; },
     get recorded() { return state.recorded; },

@@ -111,6 +111,15 @@ describe('cached --list fast path', () => {
     assert.deepEqual(serve(f.env), { served: true, out: f.expected });
   });
 
+  it("prints the ini's warnings (options ec2.py ignores) as the full path does, from meta, without parsing for them", async () => {
+    const f = await fixture('warnings', { hostname_varible: 'tag_Name' });
+    const warning = `ec2-inventory: warning: ${f.ini}:15: [ec2] option 'hostname_varible' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'hostname_variable')\n`;
+    const full = await runFullPath(['--list'], f.env);
+    assert.deepEqual([full.code, full.stderr, full.stdout], [0, warning, f.expected]);
+    const fast = await bin(f.env);
+    assert.deepEqual([fast.code, fast.stderr, fast.stdout], [0, warning + trace, f.expected]);
+  });
+
   it('answers nothing but --list and no argument', async () => {
     const f = await fixture('argv');
     for (const argv of [['--host', 'x'], ['--list', '--refresh-cache'], ['--refresh-cache'], ['--refresh-only'], ['--list', '--list'], ['--profile', 'p']]) {

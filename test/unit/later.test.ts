@@ -139,7 +139,6 @@ describe('settings of the later ec2.py', () => {
     });
 
   it('names the option of every bad value, with its line', () => {
-    fails('group_by_colour = True\n', 'group_by_colour', /^ec2\.ini:9: \[ec2\] option 'group_by_colour' is not a known group_by switch/);
     fails('destination_format = {0}\n', 'destination_format', /needs destination_format_tags/);
     fails('destination_format_tags = Name\n', 'destination_format_tags', /destination_format is not/);
     fails('destination_format = {}-{1}\ndestination_format_tags = a,b\n', 'destination_format', /mixes/);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { defaultIniPath, parseSettings } from '../../lib/settings/read.js';
 import { compilePythonRegex, pythonMatch } from '../../lib/settings/pyregex.js';
 import { SettingsError } from '../../lib/errors.js';
+import { options, type OptionSpec } from '../../lib/settings/options.js';
 import { tempDir } from '../support/run.js';
 
 const minimal = `[ec2]
@@ -74,6 +75,23 @@ describe('parseSettings', () => {
     });
   });
 
+  it('reads every option by the type its table entry declares', () => {
+    // An option read by hand as another type than the table says would take or refuse the wrong text.
+    const refused = (name: string, value: string, why: RegExp) => {
+      const text = minimal.replace(new RegExp(`^${name} = .*\n`, 'm'), '') + `${name} = ${value}\n`;
+      assert.throws(() => parseSettings(text, 'ec2.ini', {}), (e: SettingsError) => e.option === name && why.test(e.message), `${name} = ${value}`);
+    };
+    const ec2Options = (options as readonly OptionSpec[]).filter((o) => (o.section ?? 'ec2') === 'ec2' && o.name !== 'all_rds_instances' && o.name !== 'eucalyptus_host');
+    for (const o of ec2Options) {
+      if (o.type === 'bool') refused(o.name, 'sometimes', /must be a boolean/);
+      if (o.type === 'int') refused(o.name, 'ten', /must be a whole number/);
+      if (o.type === 'int' && o.min !== undefined) refused(o.name, String(o.min - 1), new RegExp(`must be at least ${o.min}$`));
+      if (o.type === 'string' && o.choices) refused(o.name, 'nope', /must be one of/);
+      if (o.type === 'path') refused(o.name, '', /is empty$/);
+    }
+    assert.equal(parseSettings(minimal + 'max_attempts = 1\n', 'ec2.ini', {}).maxAttempts, 1);
+  });
+
   it('reads the ini as configparser does: `:`, continuation lines, %%, quotes and # kept in values', () => {
     const s = parseSettings(minimal.replace('regions = us-east-1', 'regions: us-east-1,\n  eu-west-1') +
       'nested_groups: True\ninstance_filters = tag:Discount=50%%\npattern_include = "54"\npattern_exclude = web#1 ; not a comment\n', 'ec2.ini', {});
@@ -125,6 +143,25 @@ describe('Python regular expressions', () => {
     refuses('pattern_exclude = a{2,1}\n',
       /^ec2\.ini:9: \[ec2\] option 'pattern_exclude' is not a valid regular expression 'a\{2,1\}': min repeat greater than max repeat$/);
     assert.equal(parseSettings(minimal + 'pattern_include = ^.{,3}\\.214\\.\n', 'ec2.ini', {}).patternInclude?.regex.test('54.214.1.2'), true);
+  });
+});
+
+describe('options ec2.py ignores', () => {
+  const { warnings: none, ...plain } = parseSettings(minimal, 'ec2.ini', {});
+  it('are warnings naming file, line, option and the nearest known name, and change nothing else', () => {
+    assert.deepEqual(none, []);
+    const text = minimal + 'hostname_varible = tag_Name\ngroup_by_tag_service = True\n[credentials]\naws_acces_key_id = x\n';
+    const { warnings, ...rest } = parseSettings(text, '/etc/ansible/ec2.ini', {});
+    assert.deepEqual(warnings, [
+      "/etc/ansible/ec2.ini:9: [ec2] option 'hostname_varible' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'hostname_variable')",
+      "/etc/ansible/ec2.ini:10: [ec2] option 'group_by_tag_service' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'group_by_tag_keys')",
+      "/etc/ansible/ec2.ini:12: [credentials] option 'aws_acces_key_id' is not an ec2.ini option and is ignored, as ec2.py ignores it (nearest known: 'aws_access_key_id')",
+    ]);
+    assert.deepEqual({ ...rest, iniPath: 'ec2.ini' }, plain, 'the settings are those of the ini without these lines');
+  });
+  it('leave [DEFAULT] (names there are for interpolation) and sections ec2.py never reads alone', () => {
+    const text = '[DEFAULT]\nbase = /srv\n' + minimal + '[mine]\nanything = goes\n';
+    assert.deepEqual(parseSettings(text, 'ec2.ini', {}).warnings, []);
   });
 });
 

@@ -35,7 +35,7 @@ export interface Ec2DestroyResult {
 export async function destroyEc2(opts: Ec2DestroyOptions): Promise<Ec2DestroyResult> {
   const { region } = opts;
   if (!opts.instanceIds?.length && !opts.names?.length && !opts.image) {
-    throw new ProvisionError('name what to destroy: --instance-id, --name or --image', 'EUSAGE');
+    throw new ProvisionError('name what to destroy: instanceIds, names or image', 'EUSAGE', 'instanceIds');
   }
   const ec2 = ec2Client(region, opts.clients?.ec2, undefined, opts.timeouts);
   const registry = await openRegistry(opts.settings);
@@ -47,7 +47,7 @@ export async function destroyEc2(opts: Ec2DestroyOptions): Promise<Ec2DestroyRes
       const h = hosts.find((x) => x.name === name);
       if (!h || h.source !== 'ec2' || typeof h.hostvars.ec2_id !== 'string') { unknownNames.push(name); continue; }
       if (h.hostvars.ec2_region !== region) {
-        throw new ProvisionError(`host ${name} is instance ${h.hostvars.ec2_id} in ${String(h.hostvars.ec2_region)}, not in ${region}`, 'EUSAGE');
+        throw new ProvisionError(`host ${name} is instance ${h.hostvars.ec2_id} in ${String(h.hostvars.ec2_region)}, not in ${region}`, 'EUSAGE', 'region');
       }
       ids.add(h.hostvars.ec2_id);
     }

@@ -17,10 +17,14 @@ import { to_safe } from '../../ec2py/groups.js';
 import { openRegistry, validateHost, type Registry, type RegistrySettings } from '../../store/registry.js';
 import type { RegisteredValue } from '../../records/inventory.js';
 import { type RegisteredHost } from '../../records/inventory.js';
-import { checkPasswordHash, readSshPublicKey, readUserData, userDataText, DEFAULT_USER } from '../cloudinit.js';
+import { readIdentity, userDataText, type IdentityFiles } from '../cloudinit.js';
 import { ProvisionError } from '../../errors.js';
+import { keyValues } from '../../settings/keyValue.js';
+import { parseGroups } from '../hosts.js';
 import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
 import { Undo } from '../undo.js';
+
+export { parseGroups };
 
 /** What launch needs from ec2.ini: where the registry lives and how the inventory names hosts. */
 export type LaunchSettings = RegistrySettings & Pick<Settings, 'destinationVariable' | 'vpcDestinationVariable'>;
@@ -78,28 +82,9 @@ export interface Ec2LaunchResult {
   instances: LaunchedHost[];
 }
 
-const groupName = /^[A-Za-z0-9_-]+$/;
-
 /** `key=value` strings into tags; the value may hold `=`, the key may not be empty. */
 export function parseTags(pairs: readonly string[]): Record<string, string> {
-  const tags: Record<string, string> = {};
-  for (const p of pairs) {
-    const at = p.indexOf('=');
-    if (at <= 0) throw new ProvisionError(`tag '${p}' must be key=value`, 'EUSAGE');
-    tags[p.slice(0, at)] = p.slice(at + 1);
-  }
-  return tags;
-}
-
-/** `web,db` (or repeated flags) into group names, each checked as the registry checks them. */
-export function parseGroups(values: readonly string[]): string[] {
-  const groups = [...new Set(values.flatMap((v) => v.split(',')).map((g) => g.trim()).filter((g) => g !== ''))];
-  if (groups.length === 0) throw new ProvisionError('--groups names no group', 'EUSAGE');
-  for (const g of groups) {
-    if (!groupName.test(g)) throw new ProvisionError(`group '${g}' may only hold letters, digits, - and _`, 'EUSAGE');
-    if (g === '_meta' || g === 'all' || g === 'ungrouped') throw new ProvisionError(`group '${g}' is reserved`, 'EUSAGE');
-  }
-  return groups;
+  return keyValues(pairs, (item) => new ProvisionError(`tag '${item}' must be key=value`, 'EUSAGE', 'tags'));
 }
 
 /** The name the inventory gives this instance (ec2.py's destination rule), else its public or private IP. */
@@ -122,7 +107,7 @@ export function launchTags(opts: Pick<Ec2LaunchOptions, 'tags' | 'groups'>): Tag
 export async function launchEc2(opts: Ec2LaunchOptions): Promise<Ec2LaunchResult> {
   const { region } = opts;
   const count = opts.count ?? 1;
-  if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`--count must be a positive integer, not ${count}`, 'EUSAGE');
+  if (!Number.isInteger(count) || count < 1) throw new ProvisionError(`count must be a positive integer, not ${count}`, 'EUSAGE', 'count');
   const groups = parseGroups(opts.groups);
   // The user's files are checked before any call: a private key or bad user-data costs nothing.
   const identity = launchIdentity(opts);
@@ -155,21 +140,13 @@ interface LaunchContext {
 }
 
 /** UserData (plain text; base64 is added when sent) and the login user, from the identity options. */
-export function launchIdentity(o: Pick<Ec2LaunchOptions, 'sshKey' | 'user' | 'userData' | 'passwordHash'>): { userData?: string; ansibleUser?: string } {
-  if (o.sshKey === undefined && o.userData === undefined) {
-    if (o.user !== undefined || o.passwordHash !== undefined) throw new ProvisionError('--user and --password-hash need --ssh-key (or --user-data)', 'EUSAGE');
-    return {};
-  }
-  const sshKeys = o.sshKey !== undefined ? readSshPublicKey(o.sshKey) : [];
-  const text = userDataText({
-    sshKeys,
-    ...(o.user !== undefined ? { user: o.user } : {}),
-    ...(o.userData !== undefined ? { userData: readUserData(o.userData) } : {}),
-    ...(o.passwordHash !== undefined ? { passwordHash: checkPasswordHash(o.passwordHash) } : {}),
-  });
+export function launchIdentity(o: IdentityFiles): { userData?: string; ansibleUser?: string } {
+  const identity = readIdentity(o);
+  if (identity === undefined) return {};
+  const text = userDataText(identity);
   // EC2 refuses UserData over 16 KiB (before base64); say so before launching anything.
-  if (Buffer.byteLength(text) > 16384) throw new ProvisionError(`user-data is ${Buffer.byteLength(text)} bytes: EC2 takes at most 16384`, 'EUSERDATA');
-  return { userData: text, ...(sshKeys.length > 0 ? { ansibleUser: o.user ?? DEFAULT_USER } : {}) };
+  if (Buffer.byteLength(text) > 16384) throw new ProvisionError(`user-data is ${Buffer.byteLength(text)} bytes: EC2 takes at most 16384`, 'EUSERDATA', 'userData');
+  return { userData: text, ...(identity.ansibleUser !== undefined ? { ansibleUser: identity.ansibleUser } : {}) };
 }
 
 async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, terminate, token, tags, groups, count, userData, ansibleUser }: LaunchContext): Promise<Ec2LaunchResult> {

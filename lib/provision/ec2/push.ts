@@ -6,7 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CompleteSnapshotCommand, PutSnapshotBlockCommand, StartSnapshotCommand } from '@aws-sdk/client-ebs';
 import { CreateTagsCommand, DeleteSnapshotCommand, DescribeImagesCommand, RegisterImageCommand, waitForSnapshotCompleted, type DescribeSnapshotsCommandOutput } from '@aws-sdk/client-ec2';
-import { ProvisionError, errnoCode } from '../../errors.js';
+import { ProvisionError, errnoOf } from '../../errors.js';
 import { withScratch } from '../outputs.js';
 import { run } from '../../run.js';
 import { TAG_DISK, TAG_SNAPSHOT, awsFailure, ebsClient, ec2Client, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
@@ -176,10 +176,10 @@ async function push(opts: Ec2PushOptions): Promise<Ec2PushResult> {
     if ((await fs.promises.stat(opts.image)).isDirectory()) throw new ProvisionError(`image ${opts.image} is a folder, not a file`, 'EISDIR');
   } catch (err) {
     if (err instanceof ProvisionError) throw err;
-    throw new ProvisionError(`cannot read image ${opts.image}: ${errnoCode(err) ?? (err as Error).message}`, errnoCode(err) ?? 'EINVAL');
+    throw new ProvisionError(`cannot read image ${opts.image}: ${errnoOf(err) ?? (err as Error).message}`, errnoOf(err) ?? 'EINVAL');
   }
   if (!opts.name || opts.name.length < 3 || opts.name.length > 128 || !/^[A-Za-z0-9()[\] ./'@_-]+$/.test(opts.name)) {
-    throw new ProvisionError(`AMI name '${opts.name}' must be 3 to 128 letters, digits or ( ) [ ] space . / ' @ _ -`, 'EUSAGE');
+    throw new ProvisionError(`AMI name '${opts.name}' must be 3 to 128 letters, digits or ( ) [ ] space . / ' @ _ -`, 'EUSAGE', 'name');
   }
   if (await isQcow2(opts.image)) {
     // qemu-img writes holes for zero runs, so the raw copy costs only the data it holds.
@@ -200,7 +200,7 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
   const scan = await scanDisk(raw);
   const bootCode = await hasBootCode(raw);
   if (!bootCode && (opts.bootMode ?? 'legacy-bios') === 'legacy-bios') {
-    opts.warn?.(`${opts.image} has no boot code in its MBR: the AMI will launch but not boot (build the image with --boot-loader grub)`);
+    opts.warn?.(`${opts.image} has no boot code in its MBR: the AMI will launch but not boot (build the image with boot loader grub)`);
   }
   const base = {
     region, name: opts.name, diskSha256: scan.diskSha256, volumeSizeGiB: scan.volumeSizeGiB,
@@ -211,8 +211,8 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
   if (existing) {
     if (existing.diskSha256 !== scan.diskSha256) {
       throw new ProvisionError(
-        `AMI '${opts.name}' (${existing.imageId}) already exists in ${region} with different disk content; choose another --name or destroy it first`,
-        'EEXIST');
+        `AMI '${opts.name}' (${existing.imageId}) already exists in ${region} with different disk content; choose another name or destroy it first`,
+        'EEXIST', 'name');
     }
     opts.log?.(`AMI '${opts.name}' (${existing.imageId}) already holds this disk; reusing it`);
     return { ...base, imageId: existing.imageId, snapshotId: existing.snapshotId ?? '', reused: true, blocksSent: 0, bytesSkipped: 0, seconds: (Date.now() - started) / 1000 };

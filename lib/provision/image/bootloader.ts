@@ -69,7 +69,7 @@ export function requireGrub(grubDir: string, envPath?: string): void {
  */
 export function checkRootDevice(root: string): string {
   if (!/^[A-Za-z0-9/_.:=+-]+$/.test(root)) {
-    throw new ProvisionError(`--root ${JSON.stringify(root)}: use a device such as /dev/nvme0n1p1 or PARTUUID=... (letters, digits and / _ . : = + - only)`, 'EUSAGE');
+    throw new ProvisionError(`root ${JSON.stringify(root)}: use a device such as /dev/nvme0n1p1 or PARTUUID=... (letters, digits and / _ . : = + - only)`, 'EUSAGE', 'root');
   }
   return root;
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, asProvisionError, errnoCode, errnoText } from '../../errors.js';
+import { ProvisionError, asProvisionError, errnoOf, errnoText } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { requireTools, run, runWithStdin } from '../../run.js';
 import { tarStream } from '../template/archive.js';
@@ -82,8 +82,8 @@ function checkReadableFile(p: string, what: string): string {
     st = fs.statSync(abs);
     fs.accessSync(abs, fs.constants.R_OK);
   } catch (err) {
-    const code = errnoCode(err) ?? 'ENOENT';
-    throw new ProvisionError(`${what} ${p} is not a readable file: ${errnoText(code) ?? code} (${code})`, code);
+    const code = errnoOf(err) ?? 'ENOENT';
+    throw new ProvisionError(`${what} ${p} is not a readable file: ${errnoText(code) ?? code} (${code})`, code, what);
   }
   if (st.isDirectory()) throw new ProvisionError(`${what} ${p} is a folder, not a file`, 'EISDIR');
   if (!st.isFile()) throw new ProvisionError(`${what} ${p} is not a regular file`, 'EINVAL');
@@ -157,23 +157,23 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   const log = opts.log ?? (() => {});
   const format = opts.format ?? 'qcow2';
   if (!imageFormats.includes(format)) {
-    throw new ProvisionError(`unknown image format ${JSON.stringify(format)}: use ${imageFormats.join(' or ')}`, 'EUSAGE');
+    throw new ProvisionError(`unknown image format ${JSON.stringify(format)}: use ${imageFormats.join(' or ')}`, 'EUSAGE', 'format');
   }
   const sizeText = String(opts.size ?? '2G');
   const sizeBytes = parseSize(sizeText);
-  if (sizeBytes < PARTITION_OFFSET + 4 * MiB) throw new ProvisionError(`--size ${sizeText} is too small for a disk (minimum 5M)`, 'ENOSPC');
+  if (sizeBytes < PARTITION_OFFSET + 4 * MiB) throw new ProvisionError(`size ${sizeText} is too small for a disk (minimum 5M)`, 'ENOSPC', 'size');
   const from = path.resolve(opts.from);
-  if (!fs.existsSync(from)) throw new ProvisionError(`--from ${opts.from} does not exist`, 'ENOENT');
+  if (!fs.existsSync(from)) throw new ProvisionError(`root filesystem ${opts.from} does not exist`, 'ENOENT', 'from');
   if (fs.statSync(from).isDirectory()) checkRootfs(from);
-  else if (!isArchive(from)) throw new ProvisionError(`--from ${opts.from} is neither a folder nor a template archive (.tar.gz, .tgz, .tar.xz, .tar.zst, .tar)`, 'EUSAGE');
-  const givenKernel = opts.kernel === undefined ? undefined : checkReadableFile(opts.kernel, '--kernel');
-  const givenInitrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, '--initrd');
-  const noKernel = () => new ProvisionError(`${opts.from} has no kernel (/boot/vmlinuz-*) and no --kernel was given: pass --kernel (and --initrd)`, 'ENOKERNEL');
+  else if (!isArchive(from)) throw new ProvisionError(`root filesystem ${opts.from} is neither a folder nor a template archive (.tar.gz, .tgz, .tar.xz, .tar.zst, .tar)`, 'EUSAGE', 'from');
+  const givenKernel = opts.kernel === undefined ? undefined : checkReadableFile(opts.kernel, 'kernel');
+  const givenInitrd = opts.initrd === undefined ? undefined : checkReadableFile(opts.initrd, 'initrd');
+  const noKernel = () => new ProvisionError(`${opts.from} has no kernel (/boot/vmlinuz-*) and no kernel was given: give kernel (and initrd)`, 'ENOKERNEL', 'kernel');
   // A folder is checked before the long part; an archive once it is unpacked.
   if (givenKernel === undefined && fs.statSync(from).isDirectory() && rootKernel(from) === undefined) throw noKernel();
   const bootLoader = opts.bootLoader ?? 'none';
   if (!bootLoaders.includes(bootLoader)) {
-    throw new ProvisionError(`unknown boot loader ${JSON.stringify(bootLoader)}: use ${bootLoaders.join(' or ')}`, 'EUSAGE');
+    throw new ProvisionError(`unknown boot loader ${JSON.stringify(bootLoader)}: use ${bootLoaders.join(' or ')}`, 'EUSAGE', 'bootLoader');
   }
   const grub = bootLoader === 'grub';
   const root = checkRootDevice(opts.root ?? (grub ? ROOT_PARTUUID : '/dev/vda1'));
@@ -236,7 +236,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
         ]), { label: 'mkfs.ext4' });
       } catch (err) {
         if (err instanceof ProvisionError && /Could not allocate|No space left on device/i.test(err.message)) {
-          throw new ProvisionError(`the files do not fit in --size ${sizeText}: ${err.message}`, 'ENOSPC');
+          throw new ProvisionError(`the files do not fit in size ${sizeText}: ${err.message}`, 'ENOSPC', 'size');
         }
         throw err;
       }

@@ -100,9 +100,10 @@ export function planFilesystem(fsBytes: number, usage: TreeUsage, sizeText: stri
   const { inodes, neededBytes } = estimate(fsBytes, usage);
   if (neededBytes > fsBytes) {
     throw new ProvisionError(
-      `the files do not fit: they need about ${Math.ceil(neededBytes / MiB)} MiB of file system but --size ${sizeText} ` +
-        `leaves ${Math.floor(fsBytes / MiB)} MiB after the partition table; --size ${minimumDiskBytes(usage, fsBytes + PARTITION_OFFSET) / MiB}M fits`,
+      `the files do not fit: they need about ${Math.ceil(neededBytes / MiB)} MiB of file system but size ${sizeText} ` +
+        `leaves ${Math.floor(fsBytes / MiB)} MiB after the partition table; size ${minimumDiskBytes(usage, fsBytes + PARTITION_OFFSET) / MiB}M fits`,
       'ENOSPC',
+      'size',
     );
   }
   return { fsBytes, inodes, neededBytes };

@@ -34,7 +34,7 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
   try {
     const entry = await registry?.get(o.name);
     if (entry && entry.source === 'kvm' && entry.hostvars['kvm_uri'] !== undefined && entry.hostvars['kvm_uri'] !== o.uri) {
-      throw new ProvisionError(`'${o.name}' is registered on ${String(entry.hostvars['kvm_uri'])}, not ${o.uri}`, 'EUSAGE');
+      throw new ProvisionError(`'${o.name}' is registered on ${String(entry.hostvars['kvm_uri'])}, not ${o.uri}`, 'EUSAGE', 'uri');
     }
     let pool = typeof entry?.hostvars['kvm_pool'] === 'string' ? entry.hostvars['kvm_pool'] : undefined;
     let volume = typeof entry?.hostvars['kvm_volume'] === 'string' ? entry.hostvars['kvm_volume'] : undefined;
@@ -52,7 +52,7 @@ export async function destroyKvm(o: DestroyKvmOptions): Promise<DestroyKvmResult
       // Our metadata says which overlay belongs to the guest, also when it was never registered.
       const md = await v.call(['metadata', '--domain', o.name, '--uri', METADATA_NS]).then((r) => parseMetadata(r.stdout), () => undefined);
       // A domain someone else made is not ours to delete by name alone.
-      if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); --force destroys it anyway (its disks are kept)`, 'EFOREIGN');
+      if (!md && !entry && !o.force) throw new ProvisionError(`domain '${o.name}' on ${o.uri} was not launched by ec2-provision (no metadata, not registered); force destroys it anyway (its disks are kept)`, 'EFOREIGN', 'force');
       pool = md?.pool ?? pool;
       volume = md?.volume ?? volume;
       seed = md?.seed ?? seed;

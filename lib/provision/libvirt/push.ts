@@ -7,7 +7,7 @@ import { ProvisionError } from '../../errors.js';
 import { run, transferLimitMs } from '../../run.js';
 import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
 import { Undo } from '../undo.js';
-import { dirPoolXml, volumeXml } from '../../sources/libvirt/xml.js';
+import { dirPoolXml, volumeXml } from './xml.js';
 
 export interface PushKvmOptions {
   uri: string;
@@ -84,7 +84,7 @@ async function pushOne(v: Virsh, pool: string, file: string, volume: string, for
       log(`volume ${pool}/${volume} already holds ${path.basename(file)} (sha256 ${sha256.slice(0, 12)}): nothing to do`);
       return { volume, path: await v.volumePath(pool, volume), bytes, sha256, action: 'unchanged' };
     }
-    if (!force) throw new ProvisionError(`volume '${volume}' in pool '${pool}' holds a different image (use --force to replace it)`, 'EEXIST');
+    if (!force) throw new ProvisionError(`volume '${volume}' in pool '${pool}' holds a different image (force replaces it)`, 'EEXIST', 'force');
     log(`replacing volume ${pool}/${volume}`);
     await v.call(['vol-delete', '--pool', pool, '--', volume]);
   }
@@ -114,7 +114,7 @@ export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
     let poolCreated = false;
     undo.step('pool');
     if (!(await v.poolExists(o.pool))) {
-      if (o.createPool === undefined) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri} (use --create-pool DIR to create it)`, 'ENOPOOL');
+      if (o.createPool === undefined) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri} (createPool DIR creates it)`, 'ENOPOOL', 'createPool');
       log(`creating directory pool ${o.pool} at ${o.createPool}`);
       await v.withXml(['pool-define', '--file'], dirPoolXml(o.pool, path.resolve(o.createPool)));
       undo.add(`pool ${o.pool}`, async () => {

@@ -39,7 +39,7 @@ export function shellQuote(s: string): string {
 
 export function parseSshTarget(target: string): { user?: string; host: string; port?: number } {
   const m = /^ssh:\/\/(?:([^@/:]+)@)?(\[[^\]]+\]|[^:/@]+)(?::(\d{1,5}))?\/?$/.exec(target);
-  if (!m) throw new ProvisionError(`--target '${target}': expected ssh://user@host[:port]`, 'EUSAGE');
+  if (!m) throw new ProvisionError(`target '${target}': expected ssh://user@host[:port]`, 'EUSAGE', 'target');
   return { ...(m[1] ? { user: m[1] } : {}), host: m[2]!.replace(/^\[|\]$/g, ''), ...(m[3] ? { port: Number(m[3]) } : {}) };
 }
 
@@ -51,7 +51,7 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
   const st = fs.statSync(o.template, { throwIfNoEntry: false });
   if (st === undefined) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
   if (st.isDirectory()) throw new ProvisionError(`template ${o.template} is a folder, not a file`, 'EISDIR');
-  if (!/\.tar(\.(gz|xz|zst))?$/.test(name)) throw new ProvisionError(`${o.template}: a template cache is NAME.tar.gz (or .tar.xz / .tar.zst)`, 'EUSAGE');
+  if (!/\.tar(\.(gz|xz|zst))?$/.test(name)) throw new ProvisionError(`${o.template}: a template cache is NAME.tar.gz (or .tar.xz / .tar.zst)`, 'EUSAGE', 'template');
   // A node that stops answering: ConnectTimeout bounds the connection and the banner exchange,
   // ServerAliveInterval x CountMax (1 min) a session gone silent; the upload's own limit grows with
   // its size (transferLimitMs), every other command has two minutes.
@@ -81,7 +81,7 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
       log(`${final} on ${t.host} already holds these bytes: nothing to do`);
       return { target: o.target, path: final, bytes, sha256, action: 'unchanged' };
     }
-    if (!o.force) throw new ProvisionError(`${o.target}: ${final} holds a different template (use --force to replace it)`, 'EEXIST');
+    if (!o.force) throw new ProvisionError(`${o.target}: ${final} holds a different template (force replaces it)`, 'EEXIST', 'force');
   }
   const undo = new Undo('push template', log);
   await undo.guard(async () => {

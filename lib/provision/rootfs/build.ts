@@ -192,18 +192,18 @@ function runMmdebstrap(args: readonly string[], progress: boolean, timeoutMs: nu
 /** Builds a Debian root filesystem tarball with mmdebstrap and reports what is in it. */
 export async function buildRootfs(o: RootfsBuildOptions): Promise<RootfsBuildResult> {
   const log = o.log ?? (() => {});
-  if (!suiteRe.test(o.suite)) throw new ProvisionError(`--suite ${JSON.stringify(o.suite)}: expected a Debian suite or codename such as bookworm`, 'EUSAGE');
+  if (!suiteRe.test(o.suite)) throw new ProvisionError(`suite ${JSON.stringify(o.suite)}: expected a Debian suite or codename such as bookworm`, 'EUSAGE', 'suite');
   const target = o.for ?? 'kvm';
-  if (!rootfsTargets.includes(target)) throw new ProvisionError(`--for ${JSON.stringify(target)}: use ${rootfsTargets.join(' or ')}`, 'EUSAGE');
+  if (!rootfsTargets.includes(target)) throw new ProvisionError(`target ${JSON.stringify(target)}: use ${rootfsTargets.join(' or ')}`, 'EUSAGE', 'for');
   const include = [...DEFAULT_PACKAGES];
   for (const p of o.include ?? []) {
-    if (!packageRe.test(p)) throw new ProvisionError(`--include ${JSON.stringify(p)}: not a Debian package name`, 'EUSAGE');
+    if (!packageRe.test(p)) throw new ProvisionError(`package ${JSON.stringify(p)}: not a Debian package name`, 'EUSAGE', 'include');
     if (!include.includes(p)) include.push(p);
   }
   const mirror = o.mirror ?? aptMirror(o.aptDir) ?? 'http://deb.debian.org/debian';
-  if (!/^(https?|file|mirror\+https?):\/\/\S+$/.test(mirror)) throw new ProvisionError(`--mirror ${JSON.stringify(mirror)}: expected an http(s):// or file:// URL`, 'EUSAGE');
+  if (!/^(https?|file|mirror\+https?):\/\/\S+$/.test(mirror)) throw new ProvisionError(`mirror ${JSON.stringify(mirror)}: expected an http(s):// or file:// URL`, 'EUSAGE', 'mirror');
   const out = path.resolve(o.out);
-  if (!/\.tar(\.(gz|xz|zst|bz2))?$/.test(out)) throw new ProvisionError(`--out ${o.out}: expected a file name ending in .tar, .tar.gz, .tar.xz or .tar.zst`, 'EUSAGE');
+  if (!/\.tar(\.(gz|xz|zst|bz2))?$/.test(out)) throw new ProvisionError(`output ${o.out}: expected a file name ending in .tar, .tar.gz, .tar.xz or .tar.zst`, 'EUSAGE', 'out');
   requireTools(['mmdebstrap']);
   const mode = process.getuid?.() === 0 ? 'root' : 'unshare';
   const outputs = await Outputs.prepare([out], o.force ?? false);

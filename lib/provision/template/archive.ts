@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode } from '../../errors.js';
+import { ProvisionError, errnoOf } from '../../errors.js';
 import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar.js';
 import type { OverlayTree } from './tree.js';
 
@@ -140,7 +140,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
       try {
         fd = fs.openSync(abs, 'r');
       } catch (err) {
-        throw new ProvisionError(`cannot read ${abs}: ${errnoCode(err) ?? String(err)}`, 'EREAD');
+        throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
       }
       let read = 0;
       let grew = false;
@@ -154,7 +154,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
           // One byte more than expected shows a file that grew.
           grew = read === st.size && fs.readSync(fd, probe, 0, 1, null) > 0;
         } catch (err) {
-          throw new ProvisionError(`cannot read ${abs}: ${errnoCode(err) ?? String(err)}`, 'EREAD');
+          throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
         }
       } finally {
         fs.closeSync(fd);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, asProvisionError } from '../../errors.js';
+import { ProvisionError, asProvisionError, atPath } from '../../errors.js';
 import { Outputs, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { archiveSuffix, compressions, writeArchive, type Compression } from './compress.js';
@@ -89,7 +89,7 @@ export function selectSteps(skip: readonly string[] = []): Step[] {
   const known = new Set(templateSteps.map((s) => s.name));
   const unknown = skip.filter((s) => !known.has(s));
   if (unknown.length > 0) {
-    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE');
+    throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE', 'skip');
   }
   return templateSteps.filter((s) => !skip.includes(s.name));
 }
@@ -123,7 +123,7 @@ function epochFromEnv(): number | undefined {
 export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
   const log = opts.log ?? (() => {});
   if (!templateNameRe.test(opts.name)) {
-    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE');
+    throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE', 'name');
   }
   const tarball = isTarball(opts.rootfs);
   if (!tarball) checkRootfs(opts.rootfs);
@@ -131,10 +131,10 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   const source = fs.realpathSync(opts.rootfs);
   const steps = selectSteps(opts.skip);
   const how = opts.compress ?? 'gzip';
-  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE');
+  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE', 'compress');
   const finals = templateOutputs(path.resolve(opts.outDir), opts.name, how);
   if (!tarball && (path.resolve(opts.outDir).startsWith(source + path.sep) || path.resolve(opts.outDir) === source)) {
-    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE');
+    throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE', 'outDir');
   }
   const outputs = await Outputs.prepare(Object.values(finals), opts.force ?? false);
   try {
@@ -165,10 +165,17 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
       ...(epoch !== undefined ? { clampMtime: epoch } : {}),
       onSkip: (rel) => leftOut.push('/' + rel),
     });
-    const { sha256, bytes } = await writeArchive(stream, how, archiveTmp);
-    fs.writeFileSync(outputs.temp(finals.sha256File), `${sha256}  ${path.basename(finals.archive)}\n`, { flag: 'wx' });
+    // A write stream's errors carry no path: a full disk is reported naming the file it stopped.
+    const { sha256, bytes } = await writeArchive(stream, how, archiveTmp).catch((err: unknown) => { throw atPath(err, finals.archive); });
     const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };
-    fs.writeFileSync(outputs.temp(finals.manifestFile), JSON.stringify(manifest, null, 2) + '\n', { flag: 'wx' });
+    for (const [file, text] of [[finals.sha256File, `${sha256}  ${path.basename(finals.archive)}\n`], [finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n']] as const) {
+      try {
+        fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });
+      } catch (err) {
+        // Named by the file the user asked for, not its temporary name.
+        throw atPath(Object.assign(err as object, { path: undefined }), file);
+      }
+    }
     await outputs.commit();
     return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
   }

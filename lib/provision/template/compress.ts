@@ -38,7 +38,7 @@ function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: numb
 
 /** gzip of `input`, compressed in parallel; the output is the same whatever the parallelism. */
 export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): AsyncGenerator<Buffer> {
-  if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: use --compress zstd or xz`, 'EUSAGE');
+  if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: compress with zstd or xz`, 'EUSAGE', 'compress');
   // One more block in flight than the pool has threads keeps every thread busy while the
   // oldest block is written out; libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise.
   const inFlight = Math.max(2, Math.min(os.availableParallelism(), Number(process.env['UV_THREADPOOL_SIZE'] ?? 4)) + 1);

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoCode } from '../../errors.js';
+import { ProvisionError, errnoOf } from '../../errors.js';
 
 // Preparation steps never touch the source tree. They record changes in an overlay, and read the
 // tree through it, so a later step sees what an earlier one wrote (the placeholder hook, for
@@ -64,7 +64,7 @@ export class OverlayTree {
       try {
         st = fs.lstatSync(abs);
       } catch (err) {
-        if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') break; // nothing below it either
+        if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') break; // nothing below it either
         throw err;
       }
       if (st.isSymbolicLink()) {
@@ -72,7 +72,7 @@ export class OverlayTree {
         try {
           real = fs.realpathSync(abs);
         } catch (err) {
-          if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') break; // dangling: nothing below it
+          if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') break; // dangling: nothing below it
           throw err;
         }
         this.realRoot ??= fs.realpathSync(this.root);
@@ -107,7 +107,7 @@ export class OverlayTree {
       const st = fs.lstatSync(this.sourcePath(rel));
       return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
     } catch (err) {
-      if (errnoCode(err) === 'ENOENT' || errnoCode(err) === 'ENOTDIR') return undefined;
+      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
       throw err;
     }
   }
@@ -125,7 +125,7 @@ export class OverlayTree {
     try {
       return fs.readFileSync(this.sourcePath(rel));
     } catch (err) {
-      throw new ProvisionError(`cannot read ${this.sourcePath(rel)}: ${errnoCode(err) ?? String(err)}`, 'EREAD');
+      throw new ProvisionError(`cannot read ${this.sourcePath(rel)}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
     }
   }
 

@@ -8,6 +8,7 @@ import { AsyncLocalStorage } from 'node:async_hooks';
 import type { IncomingMessage } from 'node:http';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import { InventoryError } from '../../errors.js';
+import { foreignAnswer } from './errors.js';
 
 export interface Timeouts {
   /** Seconds to open the connection. */
@@ -109,8 +110,43 @@ export class BoundedHttpHandler extends NodeHttpHandler {
       controller.signal.removeEventListener('abort', onAbort);
       done();
     });
+    const status = handled.response.statusCode;
+    if (status >= 400 && !fromAws(handled.response.headers)) throw foreignAnswerError(status, await excerptOf(body), handled.response);
     return handled;
   }
+}
+
+/** AWS answers errors as XML (query and REST-XML services) or JSON; anything else came from something in between. */
+function fromAws(headers: Record<string, string | undefined>): boolean {
+  const type = Object.entries(headers).find(([k]) => k.toLowerCase() === 'content-type')?.[1] ?? '';
+  return type === '' || /xml|json/i.test(type);
+}
+
+/** The first bytes of an error answer: enough to quote; the rest is not waited for. */
+async function excerptOf(body: IncomingMessage, limit = 4096): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      chunks.push(chunk as Buffer);
+      size += (chunk as Buffer).length;
+      if (size >= limit) break;
+    }
+  } finally {
+    body.destroy();
+  }
+  return Buffer.concat(chunks).subarray(0, limit).toString('utf8');
+}
+
+/**
+ * An error answer from a load balancer or proxy (a plain-text or HTML 503), said by its status and
+ * an excerpt instead of the SDK's XML parse error. It carries the status as the SDK's errors do, so
+ * that 5xx and 429 are retried as AWS's own would be.
+ */
+function foreignAnswerError(status: number, body: string, response: Handled['response']): Error {
+  return Object.assign(new Error(foreignAnswer(status, body)), {
+    name: 'ForeignAnswer', $foreign: true, $metadata: { httpStatusCode: status }, $response: response,
+  });
 }
 
 /** The error of an attempt that ran out of time: transient for the SDK, so it is retried. */

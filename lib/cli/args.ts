@@ -1,0 +1,139 @@
+// From a command's declarations (declarations.ts) to what its handler gets: each flag's text read as
+// its declared type, the library options object built by field (nothing undefined in it, nested
+// fields nested), and every refusal as a UsageError naming the flag. Also the other way: a
+// library error's `field` back to the flag a user typed.
+import type { CommandDecl, Flag, Parsed } from './declare.js';
+
+/** Bad usage: the command line itself is wrong (exit 2). `flag` is the flag without dashes. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+  constructor(message: string, readonly flag?: string) {
+    super(message);
+  }
+}
+
+const bad = (f: Flag, why: string): never => {
+  throw new UsageError(`--${f.name}: ${why}`, f.name);
+};
+
+const sizePattern = /^\d+(\.\d+)?\s*([KMGT]i?B?)?$/i;
+
+function one(f: Flag, raw: unknown): string {
+  // A flag given twice that takes one value: the last one wins, as with every getopt-style parser.
+  const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
+  return String(value ?? '');
+}
+
+/** The value of one flag as its type reads it; `raw` is what yargs collected (text, array, boolean). */
+export function readFlag(f: Flag, raw: unknown): unknown {
+  switch (f.type) {
+    case 'bool':
+      if (typeof raw === 'boolean') return raw;
+      return bad(f, `takes no value (--${f.name} or --no-${f.name}), not '${one(f, raw)}'`);
+    case 'int': {
+      const text = one(f, raw).trim();
+      if (!/^\d+$/.test(text)) return bad(f, `expected a whole number, not '${text}'`);
+      const n = Number(text);
+      const min = f.min ?? 0;
+      if (n < min) return bad(f, `must be at least ${min}, not ${n}`);
+      return n;
+    }
+    case 'choice': {
+      const text = one(f, raw);
+      if (!f.choices?.includes(text)) return bad(f, `must be one of ${f.choices?.join(', ')}, not '${text}'`);
+      return text;
+    }
+    case 'size': {
+      const text = one(f, raw).trim();
+      if (!sizePattern.test(text)) return bad(f, `expected a size such as 512M or 2G, not '${text}'`);
+      return text;
+    }
+    case 'list': {
+      const items = (Array.isArray(raw) ? raw : [raw]).map(String);
+      const values = (f.comma === false ? items : items.flatMap((v) => v.split(','))).map((v) => v.trim()).filter((v) => v !== '');
+      for (const v of values) {
+        if (f.choices && !f.choices.includes(v)) bad(f, `'${v}' is not one of ${f.choices.join(', ')}`);
+      }
+      return values;
+    }
+    case 'map': {
+      const items = (Array.isArray(raw) ? raw : [raw]).map(String);
+      for (const item of items) if (item.indexOf('=') < 1) bad(f, `expected key=value, not '${item}'`);
+      return items;
+    }
+    case 'string':
+    case 'path':
+    case 'url': {
+      const text = one(f, raw);
+      if (text === '') return bad(f, 'needs a value');
+      return f.escapes ? text.replace(/\\r/g, '\r').replace(/\\n/g, '\n') : text;
+    }
+  }
+}
+
+/**
+ * The handler's input from what yargs parsed: each declared flag read as its type (its default when
+ * absent), required ones checked, then placed by field. Undefined values are left out, so a library
+ * default is never overridden by "not given".
+ */
+export function collect<C extends CommandDecl>(cmd: C, parsed: Readonly<Record<string, unknown>>): Parsed<C> {
+  const options: Record<string, unknown> = {};
+  const own: Record<string, unknown> = {};
+  for (const f of cmd.flags) {
+    const given = parsed[f.name];
+    if (given === undefined && f.required) throw new UsageError(`--${f.name} is required (${firstSentence(f.describe)})`, f.name);
+    const value = given !== undefined ? readFlag(f, given) : f.default;
+    if (value === undefined) continue;
+    if (f.field === undefined) own[f.name] = value;
+    else setField(options, f.field, value);
+  }
+  return { options, own } as Parsed<C>;
+}
+
+function setField(target: Record<string, unknown>, field: string, value: unknown): void {
+  const [head, ...rest] = field.split('.') as [string, ...string[]];
+  if (rest.length === 0) {
+    target[head] = value;
+    return;
+  }
+  const inner = (target[head] ??= {}) as Record<string, unknown>;
+  setField(inner, rest.join('.'), value);
+}
+
+/** Objects without undefined values: what a library call gets from optional pieces of a handler. */
+export function defined<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+/** The flag (of this command) a library option came through: by its field, or its last part. */
+export function flagOfField(cmd: CommandDecl, field: string): Flag | undefined {
+  return cmd.flags.find((f) => f.field === field) ?? cmd.flags.find((f) => f.field?.split('.').at(-1) === field);
+}
+
+/**
+ * A library failure in the command's words: `--count: must be at least 1, not 0` when the error
+ * names the field a value came through. A message that already names the flag is left as it is.
+ */
+export function inFlagTerms(cmd: CommandDecl, message: string, field: string | undefined): string {
+  const f = field === undefined ? undefined : flagOfField(cmd, field);
+  if (f === undefined || new RegExp(`(^|[^\\w-])--${f.name}(?![\\w-])`).test(message)) return message;
+  // The library's own sentence may start with its name for the field ("count must be ..."): the
+  // flag replaces it rather than repeating it.
+  const rest = message.startsWith(`${field} `) ? message.slice(`${field} `.length) : message;
+  return `--${f.name}: ${rest}`;
+}
+
+/** The first sentence of a description (up to the first ': ' or '; ' or ' (' or '.'). */
+export function firstSentence(text: string): string {
+  const end = text.search(/(\. |; |\.$)/);
+  return end === -1 ? text : text.slice(0, end);
+}
+
+/** The yargs options of a command: text, booleans and arrays only; every check is readFlag's. */
+export function yargsOptions(cmd: CommandDecl): Record<string, { type: 'string' | 'boolean'; array?: true; alias?: string[] }> {
+  return Object.fromEntries(cmd.flags.map((f) => [f.name, {
+    type: f.type === 'bool' ? 'boolean' as const : 'string' as const,
+    ...(f.type === 'list' || f.type === 'map' ? { array: true as const } : {}),
+    ...(f.aliases ? { alias: [...f.aliases] } : {}),
+  }]));
+}
