@@ -102,6 +102,8 @@ export function loadFullPath(
       if (used || file === undefined || exitCode !== 0 || entry.fetchCount() === 0) return;
       used = true;
       try {
+        // The folder first: where none can be made, V8 is not asked to serialise at every refresh.
+        privateFolder(path.dirname(file));
         const bytes = writeCache(file, key, script.createCachedData());
         trace(`rebuilt: ${file} (${Math.round(bytes / 1024)} kB)`);
       } catch (err) {
@@ -173,12 +175,15 @@ function differences(header: Partial<Header>, key: Key): string | undefined {
   return undefined;
 }
 
-/** Writes the cache as the inventory cache is written (0600, atomic: lib/store/atomic.ts); returns its size. */
-function writeCache(file: string, key: Key, data: Buffer): number {
-  const dir = path.dirname(file);
+/** Makes `dir` (0700) where it is missing; throws unless it is a folder of this user's that nobody else can write. */
+function privateFolder(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || untrusted(st)) throw new Error(`${dir} is not a private folder of this user`);
+}
+
+/** Writes the cache as the inventory cache is written (0600, atomic: lib/store/atomic.ts); returns its size. */
+function writeCache(file: string, key: Key, data: Buffer): number {
   const header: Header = { format: FORMAT, ...key, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
   const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), data]);
   writeAtomic(file, bytes);
