@@ -3,7 +3,7 @@
 // small CommonJS files. The SDK's ESM builds, tree-shaken down to the commands we send, load in a
 // fraction of that. Splitting keeps what only a refresh needs (SDK clients, credential providers,
 // proper-lockfile, @keyv/redis) in chunks that a cached answer never reads.
-import { readFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { build } from 'esbuild';
 
 /**
@@ -32,14 +32,11 @@ const shared = {
   target: 'node20',
   mainFields: ['module', 'main'],
   minify: true,
-  // yargs finds its locale files relative to its own module, and only --help, --version and
-  // --profile load it: it stays in node_modules, as it is.
-  external: ['yargs'],
   plugins: [literalSchemaKeys],
   logLevel: 'warning',
 };
 
-await build({
+const esm = await build({
   ...shared,
   entryPoints: { inventory: 'lib/cli/inventory.ts' },
   outdir: 'dist/bundle',
@@ -47,13 +44,18 @@ await build({
   format: 'esm',
   // CommonJS dependencies call require() for node builtins; an ESM bundle has no require of its own.
   banner: { js: "import { createRequire as __ec2invCreateRequire } from 'node:module'; const require = __ec2invCreateRequire(import.meta.url);" },
+  metafile: true,
 });
+// Which sources each chunk holds: test/unit/loads.test.ts proves from it what a run loads.
+// Beside the bundle, not in it: the package does not ship it.
+await writeFile('dist/bundle.meta.json', JSON.stringify(esm.metafile));
 
 // The same code as one CommonJS script for lib/cli/fullPath.ts, which compiles it with vm.Script
 // from a V8 code cache (ES modules cannot take one on Node 20). The file is the text of one function
 // expression, so the script's source is the file's bytes as they are. A script compiled by vm has
 // no import() (Node 20 has no loader for it without an experimental flag), so esbuild turns every
-// import() into a require(), yargs's included (an ES module: require() loads it from Node 20.19).
+// import() into a require(). Nothing is left outside the bundle (ec2-inventory reads its flags with
+// node:util, not yargs), so the script requires no ES module at run time.
 const cjs = 'dist/bundle/inventory.cjs';
 await build({
   ...shared,

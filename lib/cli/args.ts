@@ -16,8 +16,6 @@ const bad = (f: Flag, why: string): never => {
   throw new UsageError(`--${f.name}: ${why}`, f.name);
 };
 
-const sizePattern = /^\d+(\.\d+)?\s*([KMGT]i?B?)?$/i;
-
 function one(f: Flag, raw: unknown): string {
   // A flag given twice that takes one value: the last one wins, as with every getopt-style parser.
   const value = Array.isArray(raw) ? raw[raw.length - 1] : raw;
@@ -43,11 +41,6 @@ export function readFlag(f: Flag, raw: unknown): unknown {
       if (!f.choices?.includes(text)) return bad(f, `must be one of ${f.choices?.join(', ')}, not '${text}'`);
       return text;
     }
-    case 'size': {
-      const text = one(f, raw).trim();
-      if (!sizePattern.test(text)) return bad(f, `expected a size such as 512M or 2G, not '${text}'`);
-      return text;
-    }
     case 'list': {
       const items = (Array.isArray(raw) ? raw : [raw]).map(String);
       const values = (f.comma === false ? items : items.flatMap((v) => v.split(','))).map((v) => v.trim()).filter((v) => v !== '');
@@ -61,6 +54,8 @@ export function readFlag(f: Flag, raw: unknown): unknown {
       for (const item of items) if (item.indexOf('=') < 1) bad(f, `expected key=value, not '${item}'`);
       return items;
     }
+    // A size is read by the library's own parser (image size, guest memory), which names the field.
+    case 'size':
     case 'string':
     case 'path':
     case 'url': {
@@ -79,14 +74,15 @@ export function readFlag(f: Flag, raw: unknown): unknown {
 export function collect<C extends CommandDecl>(cmd: C, parsed: Readonly<Record<string, unknown>>): Parsed<C> {
   const options: Record<string, unknown> = {};
   const own: Record<string, unknown> = {};
-  for (const f of cmd.flags) {
-    const given = parsed[f.name];
-    if (given === undefined && f.required) throw new UsageError(`--${f.name} is required (${firstSentence(f.describe)})`, f.name);
-    const value = given !== undefined ? readFlag(f, given) : f.default;
-    if (value === undefined) continue;
+  // Values given are read first: a wrong one is named even while a required one is missing.
+  const values = cmd.flags.map((f) => (parsed[f.name] !== undefined ? readFlag(f, parsed[f.name]) : f.default));
+  cmd.flags.forEach((f, i) => {
+    const value = values[i];
+    if (value === undefined && f.required) throw new UsageError(`--${f.name} is required (${firstSentence(f.describe)})`, f.name);
+    if (value === undefined) return;
     if (f.field === undefined) own[f.name] = value;
     else setField(options, f.field, value);
-  }
+  });
   return { options, own } as Parsed<C>;
 }
 
@@ -117,16 +113,42 @@ export function flagOfField(cmd: CommandDecl, field: string): Flag | undefined {
 export function inFlagTerms(cmd: CommandDecl, message: string, field: string | undefined): string {
   const f = field === undefined ? undefined : flagOfField(cmd, field);
   if (f === undefined || new RegExp(`(^|[^\\w-])--${f.name}(?![\\w-])`).test(message)) return message;
-  // The library's own sentence may start with its name for the field ("count must be ..."): the
-  // flag replaces it rather than repeating it.
-  const rest = message.startsWith(`${field} `) ? message.slice(`${field} `.length) : message;
+  // The library's own sentence may start with its name for the value ("count must be ...",
+  // "user-data x.yaml is ..."): the flag replaces it rather than repeating it.
+  const lead = [`${field}: `, `${field} `, `${f.name} `].find((w) => message.startsWith(w));
+  const rest = lead ? message.slice(lead.length) : message;
   return `--${f.name}: ${rest}`;
 }
 
-/** The first sentence of a description (up to the first ': ' or '; ' or ' (' or '.'). */
+/** What a description starts with: up to its first '.', ':', ';' or '('. */
 export function firstSentence(text: string): string {
-  const end = text.search(/(\. |; |\.$)/);
+  const end = text.search(/\.( |$)|[:;(]/);
   return end === -1 ? text : text.slice(0, end);
+}
+
+/** The first flag of `args` the command does not declare, as it was typed (`--no-such`, not `such`). */
+export function unknownFlag(cmd: CommandDecl, args: readonly string[]): string | undefined {
+  const names = new Set(cmd.flags.flatMap((f) => [f.name, ...(f.aliases ?? [])]));
+  const negatable = new Set(cmd.flags.filter((f) => f.type === 'bool').flatMap((f) => [f.name, ...(f.aliases ?? [])]));
+  for (const arg of args) {
+    if (arg === '--') break;
+    if (!arg.startsWith('-') || /^-\d/.test(arg)) continue;
+    const name = arg.replace(/^--?/, '').split('=')[0] as string;
+    if (!arg.startsWith('--') || !(names.has(name) || (name.startsWith('no-') && negatable.has(name.slice(3))))) return arg.split('=')[0];
+  }
+  return undefined;
+}
+
+/**
+ * `--force=maybe`: yargs would read any text after a boolean flag's = as false; only true and
+ * false are values of a flag that takes none.
+ */
+export function checkBooleanValues(cmd: CommandDecl, args: readonly string[]): void {
+  for (const arg of args) {
+    const m = /^--(?:no-)?([^=]+)=(.*)$/s.exec(arg);
+    const f = m && cmd.flags.find((x) => x.type === 'bool' && (x.name === m[1] || x.aliases?.includes(m[1] as string)));
+    if (f && m[2] !== 'true' && m[2] !== 'false') bad(f, `takes no value (--${f.name} or --no-${f.name}), not '${m[2]}'`);
+  }
 }
 
 /** The yargs options of a command: text, booleans and arrays only; every check is readFlag's. */

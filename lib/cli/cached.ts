@@ -11,14 +11,17 @@
 // writable. With a registry file, the answer is the merged output the full path kept
 // (lib/store/merged.ts), served only while it names this very cache meta and registry file.
 //
-// It imports nothing but lib/settings/readKey.ts and lib/settings/configparser.ts (itself without
-// imports), and takes node:fs and node:path through
-// process.getBuiltinModule (see getBuiltin there): together, about 7 ms less than importing
-// node:fs and node:crypto, on a floor of about 40 ms.
+// Where the ini and the cache are, when an entry is fresh and which files are trusted are the full
+// path's own rules, from the modules it takes them from: lib/settings/paths.ts and
+// lib/store/layout.ts. Those, lib/settings/readKey.ts and lib/settings/configparser.ts import
+// nothing, and node:fs and node:path come through process.getBuiltinModule (see getBuiltin there):
+// together, about 7 ms less than importing node:fs and node:crypto, on a floor of about 40 ms.
 import type * as Fs from 'node:fs';
 import type * as Path from 'node:path';
 import { computeReadKey, getBuiltin, sha256Hex } from '../settings/readKey.js';
 import { IniFile } from '../settings/configparser.js';
+import { iniPathOf, pathValue } from '../settings/paths.js';
+import { CACHE_FILE, INDEX_FILE, MERGED_FILE, META_FILE, REGISTRY_FILE, isFresh, untrusted } from '../store/layout.js';
 
 let fs: typeof Fs;
 let path: typeof Path;
@@ -79,11 +82,11 @@ function readMeta(file: string): { meta: Meta; text: string } | undefined {
  * the open file's bytes are the ones checked here while it is copied out.
  */
 function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache | undefined {
-  const iniPath = defaultIniPath(executable, env);
+  const iniPath = iniPathOf(executable, env, fs.realpathSync, path);
   const iniBytes = fs.readFileSync(iniPath);
   const dir = cacheDir(iniBytes.toString('utf8'), env);
   if (dir === undefined) return undefined;
-  const metaFile = path.join(dir, 'ansible-ec2.meta');
+  const metaFile = path.join(dir, META_FILE);
   const before = readMeta(metaFile);
   if (!before) return undefined;
   const { meta } = before;
@@ -91,21 +94,21 @@ function cachedInventory(env: NodeJS.ProcessEnv, executable: string): OpenCache 
   if (!(meta.read.maxAge > 0)) return undefined;
   const key = computeReadKey({ iniPath, iniSha: sha256Hex(iniBytes), cachePath: dir, maxAge: meta.read.maxAge, profile: undefined, env });
   if (key !== meta.read.key) return undefined;
-  if (!(meta.writtenAt + meta.read.maxAge * 1000 > Date.now())) return undefined;
+  if (!isFresh(meta.writtenAt, meta.read.maxAge)) return undefined;
   // The full path opens the cache only in a folder it can write (lib/store/open.ts ensureCacheDir),
   // and only in one nobody else can (lib/store/permissions.ts): it says why, so leave that to it.
   fs.accessSync(dir, fs.constants.W_OK | fs.constants.X_OK);
   if (!trusted(fs.statSync(dir)) || !trusted(fs.lstatSync(metaFile))) return undefined;
   // Registered hosts are merged into --list: served from the merged output when it is current.
-  const registryFile = path.join(dir, 'ec2-inventory.registry.json');
+  const registryFile = path.join(dir, REGISTRY_FILE);
   const registrySt = fs.lstatSync(registryFile, { throwIfNoEntry: false });
   if (registrySt !== undefined && !trusted(registrySt)) return undefined;
   const registry = registrySt === undefined ? undefined : fs.readFileSync(registryFile, 'utf8');
-  const indexFile = path.join(dir, 'ansible-ec2.index');
+  const indexFile = path.join(dir, INDEX_FILE);
   fs.accessSync(indexFile, fs.constants.R_OK);
   if (fs.statSync(indexFile).size !== meta.indexBytes) return undefined;
   if (!trusted(fs.lstatSync(indexFile))) return undefined;
-  const fd = fs.openSync(path.join(dir, registry === undefined ? 'ansible-ec2.cache' : 'ansible-ec2.merged'), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
+  const fd = fs.openSync(path.join(dir, registry === undefined ? CACHE_FILE : MERGED_FILE), fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   try {
     const st = fs.fstatSync(fd);
     if (!trusted(st)) throw new Error('untrusted');
@@ -140,41 +143,25 @@ function mergedStart(fd: number, metaText: string, registry: string): number | u
   return header.v === 1 && header.meta === metaText && header.registry === registry ? newline + 1 : undefined;
 }
 
-/** lib/store/permissions.ts untrusted, without loading that module: ours or root's, and written by nobody else. */
+/** As the full path trusts a cache file (lib/store/permissions.ts): ours or root's, written by nobody else, no link. */
 function trusted(st: Fs.Stats): boolean {
-  const uid = process.getuid?.();
-  return uid === undefined || ((st.uid === uid || st.uid === 0) && (st.mode & 0o022) === 0 && !st.isSymbolicLink());
-}
-
-/** lib/settings/read.ts defaultIniPath, without loading that module. */
-function defaultIniPath(executable: string, env: NodeJS.ProcessEnv): string {
-  const fromEnv = env['EC2_INI_PATH'];
-  if (fromEnv) return fromEnv;
-  let real = executable;
-  try {
-    real = fs.realpathSync(executable);
-  } catch {
-    // as defaultIniPath does
-  }
-  return path.join(path.dirname(real), 'ec2.ini');
+  return untrusted(st) === undefined && !st.isSymbolicLink();
 }
 
 /**
- * cache_path as the full path reads it: the same configparser reading (lib/settings/configparser.ts),
- * trimmed, with ~ expanded; undefined for what it leaves to the full path (~user, cache_connection).
- * Any error in the file makes cachedInventory fail, and the full path report it.
+ * cache_path as the full path reads it: the same configparser reading and path rule; undefined for
+ * what it leaves to the full path (cache_connection, no HOME to expand ~ with). Any error in the
+ * file makes cachedInventory fail, and the full path report it.
  */
 function cacheDir(text: string, env: NodeJS.ProcessEnv): string | undefined {
   const ini = IniFile.parse(text);
   if (ini.hasOption('ec2', 'cache_connection') && ini.get('ec2', 'cache_connection').trim() !== '') return undefined; // Redis: the full path's business
   if (!ini.hasOption('ec2', 'cache_path')) return undefined;
-  const value = ini.get('ec2', 'cache_path').trim();
-  if (!value) return undefined;
-  if (value === '~' || value.startsWith('~/')) {
-    const home = env['HOME'];
-    return home ? path.join(home, value.slice(1)) : undefined;
-  }
-  return value.startsWith('~') ? undefined : value;
+  return pathValue(ini.get('ec2', 'cache_path'), () => env['HOME'] || noHome(), path);
+}
+
+function noHome(): never {
+  throw new Error('no HOME: the full path finds the home folder');
 }
 
 /**

@@ -115,7 +115,7 @@ const buildImage = {
     { name: 'from', field: 'from', type: 'path', required: true, describe: 'Root filesystem folder or template cache (.tar.gz, .tar.zst, .tar.xz, .tar)', example: 'templates/debian-12-x86_64-minimal.tar.gz' },
     { name: 'kernel', field: 'kernel', type: 'path', describe: "Kernel image (vmlinuz), copied beside the image (default: the root's newest /boot/vmlinuz-* and its /boot/initrd.img-*)" },
     { name: 'initrd', field: 'initrd', type: 'path', describe: 'Initramfs, copied beside the image' },
-    { name: 'size', field: 'size', type: 'size', default: '2G', describe: 'Disk size', example: '4G' },
+    { name: 'size', field: 'size', type: 'size', default: '2G', describe: 'Size of the whole disk', example: '4G' },
     { name: 'format', field: 'format', type: 'choice', choices: ['qcow2', 'raw'], default: 'qcow2', describe: 'Image format' },
     { name: 'out', field: 'out', type: 'path', required: true, describe: 'Image file to write', example: 'debian.qcow2' },
     { name: 'boot-loader', field: 'bootLoader', type: 'choice', choices: ['none', 'grub'], default: 'none', describe: 'grub: GRUB 2 in the MBR, kernel and initrd in /boot, so that the disk boots by itself (EC2 legacy-bios, BIOS VMs)' },
@@ -327,6 +327,8 @@ export const provisionCommands = {
 
 export const provisionProgram: ProgramDecl = {
   name: 'ec2-provision',
+  fieldsAre: 'Library option',
+  otherUsage: ['--json < REQUEST.json    one JSON request on stdin, one JSON answer on stdout (for programs: the Ansible modules)'],
   summary: 'Build root filesystems, OpenVZ template caches and disk images without root, push them to KVM hosts, OpenVZ nodes or EC2, launch and register machines.',
   commands: Object.values(provisionCommands),
 };
@@ -339,7 +341,7 @@ export const inventoryCommand = {
   summary: 'Produce an Ansible inventory from EC2, RDS, ElastiCache, Route53 and libvirt (ec2.ini: $EC2_INI_PATH, else ec2.ini beside this program)',
   aws: true,
   flags: [
-    { name: 'list', type: 'bool', default: true, describe: 'List instances (the default)' },
+    { name: 'list', type: 'bool', describe: 'List instances (the default)' },
     { name: 'host', field: 'host', type: 'string', describe: 'Get all the variables about a specific instance', example: 'web1.example.com' },
     { name: 'refresh-cache', field: 'refreshCache', type: 'bool', default: false, describe: 'Force refresh of cache by making API requests to EC2 (default: use the cache files)' },
     { name: 'refresh-only', field: 'refreshOnly', type: 'bool', default: false, describe: 'Refresh the cache and print nothing (for cron); a failure is one line on stderr and a non-zero exit' },

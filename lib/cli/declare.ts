@@ -78,6 +78,10 @@ export interface CommandDecl {
 export interface ProgramDecl {
   readonly name: string;
   readonly summary: string;
+  /** Other ways to run it, shown under the usage line of its --help. */
+  readonly otherUsage?: readonly string[];
+  /** What a flag's field is called in the docs ("Library option"); none: fields are internal. */
+  readonly fieldsAre?: string;
   readonly commands: readonly CommandDecl[];
 }
 

@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import vm from 'node:vm';
-import { untrusted } from '../store/permissions.js';
+import { untrusted } from '../store/layout.js';
 import { writeAtomic } from '../store/atomic.js';
 
 type Main = (argv: string[]) => Promise<number>;
@@ -56,12 +56,11 @@ const MAX_HEADER = 64 * 1024;
 const bundleDir = new URL('../../bundle/', import.meta.url);
 
 /**
- * Runs the full path and returns its exit code: compiled through the code cache when Node can run
- * the CommonJS bundle (require() of ES modules, for yargs: Node 20.19), else the ES module bundle
- * as it is, as also with EC2_INVENTORY_CODE_CACHE=off.
+ * Runs the full path and returns its exit code: the CommonJS bundle compiled through the code
+ * cache, or with EC2_INVENTORY_CODE_CACHE=off the ES module bundle as it is.
  */
 export async function runFullPath(argv: string[], v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (env['EC2_INVENTORY_CODE_CACHE'] === 'off' || !process.features.require_module) {
+  if (env['EC2_INVENTORY_CODE_CACHE'] === 'off') {
     const { main } = await import(new URL('inventory.js', bundleDir).href) as Pick<Entry, 'main'>;
     return main(argv);
   }

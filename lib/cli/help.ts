@@ -116,6 +116,7 @@ export function programHelp(program: ProgramDecl, prefix: readonly string[] = []
   const commands = program.commands.filter((c) => prefix.every((w, i) => c.words[i] === w));
   const out = [
     `Usage: ${[program.name, ...prefix].join(' ')} ${prefix.length ? '<target>' : '<command>'} [options]`,
+    ...(prefix.length ? [] : (program.otherUsage ?? []).map((u) => `       ${program.name} ${u}`)),
     '',
     ...wrap(program.summary, WIDTH),
     '',
@@ -141,7 +142,7 @@ function markdownCommand(program: ProgramDecl, cmd: CommandDecl): string[] {
     for (const f of cmd.flags) {
       const notes = flagNotes(f);
       const names = [`--${f.name}`, ...(f.aliases ?? []).map((a) => `--${a}`)].map((n) => `\`${n}\``).join(', ');
-      const library = f.field ? ` Library option: \`${f.field}\`.` : '';
+      const library = f.field && program.fieldsAre ? ` ${program.fieldsAre}: \`${f.field}\`.` : '';
       out.push(`| ${names} | ${cell(metavar(f) || 'flag')} | ${cell(f.describe)}${notes.length ? cell(` (${notes.join('; ')})`) : ''}.${library}${f.secret ? ' Secret: never logged.' : ''} |`);
     }
     out.push('');
@@ -163,9 +164,16 @@ export function markdownReference(programs: readonly ProgramDecl[]): string {
     'with the program\'s name, exit 2; any other failure is one line, exit 1. Lists take comma-separated',
     'values or the flag repeated; `KEY=VALUE` flags are repeated.',
     '',
+    'ec2-provision\'s commands are a verb and what it acts on (`build image`, `push kvm`, `launch ec2`).',
+    'The spellings of earlier versions (`rootfs build`, `template build`, `image build`, `template steps`,',
+    '`push template`, `list`) are still accepted. A failure that comes from one option names its flag:',
+    '`ec2-provision: error: --count: must be at least 1, not 0 (see ec2-provision launch kvm --help)`.',
+    'Programs can also send one JSON request on stdin with `ec2-provision --json` (see docs/collection.md).',
+    '',
   ];
   for (const program of programs) {
-    out.push(`## ${program.name}`, '', program.summary, '');
+    out.push(`## ${program.name}`, '');
+    if (program.commands.some((c) => c.words.length > 0)) out.push(program.summary, '');
     for (const cmd of program.commands) out.push(...markdownCommand(program, cmd));
   }
   return out.join('\n').replace(/\n+$/, '\n');

@@ -4,6 +4,7 @@
 // this port says so below and uses the host address and the real group name.
 import type { CacheCluster, CacheClusterRecord, CacheNode, ReplicationGroup, ReplicationGroupRecord } from '../records/aws.js';
 import type { HostVars, HostVarValue } from '../records/inventory.js';
+import { accountVars, arnAccount, push_account_groups } from './accounts.js';
 import { push, push_group, to_safe } from './groups.js';
 import type { State } from './types.js';
 
@@ -51,7 +52,9 @@ export function add_elasticache_cluster(state: State, record: CacheClusterRecord
   push(inventory, 'elasticache_clusters', dest);
   pushOnce(state, 'elasticache', dest);
 
-  state.hostvars.set(dest, get_host_info_dict_from_describe_dict(cluster, settings.replaceDashInGroups));
+  const owner = arnAccount(cluster.ARN);
+  push_account_groups(state, dest, owner);
+  state.hostvars.set(dest, accountVars(state, owner, get_host_info_dict_from_describe_dict(cluster, settings.replaceDashInGroups)));
 
   for (const node of cluster.CacheNodes ?? []) add_elasticache_node(state, node, record);
 }
@@ -83,7 +86,9 @@ export function add_elasticache_node(state: State, node: CacheNode, record: Cach
 
   // A redis cluster's address is its node's: the node's details join the cluster's.
   const info = get_host_info_dict_from_describe_dict(node, settings.replaceDashInGroups);
-  state.hostvars.set(dest, { ...(state.hostvars.get(dest) ?? {}), ...info });
+  const owner = arnAccount(cluster.ARN);
+  push_account_groups(state, dest, owner);
+  state.hostvars.set(dest, accountVars(state, owner, { ...(state.hostvars.get(dest) ?? {}), ...info }));
 }
 
 /** Adds a replication group by the primary endpoint of its first node group. */
@@ -113,7 +118,9 @@ export function add_elasticache_replication_group(state: State, record: Replicat
   push(inventory, 'elasticache_replication_groups', dest);
   pushOnce(state, 'elasticache', dest);
 
-  state.hostvars.set(dest, get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups));
+  const owner = arnAccount(group.ARN);
+  push_account_groups(state, dest, owner);
+  state.hostvars.set(dest, accountVars(state, owner, get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups)));
 }
 
 /** The groups a memcached cluster and each cache node get alike: region, zone, type, security groups, engine. */

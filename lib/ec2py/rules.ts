@@ -11,7 +11,10 @@ import type { Group, HostVars, HostVarValue, Index, Inventory } from '../records
 import { add_elasticache_cluster, add_elasticache_replication_group } from './elasticache.js';
 import { add_rds_clusters } from './rdsClusters.js';
 import { groupNameProblem, push, push_group, to_safe } from './groups.js';
-import type { FullRuleSettings, HostVarsStore, HostVarsWalk, RuleSettings, State } from './types.js';
+import { accountHostname, arnAccount, push_account_groups, withAccountVars } from './accounts.js';
+import type { FullRuleSettings, HostVarsStore, HostVarsWalk, RuleSettings, SharedAccounts, State } from './types.js';
+
+export { add_previous_account_hosts } from './accounts.js';
 
 const dict = <T>(): Record<string, T> => Object.create(null) as Record<string, T>;
 
@@ -52,6 +55,25 @@ export function newState(
     safeName: safeNameCache((prefix, value) => to_safe(prefix + value, full.replaceDashInGroups)),
     safeTagName: safeNameCache((key, value) => to_safe('tag_' + key + '=' + value, full.replaceDashInGroups)),
   };
+}
+
+/**
+ * With [account NAME] sections: one state per account, sharing the inventory, the index, the
+ * hostvars and who holds each host name, each with its account's settings, Route53 names and id.
+ */
+export function newAccountStates(
+  collision: SharedAccounts['collision'],
+  accounts: readonly { name: string; id: string | undefined; route53?: Route53RecordSet[]; settings: RuleSettings }[],
+  hostvars?: (inventory: Inventory) => HostVarsStore,
+): State[] {
+  const shared: SharedAccounts = { collision, owners: new Map(), accounts: accounts.map(({ name, id }) => ({ name, id })) };
+  let first: State | undefined;
+  return accounts.map(({ name, id, route53, settings }, index) => {
+    const state = newState(settings, { route53, accountId: undefined }, first ? () => (first as State).hostvars : hostvars);
+    const account = { index, name, id, shared };
+    if (!first) return (first = { ...state, account });
+    return { ...state, inventory: first.inventory, index: first.index, hostvars: first.hostvars, account };
+  });
 }
 
 /**
@@ -153,12 +175,13 @@ export function add_instance(state: State, record: EC2Record): void {
 
   const dest = ec2Destination(record, settings);
   if (!dest) return; // not addressable, e.g. a private VPC subnet
-  const hostname = ec2Hostname(state, record, dest);
+  let hostname = ec2Hostname(state, record, dest);
 
   if (settings.patternInclude && !pythonMatch(settings.patternInclude.regex, hostname)) return;
   if (settings.patternExclude && pythonMatch(settings.patternExclude.regex, hostname)) return;
 
   const id = instance.InstanceId as string;
+  if (state.account) hostname = accountHostname(state, hostname, id);
   push_placement_groups(state, hostname, region, id, instance.Placement?.AvailabilityZone ?? '');
 
   if (g.ami_id) {
@@ -242,8 +265,9 @@ export function add_instance(state: State, record: EC2Record): void {
 
   if (g.tag_none && tags.length === 0) push(inventory, 'tag_none', hostname);
   push(inventory, 'ec2', hostname);
+  push_account_groups(state, hostname, record.ownerId);
 
-  const vars = host_info_from_instance(record, state);
+  const vars = withAccountVars(state, record.ownerId, host_info_from_instance(record, state));
   state.hostvars.setWalk(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 
@@ -263,9 +287,9 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
   // ec2.py reads endpoint[0] and dies on an instance still being created (no endpoint yet).
   const dest = instance.Endpoint?.Address;
   if (!dest) return;
-  const hostname = rdsHostname(state, record, dest);
-
   const id = instance.DBInstanceIdentifier as string;
+  const named = rdsHostname(state, record, dest);
+  const hostname = state.account ? accountHostname(state, named, id) : named;
   push_placement_groups(state, hostname, region, id, instance.AvailabilityZone ?? '');
 
   if (g.instance_type) {
@@ -297,8 +321,10 @@ export function add_rds_instance(state: State, record: RDSRecord): void {
   }
 
   push(inventory, 'rds', hostname);
+  const owner = arnAccount(instance.DBInstanceArn);
+  push_account_groups(state, hostname, owner);
 
-  const vars = host_info_from_rds_instance(record);
+  const vars = withAccountVars(state, owner, host_info_from_rds_instance(record));
   state.hostvars.setWalk(hostname, hostname === dest ? vars : withAnsibleHost(vars, dest));
 }
 

@@ -42,10 +42,28 @@ export interface State {
   route53Records: Map<string, Set<string>>;
   settings: FullRuleSettings;
   accountId: string | undefined;
+  /** The account whose records this state applies, with [account NAME] sections (ec2py/accounts.ts). */
+  account?: AccountState;
   /** to_safe with the replace_dash_in_groups setting. */
   safe: (word: string) => string;
   /** safe(prefix + value), remembered for values that repeat from host to host. */
   safeName: (prefix: string, value: string) => string;
   /** safe('tag_' + key + '=' + value), remembered the same way. */
   safeTagName: (key: string, value: string) => string;
+}
+
+/** What every account's rules share ([account NAME] sections): who holds each host name. */
+export interface SharedAccounts {
+  collision: 'rename' | 'error';
+  /** Host name → the account (position in the ini) and the record that took it. */
+  owners: Map<string, { account: number; id: string }>;
+  accounts: readonly { name: string; id: string | undefined }[];
+}
+
+/** The account whose records a State applies. */
+export interface AccountState {
+  index: number;
+  name: string;
+  id: string | undefined;
+  shared: SharedAccounts;
 }

@@ -10,12 +10,14 @@ import { CacheError, InventoryError, errnoOf, errnoText } from '../errors.js';
 import { openCache } from '../store/open.js';
 import { tempPathFor } from '../store/atomic.js';
 import { cacheDigest } from '../store/digest.js';
+import { isFresh as isFreshAt } from '../store/layout.js';
 import { readKeyOf } from '../settings/readKey.js';
 import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../store/types.js';
 import type { HostVarsStore, State } from '../ec2py/types.js';
 import type { HostVars, Index, Inventory } from '../records/inventory.js';
 import type { RegionRecords } from '../records/aws.js';
 import { json_format_dict } from '../ec2py/format.js';
+import type { hostOfName as HostOfName } from '../ec2py/accounts.js';
 import { registeredHosts } from '../store/registry.js';
 import { keepMergedList, mergedStamp } from '../store/merged.js';
 import { type RegisteredHost } from '../records/inventory.js';
@@ -49,14 +51,14 @@ export async function fetchInventory(
  * memory does not grow with the output.
  */
 async function fetchInventoryFile(
-  settings: Settings, dir: string, onProgress?: (progress: Progress) => void,
+  settings: Settings, dir: string, onProgress?: (progress: Progress) => void, previous?: Previous,
 ): Promise<{ file: string; index: string }> {
   const stream = await import('../store/spill.js');
   let file: string | undefined;
   try {
     const hostvars = new stream.SpilledHostVars(dir);
     try {
-      const built = await fetchInto(settings, hostvars, onProgress);
+      const built = await fetchInto(settings, hostvars, onProgress, previous);
       file = tempPathFor(path.join(dir, 'ansible-ec2.cache'));
       stream.writeInventoryFile(file, built.inventory, hostvars);
       return { file, index: json_format_dict(built.index) };
@@ -87,26 +89,41 @@ export function fetchCount(): number {
   return fetches;
 }
 
-async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined, onProgress?: (progress: Progress) => void): Promise<State> {
+async function fetchInto(settings: Settings, hostvars: HostVarsStore | undefined, onProgress?: (progress: Progress) => void, previous?: Previous): Promise<State> {
   fetches++;
   // Only on a refresh: a cached answer loads neither the SDK nor the rules.
   const [{ streamRecords }, rules, { withDeadline }] = await Promise.all([import('../sources/aws/fetch.js'), import('../ec2py/rules.js'), import('../sources/aws/http.js')]);
   // refresh_timeout: past it every call in flight is aborted and the error names those pending.
-  return withDeadline(settings.refreshTimeout, (stop) => fetchWith(settings, hostvars, streamRecords, rules, onProgress, stop));
+  return withDeadline(settings.refreshTimeout, (stop) => fetchWith(settings, hostvars, streamRecords, rules, onProgress, stop, previous));
+}
+
+/**
+ * account_errors = warn: the last good entry, from which a failing account's hosts are served, and
+ * where the warning saying so goes.
+ */
+interface Previous {
+  entry: CacheEntry | undefined;
+  onWarning?: (message: string) => void;
 }
 
 async function fetchWith(
   settings: Settings, hostvars: HostVarsStore | undefined, streamRecords: typeof import('../sources/aws/fetch.js').streamRecords,
-  rules: typeof import('../ec2py/rules.js'), onProgress?: (progress: Progress) => void, stop?: AbortSignal,
+  rules: typeof import('../ec2py/rules.js'), onProgress?: (progress: Progress) => void, stop?: AbortSignal, previous?: Previous,
 ): Promise<State> {
   let state: State | undefined;
+  // With account sections, one state per account (the same inventory).
+  let states: State[] = [];
   const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
   await streamRecords(settings, {
-    begin: (context) => { state = rules.newState(settings, context, hostvars && (() => hostvars)); },
+    begin: (context) => {
+      if (context.accounts) states = rules.newAccountStates(settings.accountCollision ?? 'rename', context.accounts, hostvars && (() => hostvars));
+      state = states[0] ?? rules.newState(settings, context, hostvars && (() => hostvars));
+    },
     add: (batch) => {
-      rules.add_region_records(state as State, batch);
+      rules.add_region_records(batch.account === undefined ? state as State : states[batch.account] as State, batch);
       if (batch.dbClusters) clusterBatches.push(batch);
     },
+    accountFailed: (account, error) => servePreviousHosts(states[account] as State, error, previous, rules.add_previous_account_hosts),
   }, onProgress);
   const built = state as State;
   rules.add_rds_clusters_of(built, clusterBatches);
@@ -120,6 +137,32 @@ async function fetchWith(
     }
   }
   return built;
+}
+
+/** account_errors = warn: a failed account's hosts from the last good inventory, and a warning saying how old. */
+function servePreviousHosts(
+  state: State, error: Error, previous: Previous | undefined, addPreviousAccountHosts: typeof import('../ec2py/rules.js').add_previous_account_hosts,
+): void {
+  const name = state.account?.name ?? '';
+  const entry = previous?.entry;
+  let served: { hosts: number; since: number | undefined } = { hosts: 0, since: undefined };
+  if (entry) {
+    try {
+      const inventory = JSON.parse(asText(entry.inventory)) as Inventory;
+      const index = JSON.parse(asText(entry.index)) as Index;
+      served = addPreviousAccountHosts(state, name, { inventory, index, writtenAt: entry.writtenAt });
+    } catch (err) {
+      if (err instanceof SyntaxError) served = { hosts: 0, since: undefined };
+      else throw err;
+    }
+  }
+  const age = served.since === undefined ? 0 : Math.max(0, Math.round((Date.now() - served.since) / 1000));
+  const what = !entry
+    ? 'no earlier inventory to serve its hosts from: they are left out'
+    : served.hosts === 0
+      ? 'the last good inventory has no hosts of it'
+      : `serving its ${served.hosts} host${served.hosts === 1 ? '' : 's'} as read ${age} s ago (account_errors = warn)`;
+  previous?.onWarning?.(`${error.message}; ${what}`);
 }
 
 /**
@@ -163,11 +206,13 @@ export async function refreshInventory(settings: Settings, options: Omit<Request
 export async function hostInventory(settings: Settings, host: string, options: RequestOptions = {}): Promise<string> {
   const registered = (await registeredOrStale(settings, options)).find((h) => h.name === host);
   return withCache(settings, async (cache, digest) => {
+    // Loaded only with account sections: a plain --host never loads the rules.
+    const byName = settings.accounts?.length ? (await import('../ec2py/accounts.js')).hostOfName : undefined;
     let current = await currentEntry(cache, digest, settings, options);
-    let vars = entryHostVars(current.entry, host);
+    let vars = entryHostVars(current.entry, host, byName);
     if (vars === undefined && !current.refreshed && !registered) {
       current = await currentEntry(cache, digest, settings, { ...options, refresh: true });
-      vars = entryHostVars(current.entry, host);
+      vars = entryHostVars(current.entry, host, byName);
     }
     if (registered) vars = (await import('../ec2py/registered.js')).registeredVars(vars, registered);
     return json_format_dict(vars ?? {});
@@ -206,7 +251,7 @@ interface Current {
 }
 
 function isFresh(entry: CacheEntry, settings: Settings, now = Date.now()): boolean {
-  return entry.writtenAt + settings.cacheMaxAge * 1000 > now;
+  return isFreshAt(entry.writtenAt, settings.cacheMaxAge, now);
 }
 
 /**
@@ -248,7 +293,10 @@ async function do_api_calls_update_cache(
       if (entry && entry.writtenAt >= waitingSince && isFresh(entry, settings)) return { entry, refreshed: false };
     }
     try {
-      built = await fetchInventoryFile(settings, scratch, options.onProgress);
+      // account_errors = warn serves a failing account's hosts from the last good entry.
+      const accountsWarn = settings.accounts?.length && settings.accountErrors === 'warn';
+      const last = accountsWarn ? { entry: previous ?? (await cache.get(digest).catch(() => undefined)), onWarning: options.onWarning } : undefined;
+      built = await fetchInventoryFile(settings, scratch, options.onProgress, last);
     } catch (err) {
       return await staleOr(err);
     }
@@ -296,11 +344,27 @@ async function serveStale(
   return { entry, refreshed: true };
 }
 
-function entryHostVars(entry: CacheEntry, host: string): HostVars | undefined {
+function entryHostVars(entry: CacheEntry, host: string, hostOfName?: typeof HostOfName): HostVars | undefined {
+  let index: Index;
   try {
-    const index = JSON.parse(asText(entry.index)) as Index;
-    if (!Object.hasOwn(index, host)) return undefined;
-    return hostVars(JSON.parse(asText(entry.inventory)) as Inventory, host);
+    index = JSON.parse(asText(entry.index)) as Index;
+  } catch {
+    return undefined;
+  }
+  let name = host;
+  if (hostOfName) {
+    // Two accounts' hosts that map to one name: --host answers each by its own name, never one at random.
+    const found = hostOfName(index, host);
+    if (found === undefined) return undefined;
+    if ('ambiguous' in found) {
+      throw new InventoryError(`--host ${host}: hosts of ${found.ambiguous.length} accounts have that name; ask for one of ${found.ambiguous.join(', ')}`);
+    }
+    name = found.host;
+  } else if (!Object.hasOwn(index, host)) {
+    return undefined;
+  }
+  try {
+    return hostVars(JSON.parse(asText(entry.inventory)) as Inventory, name);
   } catch {
     return undefined;
   }

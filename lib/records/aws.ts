@@ -18,6 +18,8 @@ export type BotoValue = string | number | boolean | null | undefined | typeof OM
 export interface EC2Record {
   instance: Instance;
   region: string;
+  /** The reservation's OwnerId: the account the instance belongs to. */
+  ownerId?: string;
 }
 export interface RDSRecord {
   instance: DBInstance;

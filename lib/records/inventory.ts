@@ -19,8 +19,12 @@ export interface Inventory {
   [group: string]: Group | { hostvars: Record<string, HostVars> } | Record<string, JsonValue> | undefined;
 }
 
-/** Host name to [region, instance or DB identifier]: ec2.py's ansible-ec2.index. */
-export type Index = Record<string, [region: string, id: string]>;
+/**
+ * Host name to [region, instance or DB identifier]: ec2.py's ansible-ec2.index. With account
+ * sections also the host's account id, and for hosts served from an earlier refresh (an account
+ * that failed, account_errors = warn) when they were last read (ms since the epoch).
+ */
+export type Index = Record<string, [region: string, id: string, account?: string, since?: number]>;
 
 /** A registered host's variable: scalars only, as the CLI's --var gives them. */
 export type RegisteredValue = string | number | boolean;

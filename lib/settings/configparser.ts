@@ -90,6 +90,7 @@ export class IniFile {
   private constructor(
     private readonly sections: Map<string, Options>,
     private readonly defaults: Options,
+    private readonly headers: ReadonlyMap<string, number> = new Map(),
   ) {}
 
   /** Parses text as ConfigParser.read_string would; throws IniError as it raises. */
@@ -97,6 +98,7 @@ export class IniFile {
     const sections = new Map<string, Options>();
     const defaults: Options = new Map();
     const added = new Set<string>();
+    const headers = new Map<string, number>();
     const entries: Entry[] = [];
     let current: Options | undefined;
     let sectionName: string | undefined;
@@ -139,6 +141,7 @@ export class IniFile {
           sections.set(name, current);
         }
         added.add(`s:${name}`);
+        if (!headers.has(name)) headers.set(name, lineno);
         sectionName = name;
         option = undefined;
         continue;
@@ -179,7 +182,7 @@ export class IniFile {
       delete entry.lines;
     }
     if (parseError) throw parseError;
-    return new IniFile(sections, defaults);
+    return new IniFile(sections, defaults, headers);
   }
 
   /** The section names in file order, DEFAULT not among them. */
@@ -209,6 +212,16 @@ export class IniFile {
     const own = this.sections.get(section);
     if (!own) throw new IniError('NoSectionError', `no section [${section}]`, undefined, section);
     return [...new Set([...own.keys(), ...this.defaults.keys()])];
+  }
+
+  /** The options written in the section itself (not DEFAULT's), lower-cased, in file order. */
+  ownOptions(section: string): string[] {
+    return [...(this.sections.get(section)?.keys() ?? [])];
+  }
+
+  /** The line a section's header is on. */
+  sectionLine(section: string): number | undefined {
+    return this.headers.get(section);
   }
 
   /** The line an option's value starts on (in its section, else in DEFAULT). */

@@ -1,6 +1,6 @@
 // Renders ec2.ini.example from the option table, so the documentation cannot drift from the parser.
 // `npm run ini-example` rewrites the file; a test fails when the committed file is out of date.
-import { options, type OptionSpec } from './options.js';
+import { accountSection, options, type OptionSpec } from './options.js';
 
 export function renderExample(): string {
   const out: string[] = [
@@ -27,15 +27,25 @@ export function renderExample(): string {
       for (const o of inSection.filter((x) => x.topic === topic)) render(o, out);
     }
   }
+  renderAccounts(out);
   return out.join('\n') + '\n';
 }
 
 function render(o: OptionSpec, out: string[]): void {
   out.push('');
   for (const line of o.doc.split('\n')) out.push(`# ${line}`);
-  out.push(`# Type: ${describeType(o)}. ${o.required ? 'Required: ec2.py stops without it.' : `Default: ${o.default === '' || o.default === undefined ? '(empty)' : o.default}.`}`);
+  const scope = o.scope === 'inventory' ? ' [ec2] only: one value for every account.' : '';
+  out.push(`# Type: ${describeType(o)}. ${o.required ? 'Required: ec2.py stops without it.' : `Default: ${o.default === '' || o.default === undefined ? '(empty)' : o.default}.`}${scope}`);
   const value = o.example ?? o.default ?? '';
   out.push(value === '' && !o.required ? `#${o.name} =` : `${o.name} = ${value}`);
+}
+
+/** The [account NAME] sections, commented out: an ini without them lists the [ec2] identity alone. */
+function renderAccounts(out: string[]): void {
+  out.push('', '', '# ===== Accounts: [account NAME] sections =====', '#');
+  for (const line of accountSection.doc.split('\n')) out.push(`# ${line}`);
+  out.push('#');
+  for (const line of accountSection.example) out.push(line === '' ? '#' : `#${line}`);
 }
 
 function describeType(o: OptionSpec): string {

@@ -2,6 +2,7 @@
 // typed settings. Their defaults come from the option table and reproduce the 2014 output.
 import { groupBySwitches, optionByName, type GroupBySwitch, type OptionName, type OptionSpec } from './options.js';
 import { readValue, type OptionValue } from './values.js';
+import { keyValue } from './keyValue.js';
 import { ec2Attributes, rdsAttributes } from '../records/aws.js';
 
 export interface InstanceFilter {
@@ -213,8 +214,25 @@ export function filterEntries(text: string): string[][] {
   return text.split(',').map((entry) => {
     if (!entry.includes('&')) return [entry];
     const parts = entry.split('&');
-    return parts.every((part) => part.trim().indexOf('=') > 0) ? parts : [entry];
+    return parts.every((part) => keyValue(part.trim()) !== undefined) ? parts : [entry];
   });
+}
+
+/**
+ * Name=Value items into filters, the values of one name together, names in order of first
+ * appearance; `fail` names an item that is not Name=Value. ec2.py split on every '=' and died on a
+ * value holding one: the first '=' separates (lib/settings/keyValue.ts).
+ */
+export function filtersOf(items: readonly string[], fail: (why: string) => never): InstanceFilter[] {
+  const byName = new Map<string, string[]>();
+  for (const raw of items) {
+    const item = raw.trim();
+    const pair = keyValue(item);
+    if (pair === undefined) fail(`has an entry without Name=Value: '${item}'`);
+    const name = pair[0].trim();
+    byName.set(name, [...(byName.get(name) ?? []), pair[1].trim()]);
+  }
+  return [...byName].map(([name, values]) => ({ name, values }));
 }
 
 function filterCalls(ctx: LaterContext, stack: boolean): InstanceFilter[][] {
@@ -227,15 +245,7 @@ function filterCalls(ctx: LaterContext, stack: boolean): InstanceFilter[][] {
   const calls: InstanceFilter[][] = [];
   for (const parts of entries) {
     if (parts.length === 1 && (parts[0] as string).trim() === '') continue;
-    const byName = new Map<string, string[]>();
-    for (const part of parts) {
-      const item = part.trim();
-      const eq = item.indexOf('=');
-      if (eq <= 0) ctx.failFilters(`has an entry without Name=Value: '${item}'`);
-      const name = item.slice(0, eq).trim();
-      byName.set(name, [...(byName.get(name) ?? []), item.slice(eq + 1).trim()]);
-    }
-    calls.push([...byName].map(([name, values]) => ({ name, values })));
+    calls.push(filtersOf(parts, ctx.failFilters));
   }
   return calls;
 }

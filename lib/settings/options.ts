@@ -23,6 +23,11 @@ export interface OptionSpec {
   readonly topic: string;
   /** The ini section it is read from: [ec2] unless said otherwise (the later ec2.py's [credentials]). */
   readonly section?: 'ec2' | 'credentials';
+  /**
+   * 'inventory': one value for the whole inventory, set in [ec2] only (the cache, the bounds of a
+   * refresh). Every other [ec2] option may be set again in an [account NAME] section.
+   */
+  readonly scope?: 'inventory';
 }
 
 // boto 2 Instance attribute names usable as a destination (see lib/records/aws.ts for how
@@ -39,6 +44,7 @@ export const destinationAttributes = [
 const ec2pyOptions = [
   {
     name: 'eucalyptus',
+    scope: 'inventory',
     type: 'bool',
     default: 'False',
     topic: 'Eucalyptus',
@@ -48,6 +54,7 @@ the only region is "eucalyptus". RDS is not queried for that region.`,
   },
   {
     name: 'eucalyptus_host',
+    scope: 'inventory',
     type: 'string',
     topic: 'Eucalyptus',
     example: '',
@@ -132,6 +139,7 @@ ip_address (public IP) or private_ip_address when the controller runs inside the
   },
   {
     name: 'cache_path',
+    scope: 'inventory',
     type: 'path',
     required: true,
     example: '~/.ansible/tmp',
@@ -141,6 +149,7 @@ ip_address (public IP) or private_ip_address when the controller runs inside the
   },
   {
     name: 'cache_max_age',
+    scope: 'inventory',
     type: 'int',
     required: true,
     example: '300',
@@ -186,6 +195,7 @@ tag:Dept=R&D the & is part of the value, as the 2014 script read it. Empty: no f
   },
   {
     name: 'cache_connection',
+    scope: 'inventory',
     type: 'string',
     default: '',
     example: '',
@@ -197,6 +207,7 @@ setting that changes the output is part of the key).`,
   },
   {
     name: 'cache_stale_on_error',
+    scope: 'inventory',
     type: 'bool',
     default: 'False',
     topic: 'Cache',
@@ -205,6 +216,7 @@ instead of failing. Off by default, as ec2.py failed.`,
   },
   {
     name: 'cache_lock_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '120',
     topic: 'Cache',
@@ -213,6 +225,7 @@ crashed holder's lock expires by itself.`,
   },
   {
     name: 'registry_lock_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '30',
     topic: 'Cache',
@@ -222,15 +235,18 @@ a registration.`,
   },
   {
     name: 'max_concurrency',
+    scope: 'inventory',
     type: 'int',
     min: 1,
-    default: '64',
+    default: '256',
     topic: 'API calls',
-    doc: `API listings (one per region and service) in flight at once during a refresh. The default
-covers every region's EC2 and RDS listings and Route53 in one wave: each wave costs a round trip.`,
+    doc: `API listings (one per account, region and service) in flight at once during a refresh. The
+default covers every region's EC2 and RDS listings and Route53 of several [account NAME] sections in
+one wave: each wave costs a round trip.`,
   },
   {
     name: 'max_attempts',
+    scope: 'inventory',
     type: 'int',
     min: 1,
     default: '5',
@@ -240,6 +256,7 @@ limiting after throttling) for RequestLimitExceeded/Throttling and 5xx answers.`
   },
   {
     name: 'connect_timeout',
+    scope: 'inventory',
     type: 'int',
     min: 1,
     default: '5',
@@ -249,6 +266,7 @@ and is retried (a black-holed endpoint or a dead proxy). At least 1.`,
   },
   {
     name: 'request_timeout',
+    scope: 'inventory',
     type: 'int',
     min: 1,
     default: '60',
@@ -259,6 +277,7 @@ least 1; one call takes at most max_attempts times this (plus backoff).`,
   },
   {
     name: 'refresh_timeout',
+    scope: 'inventory',
     type: 'int',
     default: '300',
     topic: 'API calls',
@@ -268,6 +287,7 @@ The cache is left as it was. 0: no deadline beyond each call's own.`,
   },
   {
     name: 'libvirt_uris',
+    scope: 'inventory',
     type: 'list',
     default: '',
     example: '',
@@ -389,7 +409,7 @@ list ["a", "b"].`,
       ['instance_id', 'True', 'a group per instance (and RDS, ElastiCache) id'],
       ['region', 'True', 'a group per region'],
       ['availability_zone', 'True', 'a group per availability zone'],
-      ['aws_account', 'False', 'a group named by the account id (read with STS GetCallerIdentity)'],
+      ['aws_account', 'False', 'a group named by the account id (read with STS GetCallerIdentity); with [account NAME] sections, the group accounts with one child per account id, and account_NAME'],
       ['ami_id', 'False', 'a group per AMI id (ami-...); the last ec2.py defaulted to True'],
       ['instance_type', 'True', 'a group per instance type (type_...)'],
       ['instance_state', 'False', 'a group per instance state (instance_state_...)'],
@@ -421,7 +441,8 @@ list ["a", "b"].`,
     topic: 'Host variables',
     doc: `Add the hostvars the last ec2.py added to EC2 hosts: ec2_block_devices (device name to
 volume id) and ec2_account_id (from STS GetCallerIdentity). Off keeps the 2014 hostvars. (Not an
-ec2.py option: the last ec2.py always added them.)`,
+ec2.py option: the last ec2.py always added them.) With [account NAME] sections every host has
+ec2_account_id (its own account) and ec2_account_name whatever this says.`,
   },
   {
     name: 'stack_filters',
@@ -442,6 +463,23 @@ instance_filters.`,
 every call, e.g. to read another account.`,
   },
   {
+    name: 'external_id',
+    type: 'string',
+    default: '',
+    example: '',
+    topic: 'Identity',
+    doc: `ExternalId given to the AssumeRole of iam_role, when the role's trust policy asks for one
+(2 to 1224 letters, digits and +=,.@:/-).`,
+  },
+  {
+    name: 'role_session_name',
+    type: 'string',
+    default: 'ansible_dynamic_inventory',
+    topic: 'Identity',
+    doc: `Session name of the AssumeRole of iam_role, as CloudTrail shows it (2 to 64 letters,
+digits and +=,.@-).`,
+  },
+  {
     name: 'boto_profile',
     type: 'string',
     default: '',
@@ -449,6 +487,32 @@ every call, e.g. to read another account.`,
     topic: 'Identity',
     doc: `Profile of ~/.aws/credentials or ~/.aws/config to use (static keys, role_arn, SSO, ...).
 --profile/--boto-profile on the command line wins, then AWS_PROFILE, then this option.`,
+  },
+  {
+    name: 'account_collision',
+    type: 'string',
+    default: 'rename',
+    choices: ['rename', 'error'],
+    scope: 'inventory',
+    topic: 'Accounts',
+    doc: `With [account NAME] sections: what happens when hosts of two accounts get the same
+inventory name (the same private IP in two VPCs, the same Name tag with hostname_variable). rename:
+the host of the account whose section comes later is named NAME@ACCOUNT_ID, whatever order the
+answers arrive in; error: the refresh fails naming both. Within one account ec2.py's rule stays
+(the later host wins).`,
+  },
+  {
+    name: 'account_errors',
+    type: 'string',
+    default: 'fail',
+    choices: ['fail', 'warn'],
+    scope: 'inventory',
+    topic: 'Accounts',
+    doc: `With [account NAME] sections: what a failing account (a refused AssumeRole, an API call
+that keeps failing) does to the refresh. fail: the refresh fails naming the account, the call and
+the region, and the cache is left as it was. warn: the other accounts are listed, the failing one's
+hosts come from the last good cache (stderr names the account and how old they are), and the next
+refresh tries it again. A refresh in which every account fails fails.`,
   },
   ...(
     [
@@ -469,6 +533,36 @@ AWS_ACCESS_KEY_ID is not set; held in memory, never written to the cache. Prefer
 ] as const satisfies readonly OptionSpec[];
 
 export const options = [...ec2pyOptions, ...laterOptions] as const;
+
+/**
+ * The [account NAME] sections: the one declaration of what they hold, rendered into
+ * ec2.ini.example and read by lib/settings/accounts.ts.
+ */
+export const accountSection = {
+  /** The options that say who an account section calls AWS as (and are never inherited). */
+  identity: ['iam_role', 'external_id', 'role_session_name', 'boto_profile'],
+  doc: `Several AWS accounts in one inventory: one [account NAME] section per account (NAME: letters,
+digits, _ . -). When there is at least one, only the accounts are listed, every one in the same
+refresh (max_concurrency listings at once across all of them) and into one inventory and one cache
+entry. An account section says who to call AWS as: iam_role (with external_id and
+role_session_name), assumed with the credentials of [ec2] (its boto_profile, [credentials] or the
+environment), or boto_profile, used instead of them; neither: the credentials of [ec2] themselves.
+Every other [ec2] option not set in the section is inherited from [ec2], so a per-account change is
+one line; the options marked "[ec2] only" cannot be set per account. Every host gets ec2_account_id
+(the reservation's owner; for RDS and ElastiCache the account in their ARN) and
+ec2_account_name (NAME); group_by_aws_account adds the group "accounts" with one child per account
+id, and account_NAME. Two sections may not name the same account.`,
+  example: [
+    '[account prod]',
+    'iam_role = arn:aws:iam::111111111111:role/inventory',
+    'external_id = ops-inventory',
+    'regions = us-east-1,eu-west-1',
+    '',
+    '[account staging]',
+    'boto_profile = staging',
+    'hostname_variable = tag_Name',
+  ],
+} as const;
 
 /** The group_by_* switches, without their prefix. */
 type SwitchOf<N> = N extends `group_by_${infer K}` ? K : never;

@@ -22,8 +22,13 @@ export function iniPathOf(executable: string, env: NodeJS.ProcessEnv, realpath: 
   return path.join(path.dirname(real), 'ec2.ini');
 }
 
-/** cache_path as the settings hold it: `~` and `~/...` under the home folder; `~user` stays as written. */
-export function expandHome(p: string, home: () => string, path: PathOps): string {
+/**
+ * A path option's value (cache_path) as the settings hold it: trimmed, `~` and `~/...` under the
+ * home folder, `~user` as written; undefined when empty.
+ */
+export function pathValue(raw: string, home: () => string, path: PathOps): string | undefined {
+  const p = raw.trim();
+  if (p === '') return undefined;
   if (p === '~' || p.startsWith('~/')) return path.join(home(), p.slice(1));
   return p;
 }

@@ -1,17 +1,20 @@
 // ec2.ini in, typed Settings out. Every check names the file, the option and its line, because the
 // person reading the error is editing that file.
-import { readFileSync, realpathSync } from 'node:fs';
+import { existsSync, readFileSync, realpathSync } from 'node:fs';
 import path from 'node:path';
 import { SettingsError } from '../errors.js';
 import { optionByName, options, type OptionName, type OptionSpec } from './options.js';
 import { readValue, type OptionValue, type Pattern } from './values.js';
 import { IniError, IniFile } from './configparser.js';
-import { filterEntries, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
+import { filterEntries, filtersOf, parseLaterSettings, withCredentials, type InstanceFilter, type LaterSettings } from './later.js';
 import { rememberIniRead } from './readKey.js';
+import { iniPathOf } from './paths.js';
 import { unknownOptionWarnings } from './unknown.js';
+import { readAccounts, roleOptions, type AccountIdentity, type IniView } from './accounts.js';
 
 export type { InstanceFilter } from './later.js';
 export type { Pattern } from './values.js';
+export type { AccountIdentity } from './accounts.js';
 
 export interface Settings extends LaterSettings {
   /** The ec2.ini these settings were read from. */
@@ -54,24 +57,43 @@ export interface Settings extends LaterSettings {
   refreshTimeout: number;
   /** libvirt URIs listed on a refresh; empty for none. */
   libvirtUris: string[];
+  /** external_id and role_session_name of iam_role; absent: none, and ansible_dynamic_inventory. */
+  externalId?: string;
+  roleSessionName?: string;
+  /**
+   * The [account NAME] sections (lib/settings/accounts.ts): when there is one, these accounts are
+   * listed instead of the identity above, each with these settings where it does not say otherwise.
+   */
+  accounts?: AccountSettings[];
+  accountCollision?: 'rename' | 'error';
+  accountErrors?: 'fail' | 'warn';
   /** One line per option ec2.py would ignore (file, line, name, nearest known name); not errors. */
   warnings?: readonly string[];
 }
 
-/**
- * Where ec2.py looks for its ini: EC2_INI_PATH, else ec2.ini beside the real path of the
- * executable (symlinks resolved, so a link in /etc/ansible still finds the file beside the script).
- */
+/** Settings that hold for the whole inventory: options of scope 'inventory', and the file itself. */
+type InventoryKey =
+  | 'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'cachePath' | 'cacheMaxAge' | 'cacheConnection' | 'cacheStaleOnError'
+  | 'cacheLockTimeout' | 'registryLockTimeout' | 'maxConcurrency' | 'maxAttempts' | 'connectTimeout' | 'requestTimeout'
+  | 'refreshTimeout' | 'libvirtUris' | 'accountCollision' | 'accountErrors' | 'accounts' | 'warnings';
+type IdentityKey = 'iamRole' | 'profile' | 'credentialsKeyId' | 'credentials' | 'externalId' | 'roleSessionName';
+
+/** One [account NAME] section: who it calls AWS as, and the settings in which it differs from [ec2]. */
+export type AccountSettings = AccountIdentity & Partial<Omit<Settings, InventoryKey | IdentityKey>>;
+
+/** Where ec2.py looks for its ini (lib/settings/paths.ts, the rule the cached --list follows too). */
 export function defaultIniPath(executable: string, env: NodeJS.ProcessEnv = process.env): string {
-  const fromEnv = env['EC2_INI_PATH'];
-  if (fromEnv) return fromEnv;
-  let real = executable;
-  try {
-    real = realpathSync(executable);
-  } catch {
-    // a missing executable path still gives a sensible "ec2.ini not found" later
-  }
-  return path.join(path.dirname(real), 'ec2.ini');
+  return iniPathOf(executable, env, realpathSync, path);
+}
+
+/**
+ * The settings of the ini ec2.py would read for `executable` (defaultIniPath); when there is none,
+ * the error says how that ini is found.
+ */
+export function readDefaultSettings(executable: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {}): Settings {
+  const iniPath = defaultIniPath(executable, env);
+  if (!existsSync(iniPath)) throw new SettingsError(`cannot read ${iniPath}: file not found (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+  return readSettings(iniPath, env, overrides);
 }
 
 /** What the command line adds to the ini. */
@@ -87,7 +109,7 @@ export function readSettings(iniPath: string, env: NodeJS.ProcessEnv = process.e
     bytes = readFileSync(iniPath);
   } catch (err) {
     const reason = (err as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (err as Error).message;
-    throw new SettingsError(`cannot read ${iniPath}: ${reason} (set EC2_INI_PATH or put ec2.ini beside the executable)`, iniPath);
+    throw new SettingsError(`cannot read ${iniPath}: ${reason}`, iniPath);
   }
   let text: string;
   try {
@@ -108,11 +130,20 @@ export function parseSettings(
   text: string, iniPath: string, env: NodeJS.ProcessEnv = process.env, overrides: SettingsOverrides = {},
 ): Settings {
   const ini = readIni(text, iniPath);
+  const settings = settingsFrom(ini, iniPath, env, overrides);
+  settings.warnings = unknownOptionWarnings(ini, iniPath);
+  const accounts: AccountSettings[] = readAccounts(ini, iniPath, settings, (view) => settingsFrom(view, iniPath, env, overrides));
+  if (accounts.length > 0) settings.accounts = accounts;
+  return settings;
+}
+
+/** The settings of [ec2] (or of an account section seen through [ec2], lib/settings/accounts.ts). */
+function settingsFrom(ini: IniView, iniPath: string, env: NodeJS.ProcessEnv, overrides: SettingsOverrides): Settings {
   const fail = (spec: OptionSpec, why: string): never => {
     const section = spec.section ?? 'ec2';
     const line = ini.line(section, spec.name);
     const where = line ? `${iniPath}:${line}` : iniPath;
-    throw new SettingsError(`${where}: [${section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
+    throw new SettingsError(`${where}: [${ini.sectionOf?.(section, spec.name) ?? section}] option '${spec.name}' ${why}`, iniPath, spec.name, line);
   };
   const textOf = (spec: OptionSpec): string => {
     const section = spec.section ?? 'ec2';
@@ -193,10 +224,14 @@ export function parseSettings(
     connectTimeout: read('connect_timeout'),
     requestTimeout: read('request_timeout'),
     refreshTimeout: read('refresh_timeout'),
+    accountCollision: read('account_collision') as 'rename' | 'error',
+    accountErrors: read('account_errors') as 'fail' | 'warn',
     ...later,
-    warnings: unknownOptionWarnings(ini, iniPath),
     libvirtUris: read('libvirt_uris').map((u) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(u) ? u : fail(spec('libvirt_uris'), `has '${u}', which is not a libvirt URI (qemu:///system, qemu+ssh://user@host/system)`))),
   };
+  const role = roleOptions(settings.iamRole, read('external_id'), read('role_session_name'), (name, why) => fail(spec(name as OptionName), why), false);
+  if (role.externalId !== undefined) settings.externalId = role.externalId;
+  if (role.roleSessionName !== undefined) settings.roleSessionName = role.roleSessionName;
   return later.credentials ? withCredentials(settings, later.credentials) : settings;
 }
 
@@ -224,18 +259,7 @@ function readRegions(
 }
 
 function parseFilters(text: string, fail: (why: string) => never): InstanceFilter[] {
-  const byName = new Map<string, string[]>();
-  for (const item of filterEntries(text).flat().map((part) => part.trim())) {
-    // ec2.py splits on every '=' and dies on a value that contains one; the first '=' is the separator.
-    const eq = item.indexOf('=');
-    if (eq <= 0) fail(`has an entry without Name=Value: '${item}'`);
-    const name = item.slice(0, eq).trim();
-    const value = item.slice(eq + 1).trim();
-    const values = byName.get(name) ?? [];
-    values.push(value);
-    byName.set(name, values);
-  }
-  return [...byName].map(([name, values]) => ({ name, values }));
+  return filtersOf(filterEntries(text).flat(), fail);
 }
 
 /** The ini as configparser reads it, with an [ec2] section; SettingsError naming the line if not. */

@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { OptionName, OptionSpec, OptionType, options } from './options.js';
 import { compilePythonRegex, UnsupportedPattern } from './pyregex.js';
+import { pathValue } from './paths.js';
 
 export interface Pattern {
   source: string;
@@ -66,9 +67,7 @@ export function readValue(
     case 'list':
       return raw.split(',').map((x) => x.trim()).filter((x) => x.length > 0);
     case 'path': {
-      const v = raw.trim();
-      if (v === '') return fail('is empty');
-      return expandHome(v, env);
+      return pathValue(raw, () => env['HOME'] || os.homedir(), path) ?? fail('is empty');
     }
     case 'regex':
       return readPattern(raw, fail);
@@ -89,7 +88,3 @@ function readPattern(source: string, fail: (why: string) => never): Pattern | un
   }
 }
 
-function expandHome(p: string, env: NodeJS.ProcessEnv): string {
-  if (p === '~' || p.startsWith('~/')) return path.join(env['HOME'] || os.homedir(), p.slice(1));
-  return p;
-}

@@ -18,8 +18,15 @@ export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process
     if (notInKey.has(key)) continue;
     // Added after caches existed: left out while empty, so those caches keep their keys.
     if (key === 'libvirtUris' && Array.isArray(value) && value.length === 0) continue;
-    // Patterns hold a RegExp; their source text is what identifies them.
-    relevant[key] = value && typeof value === 'object' && 'source' in value ? (value as { source: string }).source : value;
+    const accounts = settings.accounts ?? [];
+    if (key === 'accounts' && accounts.length === 0) continue;
+    // How accounts are merged changes the output only when there are accounts to merge.
+    if (key === 'accountCollision' && accounts.length === 0) continue;
+    // account_errors decides whether a refresh fails, not what a good one holds.
+    if (key === 'accountErrors') continue;
+    // Every account's identity and settings: one entry for the whole inventory.
+    if (key === 'accounts') relevant[key] = accounts.map((a) => Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => [k, keyed(v)])));
+    else relevant[key] = keyed(value);
   }
   const environment = Object.keys(env).filter((k) => envInKey.test(k)).sort().map((k) => [k, env[k]]);
   // The access key id tells accounts apart without a call; only its hash goes into the key,
@@ -29,4 +36,9 @@ export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process
     .update(JSON.stringify({ v: digestVersion, relevant, environment, keyId }))
     .digest('hex')
     .slice(0, 32);
+}
+
+// Patterns hold a RegExp; their source text is what identifies them.
+function keyed(value: unknown): unknown {
+  return value && typeof value === 'object' && 'source' in value ? (value as { source: string }).source : value;
 }

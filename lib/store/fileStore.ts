@@ -17,6 +17,7 @@ import { writeAtomic } from './atomic.js';
 import { lockFolder } from './lock.js';
 import type { CacheEntry, CacheLock, FileCacheEntry } from './types.js';
 import type { ReadKey } from '../settings/readKey.js';
+import { CACHE_FILE, INDEX_FILE, LOCK_FILE, META_FILE } from './layout.js';
 
 export interface CacheFiles {
   dir: string;
@@ -28,7 +29,7 @@ export interface CacheFiles {
 
 export function cacheFiles(dir: string): CacheFiles {
   const at = (name: string) => path.join(dir, name);
-  return { dir, cache: at('ansible-ec2.cache'), index: at('ansible-ec2.index'), meta: at('ansible-ec2.meta'), lock: at('ansible-ec2.lock') };
+  return { dir, cache: at(CACHE_FILE), index: at(INDEX_FILE), meta: at(META_FILE), lock: at(LOCK_FILE) };
 }
 
 interface Meta {

@@ -12,8 +12,9 @@ import path from 'node:path';
 import { writeAtomic } from './atomic.js';
 import { cacheFiles } from './fileStore.js';
 import { registryFile } from './registry.js';
+import { MERGED_FILE } from './layout.js';
 
-export const mergedListName = 'ansible-ec2.merged';
+export const mergedListName = MERGED_FILE;
 
 /** What a merged output was made from: the cache's meta and the registry file, as text. */
 export interface MergedStamp {

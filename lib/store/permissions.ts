@@ -4,14 +4,7 @@
 // writable by nobody else; otherwise the run stops and says how to fix it.
 import fs from 'node:fs';
 import { CacheError } from '../errors.js';
-
-/** Why a file or folder with this owner and mode cannot be trusted, or undefined when it can. */
-export function untrusted(st: Pick<fs.Stats, 'uid' | 'mode'>, uid = process.getuid?.()): 'owner' | 'mode' | undefined {
-  if (uid === undefined) return undefined; // no owners to compare (Windows)
-  if (st.uid !== uid && st.uid !== 0) return 'owner';
-  if ((st.mode & 0o022) !== 0) return 'mode';
-  return undefined;
-}
+import { untrusted } from './layout.js';
 
 /** Throws a CacheError naming `dir` and the fix when it may not hold a cache. */
 export function checkPrivateDir(dir: string, what = 'cache_path'): void {

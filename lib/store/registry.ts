@@ -15,6 +15,7 @@ import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import { ensureCacheDir, redisTimeouts } from './open.js';
 import { groupNameProblem } from '../ec2py/groups.js';
+import { REGISTRY_FILE, REGISTRY_LOCK_FILE } from './layout.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -33,12 +34,12 @@ type Hosts = Record<string, RegisteredHost>;
 
 /** The registry file of the default store, in cache_path. */
 export function registryFile(cachePath: string): string {
-  return path.join(cachePath, 'ec2-inventory.registry.json');
+  return path.join(cachePath, REGISTRY_FILE);
 }
 
 /** Its lock: not the refresh lock, so that registering never waits for a refresh. */
 export function registryLockFile(cachePath: string): string {
-  return path.join(cachePath, 'ec2-inventory.registry.lock');
+  return path.join(cachePath, REGISTRY_LOCK_FILE);
 }
 
 const KEY = 'hosts';

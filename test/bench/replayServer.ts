@@ -47,13 +47,25 @@ function target(url: URL, headers: http.IncomingHttpHeaders): string {
   return service === 'route53' ? 'route53 global' : `${service} ${region}`;
 }
 
+/**
+ * The session key a request is signed with (ASIA...): the credentials of an assumed role, which say
+ * the account the request acts in. They are stable across runs, since the AssumeRole answer that
+ * handed them out is itself replayed; long-term keys are not part of the key.
+ */
+function sessionKey(url: URL, headers: http.IncomingHttpHeaders, body: string): string {
+  const credential = /Credential=(ASIA[A-Z0-9]+)\//.exec(header(headers, 'authorization'))?.[1]
+    ?? /^(ASIA[A-Z0-9]+)\//.exec(url.searchParams.get('X-Amz-Credential') ?? new URLSearchParams(body).get('X-Amz-Credential') ?? '')?.[1];
+  return credential ? ` as ${credential}` : '';
+}
+
 /** What identifies a request across runs and clients. */
 export function requestKey(r: RecordedRequest): string {
   // boto 2 sends absolute URIs (proxy style); SDKs send a path with the endpoint in Host.
   const url = new URL(r.path, `http://${header(r.headers, 'host') || 'localhost'}`);
   const type = header(r.headers, 'content-type');
-  const body = type.startsWith('application/x-www-form-urlencoded') ? stableParams(r.body) : r.body;
-  return `${target(url, r.headers)} ${r.method} ${url.pathname} ${stableParams(url.search)} ${body}`;
+  const form = type.startsWith('application/x-www-form-urlencoded');
+  const body = form ? stableParams(r.body) : r.body;
+  return `${target(url, r.headers)}${sessionKey(url, r.headers, form ? r.body : '')} ${r.method} ${url.pathname} ${stableParams(url.search)} ${body}`;
 }
 
 export interface Answers {

@@ -7,6 +7,8 @@
 //      amazon.aws's aws_ec2 through ansible-inventory; each start-up lever of bin/ec2-inventory (code
 //      cache, tier-up flag) left out in turn, and a first run that writes the code cache; and the
 //      same against moto itself (moto-bound);
+//   2b. (`accounts`) the same cold refresh of 3 accounts × 14 regions ([account NAME] sections,
+//      assumed roles) against one account, and aws_ec2 run as a folder of one config per account;
 //   3. building a 100,000-instance inventory from in-process SDK answers: peak RSS, and CPU per
 //      1,000 instances against a CPU floor (the SDK answers generated, and V8's JSON.stringify of
 //      the finished inventory); with the bins' V8 flags and without.
@@ -24,6 +26,7 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync,
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { buildInventory } from '../../lib/ec2py/rules.js';
 import { json_format_dict } from '../../lib/ec2py/format.js';
 import { readSettings, type Settings } from '../../lib/settings/read.js';
@@ -326,6 +329,105 @@ async function coldRefresh(): Promise<void> {
 }
 
 /**
+ * Several accounts ([account NAME] sections) cost about what one does: 3 accounts × 14 regions
+ * against one account × the same 14 regions, both on the AWS-like replay server, each account
+ * read through its assumed role. The peer is what aws_ec2 users run today: one config per account
+ * (iam_role_arn), the three run together as one folder inventory.
+ */
+async function coldAccounts(): Promise<void> {
+  const moto = await startMoto();
+  try {
+    // The 14 commercial regions: an assumed role's credentials do not reach cn-* or us-gov-*.
+    const regions = benchRegions.filter((r) => !r.startsWith('cn-') && !r.startsWith('us-gov-'));
+    const ids = ['111111111111', '222222222222', '333333333333'];
+    const role = (id: string) => `arn:aws:iam::${id}:role/bench-inventory`;
+    const sts = new STSClient(clientConfig(moto.endpoint, 'us-east-1'));
+    let hosts = 0;
+    let oneAccountHosts = 0;
+    for (const id of ids) {
+      const c = (await sts.send(new AssumeRoleCommand({ RoleArn: role(id), RoleSessionName: 'bench-seed' }))).Credentials;
+      const credentials = { accessKeyId: c?.AccessKeyId as string, secretAccessKey: c?.SecretAccessKey as string, sessionToken: c?.SessionToken as string };
+      const built = await buildBenchState(moto.endpoint, 9, { credentials, regions, zone: `a${id.slice(0, 1)}.bench.example.com` });
+      hosts += built.hosts;
+      if (id === ids[0]) oneAccountHosts = built.hosts;
+    }
+    sts.destroy();
+    const proxy = await startProxy(moto.endpoint, 0);
+    const answers = recordAnswers(proxy);
+    try {
+      const overrides = { regions: regions.join(','), regions_exclude: '', route53: 'True', rds: 'True', cache_max_age: '0', group_by_aws_account: 'True' };
+      const oneIni = writeIni(dir, 'accounts-one', { ...overrides, iam_role: role(ids[0] as string) });
+      const threeIni = writeIni(dir, 'accounts-three', overrides);
+      writeFileSync(threeIni, readFileSync(threeIni, 'utf8') + ids.map((id, i) => `\n[account a${i + 1}]\niam_role = ${role(id)}\n`).join(''));
+      const portEnv = (ini: string, url: string) => ({ ...env, EC2_INI_PATH: ini, AWS_ENDPOINT_URL: url });
+      const awsEc2 = awsEc2Env();
+      const folder = path.join(dir, 'aws_ec2-accounts');
+      mkdirSync(folder, { recursive: true });
+      ids.forEach((id, i) => writeFileSync(path.join(folder, `a${i + 1}.aws_ec2.yml`), [
+        'plugin: amazon.aws.aws_ec2', `regions: [${regions.join(', ')}]`, `iam_role_arn: ${role(id)}`,
+        'keyed_groups:', '  - {key: tags.Role, prefix: tag_Role}', '  - {key: placement.region, prefix: region}', '',
+      ].join('\n')));
+      const output = path.join(dir, 'aws_ec2-accounts.json');
+      const awsEc2Run = (url: string): [string, string[], NodeJS.ProcessEnv] | undefined => ('env' in awsEc2
+        ? ['ansible-inventory', ['-i', folder, '--list', '--output', output], { ...awsEc2.env, AWS_ENDPOINT_URL: url }]
+        : undefined);
+      // Recorded: every client's requests once.
+      for (const ini of [oneIni, threeIni]) {
+        const listed = await listedHosts(inventoryBin, ['--list', '--refresh-cache'], portEnv(ini, proxy.url));
+        const expected = ini === oneIni ? oneAccountHosts : hosts;
+        if (listed < expected) throw new Error(`the port listed ${listed} EC2 hosts, not ${expected}`);
+      }
+      const live = awsEc2Run(proxy.url);
+      let peerHosts: number | undefined;
+      if (live) {
+        await timeOnce(...live);
+        peerHosts = Object.keys((JSON.parse(readFileSync(output, 'utf8')) as { _meta: { hostvars: object } })._meta.hostvars).length;
+        if (peerHosts === 0) throw new Error('aws_ec2 listed no host');
+      }
+      proxy.answered = undefined;
+
+      const replay = await startReplay(answers, 100);
+      try {
+        const commands: [string, string[], NodeJS.ProcessEnv][] = [
+          [inventoryBin, ['--refresh-cache'], portEnv(oneIni, replay.url)],
+          [inventoryBin, ['--refresh-cache'], portEnv(threeIni, replay.url)],
+        ];
+        const peerRun = awsEc2Run(replay.url);
+        if (peerRun) commands.push(peerRun);
+        const [one, three, peer] = await interleavedMedians(repeats(3), commands) as [number, number, number | undefined];
+        if (replay.misses.length > 0) throw new Error(`the replay server had no answer for ${replay.misses.length} requests, e.g. ${replay.misses[0]}`);
+        const measured = [`3 accounts ${ms(three)}`, `1 account ${ms(one)}`];
+        const ratios = [`${ratio(three / one)} of one account`];
+        if (peer !== undefined) {
+          measured.push(`aws_ec2, a folder of 3 configs ${ms(peer)} (EC2 only; ${peerHosts} of ${hosts} hosts listed)`);
+          ratios.push(`${ratio(peer / three)} faster than aws_ec2`);
+        } else ratios.push(`aws_ec2 not measured: ${'missing' in awsEc2 ? awsEc2.missing : ''}`);
+        addRow([
+          `cold refresh, 3 accounts × ${regions.length} regions (${hosts} EC2 hosts), assumed roles, EC2 + RDS + Route53, AWS-like replay: 100 ms per request`,
+          measured.join('; '), ratios.join('; '), 'within 1.3x of one account',
+        ]);
+      } finally {
+        await replay.close();
+      }
+    } finally {
+      await proxy.close();
+    }
+  } finally {
+    await moto.stop();
+  }
+}
+
+/** Runs the port and counts the EC2 hosts it printed. */
+function listedHosts(file: string, args: string[], runEnv: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    execFile(file, args, { env: runEnv, maxBuffer: 256 * 1024 * 1024 }, (err, stdout, stderr) => {
+      if (err) return reject(new Error(`${path.basename(file)} failed: ${stderr.trim() || err.message}`));
+      resolve(((JSON.parse(stdout) as Record<string, unknown>)['ec2'] as string[] | undefined)?.length ?? 0);
+    });
+  });
+}
+
+/**
  * The tree the template and image rows package: BENCH_ROOTFS (a folder, or a .tar of one), else
  * the Debian root /work/cache/bookworm-root.tar when this machine has it (mmdebstrap --variant=minbase
  * bookworm), else a copy of some of this machine's /usr with an /sbin/init.
@@ -556,6 +658,7 @@ if (want('cached')) {
   await cachedList(100_000, repeats(3), 10);
 }
 if (want('cold')) await coldRefresh();
+if (want('accounts')) await coldAccounts();
 if (want('big')) await bigBuild();
 if (want('help')) await helpRows();
 if (want('push')) await pushBench();

@@ -7,7 +7,8 @@ import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { host } from '../support/scenario.js';
 import { runInventory, writeIni } from '../support/run.js';
-import { openRegistry, readSettings, InventoryError } from 'ec2-inventory';
+import { readSettings, InventoryError } from 'ec2-inventory';
+import { openRegistry } from '../../lib/store/registry.js';
 
 describe('registry merged into the inventory', () => {
   const f = scenarioFixture('ec2inv-registry-');

@@ -130,7 +130,7 @@ test('launch kvm: a private key or bad user-data is refused before libvirt is as
     [['--ssh-key', pub, '--user-data', bad], /is neither a cloud-config .* nor a script/],
     [['--ssh-key', pub, '--user', 'Bad User'], /--user: login user "Bad User": expected a login name/],
     [['--user', 'deploy'], /--user: a login user or password hash needs an SSH public key/],
-    [['--ssh-key', pub, '--address-source', 'dhcp'], /Invalid values:[^]*address-source/],
+    [['--ssh-key', pub, '--address-source', 'dhcp'], /^ec2-provision: error: --address-source: must be one of auto, lease, agent, arp, not 'dhcp'/],
   ];
   for (const [extra, message] of cases) {
     const r = cli([...base, ...extra]);

@@ -81,8 +81,8 @@ describe('launch ec2 with cloud-init identity (moto, CLI)', () => {
     const cases: [string[], RegExp, number][] = [
       [['--ssh-key', key], /--ssh-key: SSH public key .*bad_key is a private key: give the public key .*nothing was copied/, 1],
       [['--ssh-key', path.join(dir, 'nope.pub')], /--ssh-key: SSH public key .*nope\.pub: cannot read it \(ENOENT\)/, 1],
-      [['--ssh-key', `${key}.pub`, '--user-data', plain], /--user-data: user-data .*plain\.txt is neither a cloud-config .* nor a script/, 1],
-      [['--ssh-key', `${key}.pub`, '--user-data', path.join(dir, 'missing.yaml')], /--user-data: user-data .*missing\.yaml: cannot read it/, 1],
+      [['--ssh-key', `${key}.pub`, '--user-data', plain], /--user-data: \S*plain\.txt is neither a cloud-config .* nor a script/, 1],
+      [['--ssh-key', `${key}.pub`, '--user-data', path.join(dir, 'missing.yaml')], /--user-data: \S*missing\.yaml: cannot read it/, 1],
       [['--user', 'deploy'], /--user: a login user or password hash needs an SSH public key/, 2],
       [['--ssh-key', `${key}.pub`, '--password-hash', 'secret'], /--password-hash: password hash: expected a crypt\(3\) hash/, 2],
     ];

@@ -12,7 +12,8 @@ import { startProxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { repoRoot } from '../support/paths.js';
 import { destroyEc2, launchEc2, ProvisionError, type LaunchSettings } from '../../lib/provision/index.js';
-import { openRegistry, readSettings } from '../../lib/index.js';
+import { readSettings } from '../../lib/index.js';
+import { openRegistry } from '../../lib/store/registry.js';
 import { sparseDisk, startProvision, useEndpoint } from './support/ec2.js';
 
 const region = 'us-east-1';
@@ -153,7 +154,7 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     assert.equal(r.code, 2, 'bad usage exits 2, as the README says');
     assert.match(r.stderr, /group 'no spaces'/);
     const t = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web', '--tag', 'novalue']);
-    assert.match(t.stderr, /tag 'novalue' must be key=value/);
+    assert.match(t.stderr, /^ec2-provision: error: --tag: expected key=value, not 'novalue'/);
     const missing = path.join(dir, 'no-such.raw');
     const p = await provision(['push', 'ec2', '--region', region, '--image', missing, '--name', 'whatever']);
     assert.equal(p.code, 1);

@@ -11,7 +11,8 @@ import { DescribeImagesCommand, DescribeSnapshotsCommand, EC2Client } from '@aws
 import { startMoto, type Moto } from '../support/moto.js';
 import { awsEnv } from '../support/run.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
-import { aggregateChecksum, pushEc2, scanDisk, EBS_BLOCK_SIZE, ProvisionError } from '../../lib/provision/index.js';
+import { pushEc2, ProvisionError } from '../../lib/provision/index.js';
+import { aggregateChecksum, scanDisk, EBS_BLOCK_SIZE } from '../../lib/provision/ec2/push.js';
 import { recordInputs, sparseDisk, startProvision, touchedBlocks, useEndpoint, type Extent } from './support/ec2.js';
 import { scratch } from './support/fixture.js';
 import { needTools } from './support/tools.js';

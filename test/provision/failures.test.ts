@@ -5,7 +5,8 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, test } from 'node:test';
-import { buildTemplate, templateSteps } from '../../lib/provision/index.js';
+import { buildTemplate } from '../../lib/provision/index.js';
+import { templateSteps } from '../../lib/provision/template/steps.js';
 import { assertOneLine, entries, fill, isRoot, tmpfs } from '../support/mounts.js';
 import { scratch as scratchRoot } from './support/fixture.js';
 import { cli, listArchive } from './support/inspect.js';
@@ -173,8 +174,10 @@ describe('command-line numbers and usage errors', () => {
     assertOneLine(r.stderr.split('\n').filter((l) => l.startsWith('ec2-provision:')).join('\n'), /--count: expected a whole number, not 'abc'/);
     const unknown = cli(['template', 'build', '--no-such-option']);
     assert.equal(unknown.status, 2);
-    const skip = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
-    assert.equal(skip.status, 1, 'a missing root is a bad input, not bad usage');
+    const badStep = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
+    assert.equal(badStep.status, 2, 'a step that does not exist is bad usage, as any value outside a flag\'s choices');
+    const missing = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'logs']);
+    assert.equal(missing.status, 1, 'a missing root is a bad input, not bad usage');
   });
 });
 

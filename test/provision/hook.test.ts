@@ -3,7 +3,8 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { buildTemplate, kernelCmdlineParams, netmaskToPrefix, prefixToNetmask } from '../../lib/provision/index.js';
+import { buildTemplate } from '../../lib/provision/index.js';
+import { kernelCmdlineParams, netmaskToPrefix, prefixToNetmask } from '../../lib/provision/template/placeholders.js';
 import { guestRootfs, scratch } from './support/fixture.js';
 import { inCI, needTools } from './support/tools.js';
 

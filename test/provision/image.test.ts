@@ -3,7 +3,7 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { kernelCmdlineParams } from '../../lib/provision/index.js';
+import { kernelCmdlineParams } from '../../lib/provision/template/placeholders.js';
 import { guestKernel, guestRootfs, scratch } from './support/fixture.js';
 import { MARKER } from './support/guest.js';
 import { cli } from './support/inspect.js';

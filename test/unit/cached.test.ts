@@ -335,7 +335,7 @@ describe('cached --list fast path', () => {
     assert.equal(serve(env).served, true);
   });
 
-  it('loads nothing but its three files and node:fs, node:path (and node:crypto for a long ini) — what keeps it fast', () => {
+  it('loads nothing but its files and the leaf rules it shares with the full path, and node:fs, node:path (and node:crypto for a long ini) — what keeps it fast', () => {
     const seen = new Set<string>();
     const builtins = new Set<string>();
     const visit = (file: string) => {
@@ -350,7 +350,9 @@ describe('cached --list fast path', () => {
       for (const m of text.matchAll(/getBuiltin\('([^']+)'\)/g)) builtins.add(m[1] as string);
     };
     visit(path.join(repoRoot, 'dist', 'lib', 'cli', 'cached.js'));
-    assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), ['dist/lib/cli/cached.js', 'dist/lib/settings/configparser.js', 'dist/lib/settings/readKey.js']);
+    assert.deepEqual([...seen].map((f) => path.relative(repoRoot, f)).sort(), [
+      'dist/lib/cli/cached.js', 'dist/lib/settings/configparser.js', 'dist/lib/settings/paths.js', 'dist/lib/settings/readKey.js', 'dist/lib/store/layout.js',
+    ]);
     assert.deepEqual([...builtins].sort(), ['node:crypto', 'node:fs', 'node:path']);
     const binText = readFileSync(inventoryBin, 'utf8');
     assert.match(binText, /^import \{ serveCachedList \} from '\.\.\/dist\/lib\/cli\/cached\.js';$/m);

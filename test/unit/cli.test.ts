@@ -1,8 +1,9 @@
 // The command line as a reader of its output meets it: a pipe closed early is not an error.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { parseSettings } from '../../lib/settings/read.js';
 import { buildInventory } from '../../lib/ec2py/rules.js';
 import { json_format_dict } from '../../lib/ec2py/format.js';
@@ -10,8 +11,12 @@ import { cacheDigest } from '../../lib/store/digest.js';
 import { openFileCache } from '../../lib/store/open.js';
 import { syntheticRecords } from '../bench/synthetic.js';
 import { tempDir, writeIni } from '../support/run.js';
-import { inventoryBin } from '../support/paths.js';
-import { parseArgs, simpleArgs, type Io } from '../../lib/cli/inventory.js';
+import { inventoryBin, repoRoot } from '../support/paths.js';
+import { inventoryCommand, provisionCommands } from '../../lib/cli/declarations.js';
+import type { Flag } from '../../lib/cli/declare.js';
+import { metavar } from '../../lib/cli/help.js';
+import { parseArgs } from '../../lib/cli/inventoryArgs.js';
+import { UsageError } from '../../lib/cli/args.js';
 
 describe('bin/ec2-inventory output', () => {
   it('stops quietly with exit 0 when the reader closes the pipe early (| head)', async () => {
@@ -33,24 +38,141 @@ describe('bin/ec2-inventory output', () => {
   });
 });
 
-describe('the command line without yargs', () => {
-  it('reads the forms Ansible and cron use as yargs does, and leaves every other form to yargs', async () => {
-    const io: Io = { stdout: () => {}, stderr: () => {}, stderrIsTTY: false };
-    const simple = [[], ['--list'], ['--refresh-cache'], ['--list', '--refresh-cache'],
-      ['--refresh-cache', '--list'], ['--refresh-only'], ['--refresh-only', '--refresh-cache']];
-    for (const argv of simple) {
-      assert.deepEqual({ host: undefined, profile: undefined, ...simpleArgs(argv) }, await parseArgs(argv, io), argv.join(' '));
+describe('ec2-inventory arguments', () => {
+  it('reads the forms Ansible and cron use, and the rest, in one parse', () => {
+    const base = { refreshCache: false, refreshOnly: false };
+    assert.deepEqual(parseArgs([]), base);
+    assert.deepEqual(parseArgs(['--list']), base);
+    assert.deepEqual(parseArgs(['--list', '--refresh-cache']), { ...base, refreshCache: true });
+    assert.deepEqual(parseArgs(['--refresh-only']), { ...base, refreshOnly: true });
+    assert.deepEqual(parseArgs(['--host', 'web1', '--refresh-cache']), { ...base, host: 'web1', refreshCache: true });
+    assert.deepEqual(parseArgs(['--host=web1']), { ...base, host: 'web1' });
+    assert.deepEqual(parseArgs(['--boto-profile', 'prod']), { ...base, profile: 'prod' });
+    assert.deepEqual(parseArgs(['--profile', '']), base, "an empty profile chooses none, as ec2.py's `if args.boto_profile`");
+    assert.equal(parseArgs(['--help']), 'help');
+    assert.equal(parseArgs(['-h']), 'help');
+    assert.equal(parseArgs(['--version']), 'version');
+  });
+
+  it('refuses what argparse refuses, naming the flag', () => {
+    const refused: [string[], RegExp][] = [
+      [['--list=foo'], /^--list: takes no value$/],
+      [['--refresh-cache=yes'], /^--refresh-cache: takes no value$/],
+      [['--lst'], /^unknown option --lst$/],
+      [['--host'], /^--host: expected one value \(--host TEXT\)$/],
+      [['--host', '--list'], /^--host: expected one value/],
+      [['web1'], /^unexpected argument 'web1'$/],
+      [['--host', 'web1', '--refresh-only'], /^--host and --refresh-only are mutually exclusive$/],
+    ];
+    for (const [argv, message] of refused) {
+      assert.throws(() => parseArgs(argv), (e: Error) => e instanceof UsageError && message.test(e.message), argv.join(' '));
     }
-    for (const argv of [['--help'], ['--version'], ['--host'], ['--host', '--list'], ['--list', '--list'], ['--profile', 'p'], ['--bogus'], ['--host', 'a', '--refresh-cache']]) {
-      assert.equal(simpleArgs(argv), undefined, argv.join(' '));
+  });
+});
+
+const provisionBin = path.join(repoRoot, 'bin', 'provision');
+const run = (bin: string, args: readonly string[], cwd?: string) =>
+  spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', cwd: cwd ?? repoRoot, env: { PATH: process.env['PATH'], HOME: process.env['HOME'] } });
+const oneSpaced = (text: string) => text.replace(/\s+/g, ' ');
+
+describe('--help', () => {
+  it('of every command shows each declared option with its type and its description, and an example', () => {
+    const cases = [
+      ...Object.values(provisionCommands).map((cmd) => ({ bin: provisionBin, args: [...cmd.words, '--help'], cmd, name: `ec2-provision ${cmd.words.join(' ')}` })),
+      { bin: inventoryBin, args: ['--help'], cmd: inventoryCommand, name: 'ec2-inventory' },
+    ];
+    for (const { bin, args, cmd, name } of cases) {
+      const r = run(bin, args);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stderr, '');
+      const help = oneSpaced(r.stdout);
+      assert.ok(help.startsWith(`Usage: ${name}`), `${name}: ${help.slice(0, 80)}`);
+      for (const f of cmd.flags as readonly Flag[]) {
+        const label = f.type === 'bool' ? `--${f.default === true ? '[no-]' : ''}${f.name}` : `--${f.name}${(f.aliases ?? []).map((a) => `, --${a}`).join('')} ${metavar(f)}`;
+        assert.ok(help.includes(`${label} ${oneSpaced(f.describe)}`), `${name}: '${label}' followed by its description`);
+      }
+      assert.ok(help.includes(`Examples: ${name} ${cmd.examples[0]!.args}`.trimEnd()), `${name}: an example`);
     }
   });
 
-  it('refreshes one host with --host H --refresh-cache, and refuses --host with --refresh-only', async () => {
-    let stderr = '';
-    const io: Io = { stdout: () => {}, stderr: (t) => { stderr += t; }, stderrIsTTY: false };
-    assert.deepEqual(await parseArgs(['--host', 'web1', '--refresh-cache'], io), { host: 'web1', refreshCache: true, refreshOnly: false, profile: undefined });
-    await assert.rejects(parseArgs(['--host', 'web1', '--refresh-only'], io), /mutually exclusive/);
-    assert.equal(stderr, '');
+  it('says each type as a user writes it, and the same for the same flag everywhere', () => {
+    const help = (...words: string[]) => oneSpaced(run(provisionBin, [...words, '--help']).stdout);
+    assert.match(help('launch', 'kvm'), /--count N Guests to start \(at least 1; default: 1\)/);
+    assert.match(help('launch', 'kvm'), /--memory SIZE /);
+    assert.match(help('launch', 'kvm'), /--wait N /);
+    assert.match(help('launch', 'kvm'), /--accel auto\|kvm\|qemu /);
+    assert.match(help('launch', 'kvm'), /--groups LIST Inventory groups \(required; comma-separated or repeated/);
+    assert.match(help('launch', 'ec2'), /--groups LIST Inventory groups \(required; comma-separated or repeated/);
+    assert.match(help('push', 'ec2'), /--request-timeout N Seconds one attempt of an AWS call may take/);
+    assert.doesNotMatch(help('launch', 'ec2') + help('launch', 'kvm'), /\[string\]|\[array\]/);
+    assert.match(help(), /^Usage: ec2-provision <command> \[options\].* Commands: build rootfs /);
+    assert.match(help('push'), /Commands: push kvm .* push openvz .* push ec2 /);
+  });
+});
+
+describe('usage errors', () => {
+  it('are one line naming the flag, with exit 2, for every ec2-provision command', () => {
+    for (const cmd of Object.values(provisionCommands)) {
+      const name = ['ec2-provision', ...cmd.words].join(' ');
+      const unknown = run(provisionBin, [...cmd.words, '--no-such-flag', 'x']);
+      assert.equal(unknown.status, 2, `${name}: ${unknown.stderr}`);
+      assert.equal(unknown.stdout, '');
+      assert.equal(unknown.stderr, `ec2-provision: error: unknown option --no-such-flag (see ${name} --help)\n`);
+      const bad = (cmd.flags as readonly Flag[]).find((f) => f.type === 'int' || f.type === 'choice');
+      const required = (cmd.flags as readonly Flag[]).filter((f) => f.required);
+      if (bad) {
+        const r = run(provisionBin, [...cmd.words, `--${bad.name}`, 'lots']);
+        assert.equal(r.status, 2, `${name} --${bad.name}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^ec2-provision: error: --${bad.name}: (expected a whole number|must be one of .*), not 'lots' \\(see ${name} --help\\)\\n$`));
+      }
+      if (required.length > 0) {
+        const r = run(provisionBin, [...cmd.words]);
+        assert.equal(r.status, 2, `${name}: ${r.stderr}`);
+        assert.match(r.stderr, new RegExp(`^ec2-provision: error: --${required[0]!.name} is required \\(.+\\) \\(see ${name} --help\\)\\n$`));
+      }
+    }
+  });
+
+  it('of the command words themselves are one line too', () => {
+    for (const [args, message] of [
+      [[], 'name a command: build, list, push, launch, destroy, register, deregister'],
+      [['push'], 'push: name what: kvm, openvz, ec2'],
+      [['push', 'vmware'], "push: unknown target 'vmware' (kvm, openvz, ec2)"],
+      [['frobnicate'], "unknown command 'frobnicate' (commands: build, list, push, launch, destroy, register, deregister)"],
+      [['build', 'image', '--force=maybe'], "--force: takes no value (--force or --no-force), not 'maybe'"],
+      [['list', 'steps', 'extra'], "unexpected argument 'extra'"],
+      [['register', '--name', 'h', '--groups', 'g', '--var', 'kvm_volume=base.qcow2'], "--var: 'kvm_volume': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them"],
+    ] as const) {
+      const r = run(provisionBin, args);
+      assert.equal(r.status, 2, args.join(' '));
+      assert.match(r.stderr, new RegExp(`^ec2-provision: error: ${message.replace(/[()|.*]/g, '\\$&')} \\(see ec2-provision( \\S+)* --help\\)\\n$`), args.join(' '));
+    }
+  });
+
+  it('ec2-inventory --list=foo is refused as argparse refuses it', () => {
+    const r = run(inventoryBin, ['--list=foo']);
+    assert.equal(r.status, 2);
+    assert.equal(r.stdout, '');
+    assert.equal(r.stderr, 'ec2-inventory: --list: takes no value (see --help)\n');
+  });
+
+  it('the earlier command spellings still work', () => {
+    const steps = run(provisionBin, ['template', 'steps']);
+    assert.equal(steps.status, 0, steps.stderr);
+    assert.deepEqual(JSON.parse(steps.stdout), JSON.parse(run(provisionBin, ['list', 'steps']).stdout));
+    assert.match(run(provisionBin, ['push', 'template', '--help']).stdout, /^Usage: ec2-provision push openvz /);
+  });
+});
+
+describe('--version', () => {
+  it('of both commands is this package\'s, whatever the working directory holds', () => {
+    const own = (JSON.parse(readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+    const elsewhere = tempDir();
+    writeFileSync(path.join(elsewhere, 'package.json'), JSON.stringify({ name: 'someone-else', version: '9.9.9' }));
+    for (const bin of [provisionBin, inventoryBin]) {
+      const r = run(bin, ['--version'], elsewhere);
+      assert.equal(r.status, 0, r.stderr);
+      assert.equal(r.stdout, `${own}\n`, bin);
+    }
   });
 });

@@ -10,6 +10,7 @@ import { ProvisionError, errnoOf } from '../../lib/errors.js';
 import { groupNameProblem, reservedGroups } from '../../lib/ec2py/groups.js';
 import { requestedGroups } from '../../lib/ec2py/rules.js';
 import { keyValue, keyValues } from '../../lib/settings/keyValue.js';
+import { filtersOf } from '../../lib/settings/later.js';
 import { DEFAULT_USER, readIdentity } from '../../lib/provision/cloudinit.js';
 import { parseGroups } from '../../lib/provision/hosts.js';
 import { launchIdentity, parseTags } from '../../lib/provision/ec2/launch.js';
@@ -93,6 +94,12 @@ describe('key=value: one reading for filters, variables, tags', () => {
     assert.equal(Object.getPrototypeOf(map), Object.prototype);
     assert.throws(() => keyValues(['a'], bad), /^Error: a: no =$/);
     assert.throws(() => keyValues(['k=v'], bad, (k) => (k === 'k' ? 'refused' : undefined)), /k=v: refused/);
+  });
+
+  it('is what instance_filters read with: names trimmed and gathered, a value may hold =', () => {
+    const fail = (why: string): never => { throw new Error(why); };
+    assert.deepEqual(filtersOf(['tag:Env=prod', ' tag:Env = dev ', 'tag:Note=a=b'], fail), [{ name: 'tag:Env', values: ['prod', 'dev'] }, { name: 'tag:Note', values: ['a=b'] }]);
+    assert.throws(() => filtersOf(['=prod'], fail), /has an entry without Name=Value: '=prod'/);
   });
 
   it('is what launch variables and tags read with, each naming its own option', () => {

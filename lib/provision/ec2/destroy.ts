@@ -90,7 +90,7 @@ async function terminate(ec2: EC2Client, region: string, ids: string[], opts: Ec
   return known;
 }
 
-async function destroyImage(ec2: EC2Client, region: string, image: string, log?: (m: string) => void): Promise<NonNullable<Ec2DestroyResult['image']>> {
+export async function destroyImage(ec2: EC2Client, region: string, image: string, log?: (m: string) => void): Promise<NonNullable<Ec2DestroyResult['image']>> {
   let found: { imageId: string; snapshotId: string | undefined } | undefined;
   if (/^ami-[0-9a-f]+$/.test(image)) {
     const r = await ec2.send(new DescribeImagesCommand({ ImageIds: [image] })).catch((err: unknown) => {

@@ -165,7 +165,7 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
       ...(epoch !== undefined ? { clampMtime: epoch } : {}),
       onSkip: (rel) => leftOut.push('/' + rel),
     });
-    // A write stream's errors carry no path: a full disk is reported naming the file it stopped.
+    // A full disk is reported naming the file the user asked for, not its temporary name.
     const { sha256, bytes } = await writeArchive(stream, how, archiveTmp).catch((err: unknown) => { throw atPath(err, finals.archive); });
     const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };
     for (const [file, text] of [[finals.sha256File, `${sha256}  ${path.basename(finals.archive)}\n`], [finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n']] as const) {

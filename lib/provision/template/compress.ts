@@ -185,7 +185,7 @@ async function toolWrites(tool: string, args: string[], input: AsyncIterable<Buf
     stdin.end();
     const result = await exited;
     if (result === 'ENOENT') throw new ProvisionError(`${tool} is not installed (apt-get install ${pkg})`, 'ENOTOOL');
-    if (result !== 0) throw new ProvisionError(`${tool} failed (${result}): ${stderr.trim().split('\n').pop() ?? ''}`, 'ECOMPRESS');
+    if (result !== 0) throw writeFailure(stderr) ?? new ProvisionError(`${tool} failed (${result}): ${stderr.trim().split('\n').pop() ?? ''}`, 'ECOMPRESS');
     hasher.catchUp();
     complete = true;
     return { sha256: hasher.digest(), bytes: hasher.bytes };
@@ -194,4 +194,15 @@ async function toolWrites(tool: string, args: string[], input: AsyncIterable<Buf
     // Abandoned (a read failed, or a signal): the tool must not outlive the build.
     if (!complete && child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   }
+}
+
+// The tool writes the archive itself, so a full or read-only disk reaches us as its strerror text:
+// turned back into the system error it was, it is reported as any other write, naming the file.
+const writeErrors: ReadonlyArray<readonly [string, string]> = [
+  ['No space left on device', 'ENOSPC'], ['Disk quota exceeded', 'EDQUOT'], ['File too large', 'EFBIG'], ['Read-only file system', 'EROFS'],
+];
+
+function writeFailure(stderr: string): NodeJS.ErrnoException | undefined {
+  const known = writeErrors.find(([text]) => stderr.includes(text));
+  return known && Object.assign(new Error(known[0]), { code: known[1], syscall: 'write' });
 }

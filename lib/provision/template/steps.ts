@@ -400,3 +400,8 @@ export const templateSteps: readonly Step[] = [
   hostname,
   placeholderHook,
 ];
+
+/** The preparation steps a template build runs, by name and meaning: what `skip` may name. */
+export function templateStepNames(): { name: string; description: string }[] {
+  return templateSteps.map(({ name, description }) => ({ name, description }));
+}

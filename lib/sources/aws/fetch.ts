@@ -1,41 +1,22 @@
 // Fetches the records one refresh needs: EC2 instances and RDS instances per region, Route53
 // record sets once. Every list is read to its last page (ec2.py read only the first). Results are
 // assembled in ec2.py's order whatever order the calls finish in, so output does not depend on
-// timing. The RDS and Route53 listings (rds.ts, route53.ts) are loaded when first needed.
-import {
-  EC2Client, DescribeRegionsCommand, paginateDescribeInstances, type Instance,
-} from '@aws-sdk/client-ec2';
+// timing. The RDS and Route53 listings (rds.ts, route53.ts) are loaded when first needed; the
+// listings themselves and their wave are in listings.ts, several accounts' in accounts.ts.
 import type { Settings } from '../../settings/read.js';
 import type { FetchedData, RegionRecords, Route53RecordSet } from '../../records/aws.js';
-import type { EC2Record } from '../../records/aws.js';
-import { SettingsError } from '../../errors.js';
-import { clientOptions, ec2ClientOptions, EUCALYPTUS_REGION, eucalyptusEndpoint, type AuthSettings } from './clients.js';
-import { awsError } from './errors.js';
-import { getAccountId, resolveAuth, type IdentitySettings } from './identity.js';
-import { laterListingsByRegion, needsAccountId, type LaterFetchSettings } from './later.js';
+import { getAccountId, resolveAuth } from './identity.js';
+import { needsAccountId } from './later.js';
+import { streamAccounts } from './accounts.js';
+import {
+  InOrder, probeRegionOf, regionListings, resolveRegions, runLimited, wantsRds,
+  type FetchProgress, type FetchSettings, type RecordBatch, type RecordSink,
+} from './listings.js';
 
-export type FetchSettings = Pick<
-  Settings,
-  'iniPath' | 'eucalyptus' | 'eucalyptusHost' | 'regions' | 'regionsExclude' | 'route53' |
-  'route53ExcludedZones' | 'rds' | 'instanceFilters' | 'maxConcurrency' | 'maxAttempts'
-> & Partial<Pick<Settings, 'instanceFilterCalls'>> & IdentitySettings & LaterFetchSettings & AuthSettings;
-
-export interface FetchProgress {
-  regionsDone: number;
-  regionsTotal: number;
-  instances: number;
-}
-
-/** Part of one region's records: one page of one listing. */
-export type RecordBatch = Partial<RegionRecords> & { region: string };
-
-/** What a refresh hands its records to, as they can be applied in ec2.py's order. */
-export interface RecordSink {
-  /** Once, before any record: the regions walked, and what every record's rules need. */
-  begin(context: { regions: string[] } & Pick<FetchedData, 'route53' | 'accountId'>): void;
-  /** The next batch in ec2.py's order: regions as configured; in each, instances, DB instances, the later listings. */
-  add(batch: RecordBatch): void;
-}
+export {
+  getInstancesByRegion, listInstancesByRegion, resolveRegions,
+  type AccountContext, type FetchProgress, type FetchSettings, type RecordBatch, type RecordSink,
+} from './listings.js';
 
 /**
  * Does every API call of one refresh and returns the records in ec2.py's order. Each listing (a
@@ -68,6 +49,7 @@ export async function fetchRecords(given: FetchSettings, onProgress?: (p: FetchP
  * memory (more only while an earlier listing is still being read).
  */
 export async function streamRecords(given: FetchSettings, sink: RecordSink, onProgress?: (p: FetchProgress) => void): Promise<void> {
+  if (given.accounts?.length) return streamAccounts(given as Settings, sink, onProgress);
   // The later ec2.py's profile / iam_role / [credentials], resolved once for every client.
   const settings: FetchSettings = { ...given, clientAuth: await resolveAuth(given, probeRegionOf(given)) };
   // Named regions are checked against DescribeRegions while they are already being read: the
@@ -81,52 +63,9 @@ export async function streamRecords(given: FetchSettings, sink: RecordSink, onPr
   return data;
 }
 
-/**
- * Hands batches from listings that finish in any order to a consumer in listing order: a
- * listing's batches pass straight through while it is the oldest unfinished one, and wait in a
- * queue otherwise. Nothing passes before start().
- */
-class InOrder<T> {
-  private next = -1;
-  private readonly queued: T[][];
-  private readonly done: boolean[];
-
-  constructor(private readonly count: number, private readonly deliver: (item: T) => void) {
-    this.queued = Array.from({ length: count }, () => []);
-    this.done = new Array<boolean>(count).fill(false);
-  }
-
-  push(slot: number, item: T): void {
-    if (slot === this.next) this.deliver(item);
-    else (this.queued[slot] as T[]).push(item);
-  }
-
-  finish(slot: number): void {
-    this.done[slot] = true;
-    if (slot === this.next) this.advance();
-  }
-
-  start(): void {
-    this.next = 0;
-    this.advance();
-  }
-
-  private advance(): void {
-    while (this.next < this.count) {
-      const queue = this.queued[this.next] as T[];
-      for (const item of queue.splice(0)) this.deliver(item);
-      if (!this.done[this.next]) return;
-      this.next++;
-    }
-  }
-}
-
-type Listing = (emit: (batch: Partial<RegionRecords>) => void) => Promise<void>;
-
 async function fetchRegions(settings: FetchSettings, regions: string[], sink: RecordSink, onProgress?: (p: FetchProgress) => void): Promise<void> {
-  const wantsRds = (region: string) => settings.rds && region !== EUCALYPTUS_REGION;
   const progress: FetchProgress = { regionsDone: 0, regionsTotal: regions.length, instances: 0 };
-  const pending = new Map(regions.map((r) => [r, wantsRds(r) ? 2 : 1]));
+  const pending = new Map(regions.map((r) => [r, wantsRds(settings, r) ? 2 : 1]));
   const taskDone = (region: string) => {
     const left = (pending.get(region) ?? 1) - 1;
     pending.set(region, left);
@@ -136,14 +75,7 @@ async function fetchRegions(settings: FetchSettings, regions: string[], sink: Re
   onProgress?.({ ...progress });
 
   // Every region's listings, in the order ec2.py applies their records.
-  const listings: { region: string; list: Listing; counted: boolean }[] = [];
-  for (const region of regions) {
-    listings.push({ region, counted: true, list: (emit) => listInstancesByRegion(settings, region, (instances) => emit({ instances })) });
-    if (wantsRds(region)) {
-      listings.push({ region, counted: true, list: async (emit) => emit({ dbInstances: await (await import('./rds.js')).getRdsInstancesByRegion(settings, region) }) });
-    }
-    for (const later of laterListingsByRegion(settings, region)) listings.push({ region, counted: false, list: async (emit) => emit(await later()) });
-  }
+  const listings = regions.flatMap((region) => regionListings(settings, region));
   const inOrder = new InOrder<RecordBatch>(listings.length, (batch) => sink.add(batch));
 
   // Route53 names and the account id go into every record's rules: records wait for them.
@@ -181,108 +113,3 @@ async function fetchRegions(settings: FetchSettings, regions: string[], sink: Re
   await runLimited(tasks, settings.maxConcurrency);
 }
 
-/** The region of calls that are not per region (STS). */
-function probeRegionOf(settings: Pick<FetchSettings, 'regions'>): string {
-  return settings.regions === 'all'
-    ? process.env['AWS_REGION'] || process.env['AWS_DEFAULT_REGION'] || 'us-east-1'
-    : (settings.regions[0] as string);
-}
-
-/**
- * The regions to walk. `all` is every region enabled for the account minus regions_exclude; named
- * regions must exist (ec2.py stopped with "likely not supported" on a name boto 2 did not know).
- */
-export async function resolveRegions(settings: FetchSettings): Promise<string[]> {
-  if (settings.eucalyptus) {
-    if (!eucalyptusEndpoint(settings)) {
-      throw new SettingsError(
-        `${settings.iniPath}: eucalyptus = True needs eucalyptus_host in [ec2] or the EC2_URL environment variable`,
-        settings.iniPath, 'eucalyptus_host',
-      );
-    }
-    return settings.regions === 'all' ? [EUCALYPTUS_REGION] : settings.regions;
-  }
-  const probeRegion = probeRegionOf(settings);
-  const named = settings.regions === 'all' ? undefined : settings.regions;
-  const ec2 = new EC2Client(clientOptions(settings, probeRegion));
-  try {
-    const out = await ec2.send(new DescribeRegionsCommand(named ? { AllRegions: true } : {}));
-    const known = (out.Regions ?? []).map((r) => r.RegionName ?? '').filter((r) => r !== '');
-    if (!named) return known.filter((r) => !settings.regionsExclude.includes(r));
-    const unknown = named.filter((r) => !known.includes(r));
-    if (unknown.length > 0) {
-      throw new SettingsError(
-        `${settings.iniPath}: [ec2] option 'regions' names unknown region${unknown.length > 1 ? 's' : ''} ${unknown.map((r) => `'${r}'`).join(', ')} ` +
-          `(DescribeRegions knows ${known.length} regions)`,
-        settings.iniPath, 'regions',
-      );
-    }
-    return named;
-  } catch (err) {
-    if (err instanceof SettingsError) throw err;
-    throw awsError('EC2', 'DescribeRegions', probeRegion, err);
-  } finally {
-    ec2.destroy();
-  }
-}
-
-/** All instances of a region: one paginated DescribeInstances per instance_filters name. */
-export async function getInstancesByRegion(settings: FetchSettings, region: string): Promise<EC2Record[]> {
-  const records: EC2Record[] = [];
-  await listInstancesByRegion(settings, region, (page) => { records.push(...page); });
-  return records;
-}
-
-/** getInstancesByRegion, a page at a time. */
-export async function listInstancesByRegion(settings: FetchSettings, region: string, onPage: (records: EC2Record[]) => void): Promise<void> {
-  const ec2 = new EC2Client(ec2ClientOptions(settings, region));
-  const collect = async (filters: { Name: string; Values: string[] }[] | undefined) => {
-    for await (const page of paginateDescribeInstances({ client: ec2 }, filters ? { Filters: filters } : {})) {
-      const records: EC2Record[] = [];
-      for (const reservation of page.Reservations ?? []) {
-        for (const instance of reservation.Instances ?? []) records.push({ instance: instance as Instance, region });
-      }
-      onPage(records);
-    }
-  };
-  try {
-    // The later ec2.py's & and stack_filters decide the calls; without them, one call per name.
-    const calls = settings.instanceFilterCalls ?? settings.instanceFilters.map((f) => [f]);
-    if (calls.length === 0) await collect(undefined);
-    for (const filters of calls) await collect(filters.map((f) => ({ Name: f.name, Values: f.values })));
-  } catch (err) {
-    throw awsError('EC2', 'DescribeInstances', region, err);
-  } finally {
-    ec2.destroy();
-  }
-}
-
-/**
- * Runs tasks with at most `limit` in flight; the first failure stops new tasks from starting.
- * Workers start one event-loop turn apart, so each listing's first request is on the wire before
- * the next client is built; started together, no request left before every worker had built its
- * client and signed its request.
- */
-async function runLimited(tasks: (() => Promise<void>)[], limit: number): Promise<void> {
-  let next = 0;
-  let failed = false;
-  const worker = async () => {
-    while (next < tasks.length && !failed) {
-      const task = tasks[next++] as () => Promise<void>;
-      try {
-        await task();
-      } catch (err) {
-        failed = true;
-        throw err;
-      }
-    }
-  };
-  const workers: Promise<void>[] = [];
-  for (let i = 0; i < Math.min(limit, tasks.length); i++) {
-    if (i > 0) await new Promise((resolve) => setImmediate(resolve));
-    const started = worker();
-    started.catch(() => { /* reported by Promise.all below */ });
-    workers.push(started);
-  }
-  await Promise.all(workers);
-}

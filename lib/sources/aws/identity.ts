@@ -11,7 +11,7 @@ import { requestHandler } from './http.js';
 
 type Credentials = Awaited<ReturnType<Provider>>;
 
-export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'iamRole' | 'credentials' | 'connectTimeout' | 'requestTimeout'>>;
+export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'iamRole' | 'externalId' | 'roleSessionName' | 'credentials' | 'connectTimeout' | 'requestTimeout'>>;
 
 /** The session name the later ec2.py gave its AssumeRole calls. */
 export const ROLE_SESSION_NAME = 'ansible_dynamic_inventory';
@@ -50,7 +50,7 @@ export async function resolveAuth(settings: IdentitySettings, region: string): P
   }
   if (!settings.iamRole) return { credentials: memoize(base as Provider) };
   const role = memoize(fromTemporaryCredentials({
-    params: { RoleArn: settings.iamRole, RoleSessionName: ROLE_SESSION_NAME },
+    params: roleParams(settings, settings.iamRole),
     ...(base ? { masterCredentials: base } : {}),
     clientConfig: { region, ...bounded },
   }));
@@ -60,6 +60,92 @@ export async function resolveAuth(settings: IdentitySettings, region: string): P
     throw awsError('STS', `AssumeRole of iam_role ${settings.iamRole}`, region, err);
   }
   return { credentials: role };
+}
+
+/** AssumeRole's parameters for iam_role (with external_id and role_session_name when set). */
+export function roleParams(settings: Pick<IdentitySettings, 'externalId' | 'roleSessionName'>, roleArn: string) {
+  return {
+    RoleArn: roleArn,
+    RoleSessionName: settings.roleSessionName ?? ROLE_SESSION_NAME,
+    ...(settings.externalId ? { ExternalId: settings.externalId } : {}),
+  };
+}
+
+/**
+ * The credentials of every [account NAME] section, each resolved once per refresh: roles are
+ * assumed through one STS client holding the inventory's own credentials, profiles read by the
+ * SDK's ini provider, and an account without either shares the inventory's identity. Each promise
+ * settles on its own, so that one account's refusal is that account's failure.
+ */
+export async function accountAuths(
+  top: IdentitySettings & Pick<Settings, 'maxAttempts'>, accounts: (IdentitySettings & { ownRole: boolean })[], region: string,
+): Promise<{ auths: Promise<ClientAuth>[]; close: () => void }> {
+  const bounded = {
+    requestHandler: requestHandler({
+      ...(top.connectTimeout !== undefined ? { connectTimeout: top.connectTimeout } : {}),
+      ...(top.requestTimeout !== undefined ? { requestTimeout: top.requestTimeout } : {}),
+    }),
+  };
+  let inventoryAuth: Promise<ClientAuth> | undefined;
+  const inventory = () => (inventoryAuth ??= resolveAuth(top, region));
+  let sts: import('@aws-sdk/client-sts').STSClient | undefined;
+  const needsSts = accounts.some((a) => a.ownRole);
+  const stsModule = needsSts ? await import('@aws-sdk/client-sts') : undefined;
+  const base = needsSts ? await baseProvider(top, bounded) : undefined;
+  if (stsModule) {
+    sts = new stsModule.STSClient({ ...clientOptions({ maxAttempts: top.maxAttempts, ...timeoutsOf(top) }, region), ...(base ? { credentials: base } : {}) });
+  }
+  const auths = accounts.map(async (account): Promise<ClientAuth> => {
+    if (account.ownRole && account.iamRole && sts && stsModule) {
+      const client = sts;
+      const arn = account.iamRole;
+      const role = memoize(async () => {
+        const out = await client.send(new stsModule.AssumeRoleCommand(roleParams(account, arn)));
+        const c = out.Credentials;
+        if (!c?.AccessKeyId || !c.SecretAccessKey) throw new Error('AssumeRole answered without credentials');
+        return { accessKeyId: c.AccessKeyId, secretAccessKey: c.SecretAccessKey, ...(c.SessionToken ? { sessionToken: c.SessionToken } : {}), ...(c.Expiration ? { expiration: c.Expiration } : {}) };
+      });
+      try {
+        await role();
+      } catch (err) {
+        throw awsError('STS', `AssumeRole of iam_role ${arn}`, region, err);
+      }
+      return { credentials: role };
+    }
+    if (account.profile && account.profile !== top.profile) return resolveAuth({ ...account, iamRole: undefined, credentials: undefined }, region);
+    return inventory();
+  });
+  for (const a of auths) a.catch(() => { /* each account's failure is reported by whoever awaits it */ });
+  return { auths, close: () => sts?.destroy() };
+}
+
+function timeoutsOf(s: Pick<IdentitySettings, 'connectTimeout' | 'requestTimeout'>) {
+  return {
+    ...(s.connectTimeout !== undefined ? { connectTimeout: s.connectTimeout } : {}),
+    ...(s.requestTimeout !== undefined ? { requestTimeout: s.requestTimeout } : {}),
+  };
+}
+
+/** The inventory's own credentials (its profile or [credentials]), or undefined for the SDK's default chain. */
+async function baseProvider(settings: IdentitySettings, bounded: { requestHandler: ReturnType<typeof requestHandler> }): Promise<Provider | undefined> {
+  if (settings.profile) {
+    const { fromIni } = await import('@aws-sdk/credential-providers');
+    const provider = memoize(fromIni({ profile: settings.profile, clientConfig: bounded }));
+    try {
+      await provider();
+    } catch (err) {
+      throw new SettingsError(
+        `profile '${settings.profile}' (from --profile, AWS_PROFILE or boto_profile in ${settings.iniPath}) gives no credentials: ${firstLine(err)}`,
+        settings.iniPath, 'boto_profile',
+      );
+    }
+    return provider;
+  }
+  if (settings.credentials) {
+    const fixed = settings.credentials;
+    return async () => fixed;
+  }
+  return undefined;
 }
 
 /** The account the credentials belong to (STS GetCallerIdentity): ec2_account_id, group_by_aws_account. */

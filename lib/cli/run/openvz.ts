@@ -1,0 +1,9 @@
+// push openvz: a template cache to an OpenVZ/Virtuozzo node over SSH.
+import type { Parsed } from '../declare.js';
+import type { provisionCommands as C } from '../declarations.js';
+import { pushTemplate } from '../../provision/openvz/push.js';
+import { emit, progress } from './output.js';
+
+export async function pushOpenvzCommand({ options }: Parsed<typeof C.pushOpenvz>): Promise<void> {
+  emit({ command: 'push openvz', ...(await pushTemplate({ ...options, log: progress })) });
+}
