@@ -32,11 +32,23 @@ export class AwsError extends InventoryError {
   }
 }
 
+/**
+ * Why a cache store failed, which decides what a run does about it:
+ *   unreachable  the store cannot be reached, read or written (Redis down or frozen, a full or
+ *                read-only disk): the inventory run goes on without it (lib/store/outage.ts)
+ *   untrusted    a folder or file another user could have planted: the run stops
+ *   busy         another refresh holds the lock past cache_lock_timeout
+ *   lost         the lock was taken over while this run held it
+ */
+export type CacheFailure = 'unreachable' | 'untrusted' | 'busy' | 'lost';
+
 /** The cache folder or files could not be created, written or read. */
 export class CacheError extends InventoryError {
   override name = 'CacheError';
-  constructor(message: string, readonly path: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly reason: CacheFailure;
+  constructor(message: string, readonly path: string, options?: { cause?: unknown; reason?: CacheFailure }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.reason = options?.reason ?? 'unreachable';
   }
 }
 

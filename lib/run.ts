@@ -25,6 +25,7 @@ export const toolPackages: Readonly<Record<string, string>> = {
   zstd: 'zstd',
   xz: 'xz-utils',
   bzip2: 'bzip2',
+  mksquashfs: 'squashfs-tools',
 };
 
 export interface RunOptions {

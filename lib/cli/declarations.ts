@@ -80,20 +80,30 @@ const buildRootfs = {
 const buildTemplate = {
   words: ['build', 'template'],
   aliases: [['template', 'build']],
-  summary: 'Turn a root filesystem into an OpenVZ template cache NAME.tar.gz (with NAME.tar.gz.sha256 and a manifest)',
+  summary: 'Prepare a root filesystem once and package it: an OpenVZ template cache (the default), a Proxmox VE template, an Incus image, an OCI image or an nspawn machine (with a .sha256 and a manifest)',
+  details: 'Every format gets the same cleanup (host keys, machine-id, leases, logs, histories, caches); OpenVZ also gets the network and hostname placeholders, fstab, mtab and the reboot flag, which the other platforms set up themselves. The same root and options give the same bytes. See docs/targets.md.',
   aws: false,
   flags: [
     { name: 'rootfs', field: 'rootfs', type: 'path', required: true, aliases: ['from'], describe: 'Root filesystem: a folder (only read, never changed) or a tarball (.tar, .tar.gz, .tar.xz, .tar.zst, a docker or podman export)', example: 'bookworm.tar' },
-    { name: 'name', field: 'name', type: 'string', required: true, describe: 'Template name', example: 'debian-12-x86_64-minimal' },
+    { name: 'format', field: 'format', type: 'choice', choices: ['openvz', 'proxmox', 'incus', 'incus-split', 'oci', 'oci-tar', 'nspawn'], default: 'openvz',
+      describe: 'What to make. openvz: NAME.tar.gz, an OpenVZ/Virtuozzo template cache. proxmox: ID-VERSION-FLAVOUR_VERSION-1_ARCH.tar.zst for pct create, named from /etc/os-release. incus: NAME.incus.tar.gz, a unified Incus/LXD image. incus-split: NAME.metadata.tar.gz beside NAME.squashfs (or NAME.rootfs.tar.gz, or NAME.qcow2 for a VM). oci: NAME.oci/, an OCI image layout. oci-tar: NAME.oci.tar, the same as one tar (podman load, Proxmox VE 9). nspawn: NAME.tar.gz for machinectl import-tar.',
+      example: 'proxmox' },
+    { name: 'name', field: 'name', type: 'string', describe: "Template name (required except for proxmox, where it is the flavour in the derived name, default 'standard')", example: 'debian-12-x86_64-minimal' },
     { name: 'out', field: 'outDir', type: 'path', required: true, describe: 'Output folder', example: 'templates' },
     { name: 'skip', field: 'skip', type: 'list', default: [], choices: ['ssh-host-keys', 'ssh-user-keys', 'machine-id', 'logs', 'shell-history', 'package-caches', 'cloud-init-state', 'dhcp-leases', 'persistent-net', 'random-seed', 'tmp-files', 'fstab', 'mtab', 'reboot-flag', 'network', 'hostname', 'placeholder-hook'], describe: 'Preparation steps to leave out (list them with: ec2-provision list steps)', example: 'logs' },
     { name: 'all-root', type: 'bool', default: false, describe: 'Make every entry owned by 0:0 (default: only what the tree owner owns becomes root)' },
-    { name: 'compress', field: 'compress', type: 'choice', choices: ['gzip', 'zstd', 'xz'], default: 'gzip', describe: 'NAME.tar.gz (gzip, in parallel), NAME.tar.zst (zstd: Proxmox) or NAME.tar.xz (xz: vzctl)' },
+    { name: 'compress', field: 'compress', type: 'choice', choices: ['gzip', 'zstd', 'xz'], describe: "gzip (in parallel), zstd or xz (default: the format's own: zstd for proxmox, gzip for the others; oci and oci-tar take gzip or zstd)" },
+    { name: 'arch', field: 'arch', type: 'string', describe: "The root's architecture, when the ELF header of its /sbin/init cannot tell (Debian's or the kernel's name)", example: 'arm64' },
+    { name: 'split-root', field: 'splitRoot', type: 'choice', choices: ['squashfs', 'tar'], describe: 'incus-split: the root as NAME.squashfs (default: squashfs, made by mksquashfs) or NAME.rootfs.tar.gz (tar)' },
+    { name: 'vm-disk', field: 'vmDisk', type: 'path', describe: 'incus-split: a virtual-machine image whose root is this qcow2 (build image --format qcow2 of the same root)', example: 'debian.qcow2' },
     force('Replace existing outputs'),
   ],
   examples: [
     { args: '--rootfs bookworm.tar --name debian-12-x86_64-minimal --out templates', what: 'a gzip template cache from a rootfs tarball' },
     { args: '--rootfs ./root --name debian-12-x86_64 --compress zstd --skip logs --out .', what: 'zstd, keeping the logs' },
+    { args: '--rootfs bookworm.tar --format proxmox --out .', what: 'debian-12-standard_12.7-1_amd64.tar.zst for pct create' },
+    { args: '--rootfs bookworm.tar --format incus-split --name debian12 --out .', what: 'debian12.metadata.tar.gz and debian12.squashfs for incus image import' },
+    { args: '--rootfs bookworm.tar --format oci-tar --name debian12 --out .', what: 'debian12.oci.tar for podman load' },
   ],
 } as const satisfies CommandDecl;
 
@@ -120,6 +130,7 @@ const buildImage = {
     { name: 'out', field: 'out', type: 'path', required: true, describe: 'Image file to write', example: 'debian.qcow2' },
     { name: 'boot-loader', field: 'bootLoader', type: 'choice', choices: ['none', 'grub'], default: 'none', describe: 'grub: GRUB 2 in the MBR, kernel and initrd in /boot, so that the disk boots by itself (EC2 legacy-bios, BIOS VMs)' },
     { name: 'root', field: 'root', type: 'string', describe: 'root= for the kernel (default: /dev/vda1; PARTUUID=ec2e1e01-01 with --boot-loader grub, whatever the disk is called)' },
+    { name: 'for', field: 'for', type: 'choice', choices: ['kvm', 'ec2'], default: 'kvm', describe: 'ec2: refuse a root that cannot boot as an EC2 Nitro instance boots it (no --boot-loader grub, root= a virtio disk, no NVMe driver before the root is mounted, no cloud-init Ec2 datasource)' },
     { name: 'grub-dir', field: 'grubDir', type: 'path', describe: "GRUB's i386-pc files (default: /usr/lib/grub/i386-pc, package grub-pc-bin)" },
     force('Replace existing outputs'),
   ],
@@ -165,6 +176,24 @@ const pushOpenvz = {
   ],
   examples: [
     { args: '--target ssh://root@node1 --template templates/debian-12-x86_64-minimal.tar.gz', what: 'into /vz/template/cache on node1' },
+  ],
+} as const satisfies CommandDecl;
+
+const pushProxmox = {
+  words: ['push', 'proxmox'],
+  summary: "Upload a Proxmox VE container template to a node over SSH, into its local storage's template/cache (temporary name, sha256 checked there, renamed into place)",
+  aws: false,
+  flags: [
+    { name: 'target', field: 'target', type: 'url', required: true, describe: 'The node: ssh://user@host[:port]', example: 'ssh://root@pve1' },
+    { name: 'template', field: 'template', type: 'path', required: true, describe: 'The .tar.zst (.tar.gz, .tar.xz) from build template --format proxmox, or an OCI archive from --format oci-tar (Proxmox VE 9)', example: 'debian-12-standard_12.7-1_amd64.tar.zst' },
+    { name: 'dir', field: 'dir', type: 'string', default: '/var/lib/vz/template/cache', describe: "Template folder on the node (the local storage's; another storage's is its path plus template/cache)" },
+    { name: 'identity', field: 'identity', type: 'path', describe: 'SSH private key (ssh -i)', example: '~/.ssh/id_ed25519' },
+    { name: 'known-hosts', field: 'knownHosts', type: 'path', describe: "known_hosts holding the node's key (default: ssh's own files); an unknown key is refused" },
+    force('Replace a template of that name holding other bytes'),
+    { name: 'connect-timeout', field: 'connectTimeout', type: 'int', min: 1, default: 10, describe: 'Seconds for ssh to connect to the node (ConnectTimeout)' },
+  ],
+  examples: [
+    { args: '--target ssh://root@pve1 --template debian-12-standard_12.7-1_amd64.tar.zst', what: 'then: pct create 200 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' },
   ],
 } as const satisfies CommandDecl;
 
@@ -319,7 +348,7 @@ const listHosts = {
 
 export const provisionCommands = {
   buildRootfs, buildTemplate, buildImage, listSteps,
-  pushKvm, pushOpenvz, pushEc2,
+  pushKvm, pushOpenvz, pushProxmox, pushEc2,
   launchKvm, launchEc2,
   destroyKvm, destroyEc2,
   register, deregister, listHosts,

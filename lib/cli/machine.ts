@@ -13,7 +13,8 @@ import path from 'node:path';
 import { ProvisionError, failureLine } from '../errors.js';
 import { ensureBuilt, ensureRemoved, sourceDigest, type Outcome } from '../provision/recorded.js';
 import { buildRootfs, type RootfsBuildOptions } from '../provision/rootfs/build.js';
-import { buildTemplate, templateOutputs, type TemplateBuildOptions } from '../provision/template/build.js';
+import { buildTemplate, type TemplateBuildOptions } from '../provision/template/build.js';
+import { formatOutputs, formatSpecs, type SplitRoot, type TemplateFormat } from '../provision/template/formats.js';
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
 import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
@@ -91,18 +92,26 @@ const commands: Record<string, Command> = {
   'build template': {
     decl: provisionCommands.buildTemplate, check: true, absent: true,
     async run(o, ctx) {
-      const finals = templateOutputs(path.resolve(String(o['outDir'])), String(o['name']), (o['compress'] as TemplateBuildOptions['compress']) ?? 'gzip');
-      if (ctx.state === 'absent') return built(await ensureRemoved(finals.archive, ctx.check));
+      const format = (o['format'] as TemplateFormat | undefined) ?? 'openvz';
+      // What is already there is found by its name; a Proxmox template's comes from the root's os-release.
+      if (format === 'proxmox' || o['name'] === undefined) {
+        throw new ProvisionError(`name is required, and format ${format === 'proxmox' ? 'proxmox names its file from the root, so it cannot be checked for idempotence here: run ec2-provision build template --format proxmox' : format + ' needs it'}`, 'EUSAGE', 'name');
+      }
+      const how = (o['compress'] as TemplateBuildOptions['compress']) ?? formatSpecs[format].defaultCompression;
+      const split = o['vmDisk'] !== undefined ? 'qcow2' : (o['splitRoot'] as SplitRoot | undefined);
+      const finals = formatOutputs(format, path.resolve(String(o['outDir'])), String(o['name']), how, split);
+      if (ctx.state === 'absent') return built(await ensureRemoved(finals.main, ctx.check));
       return built(await ensureBuilt({
-        main: finals.archive,
+        main: finals.main,
         source: String(o['rootfs']),
         inputs: {
-          name: o['name'], compress: o['compress'] ?? 'gzip', skip: [...((o['skip'] as string[] | undefined) ?? [])].sort(),
+          name: o['name'], format, compress: how, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
+          skip: [...((o['skip'] as string[] | undefined) ?? [])].sort(),
           ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', sourceDateEpoch: o['sourceDateEpoch'] ?? process.env['SOURCE_DATE_EPOCH'] ?? null,
         },
         build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', force: true, log: ctx.log }),
-        outputsOf: (r) => [r.archive, r.sha256File, r.manifestFile],
-        planned: { name: String(o['name']), ...finals },
+        outputsOf: (r) => [...new Set([r.archive, ...r.files.map((f) => f.path), ...(r.sha256File ? [r.sha256File] : []), r.manifestFile])],
+        planned: { name: String(o['name']), format, archive: finals.main, ...(finals.sha256File ? { sha256File: finals.sha256File } : {}), manifestFile: finals.manifestFile },
       }, ctx.check));
     },
   },

@@ -21,6 +21,7 @@ const handlers: { [K in keyof Commands]: () => Promise<Handler<K>> } = {
   listSteps: async () => (await import('./run/build.js')).listStepsCommand,
   pushKvm: async () => (await import('./run/kvm.js')).pushKvmCommand,
   pushOpenvz: async () => (await import('./run/openvz.js')).pushOpenvzCommand,
+  pushProxmox: async () => (await import('./run/openvz.js')).pushProxmoxCommand,
   pushEc2: async () => (await import('./run/ec2.js')).pushEc2Command,
   launchKvm: async () => (await import('./run/kvm.js')).launchKvmCommand,
   launchEc2: async () => (await import('./run/ec2.js')).launchEc2Command,

@@ -52,6 +52,10 @@ export class Outputs {
   async commit(): Promise<void> {
     try {
       for (const [final, t] of this.pending) {
+        // A folder output (an OCI layout) cannot be renamed over an old one: that goes first.
+        if (this.force && (await fs.promises.stat(t)).isDirectory() && fs.statSync(final, { throwIfNoEntry: false })?.isDirectory()) {
+          await fs.promises.rm(final, { recursive: true, force: true });
+        }
         await fs.promises.rename(t, final);
         live.delete(t);
         this.committed.push(final);

@@ -52,6 +52,12 @@ function readMeta(files: CacheFiles): Meta | undefined {
   }
 }
 
+/** When the pair for `digest` was written, from the meta alone; undefined when there is none. */
+export function readMetaWrittenAt(files: CacheFiles, digest: string): number | undefined {
+  const meta = readMeta(files);
+  return meta && meta.digest === digest ? meta.writtenAt : undefined;
+}
+
 /** Reads the pair for `digest`, or undefined when it is absent, damaged, foreign or being rewritten. */
 export function readEntry(files: CacheFiles, digest: string): CacheEntry | undefined {
   const before = readMeta(files);

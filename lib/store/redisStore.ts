@@ -6,6 +6,7 @@ import KeyvRedis, { createClient } from '@keyv/redis';
 import { CacheError } from '../errors.js';
 import type { CacheEntry, InventoryCache } from './types.js';
 import { redisLock } from './lock.js';
+import { redisWords } from './redisWords.js';
 
 const NAMESPACE = 'ec2-inventory';
 /** Entries outlive cache_max_age so that cache_stale_on_error has something to serve. */
@@ -42,7 +43,7 @@ export async function connectRedis(url: string, timeouts: RedisTimeouts = {}) {
   } catch (err) {
     // A connect that timed out may still be under way: stop it (destroy throws when there is none).
     try { client.destroy(); } catch { /* never connected */ }
-    throw new CacheError(`${where}: cannot connect: ${(err as Error)?.message || String(err)}`, where, { cause: err });
+    throw new CacheError(`${where}: cannot connect: ${redisWords(err)}`, where, { cause: err });
   }
   return { client, where, timed };
 }
@@ -51,7 +52,7 @@ export async function openRedisCache(url: string, timeouts: RedisTimeouts = {}):
   const { client, where, timed: withTimeout } = await connectRedis(url, timeouts);
   const lockTtlMs = timeouts.lockTtlMs ?? LOCK_TTL_MS;
   const fail = (what: string, err: unknown): CacheError =>
-    new CacheError(`${where}: ${what}: ${(err as Error)?.message || String(err)}`, where, { cause: err });
+    new CacheError(`${where}: ${what}: ${redisWords(err)}`, where, { cause: err });
   const keyv = new Keyv<CacheEntry>({
     store: new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true }),
     namespace: NAMESPACE,

@@ -14,8 +14,10 @@ import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import { ensureCacheDir, redisTimeouts } from './open.js';
+import { redisWords } from './redisWords.js';
+import { unreachable, type Outage } from './outage.js';
 import { groupNameProblem } from '../ec2py/groups.js';
-import { REGISTRY_FILE, REGISTRY_LOCK_FILE } from './layout.js';
+import { REGISTRY_COPY_FILE, REGISTRY_FILE, REGISTRY_LOCK_FILE } from './layout.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -133,7 +135,10 @@ async function redisKeyv(url: string, settings: RegistrySettings) {
   const { client, where, timed } = await connectRedis(url, redisTimeouts(settings));
   const keyv = new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
   const bounded = <T>(p: Promise<T>, what: string): Promise<T> => timed(p, `registry ${what}`).catch((err: unknown) => {
-    throw err instanceof CacheError ? err : new CacheError(`${where}: ${(err as Error).message}`, where, { cause: err });
+    if (err instanceof CacheError) throw err;
+    const words = redisWords(err);
+    // A bound of connectRedis's already names the command (`registry GET: no answer within ...`).
+    throw new CacheError(`${where}: ${words.startsWith('registry ') ? words : `registry ${what}: ${words}`}`, where, { cause: err });
   });
   return { keyv, client, where, bounded };
 }
@@ -153,6 +158,71 @@ export async function registeredHosts(settings: RegistrySettings): Promise<Regis
   } finally {
     await registry.close();
   }
+}
+
+/** With cache_connection: the local copy of the last registry read from Redis, for when Redis is down (outage.ts). */
+export function registryCopyFile(cachePath: string): string {
+  return path.join(cachePath, REGISTRY_COPY_FILE);
+}
+
+/**
+ * The registered hosts an inventory run merges, from wherever they can be read: the registry, or
+ * (Redis down) the local copy of the last one read; none, with a note, when neither can be. A
+ * registry another user could have planted still stops the run.
+ */
+export async function registeredForInventory(settings: RegistrySettings, outage: Outage): Promise<RegisteredHost[]> {
+  const copy = settings.cacheConnection ? registryCopyFile(settings.cachePath) : undefined;
+  if (!(copy && outage.down)) {
+    try {
+      const hosts = await registeredHosts(settings);
+      if (copy) keepRegistryCopy(copy, hosts);
+      return hosts;
+    } catch (err) {
+      if (!unreachable(err)) throw err;
+      if (!copy) {
+        outage.notes.push(`registered hosts left out: ${(err as Error).message}`);
+        return [];
+      }
+      outage.storeFailed(err); // the registry's Redis is the cache's
+    }
+  }
+  let kept: Hosts | undefined;
+  try {
+    kept = readJsonFile(copy);
+  } catch (err) {
+    if (!unreachable(err)) throw err;
+    outage.notes.push(`registered hosts left out: ${(err as Error).message}`);
+    return [];
+  }
+  if (kept === undefined) {
+    outage.notes.push(`registered hosts left out: no local copy of the registry yet (${copy})`);
+    return [];
+  }
+  const hosts = sortedHosts(kept);
+  if (hosts.length > 0) outage.notes.push(`${hosts.length} registered host${hosts.length === 1 ? '' : 's'} from the local copy ${copy}`);
+  return hosts;
+}
+
+/** Writes the copy when it differs from the registry just read (atomic, 0600); a failure costs the run nothing. */
+function keepRegistryCopy(file: string, hosts: RegisteredHost[]): void {
+  const text = JSON.stringify(Object.fromEntries(hosts.map((h) => [h.name, h])), null, 2) + '\n';
+  try {
+    const dir = path.dirname(file);
+    ensureCacheDir(dir);
+    checkPrivateDir(dir, 'the registry folder (cache_path)');
+    checkPrivateFile(file);
+    let current: string | undefined;
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch { /* none yet */ }
+    if (current !== text) writeAtomic(file, text);
+  } catch {
+    // the next run tries again
+  }
+}
+
+function sortedHosts(hosts: Hosts): RegisteredHost[] {
+  return Object.values(hosts).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function readJsonFile(file: string): Hosts | undefined {

@@ -16,10 +16,13 @@
 //      request: throughput and blocks skipped, 32 blocks in flight vs one at a time.
 //   5. template build (gzip, zstd; xz with `xz`) vs tar of the same tree with the same compressor,
 //      and image build vs mkfs.ext4 -d plus qemu-img convert run by hand.
-//   6. (`guest`, root and libvirtd only) a Debian root → SSH-ready, registered guest: seconds per
+//   6. (`targets`) template build --format proxmox, incus-split, oci and oci-tar vs tar -I zstd,
+//      mksquashfs, umoci and skopeo on the same tree.
+//   7. (`guest`, root and libvirtd only) a Debian root → SSH-ready, registered guest: seconds per
 //      stage through the CLI (KVM where /dev/kvm works, TCG otherwise), with the sizes of root,
 //      template and image. EC2INV_DEBIAN_ROOT=FILE reuses a root tarball instead of building one.
-//   7. (`help`) --help of both commands against node's own start.
+//   8. (`faults` only) the long sweeps of the fault suite (test/bench/faults.ts): how many trials held.
+//   9. (`help`) --help of both commands against node's own start.
 // Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync, statSync, symlinkSync } from 'node:fs';
@@ -443,9 +446,11 @@ function benchRootfs(): { root: string; label: string } {
   }
   mkdirSync(path.join(root, 'sbin'));
   writeFileSync(path.join(root, 'sbin', 'init'), '#!/bin/sh\n', { mode: 0o755 });
-  for (const d of ['/usr/lib/x86_64-linux-gnu', '/usr/share/doc', '/usr/share/locale']) {
-    if (existsSync(d)) execFileSync('cp', ['-a', '--parents', d, root]);
-  }
+  mkdirSync(path.join(root, 'etc'));
+  writeFileSync(path.join(root, 'etc', 'os-release'), 'ID=debian\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\n');
+  // tar rather than cp -a --parents, which fails on some machines while copying the parents' attributes.
+  const parts = ['usr/lib/x86_64-linux-gnu', 'usr/share/doc', 'usr/share/locale'].filter((d) => existsSync(`/${d}`));
+  execFileSync('sh', ['-c', 'tar -C / -cf - "$@" | tar -C "$0" -xf -', root, ...parts]);
   return { root, label: 'parts of /usr' };
 }
 
@@ -499,6 +504,45 @@ async function buildRows(withXz: boolean): Promise<void> {
     `${ratio(port / floor)} of the tools`,
     'none set: the same tools, run by hand',
   ]);
+}
+
+/**
+ * template build's other formats against what a user would run instead on the same tree: tar with
+ * zstd for a Proxmox template, mksquashfs of the folder for a split Incus image, umoci (init, new,
+ * insert) for an OCI layout, and umoci then skopeo copy to oci-archive: for the OCI tar.
+ */
+async function targetRows(): Promise<void> {
+  const { root, label } = benchRootfs();
+  const { mb, entries } = treeSize(root);
+  const out = path.join(dir, 'targets-out');
+  mkdirSync(out, { recursive: true });
+  const arch = process.arch === 'arm64' ? 'arm64' : 'amd64';
+  const ours = (format: string): [string, string[], NodeJS.ProcessEnv] => [process.execPath,
+    [provisionBin, 'template', 'build', '--rootfs', root, '--format', format, '--name', 'bench', '--arch', arch, '--out', out, '--force'], env];
+  const sh = (script: string, ...args: string[]): [string, string[], NodeJS.ProcessEnv] => ['sh', ['-c', script, 'sh', ...args], env];
+  const umoci = 'rm -rf "$1" && umoci init --layout "$1" && umoci new --image "$1:t" && umoci insert --image "$1:t" "$2" / >/dev/null';
+  const layout = path.join(dir, 'umoci-layout');
+  const cases: [string, string, [string, string[], NodeJS.ProcessEnv], [string, string[], NodeJS.ProcessEnv]][] = [
+    ['proxmox (tar.zst)', "tar --numeric-owner -I 'zstd -T0' -cf", ours('proxmox'), ['tar', ['--numeric-owner', '-I', 'zstd -T0', '-cf', path.join(dir, 'pve.tar.zst'), '-C', root, '.'], env]],
+    ['incus-split (squashfs)', 'mksquashfs of the folder (-all-root)', ours('incus-split'), ['mksquashfs', [root, path.join(dir, 'root.squashfs'), '-noappend', '-quiet', '-no-progress', '-all-root'], env]],
+    ['oci (layout folder)', 'umoci init + new + insert', ours('oci'), sh(umoci, layout, root)],
+    ['oci-tar', 'umoci init + new + insert, then skopeo copy to oci-archive:', ours('oci-tar'),
+      sh(`${umoci} && rm -f "$3" && skopeo copy -q "oci:$1:t" "oci-archive:$3"`, layout, root, path.join(dir, 'skopeo.oci.tar'))],
+  ];
+  for (const [what, theirsLine, mine, theirs] of cases) {
+    const have = theirs[0] === 'sh' ? ['umoci', ...(what === 'oci-tar' ? ['skopeo'] : [])] : [theirs[0]];
+    if (have.some((t) => { try { execFileSync('sh', ['-c', 'command -v "$1"', 'sh', t], { stdio: 'ignore' }); return false; } catch { return true; } })) {
+      addRow([`template build --format ${what}`, `${have.join(', ')} missing: no baseline`, '-', '-']);
+      continue;
+    }
+    const [port, floor] = await interleavedMedians(repeats(1), [mine, theirs]) as [number, number];
+    addRow([
+      `template build --format ${what}, ${label} (${mb} MB, ${entries.toLocaleString('en')} entries)`,
+      `port ${ms(port)}; ${theirsLine} ${ms(floor)}`,
+      `${ratio(port / floor)} of the tools`,
+      'within 1.2x of the tools',
+    ]);
+  }
 }
 
 interface BigRun { instances: number; cpuMs: number; wallMs: number; maxRssMb: number; bytes: number }
@@ -663,7 +707,10 @@ if (want('big')) await bigBuild();
 if (want('help')) await helpRows();
 if (want('push')) await pushBench();
 if (want('template') || which.includes('xz')) await buildRows(which.includes('xz'));
+if (want('targets')) await targetRows();
 if (want('guest')) await guestBench();
+// Only when asked for: minutes of fault trials, not a performance figure.
+if (which.includes('faults')) await (await import('./faults.js')).faultSweeps(dir, addRow);
 
 rmSync(dir, { recursive: true, force: true });
 const header = ['case', 'measured', 'ratio', 'target'];

@@ -104,13 +104,16 @@ describe('bad ec2.ini', () => {
 });
 
 describe('unwritable cache_path', () => {
-  it('names the folder, calls no API, exits 1', async () => {
+  it('the inventory from AWS with one warning naming the folder; with AWS down too, one line naming both', async () => {
     const file = path.join(f.dir, 'plainfile');
     writeFileSync(file, 'not a folder');
     const ini = writeIni(f.dir, 'badcache', { cache_path: path.join(file, 'cache') });
-    // A dead endpoint proves the check happens before any API call (else the error would be EC2'f.s).
-    const r = await runInventory(ini, ['--list'], `http://127.0.0.1:${await freePort()}`);
-    assertFailure(r, /cache_path .*plainfile\/cache is not a writable folder/);
+    const r = await runInventory(ini, ['--list'], f.moto.endpoint);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(host(f.s, 'web1').publicIp as string in JSON.parse(r.stdout)._meta.hostvars);
+    assert.match(r.stderr, /^ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it and refreshed alone \(no shared lock\): cache_path .*plainfile\/cache is not a writable folder: .*\n$/);
+    const dead = await runInventory(ini, ['--list'], `http://127.0.0.1:${await freePort()}`);
+    assertFailure(dead, /^ec2-inventory: EC2 DescribeRegions in us-east-1 failed.*ECONNREFUSED.*; the cache is unreachable, .*cache_path .*plainfile\/cache is not a writable folder/);
   });
 });
 

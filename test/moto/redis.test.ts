@@ -71,19 +71,19 @@ describe('Redis as the shared cache', { skip }, () => {
     assert.ok('us-east-1' in east && !('us-west-2' in east));
   });
 
-  it('a Redis that is not there is a clear, prompt error', async () => {
+  it('a Redis that is not there: the inventory from AWS, one warning naming the Redis, promptly', async () => {
     const port = await freePort();
     const ini = writeIni(dir, 'noredis', { cache_connection: `redis://user:s3cret@127.0.0.1:${port}/2` });
     const t0 = Date.now();
     const r = await runInventory(ini, ['--list'], proxy.url);
-    assert.equal(r.code, 1);
-    assert.equal(r.stdout, '');
-    assert.match(r.stderr, new RegExp(`^ec2-inventory: Redis 127\\.0\\.0\\.1:${port}/2: cannot connect`));
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok((host(s, 'web1').publicIp as string) in JSON.parse(r.stdout)._meta.hostvars);
+    assert.match(r.stderr, new RegExp(`^ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it and refreshed alone \\(no shared lock\\): Redis 127\\.0\\.0\\.1:${port}/2: cannot connect: connection refused \\(ECONNREFUSED\\); registered hosts left out: no local copy of the registry yet \\(.*noredis-cache/ec2-inventory\\.registry\\.copy\\.json\\)\n$`));
     assert.ok(!r.stderr.includes('s3cret'), 'the password is never shown');
     assert.ok(Date.now() - t0 < 20_000);
   });
 
-  it('Redis stopped mid-run: a clear error, or the inventory with a warning under cache_stale_on_error; nothing hangs', async () => {
+  it('Redis stopped mid-refresh: the fetched inventory, one warning in the tool\'s words; nothing hangs', async () => {
     for (const stale of [false, true]) {
       const own = await startRedis(dir);
       const ini = writeIni(dir, `midrun-${stale}`, { cache_connection: own.url, cache_stale_on_error: stale ? 'True' : 'False' });
@@ -98,15 +98,11 @@ describe('Redis as the shared cache', { skip }, () => {
       const r = await running;
       proxy.delayMs = 0;
       assert.ok(Date.now() - t0 < 30_000, 'finished promptly');
-      if (stale) {
-        assert.equal(r.code, 0, r.stderr);
-        assert.ok((host(s, 'web1').publicIp as string) in JSON.parse(r.stdout)._meta.hostvars);
-        assert.match(r.stderr, /^ec2-inventory: warning: .*Redis 127\.0\.0\.1:\d+\/0/);
-      } else {
-        assert.equal(r.code, 1, r.stdout);
-        assert.equal(r.stdout, '');
-        assert.match(r.stderr, /^ec2-inventory: Redis 127\.0\.0\.1:\d+\/0: /);
-      }
+      assert.equal(r.code, 0, r.stderr);
+      assert.ok((host(s, 'web1').publicIp as string) in JSON.parse(r.stdout)._meta.hostvars);
+      assert.equal(r.stderr.split('\n').filter(Boolean).length, 1, r.stderr);
+      assert.match(r.stderr, /^ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it: Redis 127\.0\.0\.1:\d+\/0: (cannot store the inventory|lost the lock): the connection to the server is gone /);
+      assert.doesNotMatch(r.stderr, /throwOnConnectError|Redis client/, 'not the client library\'s words');
     }
   });
 });

@@ -136,8 +136,8 @@ describe('usage errors', () => {
   it('of the command words themselves are one line too', () => {
     for (const [args, message] of [
       [[], 'name a command: build, list, push, launch, destroy, register, deregister'],
-      [['push'], 'push: name what: kvm, openvz, ec2'],
-      [['push', 'vmware'], "push: unknown target 'vmware' (kvm, openvz, ec2)"],
+      [['push'], 'push: name what: kvm, openvz, proxmox, ec2'],
+      [['push', 'vmware'], "push: unknown target 'vmware' (kvm, openvz, proxmox, ec2)"],
       [['frobnicate'], "unknown command 'frobnicate' (commands: build, list, push, launch, destroy, register, deregister)"],
       [['build', 'image', '--force=maybe'], "--force: takes no value (--force or --no-force), not 'maybe'"],
       [['list', 'steps', 'extra'], "unexpected argument 'extra'"],

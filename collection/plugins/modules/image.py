@@ -62,6 +62,16 @@ options:
       - "root= for the kernel (default: /dev/vda1; PARTUUID=ec2e1e01-01 with --boot-loader grub,
         whatever the disk is called)"
     type: str
+  for:
+    description:
+      - "ec2: refuse a root that cannot boot as an EC2 Nitro instance boots it (no --boot-loader
+        grub, root= a virtio disk, no NVMe driver before the root is mounted, no cloud-init Ec2
+        datasource)"
+    type: str
+    default: kvm
+    choices:
+      - kvm
+      - ec2
   grub_dir:
     description:
       - "GRUB's i386-pc files (default: /usr/lib/grub/i386-pc, package grub-pc-bin)"
@@ -122,9 +132,9 @@ COMMAND = "build image"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"from": "from", "kernel": "kernel", "initrd": "initrd", "size": "size", "format": "format", "out": "out", "boot_loader": "bootLoader", "root": "root", "grub_dir": "grubDir"}
+KEYS = {"from": "from", "kernel": "kernel", "initrd": "initrd", "size": "size", "format": "format", "out": "out", "boot_loader": "bootLoader", "root": "root", "for": "for", "grub_dir": "grubDir"}
 REQUIRED_WHEN_PRESENT = ["from", "out"]
-ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "out": {"type": "path"}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "grub_dir": {"type": "path"}}
+ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "out": {"type": "path"}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}}
 
 
 def main():

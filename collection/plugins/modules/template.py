@@ -10,8 +10,13 @@ DOCUMENTATION = r'''
 module: template
 short_description: An OpenVZ template cache built from a root filesystem, rebuilt only when its inputs changed
 description:
-  - Turn a root filesystem into an OpenVZ template cache NAME.tar.gz (with NAME.tar.gz.sha256 and a
-    manifest)
+  - "Prepare a root filesystem once and package it: an OpenVZ template cache (the default), a
+    Proxmox VE template, an Incus image, an OCI image or an nspawn machine (with a .sha256 and a
+    manifest)"
+  - Every format gets the same cleanup (host keys, machine-id, leases, logs, histories, caches);
+    OpenVZ also gets the network and hostname placeholders, fstab, mtab and the reboot flag, which
+    the other platforms set up themselves. The same root and options give the same bytes. See
+    docs/targets.md.
   - Runs C(ec2-provision --json) (command C(build template)); the engine decides what changes, this
     module holds no logic.
 options:
@@ -21,10 +26,28 @@ options:
         .tar.zst, a docker or podman export)"
       - Required when I(state=present).
     type: path
+  format:
+    description:
+      - "What to make. openvz: NAME.tar.gz, an OpenVZ/Virtuozzo template cache. proxmox:
+        ID-VERSION-FLAVOUR_VERSION-1_ARCH.tar.zst for pct create, named from /etc/os-release. incus:
+        NAME.incus.tar.gz, a unified Incus/LXD image. incus-split: NAME.metadata.tar.gz beside
+        NAME.squashfs (or NAME.rootfs.tar.gz, or NAME.qcow2 for a VM). oci: NAME.oci/, an OCI image
+        layout. oci-tar: NAME.oci.tar, the same as one tar (podman load, Proxmox VE 9). nspawn:
+        NAME.tar.gz for machinectl import-tar."
+    type: str
+    default: openvz
+    choices:
+      - openvz
+      - proxmox
+      - incus
+      - incus-split
+      - oci
+      - oci-tar
+      - nspawn
   name:
     description:
-      - Template name.
-      - Required when I(state=present).
+      - Template name (required except for proxmox, where it is the flavour in the derived name,
+        default 'standard')
     type: str
   out_dir:
     description:
@@ -61,13 +84,31 @@ options:
     default: false
   compress:
     description:
-      - "NAME.tar.gz (gzip, in parallel), NAME.tar.zst (zstd: Proxmox) or NAME.tar.xz (xz: vzctl)"
+      - "gzip (in parallel), zstd or xz (default: the format's own: zstd for proxmox, gzip for the
+        others; oci and oci-tar take gzip or zstd)"
     type: str
-    default: gzip
     choices:
       - gzip
       - zstd
       - xz
+  arch:
+    description:
+      - The root's architecture, when the ELF header of its /sbin/init cannot tell (Debian's or the
+        kernel's name)
+    type: str
+  split_root:
+    description:
+      - "incus-split: the root as NAME.squashfs (default: squashfs, made by mksquashfs) or
+        NAME.rootfs.tar.gz (tar)"
+    type: str
+    choices:
+      - squashfs
+      - tar
+  vm_disk:
+    description:
+      - "incus-split: a virtual-machine image whose root is this qcow2 (build image --format qcow2
+        of the same root)"
+    type: path
   state:
     description:
       - C(present) makes it so (a second run with the same options changes nothing); C(absent)
@@ -92,7 +133,6 @@ EXAMPLES = r'''
 - name: An OpenVZ template cache built from a root filesystem
   ec2inventory.provision.template:
     rootfs: bookworm.tar
-    name: debian-12-x86_64-minimal
     out_dir: templates
 '''
 
@@ -121,9 +161,9 @@ COMMAND = "build template"
 STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"rootfs": "rootfs", "name": "name", "out_dir": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress"}
-REQUIRED_WHEN_PRESENT = ["rootfs", "name", "out_dir"]
-ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "name": {"type": "str"}, "out_dir": {"type": "path"}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "default": "gzip", "choices": ["gzip", "zstd", "xz"]}}
+KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "out_dir": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
+REQUIRED_WHEN_PRESENT = ["rootfs", "out_dir"]
+ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "out_dir": {"type": "path"}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}}
 
 
 def main():

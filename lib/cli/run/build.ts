@@ -27,5 +27,5 @@ export async function buildImageCommand({ options }: Parsed<typeof C.buildImage>
 }
 
 export async function listStepsCommand(_: Parsed<typeof C.listSteps>): Promise<void> {
-  emit(templateSteps.map((s) => ({ name: s.name, description: s.description })));
+  emit(templateSteps.map((s) => ({ name: s.name, scope: s.scope, description: s.description })));
 }

@@ -1,4 +1,4 @@
-// push openvz: a template cache to an OpenVZ/Virtuozzo node over SSH.
+// push openvz and push proxmox: a template to an OpenVZ/Virtuozzo or Proxmox VE node over SSH.
 import type { Parsed } from '../declare.js';
 import type { provisionCommands as C } from '../declarations.js';
 import { pushTemplate } from '../../provision/openvz/push.js';
@@ -6,4 +6,8 @@ import { emit, progress } from './output.js';
 
 export async function pushOpenvzCommand({ options }: Parsed<typeof C.pushOpenvz>): Promise<void> {
   emit({ command: 'push openvz', ...(await pushTemplate({ ...options, log: progress })) });
+}
+
+export async function pushProxmoxCommand({ options }: Parsed<typeof C.pushProxmox>): Promise<void> {
+  emit({ command: 'push proxmox', ...(await pushTemplate({ ...options, node: 'proxmox', log: progress })) });
 }

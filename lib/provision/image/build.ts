@@ -9,6 +9,7 @@ import { runsAsRoot, withOwners } from './owners.js';
 import { OverlayTree } from '../template/tree.js';
 import { compareKernelVersions } from '../rootfs/scan.js';
 import { BOOT_FILES, GRUB_PC_DIR, bootLoaders, checkRootDevice, embedBootCode, grubConfig, makeCoreImage, requireGrub, stageBootFiles, type BootLoader } from './bootloader.js';
+import { checkEc2Options, checkEc2Root, imageTargets, type ImageTarget } from './ec2check.js';
 import { BLOCK_SIZE, MiB, PARTITION_OFFSET, filesystemBytes, parseSize, planFilesystem, treeUsage } from './size.js';
 
 export type ImageFormat = 'qcow2' | 'raw';
@@ -34,6 +35,8 @@ export interface ImageBuildOptions {
   root?: string;
   /** GRUB's i386-pc files (boot.img, modules); default /usr/lib/grub/i386-pc (Debian's grub-pc-bin). */
   grubDir?: string;
+  /** `ec2`: refuse a root that cannot boot as a Nitro instance boots it (see ec2check.ts). Default `kvm`. */
+  for?: ImageTarget;
   log?: (message: string) => void;
 }
 
@@ -177,6 +180,9 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
   }
   const grub = bootLoader === 'grub';
   const root = checkRootDevice(opts.root ?? (grub ? ROOT_PARTUUID : '/dev/vda1'));
+  const target = opts.for ?? 'kvm';
+  if (!imageTargets.includes(target)) throw new ProvisionError(`unknown target ${JSON.stringify(target)}: use ${imageTargets.join(' or ')}`, 'EUSAGE', 'for');
+  if (target === 'ec2') checkEc2Options({ bootLoader, root });
   const cmdline = `root=${root} rw console=ttyS0`;
   requireTools([...(runsAsRoot() ? [] : ['fakeroot']), 'tar', 'sfdisk', 'mkfs.ext4', ...(format === 'qcow2' ? ['qemu-img'] : [])]);
   const grubDir = path.resolve(opts.grubDir ?? GRUB_PC_DIR);
@@ -206,6 +212,7 @@ export async function buildImage(opts: ImageBuildOptions): Promise<ImageBuildRes
       const kernel = givenKernel ?? own!.kernel;
       const initrd = givenKernel !== undefined ? givenInitrd : givenInitrd ?? own!.initrd;
       if (own) log(`using the root's own kernel ${own.version}${own.initrd ? ' and its initramfs' : ''}`);
+      if (target === 'ec2') checkEc2Root(staging, { ...(own ? { version: own.version } : {}), ...(initrd ? { initrd } : {}) });
       if (grub) {
         // Before the size estimate, so the kernel and initrd are counted in it.
         await stageBootFiles(staging, state, { kernel, ...(initrd ? { initrd } : {}), config: grubConfig(cmdline, initrd !== undefined) });

@@ -1,4 +1,5 @@
-// Push an OpenVZ/Virtuozzo template cache to a node over SSH: upload under a temporary name,
+// Push an OpenVZ/Virtuozzo template cache, or a Proxmox VE container template, to a node over SSH
+// (both keep templates as files in one folder that their tools list by name): upload under a temporary name,
 // check the sha256 on the far side, rename into place. ssh runs a remote command through the
 // remote user's shell, so every value in it is single-quoted (shellQuote), never pasted raw.
 import crypto from 'node:crypto';
@@ -8,11 +9,21 @@ import { ProvisionError } from '../../errors.js';
 import { run, runWithStdin, transferLimitMs } from '../../run.js';
 import { Undo, type Log } from '../undo.js';
 
+/** Where each kind of node keeps its templates, and what it accepts as one. */
+export const templateNodes = {
+  openvz: { dir: '/vz/template/cache', name: /\.tar(\.(gz|xz|zst))?$/, expect: 'NAME.tar.gz (or .tar.xz / .tar.zst)' },
+  // PVE::Storage takes vztmpl/NAME.tar.{gz,xz,zst,bz2}; Proxmox VE 9 also an OCI archive, NAME.tar.
+  proxmox: { dir: '/var/lib/vz/template/cache', name: /\.tar(\.(gz|xz|zst|bz2))?$/, expect: 'NAME.tar.zst (or .tar.gz / .tar.xz, or an OCI archive NAME.oci.tar)' },
+} as const;
+export type TemplateNode = keyof typeof templateNodes;
+
 export interface PushTemplateOptions {
   /** ssh://user@host[:port] */
   target: string;
   template: string;
-  /** Template cache folder on the node. */
+  /** openvz (default) or proxmox: the template folder's default and the names it takes. */
+  node?: TemplateNode;
+  /** Template cache folder on the node (default: the node kind's own). */
   dir?: string;
   /** Private key for ssh -i. */
   identity?: string;
@@ -46,12 +57,15 @@ export function parseSshTarget(target: string): { user?: string; host: string; p
 export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplateResult> {
   const log = o.log ?? (() => {});
   const t = parseSshTarget(o.target);
-  const dir = o.dir ?? '/vz/template/cache';
+  const node = o.node ?? 'openvz';
+  if (!(node in templateNodes)) throw new ProvisionError(`unknown node kind ${JSON.stringify(node)} (use ${Object.keys(templateNodes).join(', ')})`, 'EUSAGE', 'node');
+  const kind = templateNodes[node];
+  const dir = o.dir ?? kind.dir;
   const name = path.basename(o.template);
   const st = fs.statSync(o.template, { throwIfNoEntry: false });
   if (st === undefined) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
   if (st.isDirectory()) throw new ProvisionError(`template ${o.template} is a folder, not a file`, 'EISDIR');
-  if (!/\.tar(\.(gz|xz|zst))?$/.test(name)) throw new ProvisionError(`${o.template}: a template cache is NAME.tar.gz (or .tar.xz / .tar.zst)`, 'EUSAGE', 'template');
+  if (!kind.name.test(name)) throw new ProvisionError(`${o.template}: a ${node} template is ${kind.expect}`, 'EUSAGE', 'template');
   // A node that stops answering: ConnectTimeout bounds the connection and the banner exchange,
   // ServerAliveInterval x CountMax (1 min) a session gone silent; the upload's own limit grows with
   // its size (transferLimitMs), every other command has two minutes.

@@ -17,6 +17,17 @@ export interface ArchiveOptions {
   clampMtime?: number;
   /** Called for entries that a tar archive cannot hold (sockets). */
   onSkip?: (rel: string, why: string) => void;
+  /** Folder the tree's entries go under (default `.`: `./etc/hostname`; Incus: `rootfs`; `''`: `etc/hostname`, no root entry). */
+  prefix?: string;
+  /** Entries written before the tree (Incus' metadata.yaml and templates/), owned by root. */
+  leading?: readonly LeadingEntry[];
+}
+
+export interface LeadingEntry {
+  name: string;
+  type: 'file' | 'dir';
+  mode: number;
+  content?: Buffer;
 }
 
 function devMajor(rdev: number): number {
@@ -76,6 +87,14 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
   // buffer through each level's promise. The walk pauses (yields) after each entry and each piece
   // of a file, and the full pieces go on from here.
   const pieces = new Pieces();
+  for (const e of opts.leading ?? []) {
+    const content = e.content ?? Buffer.alloc(0);
+    pieces.put(encodeHeader({ name: e.name, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'file' ? content.length : 0, mtime: opts.generatedMtime }));
+    if (e.type === 'file') {
+      pieces.put(content);
+      pieces.put(padding(content.length));
+    }
+  }
   for (const _ of tarEntries(tree, opts, pieces)) {
     while (pieces.full.length > 0) yield pieces.full.shift() as Buffer;
   }
@@ -94,10 +113,11 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
   // First archived path of each multiply-linked inode, so later names become hard links to it.
   const linked = new Map<string, string>();
   const probe = Buffer.alloc(1);
+  const prefix = opts.prefix ?? '.';
 
   /** Writes one entry; returns whether it is a directory (to be walked). */
   function* entry(rel: string): Generator<void, boolean> {
-    const name = rel === '' ? '.' : `./${rel}`;
+    const name = rel === '' ? prefix : prefix === '' ? rel : `${prefix}/${rel}`;
     if (!tree.isFromSource(rel)) {
       const c = tree.changes.get(rel)!;
       const base = { name, uid: 0, gid: 0, mtime: clamp(opts.generatedMtime), size: 0 };
@@ -178,7 +198,8 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
   }
 
   function* walk(rel: string): Generator<void> {
-    const isDir = yield* entry(rel);
+    // With an empty prefix the root folder has no name, so no entry: its children are the archive's top.
+    const isDir = rel === '' && prefix === '' ? true : yield* entry(rel);
     yield;
     if (!isDir) return;
     for (const n of tree.list(rel)) yield* walk(rel === '' ? n : `${rel}/${n}`);

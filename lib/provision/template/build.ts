@@ -1,9 +1,16 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError, asProvisionError, atPath } from '../../errors.js';
-import { Outputs, withScratch } from '../outputs.js';
+import { Outputs, checkWritableDir, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
-import { archiveSuffix, compressions, writeArchive, type Compression } from './compress.js';
+import { detectArch } from './arch.js';
+import { compressions, type Compression } from './compress.js';
+import { archNameFor, checkCompression, checkFormat, formatOutputs, formatSpecs, proxmoxStem, splitRoots, type FormatOutputs, type SplitRoot, type TemplateFormat } from './formats.js';
+import { packIncusSplit, packIncusUnified } from './incus.js';
+import { packOciArchive, packOciLayout } from './oci.js';
+import { readOsRelease, requireOsRelease } from './osrelease.js';
+import { sha256Lines, writeCompressed } from './pack.js';
+import type { PackJob, Packed, PackedFile } from './packaging.js';
 import { templateSteps, type Step } from './steps.js';
 import { OverlayTree, type Change, type SourceMeta } from './tree.js';
 import { isTarball, unpackTarball } from './unpack.js';
@@ -14,10 +21,21 @@ export interface TemplateBuildOptions {
    * `.tar.zst`, a `docker export`), unpacked into a scratch folder beside the outputs.
    */
   rootfs: string;
-  /** OpenVZ template name, e.g. `debian-12-x86_64-minimal`; the archive is `NAME.tar.gz` (`.tar.zst`, `.tar.xz`). */
-  name: string;
-  /** gzip (default), zstd or xz. */
+  /**
+   * File name stem, e.g. `debian-12-x86_64-minimal` (OpenVZ finds templates by it). Proxmox
+   * templates are named from /etc/os-release; there it is the flavour (default `standard`).
+   */
+  name?: string;
+  /** What to make (default openvz): see `formatSpecs`. */
+  format?: TemplateFormat;
+  /** gzip, zstd or xz; the format's default (zstd for Proxmox, gzip otherwise) when left out. */
   compress?: Compression;
+  /** The root's architecture (amd64, arm64, ...), when its /sbin/init cannot tell. */
+  arch?: string;
+  /** incus-split: the root as a squashfs (default) or a tarball. */
+  splitRoot?: SplitRoot;
+  /** incus-split: a virtual machine image, the qcow2 disk image build made from this root. */
+  vmDisk?: string;
   outDir: string;
   force?: boolean;
   /** Names of preparation steps to leave out (see `templateSteps`). */
@@ -37,12 +55,21 @@ export interface StepReport {
 }
 
 export interface TemplateBuildResult {
+  format: TemplateFormat;
   name: string;
+  /** The main output: the archive, Incus' metadata tarball, or the OCI layout folder. */
   archive: string;
-  sha256File: string;
+  /** Every output file with its digest (the OCI folder holds its own digests). */
+  files: PackedFile[];
+  sha256File?: string;
   manifestFile: string;
+  /** SHA-256 of the main output (for the OCI folder: of its manifest). */
   sha256: string;
   bytes: number;
+  /** The format's name for the root's architecture (formats that record one). */
+  architecture?: string;
+  os?: { id: string; versionId: string; codename: string; prettyName: string };
+  details?: Record<string, unknown>;
   steps: StepReport[];
   /** Entries a tar archive cannot hold (sockets), left out. */
   leftOut: string[];
@@ -52,12 +79,8 @@ export interface TemplateBuildResult {
 const templateNameRe = /^[A-Za-z0-9][A-Za-z0-9._+-]*$/;
 
 export function templateOutputs(outDir: string, name: string, how: Compression = 'gzip') {
-  const suffix = archiveSuffix[how];
-  return {
-    archive: path.join(outDir, `${name}${suffix}`),
-    sha256File: path.join(outDir, `${name}${suffix}.sha256`),
-    manifestFile: path.join(outDir, `${name}.manifest.json`),
-  };
+  const f = formatOutputs('openvz', outDir, name, how);
+  return { archive: f.main, sha256File: f.sha256File!, manifestFile: f.manifestFile };
 }
 
 export function checkRootfs(rootfs: string): void {
@@ -85,13 +108,14 @@ function checkUnpacked(root: string, from: string): void {
   }
 }
 
-export function selectSteps(skip: readonly string[] = []): Step[] {
+/** The steps a format takes (OpenVZ all, the others those of scope `all`), less the skipped ones. */
+export function selectSteps(skip: readonly string[] = [], format: TemplateFormat = 'openvz'): Step[] {
   const known = new Set(templateSteps.map((s) => s.name));
   const unknown = skip.filter((s) => !known.has(s));
   if (unknown.length > 0) {
     throw new ProvisionError(`unknown step: ${unknown.join(', ')} (steps: ${[...known].join(', ')})`, 'EUSAGE', 'skip');
   }
-  return templateSteps.filter((s) => !skip.includes(s.name));
+  return templateSteps.filter((s) => !skip.includes(s.name) && (format === 'openvz' || s.scope === 'all'));
 }
 
 /** Runs the preparation steps over an overlay of `rootfs` and reports what each did. */
@@ -119,64 +143,147 @@ function epochFromEnv(): number | undefined {
   return Number(v);
 }
 
-/** Writes NAME.tar.gz (an OpenVZ template cache; .tar.zst or .tar.xz), its .sha256 and NAME.manifest.json. */
-export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
-  const log = opts.log ?? (() => {});
-  if (!templateNameRe.test(opts.name)) {
+const packagers: Record<TemplateFormat, (job: PackJob, opts: TemplateBuildOptions) => Promise<Packed>> = {
+  openvz: packPlainTar,
+  proxmox: packPlainTar,
+  nspawn: packPlainTar,
+  incus: packIncusUnified,
+  'incus-split': (job, opts) => packIncusSplit(job, opts.vmDisk !== undefined ? { kind: 'qcow2', disk: opts.vmDisk } : { kind: opts.splitRoot ?? 'squashfs' }),
+  oci: packOciLayout,
+  'oci-tar': packOciArchive,
+};
+
+/** The tree as one compressed tar, `./`-relative: OpenVZ, Proxmox and machinectl import-tar all take this. */
+async function packPlainTar(job: PackJob): Promise<Packed> {
+  job.log(`writing ${job.finals.main}`);
+  const { file } = await writeCompressed(tarStream(job.tree, job.archive), job.how, job.outputs.temp(job.finals.main));
+  return { files: [{ path: job.finals.main, ...file }], sha256: file.sha256, bytes: file.bytes };
+}
+
+function finalPaths(f: FormatOutputs): string[] {
+  return [f.main, f.root, f.sha256File, f.manifestFile].filter((p): p is string => p !== undefined);
+}
+
+/** Checks what does not need the root: format, compression, name, the split root's form. */
+function checkOptions(opts: TemplateBuildOptions): { format: TemplateFormat; how: Compression } {
+  const format = checkFormat(opts.format ?? 'openvz');
+  const spec = formatSpecs[format];
+  const how = opts.compress ?? spec.defaultCompression;
+  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE', 'compress');
+  checkCompression(format, how);
+  if (opts.name === undefined) {
+    if (!spec.derivesName) throw new ProvisionError(`a ${format} build needs a name (e.g. debian-12-x86_64-minimal)`, 'EUSAGE', 'name');
+  } else if (format !== 'proxmox' && !templateNameRe.test(opts.name)) {
     throw new ProvisionError(`bad template name ${JSON.stringify(opts.name)}: use letters, digits, ".", "_", "-" (e.g. debian-12-x86_64-minimal)`, 'EUSAGE', 'name');
   }
+  if (opts.splitRoot !== undefined && !(splitRoots as readonly string[]).includes(opts.splitRoot)) {
+    throw new ProvisionError(`unknown split root ${JSON.stringify(opts.splitRoot)} (use ${splitRoots.join(', ')})`, 'EUSAGE', 'splitRoot');
+  }
+  if ((opts.splitRoot !== undefined || opts.vmDisk !== undefined) && format !== 'incus-split') {
+    throw new ProvisionError(`${opts.vmDisk !== undefined ? 'a VM disk' : 'a split root'} is for the incus-split format only`, 'EUSAGE', opts.vmDisk !== undefined ? 'vmDisk' : 'splitRoot');
+  }
+  if (opts.vmDisk !== undefined && opts.splitRoot !== undefined) throw new ProvisionError('a VM disk is the root of its image: leave out the split root', 'EUSAGE', 'splitRoot');
+  if (opts.vmDisk !== undefined && !fs.statSync(opts.vmDisk, { throwIfNoEntry: false })?.isFile()) {
+    throw new ProvisionError(`VM disk ${opts.vmDisk} does not exist or is not a file`, 'ENOENT', 'vmDisk');
+  }
+  return { format, how };
+}
+
+/** What the format needs to know about the root, checked before any output exists. */
+function describeRoot(tree: OverlayTree, format: TemplateFormat, opts: TemplateBuildOptions): Pick<PackJob, 'os' | 'arch' | 'archName'> {
+  const spec = formatSpecs[format];
+  const os = spec.needsOsRelease ? requireOsRelease(tree, `${format} images name the OS from it`) : readOsRelease(tree);
+  if (format === 'nspawn' && tree.kind('usr') !== 'dir') throw new ProvisionError(`${tree.root} has no /usr: systemd-nspawn and machinectl refuse such a tree`, 'ENOUSR', 'rootfs');
+  if (!spec.archName) return os ? { os } : {};
+  const arch = detectArch(tree, opts.arch);
+  return { ...(os ? { os } : {}), arch, archName: archNameFor(format, arch) };
+}
+
+/**
+ * Prepares a root filesystem once and packages it as `format` asks: an OpenVZ template cache
+ * (NAME.tar.gz), a Proxmox template, an Incus image, an OCI layout or an nspawn machine tar, with a
+ * .sha256 and NAME.manifest.json. Nothing is left under a final name unless everything succeeded.
+ */
+export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
+  const log = opts.log ?? (() => {});
+  const { format, how } = checkOptions(opts);
   const tarball = isTarball(opts.rootfs);
   if (!tarball) checkRootfs(opts.rootfs);
   // The tree owner is read from the top folder, so look at the folder itself, not a link to it.
   const source = fs.realpathSync(opts.rootfs);
-  const steps = selectSteps(opts.skip);
-  const how = opts.compress ?? 'gzip';
-  if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE', 'compress');
-  const finals = templateOutputs(path.resolve(opts.outDir), opts.name, how);
-  if (!tarball && (path.resolve(opts.outDir).startsWith(source + path.sep) || path.resolve(opts.outDir) === source)) {
+  const steps = selectSteps(opts.skip, format);
+  const outDir = path.resolve(opts.outDir);
+  if (!tarball && (outDir.startsWith(source + path.sep) || outDir === source)) {
     throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE', 'outDir');
   }
-  const outputs = await Outputs.prepare(Object.values(finals), opts.force ?? false);
-  try {
-    if (!tarball) return await writeTemplate(source, undefined);
-    return await withScratch(path.dirname(finals.archive), async (scratch) => {
-      const root = path.join(scratch, 'root');
-      fs.mkdirSync(root, { mode: 0o755 });
-      log(`unpacking ${source}`);
-      const meta = await unpackTarball(source, root);
-      checkUnpacked(root, opts.rootfs);
-      return await writeTemplate(root, meta);
-    });
-  } catch (err) {
-    await outputs.discard();
-    throw asProvisionError(err);
+  await checkWritableDir(outDir);
+  // Known names are checked before a tarball is unpacked; a Proxmox name needs the root's os-release.
+  if (opts.name !== undefined && format !== 'proxmox') {
+    const f = formatOutputs(format, outDir, opts.name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
+    await Outputs.prepare(finalPaths(f), opts.force ?? false);
   }
+  if (!tarball) return buildFrom(source, undefined);
+  return withScratch(outDir, async (scratch) => {
+    const root = path.join(scratch, 'root');
+    fs.mkdirSync(root, { mode: 0o755 });
+    log(`unpacking ${source}`);
+    const meta = await unpackTarball(source, root).catch((err: unknown) => { throw asProvisionError(err); });
+    checkUnpacked(root, opts.rootfs);
+    return buildFrom(root, meta);
+  });
 
-  async function writeTemplate(rootfs: string, meta: ReadonlyMap<string, SourceMeta> | undefined): Promise<TemplateBuildResult> {
-    log(`preparing ${rootfs === source ? rootfs : source} (${steps.map((s) => s.name).join(', ')})`);
+  async function buildFrom(rootfs: string, meta: ReadonlyMap<string, SourceMeta> | undefined): Promise<TemplateBuildResult> {
+    log(`preparing ${rootfs === source ? rootfs : source} for ${format} (${steps.map((s) => s.name).join(', ')})`);
     const { tree, reports } = prepareTree(rootfs, steps, meta);
-    const epoch = opts.sourceDateEpoch ?? epochFromEnv();
-    const leftOut: string[] = [];
-    const archiveTmp = outputs.temp(finals.archive);
-    log(`writing ${finals.archive}`);
-    const stream = tarStream(tree, {
-      ownership: opts.ownership ?? 'map-builder',
-      generatedMtime: epoch ?? newestMtime(rootfs),
-      ...(epoch !== undefined ? { clampMtime: epoch } : {}),
-      onSkip: (rel) => leftOut.push('/' + rel),
-    });
-    // A full disk is reported naming the file the user asked for, not its temporary name.
-    const { sha256, bytes } = await writeArchive(stream, how, archiveTmp).catch((err: unknown) => { throw atPath(err, finals.archive); });
-    const manifest = { name: opts.name, archive: path.basename(finals.archive), sha256, bytes, source, steps: reports, leftOut };
-    for (const [file, text] of [[finals.sha256File, `${sha256}  ${path.basename(finals.archive)}\n`], [finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n']] as const) {
-      try {
-        fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });
-      } catch (err) {
-        // Named by the file the user asked for, not its temporary name.
-        throw atPath(Object.assign(err as object, { path: undefined }), file);
-      }
+    const facts = describeRoot(tree, format, opts);
+    const given = opts.sourceDateEpoch ?? epochFromEnv();
+    const epoch = given ?? newestMtime(rootfs);
+    const name = format === 'proxmox' ? proxmoxStem(facts.os!, opts.name ?? 'standard', facts.archName!, epoch) : opts.name!;
+    const finals = formatOutputs(format, outDir, name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
+    const outputs = await Outputs.prepare(finalPaths(finals), opts.force ?? false);
+    try {
+      const leftOut: string[] = [];
+      const archive = {
+        ownership: opts.ownership ?? 'map-builder',
+        generatedMtime: epoch,
+        ...(given !== undefined ? { clampMtime: given } : {}),
+        onSkip: (rel: string) => leftOut.push('/' + rel),
+      } as const;
+      const packed = await packagers[format]({ tree, archive, how, epoch, outputs, finals, name, ...facts, log }, opts);
+      const write = (file: string, text: string) => {
+        try {
+          fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });
+        } catch (err) {
+          // Named by the file the user asked for, not its temporary name.
+          throw atPath(Object.assign(err as object, { path: undefined }), file);
+        }
+      };
+      if (finals.sha256File) write(finals.sha256File, sha256Lines(packed.files.map((f) => ({ sha256: f.sha256, name: path.basename(f.path) }))));
+      const os = facts.os ? { id: facts.os.id, versionId: facts.os.versionId, codename: facts.os.codename, prettyName: facts.os.prettyName } : undefined;
+      const result: TemplateBuildResult = {
+        format, name, archive: finals.main, files: packed.files,
+        ...(finals.sha256File ? { sha256File: finals.sha256File } : {}),
+        manifestFile: finals.manifestFile, sha256: packed.sha256, bytes: packed.bytes,
+        ...(facts.archName ? { architecture: facts.archName } : {}),
+        ...(os ? { os } : {}),
+        ...(packed.details ? { details: packed.details } : {}),
+        steps: reports, leftOut,
+      };
+      const manifest = {
+        format, name, archive: path.basename(finals.main), sha256: packed.sha256, bytes: packed.bytes, source,
+        files: packed.files.map((f) => ({ name: path.basename(f.path), sha256: f.sha256, bytes: f.bytes })),
+        ...(result.architecture ? { architecture: result.architecture } : {}),
+        ...(os ? { os } : {}),
+        ...(packed.details ? { details: packed.details } : {}),
+        steps: reports, leftOut,
+      };
+      write(finals.manifestFile, JSON.stringify(manifest, null, 2) + '\n');
+      await outputs.commit();
+      return result;
+    } catch (err) {
+      await outputs.discard();
+      // A stream's errors carry no path: a full disk is reported naming the output it stopped.
+      throw asProvisionError(atPath(err, finals.main));
     }
-    await outputs.commit();
-    return { name: opts.name, ...finals, sha256, bytes, steps: reports, leftOut };
   }
 }

@@ -14,6 +14,13 @@ export interface StepContext {
 export interface Step {
   name: string;
   description: string;
+  /**
+   * `all`: what every image of a root needs (no host keys, no machine-id, no leases, no logs).
+   * `openvz`: what an OpenVZ node needs because it does not configure the guest itself (network and
+   * hostname placeholders, fstab, mtab, the reboot flag); Proxmox, Incus, OCI runtimes and nspawn
+   * set these up themselves.
+   */
+  scope: 'all' | 'openvz';
   /** Returns a reason when the step does not apply to this tree. */
   run(ctx: StepContext): string | void;
 }
@@ -64,6 +71,7 @@ const PRIVATE_KEY_RE = /^-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/;
 
 const sshUserKeys: Step = {
   name: 'ssh-user-keys',
+  scope: 'all',
   description:
     "Remove authorized_keys (and authorized_keys2) and private keys from /root/.ssh and /home/*/.ssh: a template must not let the builder's keys in, nor carry anyone's private key.",
   run({ tree, change }) {
@@ -89,6 +97,7 @@ function emptyDir(tree: OverlayTree, change: StepContext['change'], dir: string)
 
 const cloudInitState: Step = {
   name: 'cloud-init-state',
+  scope: 'all',
   description: 'Empty /var/lib/cloud, so cloud-init treats the first boot of each guest as a new instance and reads its seed again.',
   run({ tree, change }) {
     if (emptyDir(tree, change, 'var/lib/cloud') === 0) return 'no /var/lib/cloud state';
@@ -97,6 +106,7 @@ const cloudInitState: Step = {
 
 const dhcpLeases: Step = {
   name: 'dhcp-leases',
+  scope: 'all',
   description: 'Remove DHCP leases (dhclient, dhcpcd, NetworkManager, systemd-networkd), so a guest does not ask for the builder\'s address.',
   run({ tree, change }) {
     const victims = [
@@ -113,6 +123,7 @@ const dhcpLeases: Step = {
 
 const persistentNet: Step = {
   name: 'persistent-net',
+  scope: 'all',
   description: "Remove /etc/udev/rules.d/70-persistent-net.rules: it ties interface names to the builder's MAC addresses.",
   run({ tree, change }) {
     const p = 'etc/udev/rules.d/70-persistent-net.rules';
@@ -123,6 +134,7 @@ const persistentNet: Step = {
 
 const randomSeed: Step = {
   name: 'random-seed',
+  scope: 'all',
   description: 'Remove saved random seeds (systemd, sysvinit urandom), so guests do not start from the same entropy.',
   run({ tree, change }) {
     const victims = ['var/lib/systemd/random-seed', 'var/lib/urandom/random-seed', 'var/lib/random-seed', 'var/lib/systemd/credential.secret'].filter((p) => tree.exists(p));
@@ -133,6 +145,7 @@ const randomSeed: Step = {
 
 const tmpFiles: Step = {
   name: 'tmp-files',
+  scope: 'all',
   description: 'Empty /tmp and /var/tmp (the folders stay, with their sticky mode).',
   run({ tree, change }) {
     if (emptyDir(tree, change, 'tmp') + emptyDir(tree, change, 'var/tmp') === 0) return 'no temporary files';
@@ -141,6 +154,7 @@ const tmpFiles: Step = {
 
 const sshHostKeys: Step = {
   name: 'ssh-host-keys',
+  scope: 'all',
   description: 'Remove SSH host keys so every container or guest generates its own.',
   run({ tree, change }) {
     const keys = tree.list('etc/ssh').filter((n) => /^ssh_host_.*key/.test(n));
@@ -151,6 +165,7 @@ const sshHostKeys: Step = {
 
 const machineId: Step = {
   name: 'machine-id',
+  scope: 'all',
   description: 'Empty /etc/machine-id (systemd and dbus generate a new one at first boot) and remove the dbus copy.',
   run({ tree, change }) {
     let did = false;
@@ -168,6 +183,7 @@ const machineId: Step = {
 
 const logs: Step = {
   name: 'logs',
+  scope: 'all',
   description: 'Empty the files under /var/log and delete rotated ones; directories stay because daemons expect them.',
   run({ tree, change }) {
     const files = findFiles(tree, 'var/log', () => true);
@@ -183,6 +199,7 @@ const histories = ['.bash_history', '.ash_history', '.sh_history', '.zsh_history
 
 const shellHistory: Step = {
   name: 'shell-history',
+  scope: 'all',
   description: 'Remove shell and tool histories from /root and /home/*.',
   run({ tree, change }) {
     const found = homeDirs(tree).flatMap((h) => histories.map((n) => `${h}/${n}`)).filter((p) => tree.exists(p));
@@ -193,6 +210,7 @@ const shellHistory: Step = {
 
 const packageCaches: Step = {
   name: 'package-caches',
+  scope: 'all',
   description: 'Remove downloaded packages and package index caches (apt, yum, dnf); they are re-fetched on demand.',
   run({ tree, change }) {
     const victims = [
@@ -208,6 +226,7 @@ const packageCaches: Step = {
 
 const fstab: Step = {
   name: 'fstab',
+  scope: 'openvz',
   description: 'Write /etc/fstab with only proc and devpts: a container gets its root from the host.',
   run({ change }) {
     change(file('etc/fstab', 'proc     /proc      proc     defaults    0  0\ndevpts   /dev/pts   devpts   mode=0620   0  0\n'));
@@ -216,6 +235,7 @@ const fstab: Step = {
 
 const mtab: Step = {
   name: 'mtab',
+  scope: 'openvz',
   description: 'Make /etc/mtab a link to /proc/mounts so OpenVZ and mount(8) see the real mounts.',
   run({ change }) {
     change({ kind: 'symlink', path: 'etc/mtab', target: '/proc/mounts' });
@@ -224,6 +244,7 @@ const mtab: Step = {
 
 const rebootFlag: Step = {
   name: 'reboot-flag',
+  scope: 'openvz',
   description: 'Create /reboot when the system reboots (sysvinit runlevel 6 or systemd reboot.target), the flag OpenVZ needs to start it again.',
   run({ tree, change }) {
     let did = false;
@@ -304,6 +325,7 @@ function slackwareInet1(tree: OverlayTree, change: StepContext['change']): boole
 
 const network: Step = {
   name: 'network',
+  scope: 'openvz',
   description:
     'Replace the network configuration with __IPADDRESS__/__NETMASK__/__GATEWAY__ placeholders: ifupdown and busybox ' +
     '/etc/network/interfaces, RHEL /etc/sysconfig/network-scripts/ifcfg-*, Slackware /etc/rc.d/rc.inet1.conf.',
@@ -314,8 +336,25 @@ const network: Step = {
   },
 };
 
+/** The root's old host name, as /etc/hostname (or /etc/HOSTNAME) gives it, without the domain. */
+export function oldHostname(tree: OverlayTree): string {
+  return (tree.readText('etc/hostname') ?? tree.readText('etc/HOSTNAME') ?? '').trim().split('.')[0] ?? '';
+}
+
+/**
+ * /etc/hosts naming the machine `name`: the old host name replaced where it stands as a word, else a
+ * `127.0.1.1 name` line added (Debian's convention). `name` is inserted as given (a placeholder).
+ */
+export function hostsNaming(hosts: string | undefined, old: string, name: string): string {
+  const text = hosts ?? '127.0.0.1\tlocalhost\n';
+  const wordRe = old && old !== 'localhost' ? new RegExp(`(?<=\\s)${old.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s.]|$)`, 'gm') : undefined;
+  if (wordRe && wordRe.test(text)) return text.replace(wordRe, () => name);
+  return `${text.replace(/\n?$/, '\n')}127.0.1.1\t${name}\n`;
+}
+
 const hostname: Step = {
   name: 'hostname',
+  scope: 'openvz',
   description: 'Replace the hostname with __HOSTNAME__ in /etc/hostname, /etc/HOSTNAME, /etc/hosts and RHEL /etc/sysconfig/network.',
   run({ tree, change }) {
     if (tree.kind('etc') !== 'dir') return 'no /etc';
@@ -325,16 +364,12 @@ const hostname: Step = {
       if ((tree.readText('etc/hostname') ?? '').trim() !== 'localhost') change(file('etc/hostname', 'localhost\n', 0o644));
       return 'left to cloud-init: it sets the hostname (local-hostname) and /etc/hosts at first boot';
     }
-    const old = (tree.readText('etc/hostname') ?? tree.readText('etc/HOSTNAME') ?? '').trim().split('.')[0] ?? '';
+    const old = oldHostname(tree);
     change(file('etc/hostname', `${HOST}\n`, tree.mode('etc/hostname') ?? 0o644));
     if (tree.kind('etc/HOSTNAME') === 'file') change(file('etc/HOSTNAME', `${HOST}\n`, tree.mode('etc/HOSTNAME') ?? 0o644));
     const hosts = tree.readText('etc/hosts');
     if (hosts !== undefined || tree.kind('etc/hosts') === undefined) {
-      let text = hosts ?? '127.0.0.1\tlocalhost\n';
-      const wordRe = old && old !== 'localhost' ? new RegExp(`(?<=\\s)${old.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}(?=[\\s.]|$)`, 'gm') : undefined;
-      if (wordRe && wordRe.test(text)) text = text.replace(wordRe, HOST);
-      else text = `${text.replace(/\n?$/, '\n')}127.0.1.1\t${HOST}\n`;
-      change(file('etc/hosts', text, tree.mode('etc/hosts') ?? 0o644));
+      change(file('etc/hosts', hostsNaming(hosts, old, HOST), tree.mode('etc/hosts') ?? 0o644));
     }
     const net = tree.readText('etc/sysconfig/network');
     if (net !== undefined && /^HOSTNAME=/m.test(net)) {
@@ -345,6 +380,7 @@ const hostname: Step = {
 
 const placeholderHook: Step = {
   name: 'placeholder-hook',
+  scope: 'openvz',
   description:
     'Install /etc/ec2inv/fill-placeholders and run it before networking at every boot (busybox inittab, systemd, ' +
     'sysvinit rcS), so a guest takes its address, netmask, gateway and hostname from ec2inv.* kernel parameters.',

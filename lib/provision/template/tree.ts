@@ -133,6 +133,44 @@ export class OverlayTree {
     return this.read(p)?.toString('utf8');
   }
 
+  /** Target of a symlink (as written in it), or undefined if `p` is not one. */
+  linkTarget(p: string): string | undefined {
+    const rel = treePath(p);
+    const c = this.changes.get(rel);
+    if (c) return c.kind === 'symlink' ? c.target : undefined;
+    if (this.kind(rel) !== 'symlink') return undefined;
+    return fs.readlinkSync(this.sourcePath(rel));
+  }
+
+  /**
+   * `p` with every symlink on the way followed inside the tree, as the guest would see it (absolute
+   * targets start at the tree's root, never the host's); undefined when it leads nowhere.
+   */
+  resolve(p: string): string | undefined {
+    let parts = treePath(p).split('/');
+    const done: string[] = [];
+    for (let hops = 0; parts.length > 0;) {
+      const part = parts.shift()!;
+      if (part === '' || part === '.') continue;
+      // `..` above the root stays at the root, as in a chroot.
+      if (part === '..') {
+        done.pop();
+        continue;
+      }
+      const next = [...done, part].join('/');
+      const target = this.linkTarget(next);
+      if (target === undefined) {
+        if (!this.exists(next)) return undefined;
+        done.push(part);
+        continue;
+      }
+      if (++hops > 40) return undefined;
+      if (target.startsWith('/')) done.length = 0;
+      parts = [...target.split('/'), ...parts];
+    }
+    return done.join('/');
+  }
+
   /** Mode bits of an existing regular file or directory, so rewritten files keep them. */
   mode(p: string): number | undefined {
     const rel = treePath(p);
