@@ -1,5 +1,7 @@
 // Every failure the library reports is one of these, so callers (and the CLI) can tell a bad
 // ec2.ini from an AWS outage from an unwritable cache without parsing messages.
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
 
 export class InventoryError extends Error {
   override name = 'InventoryError';
@@ -158,6 +160,27 @@ export function describeSystemError(err: unknown, what?: string): string | undef
   const target = what ?? e.path ?? (e.address !== undefined ? `${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : e.hostname);
   const verb = e.syscall !== undefined ? syscallVerbs[e.syscall] ?? e.syscall : 'use';
   return target !== undefined ? `cannot ${verb} ${target}: ${words} (${code})` : `${e.syscall ? `${e.syscall}: ` : ''}${words} (${code})`;
+}
+
+/**
+ * Why `mkdir -p dir` failed, as the folder that could not be made: a recursive mkdir under a
+ * read-only or unwritable folder says ENOENT about `dir` itself, so the first missing folder is
+ * tried alone for the real reason (EROFS, EACCES); a file where the folder should be is named.
+ */
+export function describeMkdirError(dir: string, err: unknown): string {
+  const code = errnoOf(err);
+  if (code === 'EEXIST') return `cannot create the folder ${dir}: a file of that name is in the way (EEXIST)`;
+  if (code === 'ENOENT') {
+    let missing = path.resolve(dir);
+    while (!existsSync(path.dirname(missing)) && path.dirname(missing) !== missing) missing = path.dirname(missing);
+    try {
+      mkdirSync(missing, { mode: 0o700 });
+      rmdirSync(missing);
+    } catch (inner) {
+      if (errnoOf(inner) !== undefined && errnoOf(inner) !== 'EEXIST') return describeSystemError(inner) as string;
+    }
+  }
+  return describeSystemError(err) ?? (err as Error).message;
 }
 
 /**

@@ -310,6 +310,7 @@ async function do_api_calls_update_cache(
       const entry = await cache.get(digest);
       if (entry && entry.writtenAt >= waitingSince && isFresh(entry, settings)) return { entry, refreshed: false };
     }
+    const generation = await cache.generation();
     // account_errors = warn serves a failing account's hosts from the last good entry.
     const accountsWarn = settings.accounts?.length && settings.accountErrors === 'warn';
     const last = accountsWarn ? { entry: previous ?? (await cache.get(digest).catch(() => undefined)), onWarning: options.onWarning } : undefined;
@@ -337,6 +338,10 @@ async function do_api_calls_update_cache(
       lock.check();
       if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt, ...(readKey ? { readKey } : {}) });
       else await cache.set(digest, entry);
+      // Provisioning added or removed hosts since these calls began: this listing may show them
+      // as they were, so the next run must ask again. Checked after storing, because the change
+      // drops entries without waiting for this lock.
+      if ((await cache.generation()) !== generation) await cache.clear();
     } catch (err) {
       // The inventory is fresh; only storing it failed. With cache_stale_on_error the run still
       // answers (with this newer inventory), otherwise the failure is reported as it is.

@@ -305,7 +305,7 @@ kvm_domain, kvm_uuid, kvm_state and those the launch recorded. Empty: no libvirt
 
 // Options of the last ec2.py (community.aws, 2019-2020) and amazon.aws's aws_ec2 plugin. Every
 // default reproduces the 2014 script's output, so an ini that does not name them prints the same
-// bytes; where the last ec2.py's default differs, the doc says so (and the README lists them).
+// bytes; where the last ec2.py's default differs, the doc says so (and docs/compat.md lists them).
 const laterOptions = [
   {
     name: 'hostname_variable',

@@ -122,6 +122,8 @@ export async function openResilientCache(
         release: () => held.release(),
       };
     },
+    clear: () => guarded((c) => c.clear(), undefined),
+    generation: () => guarded((c) => c.generation(), ''),
     async lastGood(digest) {
       const entry = await guarded((c) => c.get(digest), undefined);
       if (entry) return { entry };

@@ -1,6 +1,7 @@
 // The shared cache: keyv over Redis (@keyv/redis), so several controllers share one refresh, and an
 // expiring SET NX PX lock so that only one of them calls the APIs at a time. The lock expires by
 // itself when its holder dies; the holder extends it while it works.
+import { randomBytes } from 'node:crypto';
 import Keyv from 'keyv';
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { CacheError } from '../errors.js';
@@ -12,6 +13,8 @@ const NAMESPACE = 'ec2-inventory';
 /** Entries outlive cache_max_age so that cache_stale_on_error has something to serve. */
 const ENTRY_TTL_MS = 7 * 24 * 3600 * 1000;
 const LOCK_TTL_MS = 30_000;
+/** The hosts-changed nonce (InventoryCache.generation): outside keyv's namespace, which clear() empties. */
+const GENERATION_KEY = `${NAMESPACE}:hosts-changed`;
 
 export interface RedisTimeouts {
   /** Seconds to connect (connect_timeout). */
@@ -80,6 +83,22 @@ export async function openRedisCache(url: string, timeouts: RedisTimeouts = {}):
       where, timeoutMs, ttlMs: lockTtlMs, bounded: withTimeout,
       heldBy: (s) => `another refresh has held the lock for more than ${s} s (cache_lock_timeout)`,
     }),
+    async clear() {
+      try {
+        await withTimeout(client.set(GENERATION_KEY, randomBytes(8).toString('hex')), 'SET');
+        // keyv's namespace ('ec2-inventory::' keys): not the locks, not the registry.
+        await withTimeout(keyv.clear(), 'SCAN/UNLINK');
+      } catch (err) {
+        throw fail('cannot drop the cached inventories', err);
+      }
+    },
+    async generation() {
+      try {
+        return (await withTimeout(client.get(GENERATION_KEY), 'GET')) ?? '';
+      } catch (err) {
+        throw fail('cannot read the cache generation', err);
+      }
+    },
     async close() {
       try {
         client.destroy();

@@ -1,19 +1,22 @@
 // The registry of hosts launched (or registered by hand) outside what the AWS APIs list: KVM
 // guests, instances whose groups were chosen at launch. It lives in keyv beside the cache: a file
 // in cache_path by default, the same Redis as the cache when cache_connection is set. The
-// inventory merges it into --list and --host; an empty registry changes nothing.
+// inventory merges it into --list and --host; an empty registry changes nothing. An entry a launch
+// made (registered at launch, deregistered at destroy) also drops the cached listings
+// (forgetInventories): a host launched or destroyed is listed by the next --list as it is, not as
+// the last refresh saw it. Entries registered by hand change only the merge, which follows them.
 import { EventEmitter } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import type { Settings } from '../settings/read.js';
-import { CacheError, InventoryError } from '../errors.js';
+import { CacheError, InventoryError, describeSystemError } from '../errors.js';
 import { writeAtomic } from './atomic.js';
 import type { RegisteredHost } from '../records/inventory.js';
 import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
-import { ensureCacheDir, redisTimeouts } from './open.js';
+import { ensureCacheDir, forgetInventories, redisTimeouts } from './open.js';
 import { redisWords } from './redisWords.js';
 import { unreachable, type Outage } from './outage.js';
 import { groupNameProblem } from '../ec2py/groups.js';
@@ -27,6 +30,11 @@ export interface Registry {
   register(host: RegisteredHost): Promise<void>;
   /** Removes a host; false when it was not registered. */
   deregister(name: string): Promise<boolean>;
+  /**
+   * Hosts were added or removed without a change of a launch's entry (an instance terminated by
+   * id): the cached listings are dropped, as such a change drops them.
+   */
+  hostsChanged(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -92,15 +100,21 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
   }
   keyv.on('error', () => { /* thrown to the caller as well */ });
   const read = async (): Promise<Hosts> => ((await bounded(keyv.get(KEY), 'GET')) as Hosts | undefined) ?? {};
-  const change = async (edit: (hosts: Hosts) => boolean): Promise<boolean> => {
+  // edit returns the entries it added, replaced or removed.
+  const change = async (edit: (hosts: Hosts) => RegisteredHost[]): Promise<boolean> => {
     let held: CacheLock | undefined;
     try {
       held = await lock();
       const hosts = await read();
-      const changed = edit(hosts);
+      const touched = edit(hosts);
+      if (touched.length === 0) return false;
+      // A launch's entry comes or goes with the machine itself, which the cached listings may
+      // show as it was. Dropped before the registry is written: when the cache cannot be dropped,
+      // nothing has changed (a launch then undoes what it started, with no entry left behind).
+      if (touched.some((h) => launchOwnedSources.includes(h.source))) await forgetInventories(settings);
       held.check();
-      if (changed) await bounded(keyv.set(KEY, hosts), 'SET');
-      return changed;
+      await bounded(keyv.set(KEY, hosts), 'SET');
+      return true;
     } finally {
       await held?.release();
     }
@@ -115,15 +129,21 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
     },
     async register(host) {
       validateHost(host);
-      await change((hosts) => { hosts[host.name] = host; return true; });
+      await change((hosts) => {
+        const replaced = Object.hasOwn(hosts, host.name) ? [hosts[host.name] as RegisteredHost] : [];
+        hosts[host.name] = host;
+        return [...replaced, host];
+      });
     },
     async deregister(name) {
       return change((hosts) => {
-        if (!Object.hasOwn(hosts, name)) return false;
+        if (!Object.hasOwn(hosts, name)) return [];
+        const removed = hosts[name] as RegisteredHost;
         delete hosts[name];
-        return true;
+        return [removed];
       });
     },
+    hostsChanged: () => forgetInventories(settings),
     async close() {
       await close();
     },
@@ -180,7 +200,7 @@ export async function registeredForInventory(settings: RegistrySettings, outage:
     } catch (err) {
       if (!unreachable(err)) throw err;
       if (!copy) {
-        outage.notes.push(`registered hosts left out: ${(err as Error).message}`);
+        outage.notes.push(`registered hosts left out: ${describeSystemError(err) ?? (err as Error).message}`);
         return [];
       }
       outage.storeFailed(err); // the registry's Redis is the cache's
@@ -191,7 +211,7 @@ export async function registeredForInventory(settings: RegistrySettings, outage:
     kept = readJsonFile(copy);
   } catch (err) {
     if (!unreachable(err)) throw err;
-    outage.notes.push(`registered hosts left out: ${(err as Error).message}`);
+    outage.notes.push(`registered hosts left out: ${describeSystemError(err) ?? (err as Error).message}`);
     return [];
   }
   if (kept === undefined) {

@@ -23,7 +23,7 @@
 //      template and image. EC2INV_DEBIAN_ROOT=FILE reuses a root tarball instead of building one.
 //   8. (`faults` only) the long sweeps of the fault suite (test/bench/faults.ts): how many trials held.
 //   9. (`help`) --help of both commands against node's own start.
-// Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
+// Prints a Markdown table (docs/benchmark.md keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';

@@ -150,7 +150,7 @@ describe('a file cache_path that cannot be written', { skip: isRoot ? false : 'n
     const r = await runInventory(writeIni(f.dir, 'readonly', { cache_path: ro }), ['--list'], proxy.url);
     assert.equal(r.code, 0, r.stderr);
     assert.ok(web1() in JSON.parse(r.stdout)._meta.hostvars);
-    assertOneLine(r.stderr, new RegExp(`${unreachable}cache_path ${ro} is not a writable folder: .*read-only file system`));
+    assertOneLine(r.stderr, new RegExp(`${unreachable}cache_path ${ro}: cannot write in ${ro}: read-only file system \\(EROFS\\)`));
     assert.deepEqual(entries(ro), []);
   });
 

@@ -9,6 +9,8 @@ import { startProxy, type Proxy } from '../support/proxy.js';
 import { awsEnv, run, runInventory, tempDir, writeIni } from '../support/run.js';
 import { inventoryBin } from '../support/paths.js';
 import { hasTool, skipUnless } from '../support/tools.js';
+import { readSettings } from '../../lib/index.js';
+import { openRegistry } from '../../lib/store/registry.js';
 
 const skip = skipUnless('Redis test', hasTool('redis-server') ? undefined : 'redis-server not found (apt-get install redis-server)');
 
@@ -69,6 +71,29 @@ describe('Redis as the shared cache', { skip }, () => {
     const east = JSON.parse((await runInventory(controller('east', { regions: 'us-east-1' }), ['--list'], proxy.url)).stdout) as Record<string, unknown>;
     assert.ok('us-west-2' in west && !('us-east-1' in west));
     assert.ok('us-east-1' in east && !('us-west-2' in east));
+  });
+
+  it('a launch\'s registry entry drops every cached inventory in Redis, and nothing else there', async () => {
+    const a = controller('drop-a', { cache_max_age: '3600' });
+    const b = controller('drop-b', { cache_max_age: '3600', regions: 'us-east-1' });
+    for (const ini of [a, b]) assert.equal((await runInventory(ini, ['--refresh-only'], proxy.url)).code, 0);
+    proxy.requests = 0;
+    for (const ini of [a, b]) assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
+    assert.equal(proxy.requests, 0, 'both configurations answered from Redis');
+    const registry = await openRegistry(readSettings(a));
+    try {
+      await registry.register({ name: 'dropped.example', groups: ['dropgroup'], hostvars: {}, source: 'kvm', registeredAt: 0 });
+      for (const ini of [a, b]) {
+        proxy.requests = 0;
+        const listed = await runInventory(ini, ['--list'], proxy.url);
+        assert.equal(listed.code, 0, listed.stderr);
+        assert.ok(proxy.requests > 0, `${ini}: refreshed after the change`);
+        assert.deepEqual(JSON.parse(listed.stdout)['dropgroup'], ['dropped.example'], 'the registry itself is kept');
+      }
+    } finally {
+      await registry.deregister('dropped.example');
+      await registry.close();
+    }
   });
 
   it('a Redis that is not there: the inventory from AWS, one warning naming the Redis, promptly', async () => {

@@ -90,7 +90,7 @@ export async function bootLikeNitro(t: TestContext, root: string, parent: string
       const userData = Buffer.from(attr.UserData?.Value ?? '', 'base64').toString('utf8');
       assert.match(userData, /ssh-ed25519 /);
       server = await startImds({
-        instanceId, amiId: ami, instanceType: 't3.micro', localHostname: 'ip-10-0-2-15.ec2.internal', localIpv4: '10.0.2.15',
+        instanceId, amiId: ami, instanceType: 't3.micro', localHostname: 'ip-169-254-0-15.ec2.internal', localIpv4: '169.254.0.15',
         mac: '52:54:00:12:34:56', region, availabilityZone: `${region}a`, publicKeys: [], userData,
       });
       return { server, instanceId, key };
@@ -107,7 +107,9 @@ export async function bootLikeNitro(t: TestContext, root: string, parent: string
         '-smbios', `type=1,manufacturer=Amazon EC2,product=t3.micro,uuid=${uuid},serial=${uuid}`,
         '-drive', `file=${image},format=raw,if=none,id=root,snapshot=on`,
         '-device', `nvme,drive=root,serial=${imds.instanceId.replace('i-', 'vol')}`,
-        '-netdev', `user,id=n0,restrict=on,hostfwd=tcp:127.0.0.1:${port}-:22,guestfwd=tcp:169.254.169.254:80-cmd:${busyboxBinary()} nc 127.0.0.1 ${imds.server.port}`,
+        // slirp forwards only addresses inside its own network, so that network is 169.254.0.0/16 (the
+      // guest gets 169.254.0.15 by DHCP) and 169.254.169.254:80 is a forward to the metadata server.
+      '-netdev', `user,id=n0,restrict=on,net=169.254.0.0/16,host=169.254.0.2,dns=169.254.0.3,dhcpstart=169.254.0.15,hostfwd=tcp:127.0.0.1:${port}-:22,guestfwd=tcp:169.254.169.254:80-cmd:${busyboxBinary()} nc 127.0.0.1 ${imds.server.port}`,
         '-device', 'virtio-net-pci,netdev=n0,mac=52:54:00:12:34:56',
       ];
       const child = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'ignore', 'pipe'] });
@@ -132,12 +134,12 @@ export async function bootLikeNitro(t: TestContext, root: string, parent: string
       ], { encoding: 'utf8', timeout: 120_000 });
       // cloud-init may still be finishing (the user exists once SSH lets the key in); wait for it.
       ssh('cloud-init status --wait >/dev/null || true');
-      assert.equal(ssh('hostname').trim(), 'ip-10-0-2-15', 'hostname from meta-data local-hostname');
+      assert.equal(ssh('hostname').trim(), 'ip-169-254-0-15', 'hostname from meta-data local-hostname');
       assert.equal(ssh('cat /etc/ec2inv-user-data'), 'from launch ec2 --user-data\n');
       assert.equal(ssh('findmnt -no SOURCE /').trim(), '/dev/nvme0n1p1');
       assert.equal(ssh('sudo cloud-init query v1.cloud_name').trim(), 'aws');
       assert.equal(ssh('sudo cloud-init query v1.instance_id').trim(), imds.instanceId);
-      assert.match(ssh('hostname -I'), /\b10\.0\.2\.15\b/, 'address by DHCP');
+      assert.match(ssh('hostname -I'), /\b169\.254\.0\.15\b/, 'address by DHCP');
 
       const reqs = imds.server.requests;
       assert.ok(reqs.some((r) => r.method === 'PUT' && r.path === '/latest/api/token' && r.status === 200), 'IMDSv2: a token was asked for');
@@ -159,7 +161,7 @@ export async function bootLikeNitro(t: TestContext, root: string, parent: string
         ...process.env, ANSIBLE_HOST_KEY_CHECKING: 'False', ANSIBLE_LOCAL_TEMP: path.join(dir, 'ansible-tmp'), ANSIBLE_NOCOLOR: '1', ANSIBLE_PYTHON_INTERPRETER: 'auto_silent',
       }, 20 * 60_000);
       assert.equal(play.code, 0, `${play.stdout}\n${play.stderr}`);
-      assert.equal(ssh('cat /etc/ec2inv-ansible'), 'ip-10-0-2-15\n');
+      assert.equal(ssh('cat /etc/ec2inv-ansible'), 'ip-169-254-0-15\n');
   } finally {
     // Whatever failed, nothing outlives the test: a live moto would keep the test process (and the lock) forever.
     qemuChild.kill?.();
