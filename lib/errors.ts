@@ -1,5 +1,7 @@
 // Every failure the library reports is one of these, so callers (and the CLI) can tell a bad
 // ec2.ini from an AWS outage from an unwritable cache without parsing messages.
+import { existsSync, mkdirSync, rmdirSync } from 'node:fs';
+import path from 'node:path';
 
 export class InventoryError extends Error {
   override name = 'InventoryError';
@@ -32,11 +34,23 @@ export class AwsError extends InventoryError {
   }
 }
 
+/**
+ * Why a cache store failed, which decides what a run does about it:
+ *   unreachable  the store cannot be reached, read or written (Redis down or frozen, a full or
+ *                read-only disk): the inventory run goes on without it (lib/store/outage.ts)
+ *   untrusted    a folder or file another user could have planted: the run stops
+ *   busy         another refresh holds the lock past cache_lock_timeout
+ *   lost         the lock was taken over while this run held it
+ */
+export type CacheFailure = 'unreachable' | 'untrusted' | 'busy' | 'lost';
+
 /** The cache folder or files could not be created, written or read. */
 export class CacheError extends InventoryError {
   override name = 'CacheError';
-  constructor(message: string, readonly path: string, options?: { cause?: unknown }) {
-    super(message, options);
+  readonly reason: CacheFailure;
+  constructor(message: string, readonly path: string, options?: { cause?: unknown; reason?: CacheFailure }) {
+    super(message, options?.cause !== undefined ? { cause: options.cause } : undefined);
+    this.reason = options?.reason ?? 'unreachable';
   }
 }
 
@@ -146,6 +160,27 @@ export function describeSystemError(err: unknown, what?: string): string | undef
   const target = what ?? e.path ?? (e.address !== undefined ? `${e.address}${e.port !== undefined ? `:${e.port}` : ''}` : e.hostname);
   const verb = e.syscall !== undefined ? syscallVerbs[e.syscall] ?? e.syscall : 'use';
   return target !== undefined ? `cannot ${verb} ${target}: ${words} (${code})` : `${e.syscall ? `${e.syscall}: ` : ''}${words} (${code})`;
+}
+
+/**
+ * Why `mkdir -p dir` failed, as the folder that could not be made: a recursive mkdir under a
+ * read-only or unwritable folder says ENOENT about `dir` itself, so the first missing folder is
+ * tried alone for the real reason (EROFS, EACCES); a file where the folder should be is named.
+ */
+export function describeMkdirError(dir: string, err: unknown): string {
+  const code = errnoOf(err);
+  if (code === 'EEXIST') return `cannot create the folder ${dir}: a file of that name is in the way (EEXIST)`;
+  if (code === 'ENOENT') {
+    let missing = path.resolve(dir);
+    while (!existsSync(path.dirname(missing)) && path.dirname(missing) !== missing) missing = path.dirname(missing);
+    try {
+      mkdirSync(missing, { mode: 0o700 });
+      rmdirSync(missing);
+    } catch (inner) {
+      if (errnoOf(inner) !== undefined && errnoOf(inner) !== 'EEXIST') return describeSystemError(inner) as string;
+    }
+  }
+  return describeSystemError(err) ?? (err as Error).message;
 }
 
 /**

@@ -94,7 +94,7 @@ const buildTemplate = {
     { name: 'all-root', type: 'bool', default: false, describe: 'Make every entry owned by 0:0 (default: only what the tree owner owns becomes root)' },
     { name: 'compress', field: 'compress', type: 'choice', choices: ['gzip', 'zstd', 'xz'], describe: "gzip (in parallel), zstd or xz (default: the format's own: zstd for proxmox, gzip for the others; oci and oci-tar take gzip or zstd)" },
     { name: 'arch', field: 'arch', type: 'string', describe: "The root's architecture, when the ELF header of its /sbin/init cannot tell (Debian's or the kernel's name)", example: 'arm64' },
-    { name: 'split-root', field: 'splitRoot', type: 'choice', choices: ['squashfs', 'tar'], describe: 'incus-split: the root as NAME.squashfs (default; mksquashfs) or NAME.rootfs.tar.gz' },
+    { name: 'split-root', field: 'splitRoot', type: 'choice', choices: ['squashfs', 'tar'], describe: 'incus-split: the root as NAME.squashfs (default: squashfs, made by mksquashfs) or NAME.rootfs.tar.gz (tar)' },
     { name: 'vm-disk', field: 'vmDisk', type: 'path', describe: 'incus-split: a virtual-machine image whose root is this qcow2 (build image --format qcow2 of the same root)', example: 'debian.qcow2' },
     force('Replace existing outputs'),
   ],

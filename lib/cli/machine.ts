@@ -30,7 +30,7 @@ import type { RegisteredHost, RegisteredValue } from '../records/inventory.js';
 import { provisionCommands } from './declarations.js';
 import type { CommandDecl, Flag } from './declare.js';
 import { firstSentence } from './args.js';
-import { registeredHost as checkedHost } from './run/registry.js';
+import { registeredHost as checkedHost } from '../provision/hosts.js';
 
 type Options = Record<string, unknown>;
 

@@ -164,7 +164,7 @@ export function requestedGroups(value: string): string[] {
 /**
  * Adds an EC2 instance to the inventory and index, as long as it is addressable. The later
  * ec2.py's switches and names apply where set; at their defaults every step is the 2014 one (the
- * later ec2.py also changed nesting and empty-tag names: those changes are not taken, see README).
+ * later ec2.py also changed nesting and empty-tag names: those changes are not taken, see docs/compat.md).
  */
 export function add_instance(state: State, record: EC2Record): void {
   const { inventory, settings, safe, safeName } = state;

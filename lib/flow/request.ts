@@ -7,18 +7,18 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Settings } from '../settings/read.js';
 import { CacheError, InventoryError, errnoOf, errnoText } from '../errors.js';
-import { openCache } from '../store/open.js';
+import { Outage, openResilientCache, unreachable, type ResilientCache } from '../store/outage.js';
 import { tempPathFor } from '../store/atomic.js';
 import { cacheDigest } from '../store/digest.js';
 import { isFresh as isFreshAt } from '../store/layout.js';
 import { readKeyOf } from '../settings/readKey.js';
-import { asText, type CacheEntry, type InventoryCache, type StoredText } from '../store/types.js';
+import { asText, type CacheEntry, type StoredText } from '../store/types.js';
 import type { HostVarsStore, State } from '../ec2py/types.js';
 import type { HostVars, Index, Inventory } from '../records/inventory.js';
 import type { RegionRecords } from '../records/aws.js';
 import { json_format_dict } from '../ec2py/format.js';
 import type { hostOfName as HostOfName } from '../ec2py/accounts.js';
-import { registeredHosts } from '../store/registry.js';
+import { registeredForInventory } from '../store/registry.js';
 import { keepMergedList, mergedStamp } from '../store/merged.js';
 import { type RegisteredHost } from '../records/inventory.js';
 
@@ -33,7 +33,11 @@ export interface RequestOptions {
   refresh?: boolean;
   /** Told about a refresh as it goes (regions done, instances found). */
   onProgress?: (progress: Progress) => void;
-  /** Told when a failed refresh was answered with the previous inventory (cache_stale_on_error). */
+  /**
+   * Told, once and in one line, what the request did instead of failing: the cache store was
+   * unreachable (lib/store/outage.ts), a failed refresh was answered with the previous inventory
+   * (cache_stale_on_error), the inventory could not be stored.
+   */
   onWarning?: (message: string) => void;
 }
 
@@ -170,22 +174,24 @@ function servePreviousHosts(
  * merged in. With an empty registry these are the stored bytes, untouched.
  */
 export async function listInventoryText(settings: Settings, options: RequestOptions = {}): Promise<StoredText> {
-  // Taken before the entry and the registry are read: the merged output is kept for the fast path
-  // (store/merged.ts) only if neither changed while it was made.
-  const stamp = settings.cacheConnection === '' && settings.cacheMaxAge > 0 ? mergedStamp(settings.cachePath) : undefined;
-  let refreshed = false;
-  const text = await withCache(settings, async (cache, digest) => {
-    const current = await currentEntry(cache, digest, settings, options);
-    refreshed = current.refreshed;
-    return current.entry.inventory;
+  return degradable(options, async (outage, told) => {
+    // Taken before the entry and the registry are read: the merged output is kept for the fast path
+    // (store/merged.ts) only if neither changed while it was made.
+    const stamp = settings.cacheConnection === '' && settings.cacheMaxAge > 0 ? mergedStamp(settings.cachePath) : undefined;
+    let refreshed = false;
+    const text = await withCache(settings, outage, async (cache, digest) => {
+      const current = await currentEntry(cache, digest, settings, told);
+      refreshed = current.refreshed;
+      return current.entry.inventory;
+    });
+    const registered = await registeredForInventory(settings, outage);
+    if (registered.length === 0) return text;
+    const { mergeRegistered } = await import('../ec2py/registered.js');
+    const merged = json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
+    // A refresh's entry may not be the one in the cache (cache_stale_on_error, a store that failed).
+    if (stamp && !refreshed && !outage.down) keepMergedList(settings.cachePath, stamp, merged);
+    return merged;
   });
-  const registered = await registeredOrStale(settings, options);
-  if (registered.length === 0) return text;
-  const { mergeRegistered } = await import('../ec2py/registered.js');
-  const merged = json_format_dict(mergeRegistered(JSON.parse(asText(text)) as Inventory, registered));
-  // A refresh's entry may not be the one in the cache (cache_stale_on_error, a store that failed).
-  if (stamp && !refreshed) keepMergedList(settings.cachePath, stamp, merged);
-  return merged;
 }
 
 /** The inventory as ec2.py --list prints it (without the final newline). */
@@ -196,7 +202,8 @@ export async function listInventory(settings: Settings, options: RequestOptions 
 /** Refreshes the cache (one refresh at a time; a run that waited for another's refresh reuses it). */
 export async function refreshInventory(settings: Settings, options: Omit<RequestOptions, 'refresh'> = {}): Promise<void> {
   // Nothing is printed: a large inventory is never read back into memory.
-  await withCache(settings, (cache, digest) => currentEntry(cache, digest, settings, { ...options, refresh: true }, false));
+  await degradable(options, (outage, told) =>
+    withCache(settings, outage, (cache, digest) => currentEntry(cache, digest, settings, { ...told, refresh: true }, false)));
 }
 
 /**
@@ -204,30 +211,41 @@ export async function refreshInventory(settings: Settings, options: Omit<Request
  * host is unknown to it (it may be new), and `{}` when it is still unknown.
  */
 export async function hostInventory(settings: Settings, host: string, options: RequestOptions = {}): Promise<string> {
-  const registered = (await registeredOrStale(settings, options)).find((h) => h.name === host);
-  return withCache(settings, async (cache, digest) => {
-    // Loaded only with account sections: a plain --host never loads the rules.
-    const byName = settings.accounts?.length ? (await import('../ec2py/accounts.js')).hostOfName : undefined;
-    let current = await currentEntry(cache, digest, settings, options);
-    let vars = entryHostVars(current.entry, host, byName);
-    if (vars === undefined && !current.refreshed && !registered) {
-      current = await currentEntry(cache, digest, settings, { ...options, refresh: true });
-      vars = entryHostVars(current.entry, host, byName);
-    }
-    if (registered) vars = (await import('../ec2py/registered.js')).registeredVars(vars, registered);
-    return json_format_dict(vars ?? {});
+  return degradable(options, async (outage, told) => {
+    const registered = (await registeredForInventory(settings, outage)).find((h) => h.name === host);
+    return withCache(settings, outage, async (cache, digest) => {
+      // Loaded only with account sections: a plain --host never loads the rules.
+      const byName = settings.accounts?.length ? (await import('../ec2py/accounts.js')).hostOfName : undefined;
+      let current = await currentEntry(cache, digest, settings, told);
+      let vars = entryHostVars(current.entry, host, byName);
+      if (vars === undefined && !current.refreshed && !registered) {
+        current = await currentEntry(cache, digest, settings, { ...told, refresh: true });
+        vars = entryHostVars(current.entry, host, byName);
+      }
+      if (registered) vars = (await import('../ec2py/registered.js')).registeredVars(vars, registered);
+      return json_format_dict(vars ?? {});
+    });
   });
 }
 
-/** The registered hosts; under cache_stale_on_error an unreachable registry means none, with a warning. */
-async function registeredOrStale(settings: Settings, options: RequestOptions): Promise<RegisteredHost[]> {
+/**
+ * Runs one request that survives an unreachable cache store. Whatever it did instead of failing is
+ * told once, as one line; a request that fails anyway says it in its one error line.
+ */
+async function degradable<T>(options: RequestOptions, work: (outage: Outage, told: RequestOptions) => Promise<T>): Promise<T> {
+  const outage = new Outage();
+  const warnings: string[] = [];
+  let result: T;
   try {
-    return await registeredHosts(settings);
+    result = await work(outage, { ...options, onWarning: (message) => warnings.push(message) });
   } catch (err) {
-    if (!settings.cacheStaleOnError) throw err;
-    options.onWarning?.(`registered hosts left out: ${(err as Error).message}`);
-    return [];
+    const note = outage.describe();
+    if (note !== undefined && err instanceof InventoryError) err.message = `${err.message}; ${note}`;
+    throw err;
   }
+  const line = [outage.describe(), ...warnings].filter((w) => w !== undefined).join('; ');
+  if (line) options.onWarning?.(line);
+  return result;
 }
 
 /** The hostvars of one host in an inventory, or undefined when it has none. */
@@ -235,8 +253,8 @@ export function hostVars(inventory: Inventory, host: string): HostVars | undefin
   return Object.hasOwn(inventory._meta.hostvars, host) ? inventory._meta.hostvars[host] : undefined;
 }
 
-async function withCache<T>(settings: Settings, work: (cache: InventoryCache, digest: string) => Promise<T>): Promise<T> {
-  const cache = await openCache(settings);
+async function withCache<T>(settings: Settings, outage: Outage, work: (cache: ResilientCache, digest: string) => Promise<T>): Promise<T> {
+  const cache = await openResilientCache(settings, outage);
   try {
     return await work(cache, cacheDigest(settings));
   } finally {
@@ -259,7 +277,7 @@ function isFresh(entry: CacheEntry, settings: Settings, now = Date.now()): boole
  * `wantText` a refresh's entry has empty texts (the refresh is in the cache, not in memory).
  */
 async function currentEntry(
-  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, wantText = true,
+  cache: ResilientCache, digest: string, settings: Settings, options: RequestOptions, wantText = true,
 ): Promise<Current> {
   let previous: CacheEntry | undefined;
   if (!options.refresh && settings.cacheMaxAge > 0) {
@@ -273,7 +291,7 @@ async function currentEntry(
 }
 
 async function do_api_calls_update_cache(
-  cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined, wantText: boolean,
+  cache: ResilientCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined, wantText: boolean,
 ): Promise<Current> {
   const waitingSince = Date.now();
   const staleOr = (err: unknown) => serveStale(err, cache, digest, settings, options, previous);
@@ -284,7 +302,7 @@ async function do_api_calls_update_cache(
     return staleOr(err);
   }
   // Stores that cannot take a file (Redis) get the refresh built in a private temporary folder.
-  const scratch = cache.scratchDir ?? mkdtempSync(path.join(os.tmpdir(), 'ec2-inventory-'));
+  let scratch = cache.scratchDir ?? privateScratch();
   let built: { file: string; index: string } | undefined;
   try {
     // Whoever held the lock may just have refreshed this configuration: serve that, don't repeat it.
@@ -292,13 +310,22 @@ async function do_api_calls_update_cache(
       const entry = await cache.get(digest);
       if (entry && entry.writtenAt >= waitingSince && isFresh(entry, settings)) return { entry, refreshed: false };
     }
+    const generation = await cache.generation();
+    // account_errors = warn serves a failing account's hosts from the last good entry.
+    const accountsWarn = settings.accounts?.length && settings.accountErrors === 'warn';
+    const last = accountsWarn ? { entry: previous ?? (await cache.get(digest).catch(() => undefined)), onWarning: options.onWarning } : undefined;
     try {
-      // account_errors = warn serves a failing account's hosts from the last good entry.
-      const accountsWarn = settings.accounts?.length && settings.accountErrors === 'warn';
-      const last = accountsWarn ? { entry: previous ?? (await cache.get(digest).catch(() => undefined)), onWarning: options.onWarning } : undefined;
       built = await fetchInventoryFile(settings, scratch, options.onProgress, last);
     } catch (err) {
-      return await staleOr(err);
+      if (!(scratch === cache.scratchDir && unreachable(err))) return await staleOr(err);
+      // cache_path cannot be written (a full disk): the refresh is built, and served, without it.
+      cache.outage.storeFailed(err);
+      scratch = privateScratch();
+      try {
+        built = await fetchInventoryFile(settings, scratch, options.onProgress, last);
+      } catch (again) {
+        return await staleOr(again);
+      }
     }
     const writtenAt = Date.now();
     // Lets a later cached --list skip parsing settings (lib/cli/cached.ts), only while these
@@ -311,6 +338,10 @@ async function do_api_calls_update_cache(
       lock.check();
       if (cache.setFile) await cache.setFile(digest, { inventoryFile: built.file, index: built.index, writtenAt, ...(readKey ? { readKey } : {}) });
       else await cache.set(digest, entry);
+      // Provisioning added or removed hosts since these calls began: this listing may show them
+      // as they were, so the next run must ask again. Checked after storing, because the change
+      // drops entries without waiting for this lock.
+      if ((await cache.generation()) !== generation) await cache.clear();
     } catch (err) {
       // The inventory is fresh; only storing it failed. With cache_stale_on_error the run still
       // answers (with this newer inventory), otherwise the failure is reported as it is.
@@ -327,21 +358,20 @@ async function do_api_calls_update_cache(
 
 /** cache_stale_on_error: the previous inventory and a warning instead of the failure. */
 async function serveStale(
-  err: unknown, cache: InventoryCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined,
+  err: unknown, cache: ResilientCache, digest: string, settings: Settings, options: RequestOptions, previous: CacheEntry | undefined,
 ): Promise<Current> {
   if (!settings.cacheStaleOnError) throw err;
-  let entry = previous;
-  if (!entry) {
-    try {
-      entry = await cache.get(digest);
-    } catch {
-      entry = undefined; // the store itself is down: nothing older to serve
-    }
-  }
-  if (!entry) throw err;
+  // The store's entry, or (the store down) the local copy kept for this case.
+  const last = previous ? { entry: previous } : await cache.lastGood(digest);
+  if (!last) throw err;
+  const { entry, from } = last;
   const age = Math.round((Date.now() - entry.writtenAt) / 1000);
-  options.onWarning?.(`refresh failed, serving the inventory cached ${age} s ago (cache_stale_on_error): ${(err as Error)?.message ?? String(err)}`);
+  options.onWarning?.(`refresh failed, serving the inventory cached ${age} s ago${from ? ` (${from})` : ''} (cache_stale_on_error): ${(err as Error)?.message ?? String(err)}`);
   return { entry, refreshed: true };
+}
+
+function privateScratch(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'ec2-inventory-'));
 }
 
 function entryHostVars(entry: CacheEntry, host: string, hostOfName?: typeof HostOfName): HostVars | undefined {

@@ -24,7 +24,7 @@ export function parseGroups(values: string | readonly string[]): string[] {
  * type, as Ansible reads them from a YAML inventory.
  */
 export function parseHostVars(items: readonly string[]): Record<string, RegisteredValue> {
-  const text = keyValues(items, (item) => new ProvisionError(`variable '${item}': expected key=value`, 'EUSAGE', 'vars'));
+  const text = keyValues(items, (item) => new ProvisionError(`hostvars: '${item}': expected key=value`, 'EUSAGE', 'hostvars'));
   return Object.fromEntries(Object.entries(text).map(([k, v]) => [k, typedValue(v)]));
 }
 
@@ -39,9 +39,24 @@ export interface RegisterOptions {
   /** Inventory groups: names, or `web,db`. */
   groups: string | readonly string[];
   /** Host variables; `kvm_*`, `ec2_*` and `registry_source` are written by launches and used by destroy. */
-  vars?: Readonly<Record<string, RegisteredValue>>;
+  hostvars?: Readonly<Record<string, RegisteredValue>>;
   /** Who registers it (default `manual`); `kvm` and `ec2` are what launches record. */
   source?: string;
+}
+
+/**
+ * The entry a hand registration records, checked: nothing a launch writes and destroy trusts
+ * (kvm_*, ec2_* variables, the kvm and ec2 sources) can be set this way.
+ */
+export function registeredHost(o: RegisterOptions): RegisteredHost {
+  const source = o.source ?? 'manual';
+  if (launchOwnedSources.includes(source)) throw new ProvisionError(`source '${source}' is what launch ${source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
+  const hostvars = { ...(o.hostvars ?? {}) };
+  for (const key of Object.keys(hostvars)) {
+    if (launchOwnedVar(key)) throw new ProvisionError(`hostvars: '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'hostvars');
+  }
+  if (!o.name || /\s/.test(o.name)) throw new ProvisionError(`host name '${o.name}' is empty or has spaces`, 'EUSAGE', 'name');
+  return { name: o.name, groups: parseGroups(o.groups), hostvars, source, registeredAt: Date.now() };
 }
 
 /**
@@ -49,14 +64,7 @@ export interface RegisterOptions {
  * and --host from the next run on. Returns the entry as stored.
  */
 export async function register(settings: RegistrySettings, o: RegisterOptions): Promise<RegisteredHost> {
-  const source = o.source ?? 'manual';
-  if (launchOwnedSources.includes(source)) throw new ProvisionError(`source '${source}' is what launch ${source} records; register by hand with another source (default: manual)`, 'EUSAGE', 'source');
-  const hostvars = { ...(o.vars ?? {}) };
-  for (const key of Object.keys(hostvars)) {
-    if (launchOwnedVar(key)) throw new ProvisionError(`variable '${key}': kvm_*, ec2_* and registry_source are written by launch and used by destroy; register cannot set them`, 'EUSAGE', 'vars');
-  }
-  if (!o.name || /\s/.test(o.name)) throw new ProvisionError(`host name '${o.name}' is empty or has spaces`, 'EUSAGE', 'name');
-  const host: RegisteredHost = { name: o.name, groups: parseGroups(o.groups), hostvars, source, registeredAt: Date.now() };
+  const host = registeredHost(o);
   await withRegistry(settings, (r) => r.register(host));
   return host;
 }

@@ -1,7 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ProvisionError, errnoOf, errnoText } from '../errors.js';
+import { ProvisionError, describeMkdirError, describeSystemError, errnoOf, errnoText } from '../errors.js';
 
 // Temporary files and scratch folders in use, so a signal handler can remove them: a killed build
 // must not leave hidden multi-gigabyte files behind either.
@@ -27,18 +27,31 @@ export class Outputs {
   private readonly pending = new Map<string, string>();
   private readonly committed: string[] = [];
 
-  constructor(readonly force: boolean) {}
+  /** `created`: the folders prepare() made, outermost first; discard() removes them again. */
+  constructor(readonly force: boolean, private readonly created: readonly string[] = []) {}
 
-  /** Checks the folder and that no output exists (unless forced) before any work starts. */
+  /**
+   * Checks that no output exists (unless forced), then makes each output's folder when it is
+   * missing (as `mkdir -p`) and checks that it can be written, before any work starts.
+   */
   static async prepare(finals: readonly string[], force: boolean): Promise<Outputs> {
-    for (const dir of new Set(finals.map((f) => path.dirname(f)))) await checkWritableDir(dir);
     if (!force) {
       const existing = finals.filter((f) => fs.existsSync(f));
       if (existing.length > 0) {
         throw new ProvisionError(`output already exists (force replaces it): ${existing.join(', ')}`, 'EEXIST', 'force');
       }
     }
-    return new Outputs(force);
+    const created: string[] = [];
+    try {
+      for (const dir of new Set(finals.map((f) => path.dirname(f)))) {
+        created.push(...makeFolder(dir));
+        await checkWritableDir(dir);
+      }
+    } catch (err) {
+      removeFolders(created);
+      throw err;
+    }
+    return new Outputs(force, created);
   }
 
   /** A temporary path beside `final`, hidden, that commit() renames to `final`. */
@@ -74,6 +87,30 @@ export class Outputs {
       live.delete(t);
     }
     this.pending.clear();
+    removeFolders(this.created);
+  }
+}
+
+/** `mkdir -p dir`: the folders it made, outermost first; a ProvisionError naming the one it could not. */
+function makeFolder(dir: string): string[] {
+  const made: string[] = [];
+  for (let d = path.resolve(dir); !fs.existsSync(d); d = path.dirname(d)) made.unshift(d);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    throw new ProvisionError(`output folder ${dir}: ${describeMkdirError(dir, err)}`, errnoOf(err) ?? 'EIO');
+  }
+  return made;
+}
+
+/** Removes folders a failed run made, innermost first, while they are empty (never what others put there). */
+function removeFolders(made: readonly string[]): void {
+  for (const d of [...made].reverse()) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return;
+    }
   }
 }
 
@@ -82,7 +119,7 @@ export async function checkWritableDir(dir: string): Promise<void> {
   try {
     st = await fs.promises.stat(dir);
   } catch (err) {
-    throw new ProvisionError(`output folder ${dir} does not exist`, errnoOf(err) ?? 'ENOENT');
+    throw new ProvisionError(`output folder ${dir}: ${describeSystemError(err) ?? 'it does not exist'}`, errnoOf(err) ?? 'ENOENT');
   }
   if (!st.isDirectory()) throw new ProvisionError(`output folder ${dir} is not a folder`, 'ENOTDIR');
   try {

@@ -59,7 +59,7 @@ export class Undo {
         const msg = (err as Error).message;
         const tail = [undone.length ? `undone: ${undone.join(', ')}` : 'nothing to undo', ...(failed.length ? [`COULD NOT UNDO: ${failed.join(', ')}: remove by hand`] : [])].join('; ');
         this.log(`${this.operation} failed at step '${step}'; ${tail}`);
-        throw new ProvisionError(`${this.operation} failed at step '${step}': ${msg} (${tail})`, err instanceof ProvisionError ? err.code : 'EPROVISION');
+        throw new ProvisionError(`${this.operation} failed at step '${step}': ${msg} (${tail})`, err instanceof ProvisionError ? err.code : 'EPROVISION', err instanceof ProvisionError ? err.field : undefined);
       }
     });
   }

@@ -53,6 +53,8 @@ export interface LaterSettings {
   /** The identity, as plain fields so a cache key can tell identities apart. */
   iamRole: string | undefined;
   profile: string | undefined;
+  /** Where profile came from, for messages: `--profile`, `AWS_PROFILE` or `boto_profile in FILE:LINE`. */
+  profileFrom?: string;
   /** The access key id of the [credentials] section when those credentials are used. */
   credentialsKeyId: string | undefined;
   /** Present (and not enumerable, so JSON and digests of Settings never see it) with [credentials]. */
@@ -64,6 +66,8 @@ export interface Reader {
   spec(name: OptionName): OptionSpec;
   read<N extends OptionName>(name: N): OptionValue<N>;
   fail(spec: OptionSpec, why: string): never;
+  /** FILE:LINE of an option (FILE when it is not in the file), for messages. */
+  where(name: OptionName): string;
 }
 
 export const instanceStateNames = ['pending', 'running', 'shutting-down', 'terminated', 'stopping', 'stopped'];
@@ -82,6 +86,7 @@ export function parseLaterSettings(r: Reader, ctx: LaterContext): LaterSettings 
   const groupBy = Object.fromEntries(groupBySwitches.map((k) => [k, r.read(`group_by_${k}`)])) as Record<GroupBySwitch, boolean>;
   const stackFilters = r.read('stack_filters');
   const profile = ctx.cliProfile || ctx.env['AWS_PROFILE'] || r.read('boto_profile') || undefined;
+  const profileFrom = ctx.cliProfile ? '--profile' : ctx.env['AWS_PROFILE'] ? 'AWS_PROFILE' : `boto_profile in ${r.where('boto_profile')}`;
   const settings: LaterSettings = {
     hostnameVariable: hostnameVariable(r),
     destinationFormat: destinationFormat(r),
@@ -100,6 +105,7 @@ export function parseLaterSettings(r: Reader, ctx: LaterContext): LaterSettings 
     instanceFilterCalls: filterCalls(ctx, stackFilters),
     iamRole: r.read('iam_role') || undefined,
     profile,
+    ...(profile ? { profileFrom } : {}),
     credentialsKeyId: undefined,
   };
   // As the last ec2.py: the ini's keys only when nothing else chose an identity.
@@ -263,6 +269,7 @@ export function laterDefaults(): LaterSettings {
   const fail = (s: OptionSpec, why: string): never => { throw new Error(`option table default of ${s.name} ${why}`); };
   const reader: Reader = {
     spec,
+    where: () => 'the option table',
     read: <N extends OptionName>(name: N) => {
       const s = spec(name);
       return readValue(s, s.default ?? '', (why) => fail(s, why), {}) as OptionValue<N>;

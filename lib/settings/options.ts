@@ -145,7 +145,8 @@ ip_address (public IP) or private_ip_address when the controller runs inside the
     example: '~/.ansible/tmp',
     topic: 'Cache',
     doc: `Folder of the cache files ansible-ec2.cache (the inventory) and ansible-ec2.index
-(host name to [region, id]). Created when missing; ~ is expanded.`,
+(host name to [region, id]). Created when missing; ~ is expanded. With cache_connection it holds
+the local copies used while Redis is down (docs/cache.md).`,
   },
   {
     name: 'cache_max_age',
@@ -203,7 +204,9 @@ tag:Dept=R&D the & is part of the value, as the 2014 script read it. Empty: no f
     doc: `Where the cache lives. Empty: the two files in cache_path (no server needed). A
 redis://[user:password@]host:port/db URL: a Redis shared by several controllers, so that one
 refresh serves them all. Either way each configuration has its own entry (a digest of every
-setting that changes the output is part of the key).`,
+setting that changes the output is part of the key). A store that cannot be reached (Redis down,
+frozen or silent; a cache_path that cannot be written) does not stop the inventory: it is fetched
+from AWS without the cache, with one warning on stderr (see docs/cache.md).`,
   },
   {
     name: 'cache_stale_on_error',
@@ -212,7 +215,8 @@ setting that changes the output is part of the key).`,
     default: 'False',
     topic: 'Cache',
     doc: `When a refresh fails, print the previous inventory (with a warning on stderr) and exit 0
-instead of failing. Off by default, as ec2.py failed.`,
+instead of failing. Off by default, as ec2.py failed. With cache_connection, a local copy of the
+last good inventory is kept in cache_path (0600), served when Redis is down as well.`,
   },
   {
     name: 'cache_lock_timeout',
@@ -301,7 +305,7 @@ kvm_domain, kvm_uuid, kvm_state and those the launch recorded. Empty: no libvirt
 
 // Options of the last ec2.py (community.aws, 2019-2020) and amazon.aws's aws_ec2 plugin. Every
 // default reproduces the 2014 script's output, so an ini that does not name them prints the same
-// bytes; where the last ec2.py's default differs, the doc says so (and the README lists them).
+// bytes; where the last ec2.py's default differs, the doc says so (and docs/compat.md lists them).
 const laterOptions = [
   {
     name: 'hostname_variable',

@@ -139,6 +139,10 @@ export function parseSettings(
 
 /** The settings of [ec2] (or of an account section seen through [ec2], lib/settings/accounts.ts). */
 function settingsFrom(ini: IniView, iniPath: string, env: NodeJS.ProcessEnv, overrides: SettingsOverrides): Settings {
+  const where = (name: OptionName): string => {
+    const line = ini.line(spec(name).section ?? 'ec2', name);
+    return line ? `${iniPath}:${line}` : iniPath;
+  };
   const fail = (spec: OptionSpec, why: string): never => {
     const section = spec.section ?? 'ec2';
     const line = ini.line(section, spec.name);
@@ -193,7 +197,7 @@ function settingsFrom(ini: IniView, iniPath: string, env: NodeJS.ProcessEnv, ove
   const instanceFilters = parseFilters(filterText, failFilters);
 
   const later = parseLaterSettings(
-    { spec, read, fail },
+    { spec, read, fail, where },
     { env, cliProfile: overrides.profile, filtersByName: instanceFilters, filterText, failFilters },
   );
   const settings: Settings = {

@@ -9,7 +9,7 @@ import { digestVersion, envInDigest as envInKey } from '../settings/readKey.js';
 /** Settings that only say how the cache and the calls behave, not what the inventory holds. */
 const notInKey = new Set<string>([
   'iniPath', 'cachePath', 'cacheMaxAge', 'cacheConnection', 'cacheStaleOnError', 'cacheLockTimeout', 'registryLockTimeout',
-  'maxConcurrency', 'maxAttempts', 'connectTimeout', 'requestTimeout', 'refreshTimeout', 'warnings',
+  'maxConcurrency', 'maxAttempts', 'connectTimeout', 'requestTimeout', 'refreshTimeout', 'warnings', 'profileFrom',
 ]);
 
 export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process.env): string {

@@ -25,11 +25,32 @@ export interface CacheFiles {
   index: string;
   meta: string;
   lock: string;
+  /** A nonce replaced whenever provisioning adds or removes hosts (see InventoryCache.clear). */
+  hostsChanged: string;
 }
 
 export function cacheFiles(dir: string): CacheFiles {
   const at = (name: string) => path.join(dir, name);
-  return { dir, cache: at(CACHE_FILE), index: at(INDEX_FILE), meta: at(META_FILE), lock: at(LOCK_FILE) };
+  return {
+    dir, cache: at(CACHE_FILE), index: at(INDEX_FILE), meta: at(META_FILE), lock: at(LOCK_FILE),
+    hostsChanged: at('ec2-inventory.hosts-changed'),
+  };
+}
+
+/** The hosts-changed nonce ('' before any change). */
+export function hostsGeneration(files: CacheFiles): string {
+  try {
+    return readFileSync(files.hostsChanged, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return '';
+    throw new CacheError(`cannot read ${files.hostsChanged}: ${(err as Error).message}`, files.hostsChanged, { cause: err });
+  }
+}
+
+/** A new hosts-changed nonce, then no entry: the order InventoryCache.clear promises. */
+export function dropEntries(files: CacheFiles): void {
+  writeAtomic(files.hostsChanged, randomBytes(8).toString('hex'));
+  rmSync(files.meta, { force: true });
 }
 
 interface Meta {
@@ -50,6 +71,12 @@ function readMeta(files: CacheFiles): Meta | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** When the pair for `digest` was written, from the meta alone; undefined when there is none. */
+export function readMetaWrittenAt(files: CacheFiles, digest: string): number | undefined {
+  const meta = readMeta(files);
+  return meta && meta.digest === digest ? meta.writtenAt : undefined;
 }
 
 /** Reads the pair for `digest`, or undefined when it is absent, damaged, foreign or being rewritten. */
@@ -132,7 +159,7 @@ export class KeyvFileStore extends EventEmitter implements KeyvStoreAdapter {
  * under the lock, so no live writer of this folder is making any; the age check spares one that
  * lost the lock without knowing it yet.
  */
-const leftover = /^\.(ansible-ec2\.(cache|index|meta)|ec2-inventory\.hostvars)\.\d+\.[0-9a-f]+\.tmp$/;
+const leftover = /^\.(ansible-ec2\.(cache|index|meta)|ec2-inventory\.(hostvars|hosts-changed))\.\d+\.[0-9a-f]+\.tmp$/;
 export function removeLeftovers(files: CacheFiles, olderThanMs = 60_000): void {
   try {
     for (const name of readdirSync(files.dir)) {

@@ -14,6 +14,8 @@ export const MERGED_FILE = 'ansible-ec2.merged';
 /** The registry of the default store, and its own lock (registering never waits for a refresh). */
 export const REGISTRY_FILE = 'ec2-inventory.registry.json';
 export const REGISTRY_LOCK_FILE = 'ec2-inventory.registry.lock';
+/** With cache_connection: the last registry read from Redis, for when Redis is down (outage.ts). */
+export const REGISTRY_COPY_FILE = 'ec2-inventory.registry.copy.json';
 
 /** An entry written at `writtenAt` (ms) is served while younger than cache_max_age seconds. */
 export function isFresh(writtenAt: number, maxAgeSeconds: number, now = Date.now()): boolean {

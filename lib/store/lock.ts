@@ -3,7 +3,8 @@
 // that died stops doing so and is taken over. The refresh lock and the registry lock are separate
 // locks of these kinds, so a long refresh never holds up a launch's registration.
 import { randomBytes } from 'node:crypto';
-import { CacheError } from '../errors.js';
+import { CacheError, type CacheFailure } from '../errors.js';
+import { redisWords } from './redisWords.js';
 import type { CacheLock } from './types.js';
 
 /** Says, for the timeout message, what was holding the lock: `another refresh of X has held ...`. */
@@ -26,7 +27,7 @@ export async function lockFolder(dir: string, lockPath: string, timeoutMs: numbe
       });
       return {
         check() {
-          if (compromised) throw new CacheError(`lost the lock ${lockPath}: ${compromised.message}`, lockPath);
+          if (compromised) throw new CacheError(`lost the lock ${lockPath}: ${compromised.message}`, lockPath, { reason: 'lost' });
         },
         async release() {
           try { await release(); } catch { /* already released or taken over */ }
@@ -36,7 +37,7 @@ export async function lockFolder(dir: string, lockPath: string, timeoutMs: numbe
       if ((err as NodeJS.ErrnoException).code !== 'ELOCKED') {
         throw new CacheError(`cannot lock ${lockPath}: ${(err as Error).message}`, lockPath, { cause: err });
       }
-      if (Date.now() >= deadline) throw new CacheError(heldBy(Math.round(timeoutMs / 1000)), lockPath);
+      if (Date.now() >= deadline) throw new CacheError(heldBy(Math.round(timeoutMs / 1000)), lockPath, { reason: 'busy' });
       await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
     }
   }
@@ -63,8 +64,8 @@ export interface RedisLockOptions {
 
 /** Takes the Redis lock `key`, waiting up to `timeoutMs`; extends it every ttl/3 while held. */
 export async function redisLock(client: RedisLockClient, key: string, o: RedisLockOptions): Promise<CacheLock> {
-  const fail = (what: string, err: unknown): CacheError =>
-    new CacheError(`${o.where}: ${what}: ${(err as Error)?.message || String(err)}`, o.where, { cause: err });
+  const fail = (what: string, err: unknown, reason: CacheFailure = 'unreachable'): CacheError =>
+    new CacheError(`${o.where}: ${what}: ${redisWords(err)}`, o.where, { cause: err, reason });
   const token = randomBytes(16).toString('hex');
   const deadline = Date.now() + o.timeoutMs;
   for (;;) {
@@ -75,19 +76,19 @@ export async function redisLock(client: RedisLockClient, key: string, o: RedisLo
       throw fail('cannot take the lock', err);
     }
     if (got === 'OK') break;
-    if (Date.now() >= deadline) throw new CacheError(`${o.where}: ${o.heldBy(Math.round(o.timeoutMs / 1000))}`, o.where);
+    if (Date.now() >= deadline) throw new CacheError(`${o.where}: ${o.heldBy(Math.round(o.timeoutMs / 1000))}`, o.where, { reason: 'busy' });
     await new Promise((r) => setTimeout(r, 50 + Math.random() * 100));
   }
-  let lost: Error | undefined;
+  let lost: { err: Error; reason: CacheFailure } | undefined;
   const keepAlive = setInterval(() => {
     o.bounded(client.eval(extendScript, { keys: [key], arguments: [token, String(o.ttlMs)] }), 'PEXPIRE')
-      .then((n) => { if (n !== 1) lost = new Error('the lock expired and was taken by another process'); })
-      .catch((err: Error) => { lost = err; });
+      .then((n) => { if (n !== 1) lost = { err: new Error('the lock expired and was taken by another process'), reason: 'lost' }; })
+      .catch((err: Error) => { lost = { err, reason: 'unreachable' }; });
   }, o.ttlMs / 3);
   keepAlive.unref();
   return {
     check() {
-      if (lost) throw fail('lost the lock', lost);
+      if (lost) throw fail('lost the lock', lost.err, lost.reason);
     },
     async release() {
       clearInterval(keepAlive);

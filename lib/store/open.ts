@@ -3,8 +3,8 @@
 import { accessSync, constants, mkdirSync } from 'node:fs';
 import Keyv from 'keyv';
 import type { Settings } from '../settings/read.js';
-import { CacheError } from '../errors.js';
-import { cacheFiles, KeyvFileStore, lockFiles } from './fileStore.js';
+import { CacheError, describeMkdirError, errnoOf, errnoText } from '../errors.js';
+import { cacheFiles, dropEntries, hostsGeneration, KeyvFileStore, lockFiles } from './fileStore.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
 import type { CacheEntry, FileCacheEntry, InventoryCache } from './types.js';
 
@@ -40,8 +40,32 @@ export function openFileCache(dir: string): InventoryCache {
       await keyv.set(digest, entry);
     },
     lock: (_digest, timeoutMs) => lockFiles(files, timeoutMs),
+    async clear() {
+      dropEntries(files);
+    },
+    generation: async () => hostsGeneration(files),
     async close() { /* nothing held open */ },
   };
+}
+
+/**
+ * Provisioning added or removed hosts: every cached listing in this cache may now be wrong (an
+ * instance terminated a moment ago, listed as running until cache_max_age runs out). Drops them
+ * all, so that the next --list and --host ask the APIs again; the fast path (lib/cli/cached.ts)
+ * then finds no ansible-ec2.meta and leaves the answer to them. A refresh under way, which may
+ * have listed the hosts before the change, drops its own result when it is stored (see
+ * InventoryCache.generation). A Redis shared by several configurations loses the entries of all
+ * of them: any may list the host.
+ */
+export async function forgetInventories(
+  settings: Pick<Settings, 'cachePath' | 'cacheConnection'> & Partial<Pick<Settings, 'connectTimeout' | 'requestTimeout'>>,
+): Promise<void> {
+  const cache = await openCache(settings);
+  try {
+    await cache.clear();
+  } finally {
+    await cache.close();
+  }
 }
 
 /**
@@ -51,9 +75,15 @@ export function openFileCache(dir: string): InventoryCache {
 export function ensureCacheDir(dir: string): void {
   try {
     mkdirSync(dir, { recursive: true, mode: 0o700 });
+  } catch (err) {
+    throw new CacheError(`cache_path ${dir}: ${describeMkdirError(dir, err)}`, dir, { cause: err });
+  }
+  try {
     accessSync(dir, constants.W_OK | constants.X_OK);
   } catch (err) {
-    throw new CacheError(`cache_path ${dir} is not a writable folder: ${(err as Error).message}`, dir, { cause: err });
+    const code = errnoOf(err);
+    const words = code === undefined ? (err as Error).message : `${errnoText(code) ?? code} (${code})`;
+    throw new CacheError(`cache_path ${dir}: cannot write in ${dir}: ${words}`, dir, { cause: err });
   }
 }
 

@@ -12,10 +12,10 @@ export function checkPrivateDir(dir: string, what = 'cache_path'): void {
   if (st === undefined) return; // nothing in it to trust or not
   const why = untrusted(st);
   if (why === 'owner') {
-    throw new CacheError(`${what} ${dir} is owned by another user (uid ${st.uid}): another user could plant a cache there; use a folder of your own`, dir);
+    throw new CacheError(`${what} ${dir} is owned by another user (uid ${st.uid}): another user could plant a cache there; use a folder of your own`, dir, { reason: 'untrusted' });
   }
   if (why === 'mode') {
-    throw new CacheError(`${what} ${dir} is writable by its group or by others (mode ${(st.mode & 0o777).toString(8)}): another user could plant a cache there; run chmod 700 ${dir}`, dir);
+    throw new CacheError(`${what} ${dir} is writable by its group or by others (mode ${(st.mode & 0o777).toString(8)}): another user could plant a cache there; run chmod 700 ${dir}`, dir, { reason: 'untrusted' });
   }
 }
 
@@ -23,8 +23,8 @@ export function checkPrivateDir(dir: string, what = 'cache_path'): void {
 export function checkPrivateFile(file: string): void {
   const st = fs.lstatSync(file, { throwIfNoEntry: false });
   if (st === undefined) return;
-  if (st.isSymbolicLink()) throw new CacheError(`cache file ${file} is a symbolic link: refusing to follow it; remove it`, file);
+  if (st.isSymbolicLink()) throw new CacheError(`cache file ${file} is a symbolic link: refusing to follow it; remove it`, file, { reason: 'untrusted' });
   const why = untrusted(st);
-  if (why === 'owner') throw new CacheError(`cache file ${file} is owned by another user (uid ${st.uid}): refusing to read it; remove it`, file);
-  if (why === 'mode') throw new CacheError(`cache file ${file} is writable by its group or by others (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${file}`, file);
+  if (why === 'owner') throw new CacheError(`cache file ${file} is owned by another user (uid ${st.uid}): refusing to read it; remove it`, file, { reason: 'untrusted' });
+  if (why === 'mode') throw new CacheError(`cache file ${file} is writable by its group or by others (mode ${(st.mode & 0o777).toString(8)}): run chmod 600 ${file}`, file, { reason: 'untrusted' });
 }

@@ -1,16 +1,20 @@
 // The shared cache: keyv over Redis (@keyv/redis), so several controllers share one refresh, and an
 // expiring SET NX PX lock so that only one of them calls the APIs at a time. The lock expires by
 // itself when its holder dies; the holder extends it while it works.
+import { randomBytes } from 'node:crypto';
 import Keyv from 'keyv';
 import KeyvRedis, { createClient } from '@keyv/redis';
 import { CacheError } from '../errors.js';
 import type { CacheEntry, InventoryCache } from './types.js';
 import { redisLock } from './lock.js';
+import { redisWords } from './redisWords.js';
 
 const NAMESPACE = 'ec2-inventory';
 /** Entries outlive cache_max_age so that cache_stale_on_error has something to serve. */
 const ENTRY_TTL_MS = 7 * 24 * 3600 * 1000;
 const LOCK_TTL_MS = 30_000;
+/** The hosts-changed nonce (InventoryCache.generation): outside keyv's namespace, which clear() empties. */
+const GENERATION_KEY = `${NAMESPACE}:hosts-changed`;
 
 export interface RedisTimeouts {
   /** Seconds to connect (connect_timeout). */
@@ -42,7 +46,7 @@ export async function connectRedis(url: string, timeouts: RedisTimeouts = {}) {
   } catch (err) {
     // A connect that timed out may still be under way: stop it (destroy throws when there is none).
     try { client.destroy(); } catch { /* never connected */ }
-    throw new CacheError(`${where}: cannot connect: ${(err as Error)?.message || String(err)}`, where, { cause: err });
+    throw new CacheError(`${where}: cannot connect: ${redisWords(err)}`, where, { cause: err });
   }
   return { client, where, timed };
 }
@@ -51,7 +55,7 @@ export async function openRedisCache(url: string, timeouts: RedisTimeouts = {}):
   const { client, where, timed: withTimeout } = await connectRedis(url, timeouts);
   const lockTtlMs = timeouts.lockTtlMs ?? LOCK_TTL_MS;
   const fail = (what: string, err: unknown): CacheError =>
-    new CacheError(`${where}: ${what}: ${(err as Error)?.message || String(err)}`, where, { cause: err });
+    new CacheError(`${where}: ${what}: ${redisWords(err)}`, where, { cause: err });
   const keyv = new Keyv<CacheEntry>({
     store: new KeyvRedis(client, { throwOnErrors: true, throwOnConnectError: true }),
     namespace: NAMESPACE,
@@ -79,6 +83,22 @@ export async function openRedisCache(url: string, timeouts: RedisTimeouts = {}):
       where, timeoutMs, ttlMs: lockTtlMs, bounded: withTimeout,
       heldBy: (s) => `another refresh has held the lock for more than ${s} s (cache_lock_timeout)`,
     }),
+    async clear() {
+      try {
+        await withTimeout(client.set(GENERATION_KEY, randomBytes(8).toString('hex')), 'SET');
+        // keyv's namespace ('ec2-inventory::' keys): not the locks, not the registry.
+        await withTimeout(keyv.clear(), 'SCAN/UNLINK');
+      } catch (err) {
+        throw fail('cannot drop the cached inventories', err);
+      }
+    },
+    async generation() {
+      try {
+        return (await withTimeout(client.get(GENERATION_KEY), 'GET')) ?? '';
+      } catch (err) {
+        throw fail('cannot read the cache generation', err);
+      }
+    },
     async close() {
       try {
         client.destroy();

@@ -1,21 +1,26 @@
 // The registry of hosts launched (or registered by hand) outside what the AWS APIs list: KVM
 // guests, instances whose groups were chosen at launch. It lives in keyv beside the cache: a file
 // in cache_path by default, the same Redis as the cache when cache_connection is set. The
-// inventory merges it into --list and --host; an empty registry changes nothing.
+// inventory merges it into --list and --host; an empty registry changes nothing. An entry a launch
+// made (registered at launch, deregistered at destroy) also drops the cached listings
+// (forgetInventories): a host launched or destroyed is listed by the next --list as it is, not as
+// the last refresh saw it. Entries registered by hand change only the merge, which follows them.
 import { EventEmitter } from 'node:events';
 import { readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import Keyv, { type KeyvStoreAdapter, type StoredData } from 'keyv';
 import type { Settings } from '../settings/read.js';
-import { CacheError, InventoryError } from '../errors.js';
+import { CacheError, InventoryError, describeSystemError } from '../errors.js';
 import { writeAtomic } from './atomic.js';
 import type { RegisteredHost } from '../records/inventory.js';
 import { lockFolder, redisLock } from './lock.js';
 import type { CacheLock } from './types.js';
 import { checkPrivateDir, checkPrivateFile } from './permissions.js';
-import { ensureCacheDir, redisTimeouts } from './open.js';
+import { ensureCacheDir, forgetInventories, redisTimeouts } from './open.js';
+import { redisWords } from './redisWords.js';
+import { unreachable, type Outage } from './outage.js';
 import { groupNameProblem } from '../ec2py/groups.js';
-import { REGISTRY_FILE, REGISTRY_LOCK_FILE } from './layout.js';
+import { REGISTRY_COPY_FILE, REGISTRY_FILE, REGISTRY_LOCK_FILE } from './layout.js';
 
 export interface Registry {
   /** Every registered host, sorted by name. */
@@ -25,6 +30,11 @@ export interface Registry {
   register(host: RegisteredHost): Promise<void>;
   /** Removes a host; false when it was not registered. */
   deregister(name: string): Promise<boolean>;
+  /**
+   * Hosts were added or removed without a change of a launch's entry (an instance terminated by
+   * id): the cached listings are dropped, as such a change drops them.
+   */
+  hostsChanged(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -90,15 +100,21 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
   }
   keyv.on('error', () => { /* thrown to the caller as well */ });
   const read = async (): Promise<Hosts> => ((await bounded(keyv.get(KEY), 'GET')) as Hosts | undefined) ?? {};
-  const change = async (edit: (hosts: Hosts) => boolean): Promise<boolean> => {
+  // edit returns the entries it added, replaced or removed.
+  const change = async (edit: (hosts: Hosts) => RegisteredHost[]): Promise<boolean> => {
     let held: CacheLock | undefined;
     try {
       held = await lock();
       const hosts = await read();
-      const changed = edit(hosts);
+      const touched = edit(hosts);
+      if (touched.length === 0) return false;
+      // A launch's entry comes or goes with the machine itself, which the cached listings may
+      // show as it was. Dropped before the registry is written: when the cache cannot be dropped,
+      // nothing has changed (a launch then undoes what it started, with no entry left behind).
+      if (touched.some((h) => launchOwnedSources.includes(h.source))) await forgetInventories(settings);
       held.check();
-      if (changed) await bounded(keyv.set(KEY, hosts), 'SET');
-      return changed;
+      await bounded(keyv.set(KEY, hosts), 'SET');
+      return true;
     } finally {
       await held?.release();
     }
@@ -113,15 +129,21 @@ export async function openRegistry(settings: RegistrySettings): Promise<Registry
     },
     async register(host) {
       validateHost(host);
-      await change((hosts) => { hosts[host.name] = host; return true; });
+      await change((hosts) => {
+        const replaced = Object.hasOwn(hosts, host.name) ? [hosts[host.name] as RegisteredHost] : [];
+        hosts[host.name] = host;
+        return [...replaced, host];
+      });
     },
     async deregister(name) {
       return change((hosts) => {
-        if (!Object.hasOwn(hosts, name)) return false;
+        if (!Object.hasOwn(hosts, name)) return [];
+        const removed = hosts[name] as RegisteredHost;
         delete hosts[name];
-        return true;
+        return [removed];
       });
     },
+    hostsChanged: () => forgetInventories(settings),
     async close() {
       await close();
     },
@@ -133,7 +155,10 @@ async function redisKeyv(url: string, settings: RegistrySettings) {
   const { client, where, timed } = await connectRedis(url, redisTimeouts(settings));
   const keyv = new Keyv<Hosts>({ store: new KeyvRedis(client, { throwOnErrors: true }), namespace: 'ec2-inventory-registry', throwOnErrors: true });
   const bounded = <T>(p: Promise<T>, what: string): Promise<T> => timed(p, `registry ${what}`).catch((err: unknown) => {
-    throw err instanceof CacheError ? err : new CacheError(`${where}: ${(err as Error).message}`, where, { cause: err });
+    if (err instanceof CacheError) throw err;
+    const words = redisWords(err);
+    // A bound of connectRedis's already names the command (`registry GET: no answer within ...`).
+    throw new CacheError(`${where}: ${words.startsWith('registry ') ? words : `registry ${what}: ${words}`}`, where, { cause: err });
   });
   return { keyv, client, where, bounded };
 }
@@ -153,6 +178,71 @@ export async function registeredHosts(settings: RegistrySettings): Promise<Regis
   } finally {
     await registry.close();
   }
+}
+
+/** With cache_connection: the local copy of the last registry read from Redis, for when Redis is down (outage.ts). */
+export function registryCopyFile(cachePath: string): string {
+  return path.join(cachePath, REGISTRY_COPY_FILE);
+}
+
+/**
+ * The registered hosts an inventory run merges, from wherever they can be read: the registry, or
+ * (Redis down) the local copy of the last one read; none, with a note, when neither can be. A
+ * registry another user could have planted still stops the run.
+ */
+export async function registeredForInventory(settings: RegistrySettings, outage: Outage): Promise<RegisteredHost[]> {
+  const copy = settings.cacheConnection ? registryCopyFile(settings.cachePath) : undefined;
+  if (!(copy && outage.down)) {
+    try {
+      const hosts = await registeredHosts(settings);
+      if (copy) keepRegistryCopy(copy, hosts);
+      return hosts;
+    } catch (err) {
+      if (!unreachable(err)) throw err;
+      if (!copy) {
+        outage.notes.push(`registered hosts left out: ${describeSystemError(err) ?? (err as Error).message}`);
+        return [];
+      }
+      outage.storeFailed(err); // the registry's Redis is the cache's
+    }
+  }
+  let kept: Hosts | undefined;
+  try {
+    kept = readJsonFile(copy);
+  } catch (err) {
+    if (!unreachable(err)) throw err;
+    outage.notes.push(`registered hosts left out: ${describeSystemError(err) ?? (err as Error).message}`);
+    return [];
+  }
+  if (kept === undefined) {
+    outage.notes.push(`registered hosts left out: no local copy of the registry yet (${copy})`);
+    return [];
+  }
+  const hosts = sortedHosts(kept);
+  if (hosts.length > 0) outage.notes.push(`${hosts.length} registered host${hosts.length === 1 ? '' : 's'} from the local copy ${copy}`);
+  return hosts;
+}
+
+/** Writes the copy when it differs from the registry just read (atomic, 0600); a failure costs the run nothing. */
+function keepRegistryCopy(file: string, hosts: RegisteredHost[]): void {
+  const text = JSON.stringify(Object.fromEntries(hosts.map((h) => [h.name, h])), null, 2) + '\n';
+  try {
+    const dir = path.dirname(file);
+    ensureCacheDir(dir);
+    checkPrivateDir(dir, 'the registry folder (cache_path)');
+    checkPrivateFile(file);
+    let current: string | undefined;
+    try {
+      current = readFileSync(file, 'utf8');
+    } catch { /* none yet */ }
+    if (current !== text) writeAtomic(file, text);
+  } catch {
+    // the next run tries again
+  }
+}
+
+function sortedHosts(hosts: Hosts): RegisteredHost[] {
+  return Object.values(hosts).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
 function readJsonFile(file: string): Hosts | undefined {

@@ -43,6 +43,17 @@ export interface InventoryCache {
   /** Where a refresh is built: the file store's cache_path, so the result is renamed into place. */
   readonly scratchDir?: string;
   lock(digest: string, timeoutMs: number): Promise<CacheLock>;
+  /**
+   * Hosts were added or removed (forgetInventories in open.ts): changes generation(), then drops
+   * every entry, of every configuration. Takes no lock (a launch must not wait for a refresh).
+   */
+  clear(): Promise<void>;
+  /**
+   * Changes with every clear(). A refresh that finds it changed between the start of its API
+   * calls and the end of storing their result clears what it stored: it may list hosts as they
+   * were before the change.
+   */
+  generation(): Promise<string>;
   close(): Promise<void>;
 }
 

@@ -19,7 +19,8 @@
 //   7. (`guest`, root and libvirtd only) a Debian root → SSH-ready, registered guest: seconds per
 //      stage through the CLI (KVM where /dev/kvm works, TCG otherwise), with the sizes of root,
 //      template and image. EC2INV_DEBIAN_ROOT=FILE reuses a root tarball instead of building one.
-// Prints a Markdown table (the README keeps the latest one). No assertions: this measures.
+//   7. (`faults` only) the long sweeps of the fault suite (test/bench/faults.ts): how many trials held.
+// Prints a Markdown table (docs/benchmark.md keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync, statSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
@@ -666,6 +667,8 @@ if (want('push')) await pushBench();
 if (want('template') || which.includes('xz')) await buildRows(which.includes('xz'));
 if (want('targets')) await targetRows();
 if (want('guest')) await guestBench();
+// Only when asked for: minutes of fault trials, not a performance figure.
+if (which.includes('faults')) await (await import('./faults.js')).faultSweeps(dir, addRow);
 
 rmSync(dir, { recursive: true, force: true });
 const header = ['case', 'measured', 'ratio', 'target'];

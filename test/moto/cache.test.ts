@@ -10,6 +10,8 @@ import { host } from '../support/scenario.js';
 import { startProxy, type Proxy } from '../support/proxy.js';
 import { awsEnv, runInventory, writeIni, type RunResult } from '../support/run.js';
 import { inventoryBin } from '../support/paths.js';
+import { readSettings } from '../../lib/settings/read.js';
+import { forgetInventories } from '../../lib/store/open.js';
 
 const f = scenarioFixture('ec2inv-cache-');
 
@@ -118,6 +120,31 @@ describe('faults', () => {
       assert.ok(seen.every((s) => s.mtimeMs !== undefined && s.mtimeMs > dead.mtimeMs), `the next run called AWS under a new lock: ${JSON.stringify(seen.slice(0, 3))} against ${dead.mtimeMs}`);
       assert.equal(existsSync(lock), false, 'and released it');
       assert.deepEqual(readdirSync(cacheDir).filter((f) => f.endsWith('.tmp')), [], 'no temporary files left behind');
+    });
+  });
+
+  it('a refresh that was listing hosts while a launch or destroy changed them does not keep its listing', async () => {
+    await withProxy(async (proxy) => {
+      const ini = writeIni(f.dir, 'changed', { cache_max_age: '3600' });
+      const meta = path.join(f.dir, 'changed-cache', 'ansible-ec2.meta');
+      const refresh = async (during?: () => Promise<void>) => {
+        proxy.delayMs = 300;
+        proxy.requests = 0;
+        const running = runInventory(ini, ['--refresh-only'], proxy.url);
+        while (proxy.requests < 2) await new Promise((r) => setTimeout(r, 20));
+        await during?.();
+        const r = await running;
+        proxy.delayMs = 0;
+        assert.deepEqual(r, { code: 0, stdout: '', stderr: '' });
+      };
+      await refresh();
+      assert.ok(existsSync(meta), 'a refresh keeps its listing');
+      // forgetInventories is what a launch's or a destroy's registry change runs (lib/store/registry.ts).
+      await refresh(() => forgetInventories(readSettings(ini)));
+      assert.equal(existsSync(meta), false, 'the listing made across the change is dropped');
+      proxy.requests = 0;
+      assert.equal((await runInventory(ini, ['--list'], proxy.url)).code, 0);
+      assert.ok(proxy.requests > 0, 'so the next --list asks AWS again');
     });
   });
 

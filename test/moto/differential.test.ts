@@ -90,7 +90,7 @@ export function compare(ref: Inv, port: Inv, leftovers?: Set<string>): string[] 
       if (!(k in pv)) {
         // boto 2 also sets an attribute for every XML element it does not know (fields AWS added
         // after boto 2.49: ec2_sriovNetSupport, RDS ec2_DBInstanceArn, ...), named as the element.
-        // The port's attribute table does not carry those (README, "Small, deliberate differences");
+        // The port's attribute table does not carry those (docs/compat.md, "Small, deliberate differences");
         // every other key the reference prints must be there, camelCase included.
         if (/[A-Z]/.test(k) && !docstringNames().has(k)) { leftovers?.add(k); continue; }
         problems.push(`${h}: ${k} missing (reference ${JSON.stringify(v)})`);

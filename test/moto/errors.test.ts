@@ -7,7 +7,10 @@ import { readFileSync, writeFileSync, mkdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { freePort } from '../support/moto.js';
 import { host } from '../support/scenario.js';
-import { runInventory, writeIni, type RunResult } from '../support/run.js';
+import { run, runInventory, writeIni, type RunResult } from '../support/run.js';
+import { inventoryBin } from '../support/paths.js';
+import { tmpfs } from '../support/mounts.js';
+import { rootOnly } from '../support/tools.js';
 import { startProxy } from '../support/proxy.js';
 
 const f = scenarioFixture();
@@ -104,13 +107,78 @@ describe('bad ec2.ini', () => {
 });
 
 describe('unwritable cache_path', () => {
-  it('names the folder, calls no API, exits 1', async () => {
+  it('the inventory from AWS with one warning naming the folder; with AWS down too, one line naming both', async () => {
     const file = path.join(f.dir, 'plainfile');
     writeFileSync(file, 'not a folder');
     const ini = writeIni(f.dir, 'badcache', { cache_path: path.join(file, 'cache') });
-    // A dead endpoint proves the check happens before any API call (else the error would be EC2'f.s).
-    const r = await runInventory(ini, ['--list'], `http://127.0.0.1:${await freePort()}`);
-    assertFailure(r, /cache_path .*plainfile\/cache is not a writable folder/);
+    const r = await runInventory(ini, ['--list'], f.moto.endpoint);
+    assert.equal(r.code, 0, r.stderr);
+    assert.ok(host(f.s, 'web1').publicIp as string in JSON.parse(r.stdout)._meta.hostvars);
+    assert.match(r.stderr, /^ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it and refreshed alone \(no shared lock\): cache_path .*plainfile\/cache: cannot create the folder .*plainfile\/cache: a part of the path is not a folder \(ENOTDIR\); registered hosts left out: cannot look at .*plainfile\/cache: a part of the path is not a folder \(ENOTDIR\)\n$/);
+    const dead = await runInventory(ini, ['--list'], `http://127.0.0.1:${await freePort()}`);
+    assertFailure(dead, /^ec2-inventory: EC2 DescribeRegions in us-east-1 failed.*ECONNREFUSED.*; the cache is unreachable, .*cache_path .*plainfile\/cache: cannot create the folder/);
+  });
+
+  /** A run whose cache_path cannot be used: the inventory from AWS, and the one warning line naming why. */
+  const degraded = (why: string) => `ec2-inventory: warning: the cache is unreachable, so this run fetched from AWS without it and refreshed alone (no shared lock): ${why}\n`;
+  async function cacheFailure(name: string, cachePath: string): Promise<RunResult> {
+    const r = await runInventory(writeIni(f.dir, name, { cache_path: cachePath }), ['--list'], f.moto.endpoint);
+    assert.ok(host(f.s, 'web1').publicIp as string in JSON.parse(r.stdout)._meta.hostvars, r.stderr);
+    return r;
+  }
+
+  it('a file in the place of the folder: the folder and the reason named, exit 0', async () => {
+    const file = path.join(f.dir, 'plainfile2');
+    writeFileSync(file, 'not a folder');
+    const is = await cacheFailure('fileascache', file);
+    assert.deepEqual([is.code, is.stderr], [0, degraded(`cache_path ${file}: cannot create the folder ${file}: a file of that name is in the way (EEXIST); ` +
+      `registered hosts left out: cannot look at ${file}/ec2-inventory.registry.json: a part of the path is not a folder (ENOTDIR)`)]);
+  });
+
+  it('a read-only file system: the folder itself, or the first folder that could not be made, exit 0', { skip: rootOnly('mounting a read-only tmpfs') }, async () => {
+    const ro = tmpfs('64k', { readOnly: true });
+    const itself = await cacheFailure('rocache', ro);
+    assert.deepEqual([itself.code, itself.stderr], [0, degraded(`cache_path ${ro}: cannot write in ${ro}: read-only file system (EROFS)`)]);
+    // mkdir -p reports ENOENT for the deepest folder here; the message names the one that failed.
+    const below = await cacheFailure('roparent', path.join(ro, 'ansible', 'cache'));
+    assert.deepEqual([below.code, below.stderr], [0, degraded(`cache_path ${ro}/ansible/cache: cannot create the folder ${ro}/ansible: read-only file system (EROFS)`)]);
+  });
+});
+
+describe('what the environment lacks or gets wrong: the variable or the source named', () => {
+  /** A run with only these variables (no credentials, no profile, no instance metadata) besides a HOME of its own. */
+  async function runWith(name: string, env: NodeJS.ProcessEnv, args = ['--list']): Promise<RunResult> {
+    const home = path.join(f.dir, `${name}-home`);
+    mkdirSync(home, { recursive: true });
+    const ini = writeIni(f.dir, name, { regions: 'us-east-1', route53: 'False', rds: 'False', max_attempts: '1' });
+    return run(inventoryBin, args, { PATH: process.env['PATH'], HOME: home, AWS_EC2_METADATA_DISABLED: 'true', EC2_INI_PATH: ini, ...env });
+  }
+  const keys = { AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing' };
+
+  it('an endpoint variable that is not a URL names the variable and its value', async () => {
+    for (const [name, value] of [['AWS_ENDPOINT_URL', 'localhost 5000'], ['AWS_ENDPOINT_URL_EC2', 'moto:5000']] as const) {
+      const r = await runWith('badurl', { ...keys, [name]: value });
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', `ec2-inventory: ${name} is not a URL: '${value}' (write http://host:port or https://host)\n`]);
+    }
+  });
+
+  it('no credentials anywhere: what to set', async () => {
+    const r = await runWith('nocreds', { AWS_ENDPOINT_URL: f.moto.endpoint });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', 'ec2-inventory: EC2 DescribeRegions in us-east-1 failed: no AWS credentials found: ' +
+      'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials or ~/.aws/config (--profile, AWS_PROFILE or boto_profile in ec2.ini), or fill [credentials] in ec2.ini\n']);
+  });
+
+  it('a profile that is in neither file: the one source that chose it, and the files looked in', async () => {
+    const home = path.join(f.dir, 'profile-home');
+    const files = `no [profile nosuch] in ${home}/.aws/config and no [nosuch] in ${home}/.aws/credentials`;
+    const cli = await runWith('profile', { AWS_ENDPOINT_URL: f.moto.endpoint }, ['--list', '--profile', 'nosuch']);
+    assert.deepEqual([cli.code, cli.stdout, cli.stderr], [1, '', `ec2-inventory: profile 'nosuch' (from --profile) gives no credentials: ${files}\n`]);
+    const env = await runWith('profile', { AWS_ENDPOINT_URL: f.moto.endpoint, AWS_PROFILE: 'nosuch' });
+    assert.equal(env.stderr, `ec2-inventory: profile 'nosuch' (from AWS_PROFILE) gives no credentials: ${files}\n`);
+    const ini = writeIni(f.dir, 'profile', { regions: 'us-east-1', route53: 'False', rds: 'False', boto_profile: 'nosuch' });
+    const fromIni = await run(inventoryBin, ['--list'], { PATH: process.env['PATH'], HOME: home, AWS_EC2_METADATA_DISABLED: 'true', EC2_INI_PATH: ini, AWS_ENDPOINT_URL: f.moto.endpoint });
+    const line = readFileSync(ini, 'utf8').split('\n').indexOf('boto_profile = nosuch') + 1;
+    assert.equal(fromIni.stderr, `ec2-inventory: profile 'nosuch' (from boto_profile in ${ini}:${line}) gives no credentials: ${files}\n`);
   });
 });
 

@@ -7,21 +7,12 @@ import { ProvisionError, buildImage } from '../../lib/index.js';
 import { GRUB_PC_DIR, MAX_CORE_SECTORS, embedBootCode } from '../../lib/provision/image/bootloader.js';
 import { guestKernel, guestRootfs, scratch } from './support/fixture.js';
 import { MARKER } from './support/guest.js';
-import { cli } from './support/inspect.js';
+import { cli, debugfs, extractPartition } from './support/inspect.js';
 import { bootAndWait } from './support/qemu.js';
 import { needTools } from './support/tools.js';
 
 const TOOLS = ['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', 'qemu-img', 'debugfs', 'dumpe2fs', 'e2fsck', 'grub-mkimage', 'apt-get', 'dpkg'];
 const SECTOR = 512;
-
-function debugfs(fsImage: string, request: string): string {
-  return execFileSync('debugfs', ['-R', request, fsImage], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 });
-}
-
-function partition(raw: string, startSector: number, dest: string): string {
-  execFileSync('dd', [`if=${raw}`, `of=${dest}`, 'bs=512', `skip=${startSector}`, 'conv=sparse', 'status=none']);
-  return dest;
-}
 
 function readSectors(file: string, first: number, count: number): Buffer {
   const fd = fs.openSync(file, 'r');
@@ -124,7 +115,7 @@ test('--boot-loader grub with an initrd and --root /dev/vda1, raw: GRUB in the M
   assert.ok(readSectors(out, sectors + 1, 2047 - sectors).equals(Buffer.alloc((2047 - sectors) * SECTOR)), 'nothing past core.img in the gap');
 
   // The file system: kernel, initrd and grub.cfg in /boot, root-owned; an ext4 GRUB 2.06 reads.
-  const part = partition(out, 2048, path.join(dir, 'part.ext4'));
+  const part = extractPartition(out, path.join(dir, 'part.ext4'));
   execFileSync('e2fsck', ['-fn', part], { stdio: 'ignore' });
   assert.doesNotMatch(execFileSync('dumpe2fs', ['-h', part], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), /metadata_csum_seed/);
   const cfg = debugfs(part, 'cat /boot/grub/grub.cfg');
@@ -184,7 +175,7 @@ test('--boot-loader grub refuses, before any output, when grub-mkimage or the GR
   assert.match(noTool.stderr, /grub-mkimage not found: apt-get install grub-common/);
 
   const badRoot = cli([...base, '--root', '/dev/vda1 init=/bin/sh;x', '--out', path.join(outDir, 'c.raw')]);
-  assert.equal(badRoot.status, 2, 'a malformed --root is bad usage (exit 2, as the README says)');
+  assert.equal(badRoot.status, 2, 'a malformed --root is bad usage (exit 2, as docs/provisioning.md says)');
   assert.match(badRoot.stderr, /--root: "\/dev\/vda1 init=\/bin\/sh;x"/);
 
   await assert.rejects(buildImage({ from: rootfs, kernel, out: path.join(outDir, 'd.raw'), bootLoader: 'lilo' as 'grub' }), (e: unknown) => e instanceof ProvisionError && e.code === 'EUSAGE' && e.message === 'unknown boot loader "lilo": use none or grub');

@@ -77,7 +77,7 @@ describe('launch ec2 with cloud-init identity (moto, CLI)', () => {
     fs.writeFileSync(locked, '#cloud-config\n');
     const before = await instanceCount();
     const secret = fs.readFileSync(key, 'utf8');
-    // Exit 1 for a bad file, 2 for options that do not go together (a usage error, as the README says).
+    // Exit 1 for a bad file, 2 for options that do not go together (a usage error, as docs/provisioning.md says).
     const cases: [string[], RegExp, number][] = [
       [['--ssh-key', key], /--ssh-key: SSH public key .*bad_key is a private key: give the public key .*nothing was copied/, 1],
       [['--ssh-key', path.join(dir, 'nope.pub')], /--ssh-key: SSH public key .*nope\.pub: cannot read it \(ENOENT\)/, 1],

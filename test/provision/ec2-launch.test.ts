@@ -114,6 +114,59 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     assert.equal(a.image.deregistered, false);
   });
 
+  it('with a cache, the --list after a launch or a destroy lists the hosts as they are, not as the cache saw them', async () => {
+    // cache_max_age of an hour: without the drop, each --list below would be the cached one.
+    const cachedIni = writeIni(dir, 'launch-cached', { ...iniOverrides, cache_max_age: '3600' });
+    const cli = (args: string[]) => run(provisionBin, args, awsEnv(moto.endpoint, { EC2_INI_PATH: cachedIni }));
+    const list = async () => {
+      const r = await runInventory(cachedIni, ['--list'], moto.endpoint);
+      assert.equal(r.code, 0, r.stderr);
+      return JSON.parse(r.stdout) as Record<string, unknown> & { _meta: { hostvars: Record<string, { ec2_state?: string }> } };
+    };
+    const ami = (await new EC2Client({ region }).send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId as string;
+    const launch = async (group: string) => {
+      const r = await cli(['launch', 'ec2', '--region', region, '--ami', ami, '--instance-type', 't3.micro', '--groups', group, '--wait', '60']);
+      assert.equal(r.code, 0, r.stderr);
+      return (JSON.parse(r.stdout) as { instances: { instanceId: string; name: string }[] }).instances[0]!;
+    };
+    await list(); // the cache, before any launch
+    const one = await launch('cachedone');
+    assert.deepEqual((await list())['cachedone'], [one.name], 'a launch is listed at once');
+    assert.equal((await list())._meta.hostvars[one.name]?.ec2_state, 'running', 'and the cache now holds it');
+    const destroyed = await cli(['destroy', 'ec2', '--region', region, '--name', one.name]);
+    assert.equal(destroyed.code, 0, destroyed.stderr);
+    const after = await list();
+    assert.equal(after['cachedone'], undefined);
+    assert.equal(after._meta.hostvars[one.name], undefined, 'the terminated host is not served as running');
+
+    // Terminated by id, after its registry entry went: the cached listing from AWS is dropped too.
+    const two = await launch('cachedtwo');
+    const registry = await openRegistry(readSettings(cachedIni));
+    try {
+      assert.equal(await registry.deregister(two.name), true);
+    } finally {
+      await registry.close();
+    }
+    assert.equal((await list())._meta.hostvars[two.name]?.ec2_state, 'running', 'listed by AWS alone, and cached');
+    const byId = await cli(['destroy', 'ec2', '--region', region, '--instance-id', two.instanceId]);
+    assert.equal(byId.code, 0, byId.stderr);
+    assert.deepEqual(JSON.parse(byId.stdout).deregistered, []);
+    assert.equal((await list())._meta.hostvars[two.name], undefined);
+  });
+
+  it('no credentials, or an endpoint that is not a URL: what to set, exit 1, nothing launched or looked for', async () => {
+    const home = tempDir('ec2inv-nocreds-');
+    const bare = { PATH: process.env['PATH'], HOME: home, AWS_EC2_METADATA_DISABLED: 'true', EC2_INI_PATH: ini };
+    const launch = ['launch', 'ec2', '--region', region, '--ami', 'ami-12345678', '--instance-type', 't3.micro', '--groups', 'web'];
+    const r = await run(provisionBin, launch, { ...bare, AWS_ENDPOINT_URL: moto.endpoint });
+    assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', "ec2-provision: error: launch failed at step 'run instances': RunInstances of ami-12345678 (1 x t3.micro) in us-east-1 failed: " +
+      'no AWS credentials found: set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials or ~/.aws/config with AWS_PROFILE (nothing to undo)\n']);
+    const url = await run(provisionBin, ['destroy', 'ec2', '--region', region, '--instance-id', 'i-0123456789abcdef0'],
+      { ...bare, AWS_ACCESS_KEY_ID: 'testing', AWS_SECRET_ACCESS_KEY: 'testing', AWS_ENDPOINT_URL: 'moto:5000' });
+    assert.deepEqual([url.code, url.stdout, url.stderr], [1, '',
+      "ec2-provision: error: AWS_ENDPOINT_URL is not a URL: 'moto:5000' (write http://host:port or https://host)\n"]);
+  });
+
   // moto launches from any AMI id, so the rejection it can produce is an unknown subnet.
   it('RunInstances rejected: exit 1 naming the step and the AMI, nothing registered', async () => {
     const r = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-0000000000000dead', '--instance-type', 't3.micro',
@@ -151,7 +204,7 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
 
   it('bad usage is refused before anything is launched', async () => {
     const r = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web,no spaces']);
-    assert.equal(r.code, 2, 'bad usage exits 2, as the README says');
+    assert.equal(r.code, 2, 'bad usage exits 2, as docs/provisioning.md says');
     assert.match(r.stderr, /group 'no spaces'/);
     const t = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web', '--tag', 'novalue']);
     assert.match(t.stderr, /^ec2-provision: error: --tag: expected key=value, not 'novalue'/);

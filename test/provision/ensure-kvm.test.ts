@@ -81,6 +81,17 @@ describe('ec2-provision --json: push kvm and launch kvm as a desired state (real
     assert.equal(ok(push()).changed, false);
   });
 
+  it('launch kvm that fails fails with one line and leaves no domain, volume or registry entry', (t) => {
+    if (!ready(t)) return;
+    const failed = request(guests(2, { volume: 'missing.qcow2' }));
+    assert.equal(failed.failed, true);
+    assert.match(failed.msg ?? '', /^launch failed at step 'check pool and volume': volume 'missing\.qcow2' not found in pool .*\(nothing to undo\)$/);
+    assert.deepEqual(ours(), []);
+    assert.deepEqual(volumes(POOL), ['serve.qcow2', 'serve.qcow2.initrd', 'serve.qcow2.vmlinuz']);
+    const listed = JSON.parse(spawnSync(process.execPath, [provisionBin, 'list'], { env, encoding: 'utf8' }).stdout) as unknown[];
+    assert.deepEqual(listed, []);
+  });
+
   it('launch kvm: check creates nothing; count 2 launches two, the same request again changes nothing', (t) => {
     if (!ready(t)) return;
     const planned = ok(guests(2, {}, { check: true }));

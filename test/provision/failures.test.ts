@@ -137,6 +137,32 @@ describe('full, read-only and wrong outputs: one line each, nothing half-written
     assertOneLine(r.stderr, /output folder .* is not writable: read-only file system/);
   });
 
+  test('missing --out folders are made; a build that fails removes the ones it made; a read-only parent is named', () => {
+    const dir = scratch('tpl-mkdir');
+    const root = smallRoot(dir);
+    const made = path.join(dir, 'new', 'templates');
+    const ok = cli(['template', 'build', '--rootfs', root, '--name', 'made', '--out', made]);
+    assert.equal(ok.status, 0, ok.stderr);
+    assert.deepEqual(entries(made), ['made.manifest.json', 'made.tar.gz', 'made.tar.gz.sha256']);
+
+    const small = tmpfs('64k');
+    const full = cli(['template', 'build', '--rootfs', smallRoot(scratch('tpl-mkdir-big'), 256 * 1024), '--name', 'big', '--out', path.join(small, 'a', 'b')]);
+    assert.equal(full.status, 1, full.stderr);
+    assertOneLine(full.stderr, /no space left on the device \(ENOSPC\)/);
+    assert.deepEqual(entries(small), [], 'the folders it made are gone with the temporary archive');
+
+    const ro = tmpfs('64k', { readOnly: true });
+    for (const args of [
+      ['template', 'build', '--rootfs', root, '--name', 'ro', '--out', path.join(ro, 'x', 'y')],
+      ['image', 'build', '--from', root, '--kernel', path.join(root, 'sbin', 'init'), '--out', path.join(ro, 'x', 'y', 'disk.qcow2')],
+      ['rootfs', 'build', '--suite', 'bookworm', '--out', path.join(ro, 'x', 'y', 'root.tar')],
+    ]) {
+      const r = cli(args);
+      assert.deepEqual([r.status, r.stdout, r.stderr],
+        [1, '', `ec2-provision: error: output folder ${ro}/x/y: cannot create the folder ${ro}/x: read-only file system (EROFS)\n`], args.slice(0, 2).join(' '));
+    }
+  });
+
   test('image build into a 64 KiB tmpfs', (t) => {
     if (!needTools(t, ['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', 'qemu-img'])) return;
     const dir = scratch('img-full');
@@ -168,7 +194,7 @@ describe('full, read-only and wrong outputs: one line each, nothing half-written
 });
 
 describe('command-line numbers and usage errors', () => {
-  test('--count abc says what it expected; usage errors exit 2, as the README says', () => {
+  test('--count abc says what it expected; usage errors exit 2, as docs/provisioning.md says', () => {
     const r = cli(['launch', 'kvm', '--uri', 'qemu:///system', '--pool', 'p', '--volume', 'v', '--name', 'n', '--groups', 'g', '--count', 'abc', '--no-register']);
     assert.equal(r.status, 2);
     assertOneLine(r.stderr.split('\n').filter((l) => l.startsWith('ec2-provision:')).join('\n'), /--count: expected a whole number, not 'abc'/);

@@ -6,21 +6,11 @@ import { test } from 'node:test';
 import { kernelCmdlineParams } from '../../lib/provision/template/placeholders.js';
 import { guestKernel, guestRootfs, scratch } from './support/fixture.js';
 import { MARKER } from './support/guest.js';
-import { cli } from './support/inspect.js';
+import { cli, debugfs, extractPartition } from './support/inspect.js';
 import { bootAndWait } from './support/qemu.js';
 import { needTools, rootOnly } from './support/tools.js';
 
 const TOOLS = ['fakeroot', 'tar', 'sfdisk', 'mkfs.ext4', 'qemu-img', 'debugfs', 'apt-get', 'dpkg'];
-
-/** Copies the partition out of a raw disk (sparse), so debugfs and e2fsck can read it. */
-function partition(raw: string, startSector: number, dest: string): string {
-  execFileSync('dd', [`if=${raw}`, `of=${dest}`, 'bs=512', `skip=${startSector}`, 'conv=sparse', 'status=none']);
-  return dest;
-}
-
-function debugfs(fsImage: string, request: string): string {
-  return execFileSync('debugfs', ['-R', request, fsImage], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-}
 
 test('rootfs -> template cache -> qcow2 image -> boots in qemu with the address, netmask, gateway and hostname given at boot', async (t) => {
   if (!needTools(t, [...TOOLS, 'qemu-system-x86_64'])) return;
@@ -90,7 +80,7 @@ test('image build from a folder, raw: MBR with one bootable ext4 partition at 1 
   assert.equal(p.start + p.size, (256 * 1024 * 1024) / 512, 'the partition fills the disk');
   assert.deepEqual([summary.partition.startSector, summary.partition.sectors], [p.start, p.size]);
 
-  const part = partition(out, p.start, path.join(dir, 'part.ext4'));
+  const part = extractPartition(out, path.join(dir, 'part.ext4'), p.start);
   execFileSync('e2fsck', ['-fn', part], { stdio: 'ignore' }); // throws on any inconsistency
   const setuid = debugfs(part, 'stat /usr/bin/setuid-tool');
   assert.match(setuid, /Mode:\s+04755/);

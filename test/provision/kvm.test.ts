@@ -321,13 +321,13 @@ exec ${real} "$@"
     const foreign = path.join(dir, 'foreign.xml');
     fs.writeFileSync(foreign, "<domain type='qemu'><name>ec2inv-tforeign</name><memory unit='KiB'>65536</memory><os><type arch='x86_64'>hvm</type></os></domain>");
     execFileSync('virsh', ['-q', '-c', URI, 'define', foreign]);
-    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign'], { env }), /--force: domain .* was not launched by ec2-provision .*force destroys it anyway/);
+    failed(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign'], { env }), /--force: .*domain .* was not launched by ec2-provision .*force destroys it anyway/);
     assert.ok(domains().includes('ec2inv-tforeign'), 'a foreign domain survives a destroy without --force');
     assert.equal(ok(cli(['destroy', 'kvm', '--uri', URI, '--name', 'ec2inv-tforeign', '--force'], { env }))['domain'], 'undefined');
     assert.deepEqual(JSON.parse(cli(['list'], { env }).stdout), [], '--no-register records nothing');
     const uuid = (first['guests'] as { uuid: string }[])[0]!.uuid;
     execFileSync('virsh', ['-q', '-c', URI, 'destroy', 'ec2inv-tadopt']);
-    failed(cli([...base, '--groups', 'new'], { env }), /--name: a domain named 'ec2inv-tadopt' already exists .*adopt registers it instead/);
+    failed(cli([...base, '--groups', 'new'], { env }), /--name: .*a domain named 'ec2inv-tadopt' already exists .*adopt registers it instead/);
     const adopted = ok(cli([...base, '--groups', 'new', '--var', 'extra=2', '--adopt'], { env }));
     const g = (adopted['guests'] as { uuid: string; adopted: boolean; volume: string }[])[0]!;
     assert.deepEqual([g.uuid, g.adopted, g.volume], [uuid, true, 'ec2inv-tadopt.qcow2']);

@@ -17,7 +17,7 @@ export interface Proxy {
    */
   failText: string | undefined;
   /** When set, only requests it accepts are failed with failWith (the rest are forwarded). */
-  failWhen: ((method: string, url: string) => boolean) | undefined;
+  failWhen: ((method: string, url: string, body: string) => boolean) | undefined;
   /** When set, every request is appended to it as it arrives (the bench replays them). */
   recorded: RecordedRequest[] | undefined;
   /** When set, the delay for one request (undefined: delayMs), from its body (EC2's Action=...) or URL (EBS). */
@@ -54,7 +54,7 @@ export async function startProxy(target: string, delayMs = 0): Promise<Proxy> {
       const recorded: RecordedRequest = { method: req.method ?? 'GET', path: req.url ?? '/', headers: req.headers, body: body.toString('utf8') };
       state.recorded?.push(recorded);
       setTimeout(() => {
-        if (state.failWith && (!state.failWhen || state.failWhen(req.method ?? '', req.url ?? ''))) {
+        if (state.failWith && (!state.failWhen || state.failWhen(req.method ?? '', req.url ?? '', body.toString('utf8')))) {
           if (state.failText !== undefined) {
             res.writeHead(state.failWith, { 'content-type': 'text/plain' }).end(state.failText);
             return;

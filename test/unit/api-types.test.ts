@@ -57,10 +57,10 @@ describe('package API, as a user imports it', () => {
   it('register takes what a caller supplies, refuses what launches own, and the inventory lists the host', async () => {
     const dir = tempDir();
     const settings = readSettings(writeIni(dir, 'api', { regions: 'us-east-1', route53: 'False', rds: 'False' }));
-    const host = await register(settings, { name: 'db1', groups: 'db,backup', vars: { ansible_host: '10.0.0.5', port: 5432 } });
+    const host = await register(settings, { name: 'db1', groups: 'db,backup', hostvars: { ansible_host: '10.0.0.5', port: 5432 } });
     assert.deepEqual({ ...host, registeredAt: 0 }, { name: 'db1', groups: ['db', 'backup'], hostvars: { ansible_host: '10.0.0.5', port: 5432 }, source: 'manual', registeredAt: 0 });
     assert.deepEqual((await registeredHosts(settings)).map((h) => h.name), ['db1']);
-    await assert.rejects(register(settings, { name: 'x', groups: 'db', vars: { ec2_id: 'i-1' } }), (err: unknown) => err instanceof ProvisionError && err.field === 'vars');
+    await assert.rejects(register(settings, { name: 'x', groups: 'db', hostvars: { ec2_id: 'i-1' } }), (err: unknown) => err instanceof ProvisionError && err.field === 'hostvars');
     await assert.rejects(register(settings, { name: 'x', groups: 'db', source: 'kvm' }), (err: unknown) => err instanceof ProvisionError && err.field === 'source');
     await assert.rejects(register(settings, { name: 'x', groups: 'all' }), (err: unknown) => err instanceof ProvisionError && err.field === 'groups' && /is reserved/.test(err.message));
     assert.equal(await deregister(settings, 'db1'), true);

@@ -19,7 +19,7 @@ import { computeReadKey, readKeyOf, sha256Hex, sha256Js } from '../../lib/settin
 import { serveCachedList } from '../../lib/cli/cached.js';
 import { openRegistry, registeredHosts } from '../../lib/store/registry.js';
 import { mergeRegistered } from '../../lib/ec2py/registered.js';
-import type { Inventory } from '../../lib/records/inventory.js';
+import type { Inventory, RegisteredHost } from '../../lib/records/inventory.js';
 import { syntheticRecords } from '../bench/synthetic.js';
 import { run, runFullPath, tempDir, withoutCodeCacheTrace, writeIni, type RunResult } from '../support/run.js';
 import { inventoryBin, repoRoot } from '../support/paths.js';
@@ -195,10 +195,11 @@ describe('cached --list fast path', () => {
         await r.close();
       }
     };
+    // Registered by hand: a launch's entries also drop the cache (the next test).
     // Today's merge, computed here from the cache file and the registry.
     const merge = async () => json_format_dict(mergeRegistered(
       JSON.parse(readFileSync(path.join(f.cacheDir, 'ansible-ec2.cache'), 'utf8')) as Inventory, await registeredHosts(f.settings))) + '\n';
-    await registry((r) => r.register({ name: 'kvm-web1', groups: ['web'], source: 'kvm', registeredAt: Date.now(), hostvars: { ansible_host: '10.0.0.9' } }));
+    await registry((r) => r.register({ name: 'kvm-web1', groups: ['web'], source: 'manual', registeredAt: Date.now(), hostvars: { ansible_host: '10.0.0.9' } }));
     assert.equal(serve(f.env).served, false, 'nothing merged yet');
     const first = await bin(f.env);
     assert.equal(first.code, 0, first.stderr);
@@ -212,7 +213,7 @@ describe('cached --list fast path', () => {
     assert.equal(serve(f.env).out, expected);
 
     // A registration is seen by the next --list, which keeps the new merge for the one after.
-    await registry((r) => r.register({ name: 'kvm-db1', groups: ['db'], source: 'kvm', registeredAt: Date.now(), hostvars: {} }));
+    await registry((r) => r.register({ name: 'kvm-db1', groups: ['db'], source: 'manual', registeredAt: Date.now(), hostvars: {} }));
     const registered = await bin(f.env);
     assert.equal(withoutCodeCacheTrace(registered.stderr), '', 'the full path answered');
     assert.equal(registered.stdout, await merge());
@@ -234,6 +235,29 @@ describe('cached --list fast path', () => {
     assert.equal(refreshed.stdout, await merge());
     assert.equal(Object.keys(JSON.parse(refreshed.stdout)._meta.hostvars).length, 42);
     assert.equal((await bin(f.env)).stderr, trace);
+  });
+
+  it('serves nothing cached once a launch registers or a destroy deregisters a host: the full path asks AWS', async () => {
+    const f = await fixture('launched');
+    const launched: RegisteredHost = { name: 'web-9', groups: ['web'], source: 'ec2', registeredAt: Date.now(), hostvars: { ec2_id: 'i-0123456789abcdef0' } };
+    const registry = await openRegistry(f.settings);
+    try {
+      await registry.register(launched);
+      assert.equal(serve(f.env).served, false, 'after a launch');
+      await refreshes(f.env, 'after a launch');
+      await cacheFor(f.settings, f.env);
+      await registry.register({ ...launched, name: 'by-hand', source: 'manual' });
+      await registry.deregister('by-hand');
+      assert.equal((await bin(f.env)).code, 0, 'entries registered by hand change the merge, not the cache');
+      await registry.deregister('web-9');
+      assert.equal(serve(f.env).served, false, 'after a destroy');
+      await refreshes(f.env, 'after a destroy');
+      await cacheFor(f.settings, f.env);
+      await registry.hostsChanged();
+      await refreshes(f.env, 'after an instance terminated by id');
+    } finally {
+      await registry.close();
+    }
   });
 
   it('does not serve a truncated cache, an index of the wrong length, or a pair being rewritten', async () => {

@@ -3,6 +3,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { CacheError, ProvisionError, describeSystemError, failureLine } from '../../lib/errors.js';
+import { Undo } from '../../lib/provision/undo.js';
 
 const sysErr = (code: string, syscall: string, path?: string): NodeJS.ErrnoException =>
   Object.assign(new Error(`${code}: something, ${syscall}${path ? ` '${path}'` : ''}`), { code, syscall, ...(path ? { path } : {}), errno: -1 });
@@ -34,5 +35,16 @@ describe('failureLine', () => {
   it('describeSystemError leaves anything that is not a system error alone', () => {
     assert.equal(describeSystemError(new Error('plain')), undefined);
     assert.equal(describeSystemError(Object.assign(new Error('x'), { code: 'ERR_INVALID_ARG_TYPE' })), undefined);
+  });
+});
+
+describe('Undo', () => {
+  it('a failed step keeps the code and the option the error came through, so the CLI still names the flag', async () => {
+    const undo = new Undo('launch', () => {});
+    await assert.rejects(undo.guard(async () => {
+      undo.step('check names');
+      throw new ProvisionError("a domain named 'web' already exists", 'EEXIST', 'name');
+    }), (err: unknown) => err instanceof ProvisionError && err.code === 'EEXIST' && err.field === 'name' &&
+      err.message === "launch failed at step 'check names': a domain named 'web' already exists (nothing to undo)");
   });
 });

@@ -98,7 +98,8 @@ options:
     type: str
   split_root:
     description:
-      - "incus-split: the root as NAME.squashfs (default; mksquashfs) or NAME.rootfs.tar.gz."
+      - "incus-split: the root as NAME.squashfs (default: squashfs, made by mksquashfs) or
+        NAME.rootfs.tar.gz (tar)"
     type: str
     choices:
       - squashfs

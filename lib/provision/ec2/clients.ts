@@ -3,6 +3,7 @@
 import { EBSClient } from '@aws-sdk/client-ebs';
 import { EC2Client, type waitForInstanceRunning } from '@aws-sdk/client-ec2';
 import { clientOptions } from '../../sources/aws/clients.js';
+import { setupProblem } from '../../sources/aws/errors.js';
 import type { Timeouts } from '../../sources/aws/http.js';
 import { ProvisionError, errnoOf, errnoText, timeoutWords } from '../../errors.js';
 import { checkInterrupted, interruption, pause } from '../interrupt.js';
@@ -49,6 +50,8 @@ function triesOf(err: unknown): string {
 export function awsFailure(step: string, region: string, err: unknown): ProvisionError {
   if (err instanceof ProvisionError) return err;
   const code = awsCode(err);
+  const setup = setupProblem(err, 'set AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, or name a profile of ~/.aws/credentials or ~/.aws/config with AWS_PROFILE');
+  if (setup !== undefined) return new ProvisionError(`${step} in ${region} failed: ${setup}`, 'EAWS');
   let message = err instanceof Error ? err.message : String(err);
   // A connection reset or refused is said in words (the SDK names it TimeoutError: read ECONNRESET).
   const bound = timeoutWords(err);

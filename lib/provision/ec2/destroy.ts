@@ -58,6 +58,8 @@ export async function destroyEc2(opts: Ec2DestroyOptions): Promise<Ec2DestroyRes
         if (await registry.deregister(h.name)) deregistered.push(h.name);
       }
     }
+    // Instances terminated by id alone were in the cached listing too (a deregistration drops it).
+    if (terminated.length > 0 && deregistered.length === 0) await registry.hostsChanged();
     const result: Ec2DestroyResult = { region, terminated, deregistered, unknownNames };
     if (opts.image) result.image = await destroyImage(ec2, region, opts.image, opts.log);
     return result;

@@ -22,6 +22,7 @@ import { ProvisionError } from '../../errors.js';
 import { keyValues } from '../../settings/keyValue.js';
 import { parseGroups } from '../hosts.js';
 import { TAG_GROUPS, awsCode, awsFailure, ec2Client, waitFor, waitUntil, type CallTimeouts, type Ec2Clients } from './clients.js';
+import { setupProblem } from '../../sources/aws/errors.js';
 import { Undo } from '../undo.js';
 
 export { parseGroups };
@@ -172,6 +173,8 @@ async function launchAndRegister(opts: Ec2LaunchOptions, { ec2, registry, undo, 
   } catch (err) {
     // The answer may have been lost after AWS launched: the client token finds what this call started.
     const failure = awsFailure(`RunInstances of ${opts.ami} (${count} x ${opts.instanceType})`, region, err);
+    // No credentials or no valid endpoint: nothing was sent, so nothing can have been launched.
+    if (setupProblem(err, '') !== undefined) throw failure;
     try {
       const found = await instancesByToken(ec2, token);
       if (found.length) terminate(found);

@@ -18,6 +18,8 @@ export interface ClientAuth {
   credentials?: Provider;
 }
 import { requestHandler, type BoundedHttpHandler } from './http.js';
+import { endpointProblem } from './errors.js';
+import { InventoryError } from '../../errors.js';
 
 export interface ClientOptions extends ClientAuth {
   region: string;
@@ -56,6 +58,8 @@ export function ec2ClientOptions(settings: ClientSettings, region: string): Clie
 }
 
 export function clientOptions(settings: AuthSettings, region: string): ClientOptions {
+  const badEndpoint = endpointProblem();
+  if (badEndpoint !== undefined) throw new InventoryError(badEndpoint);
   const timeouts = {
     ...(settings.connectTimeout !== undefined ? { connectTimeout: settings.connectTimeout } : {}),
     ...(settings.requestTimeout !== undefined ? { requestTimeout: settings.requestTimeout } : {}),

@@ -11,7 +11,7 @@ import { requestHandler } from './http.js';
 
 type Credentials = Awaited<ReturnType<Provider>>;
 
-export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'iamRole' | 'externalId' | 'roleSessionName' | 'credentials' | 'connectTimeout' | 'requestTimeout'>>;
+export type IdentitySettings = Pick<Settings, 'iniPath'> & Partial<Pick<Settings, 'profile' | 'profileFrom' | 'iamRole' | 'externalId' | 'roleSessionName' | 'credentials' | 'connectTimeout' | 'requestTimeout'>>;
 
 /** The session name the later ec2.py gave its AssumeRole calls. */
 export const ROLE_SESSION_NAME = 'ansible_dynamic_inventory';
@@ -43,7 +43,7 @@ export async function resolveAuth(settings: IdentitySettings, region: string): P
       await base();
     } catch (err) {
       throw new SettingsError(
-        `profile '${settings.profile}' (from --profile, AWS_PROFILE or boto_profile in ${settings.iniPath}) gives no credentials: ${firstLine(err)}`,
+        `profile '${settings.profile}' (from ${settings.profileFrom ?? `--profile, AWS_PROFILE or boto_profile in ${settings.iniPath}`}) gives no credentials: ${profileProblem(settings.profile, err)}`,
         settings.iniPath, 'boto_profile',
       );
     }
@@ -175,6 +175,15 @@ function memoize(provider: Provider): Provider {
     cached = provider();
     return cached;
   };
+}
+
+/** A profile that is in neither file is said with the files looked in; other failures (SSO, a role) in the SDK's words. */
+function profileProblem(profile: string, err: unknown, env: NodeJS.ProcessEnv = process.env): string {
+  if (!/Could not resolve credentials using profile/.test(firstLine(err))) return firstLine(err);
+  const home = env['HOME'] ?? '~';
+  const config = env['AWS_CONFIG_FILE'] || `${home}/.aws/config`;
+  const credentials = env['AWS_SHARED_CREDENTIALS_FILE'] || `${home}/.aws/credentials`;
+  return `no [profile ${profile}] in ${config} and no [${profile}] in ${credentials}`;
 }
 
 function firstLine(err: unknown): string {

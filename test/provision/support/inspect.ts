@@ -72,3 +72,17 @@ export function archiveFile(archive: string, member: string): string {
 export function listing(dir: string): string[] {
   return fs.readdirSync(dir).sort();
 }
+
+/**
+ * The file system of a raw disk image's partition, copied (sparse) to `dest` so that debugfs can
+ * read it: image build puts its one partition at sector 2048 (1 MiB).
+ */
+export function extractPartition(rawDisk: string, dest: string, startSector = 2048): string {
+  execFileSync('dd', [`if=${rawDisk}`, `of=${dest}`, 'bs=512', `skip=${startSector}`, 'conv=sparse', 'status=none']);
+  return dest;
+}
+
+/** debugfs -R REQUEST on an ext4 image, read-only (`stat /bin/busybox`, `cat /etc/hostname`, `dump A B`). */
+export function debugfs(fsImage: string, request: string): string {
+  return execFileSync('debugfs', ['-R', request, fsImage], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], maxBuffer: 1 << 26 });
+}
