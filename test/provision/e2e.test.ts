@@ -1,7 +1,8 @@
 // The whole path a user takes, for real: a Debian bookworm root built by rootfs build (mmdebstrap,
 // from the mirror apt uses) → template build → image build --boot-loader grub with the root's own
 // kernel → push kvm → launch kvm of two guests (web, db) with cloud-init identity → ec2-inventory
-// --list → ansible-playbook over SSH through the inventory → destroy leaves nothing.
+// --list → ansible-playbook over SSH through the inventory → destroy leaves nothing; then the same root
+// as EC2 boots it (support/nitro.ts): image build --for ec2 → push ec2 → launch ec2 → a Nitro-like boot.
 // Guests use qemu user networking with restrict=on: they reach nothing but the loopback forwards.
 // Run it under `flock /tmp/vm.lock` on shared machines; it boots two TCG guests (~2 min each).
 import assert from 'node:assert/strict';
@@ -17,6 +18,7 @@ import { provisionBin } from './support/inspect.js';
 import { URI, domains, removePool, startLibvirt, volumes, type Libvirt } from './support/libvirt.js';
 import { inCI, needTools } from './support/tools.js';
 import { parseDomifaddr } from '../../lib/provision/libvirt/launch.js';
+import { bootLikeNitro, nitroTools } from './support/nitro.js';
 
 const POOL = 'ec2inv-e2e';
 const GUESTS = { web: 'ec2inv-e2e-web', db: 'ec2inv-e2e-db' } as const;
@@ -30,7 +32,9 @@ async function debianRoot(dir: string): Promise<string> {
   const cached = process.env['EC2INV_DEBIAN_ROOT'];
   if (cached && fs.existsSync(cached)) return cached;
   const out = cached || path.join(dir, 'bookworm-root.tar');
-  const r = await provision(['rootfs', 'build', '--suite', 'bookworm', '--out', out], 30 * 60_000);
+  // --for ec2: cloud-init reads NoCloud first (the KVM guests' seeds) and the EC2 metadata service
+  // after it, so the same root also boots as an EC2 instance below.
+  const r = await provision(['rootfs', 'build', '--suite', 'bookworm', '--for', 'ec2', '--out', out], 30 * 60_000);
   const summary = JSON.parse(r.stdout) as { kernelVersion: string | null; packages: number; initrd: boolean };
   assert.match(summary.kernelVersion ?? '', /-cloud-amd64$/);
   assert.ok(summary.initrd, 'the root has an initramfs for its kernel');
@@ -64,6 +68,8 @@ describe('a real Debian guest, end to end: rootfs → template → image → pus
   let ini: string;
   let env: NodeJS.ProcessEnv;
   let skipWhy: string | undefined;
+  let rootBuilt: Promise<string> | undefined;
+  const root = () => (rootBuilt ??= debianRoot(dir));
 
   before(async () => {
     const skips: string[] = [];
@@ -101,9 +107,8 @@ describe('a real Debian guest, end to end: rootfs → template → image → pus
       t.skip(skipWhy);
       return;
     }
-    const root = await debianRoot(dir);
-    t.diagnostic(`root ${root}`);
-    await provision(['template', 'build', '--from', root, '--name', TEMPLATE, '--out', dir], 30 * 60_000);
+    t.diagnostic(`root ${await root()}`);
+    await provision(['template', 'build', '--from', await root(), '--name', TEMPLATE, '--out', dir], 30 * 60_000);
     const image = path.join(dir, 'debian.qcow2');
     const built = JSON.parse((await provision(['image', 'build', '--from', path.join(dir, `${TEMPLATE}.tar.gz`), '--boot-loader', 'grub', '--size', '2G', '--out', image], 30 * 60_000)).stdout) as {
       biosBootable: boolean;
@@ -199,5 +204,15 @@ describe('a real Debian guest, end to end: rootfs → template → image → pus
     assert.deepEqual(volumes(POOL).sort(), ['debian.qcow2', 'debian.qcow2.initrd', 'debian.qcow2.vmlinuz'].sort(), 'only the pushed image is left in the pool');
     const after = JSON.parse((await provision(['list'], 60_000, env)).stdout) as unknown[];
     assert.deepEqual(after, []);
+  });
+
+  it('the same root as EC2 boots it: the image push ec2 uploads, on NVMe, BIOS, DHCP and IMDSv2; cloud-init takes what launch ec2 sent; Ansible logs in', { timeout: 60 * 60_000 }, async (t) => {
+    if (skipWhy) {
+      if (inCI) throw new Error(skipWhy);
+      t.skip(skipWhy);
+      return;
+    }
+    if (!needTools(t, nitroTools)) return;
+    await bootLikeNitro(t, await root(), dir);
   });
 });
