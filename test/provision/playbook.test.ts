@@ -1,5 +1,5 @@
-// The whole path a user takes, for real, as one playbook (meant to replace the KVM flow of
-// e2e.test.ts): collection/playbooks/kvm_site.yml run by Debian's ansible-core, with the collection
+// The whole path a user takes, for real, as one playbook (the end-to-end test of KVM guests):
+// collection/playbooks/kvm_site.yml run by Debian's ansible-core, with the collection
 // built and installed from the working tree and the inventory plugin as inventory. A Debian
 // bookworm root (mmdebstrap) → template → image with GRUB → push → guests web and db with
 // cloud-init identity → meta: refresh_inventory → a play on web over SSH. --check on a clean
