@@ -67,4 +67,7 @@ await build({
   banner: { js: '(function (exports, require, module, __filename, __dirname, __ec2invImportMetaUrl) {' },
   footer: { js: '})' },
 });
-if (/\bimport\(/.test(await readFile(cjs, 'utf8'))) throw new Error(`${cjs} still has an import(): vm.Script cannot run it`);
+const cjsText = await readFile(cjs, 'utf8');
+if (/\bimport\(/.test(cjsText)) throw new Error(`${cjs} still has an import(): vm.Script cannot run it`);
+// lib/cli/fullPath.ts reads it as Latin-1, one byte a character (esbuild escapes non-ASCII by default).
+if (/[^\x00-\x7f]/.test(cjsText)) throw new Error(`${cjs} is not ASCII: lib/cli/fullPath.ts would read it wrong`);

@@ -56,12 +56,13 @@ const MAX_HEADER = 64 * 1024;
 const bundleDir = new URL('../../bundle/', import.meta.url);
 
 /**
- * Runs the full path and returns its exit code: compiled through the code cache when Node can run
- * the CommonJS bundle (require() of ES modules, for yargs: Node 20.19), else the ES module bundle
- * as it is, as also with EC2_INVENTORY_CODE_CACHE=off.
+ * Runs the full path and returns its exit code: the ES module bundle as it is, or with
+ * EC2_INVENTORY_CODE_CACHE=on the CommonJS bundle compiled through the code cache. Off by default:
+ * measured on this bundle, the CommonJS script (one file of 2.3 MB, where the module chunks a run
+ * loads are about half that) costs more than its cache saves (docs/benchmark.md).
  */
 export async function runFullPath(argv: string[], v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (env['EC2_INVENTORY_CODE_CACHE'] === 'off' || !process.features.require_module) {
+  if (env['EC2_INVENTORY_CODE_CACHE'] !== 'on') {
     const { main } = await import(new URL('inventory.js', bundleDir).href) as Pick<Entry, 'main'>;
     return main(argv);
   }
@@ -76,7 +77,7 @@ export async function runFullPath(argv: string[], v8Flags: readonly string[], en
  * set with v8.setFlagsFromString, which V8's cache check sees but process.execArgv does not.
  */
 export function loadFullPath(
-  bundleFile: string, v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env, stderr = (text: string) => void process.stderr.write(text),
+  bundleFile: string, v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env, stderr: (text: string) => void = (text) => void process.stderr.write(text),
 ): FullPath {
   const trace = env['EC2_INVENTORY_TRACE'] ? (line: string) => stderr(`ec2-inventory: trace: code cache ${line}\n`) : () => {};
   const source = fs.readFileSync(bundleFile, 'latin1');
@@ -102,6 +103,8 @@ export function loadFullPath(
       if (used || file === undefined || exitCode !== 0 || entry.fetchCount() === 0) return;
       used = true;
       try {
+        // The folder first: where none can be made, V8 is not asked to serialise at every refresh.
+        privateFolder(path.dirname(file));
         const bytes = writeCache(file, key, script.createCachedData());
         trace(`rebuilt: ${file} (${Math.round(bytes / 1024)} kB)`);
       } catch (err) {
@@ -173,12 +176,15 @@ function differences(header: Partial<Header>, key: Key): string | undefined {
   return undefined;
 }
 
-/** Writes the cache as the inventory cache is written (0600, atomic: lib/store/atomic.ts); returns its size. */
-function writeCache(file: string, key: Key, data: Buffer): number {
-  const dir = path.dirname(file);
+/** Makes `dir` (0700) where it is missing; throws unless it is a folder of this user's that nobody else can write. */
+function privateFolder(dir: string): void {
   fs.mkdirSync(dir, { recursive: true, mode: 0o700 });
   const st = fs.lstatSync(dir);
   if (!st.isDirectory() || untrusted(st)) throw new Error(`${dir} is not a private folder of this user`);
+}
+
+/** Writes the cache as the inventory cache is written (0600, atomic: lib/store/atomic.ts); returns its size. */
+function writeCache(file: string, key: Key, data: Buffer): number {
   const header: Header = { format: FORMAT, ...key, bytes: data.length, sha256: createHash('sha256').update(data).digest('hex') };
   const bytes = Buffer.concat([Buffer.from(`${JSON.stringify(header)}\n`, 'utf8'), data]);
   writeAtomic(file, bytes);

@@ -4,12 +4,14 @@
 //   2. cold refresh of 16 regions (EC2 + RDS + Route53) on a server answering like AWS (moto's
 //      answers recorded once, replayed concurrently 100 ms after each request: replayServer.ts),
 //      vs the floor (the port's requests sent at once by a bare node process), the reference and
-//      amazon.aws's aws_ec2 through ansible-inventory; and the same against moto itself (moto-bound);
+//      amazon.aws's aws_ec2 through ansible-inventory; each start-up lever of bin/ec2-inventory (code
+//      cache, tier-up flag) left out in turn, and a first run that writes the code cache; and the
+//      same against moto itself (moto-bound);
 //   2b. (`accounts`) the same cold refresh of 3 accounts × 14 regions ([account NAME] sections,
 //      assumed roles) against one account, and aws_ec2 run as a folder of one config per account;
 //   3. building a 100,000-instance inventory from in-process SDK answers: peak RSS, and CPU per
 //      1,000 instances against a CPU floor (the SDK answers generated, and V8's JSON.stringify of
-//      the finished inventory).
+//      the finished inventory); with the bins' V8 flags and without.
 //   4. push ec2 of a 2 GiB sparse image (64 MiB of data) to moto through a proxy adding 20 ms per
 //      request: throughput and blocks skipped, 32 blocks in flight vs one at a time.
 //   5. template build (gzip, zstd; xz with `xz`) vs tar of the same tree with the same compressor,
@@ -19,7 +21,8 @@
 //   7. (`guest`, root and libvirtd only) a Debian root → SSH-ready, registered guest: seconds per
 //      stage through the CLI (KVM where /dev/kvm works, TCG otherwise), with the sizes of root,
 //      template and image. EC2INV_DEBIAN_ROOT=FILE reuses a root tarball instead of building one.
-//   7. (`faults` only) the long sweeps of the fault suite (test/bench/faults.ts): how many trials held.
+//   8. (`faults` only) the long sweeps of the fault suite (test/bench/faults.ts): how many trials held.
+//   9. (`help`) --help of both commands against node's own start.
 // Prints a Markdown table (docs/benchmark.md keeps the latest one). No assertions: this measures.
 import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync, utimesSync, statSync, symlinkSync } from 'node:fs';
@@ -42,6 +45,7 @@ import { referenceScript, tempDir, writeIni } from '../support/run.js';
 import { syntheticRecords } from './synthetic.js';
 import { benchRegions, buildBenchState } from './awsScenario.js';
 import { recordAnswers, startReplay } from './replayServer.js';
+import { shortRunFlags } from '../../lib/cli/v8flags.js';
 
 // The SDK's Node 20 notice (from the seeding clients here and from big.js) is not a figure.
 process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
@@ -191,15 +195,15 @@ function awsEc2Env(): { env: NodeJS.ProcessEnv } | { missing: string } {
 
 /** What each of bin/ec2-inventory's start-up levers is measured without (see leverCommands). */
 const leverVariants = [
-  ['without the code cache (the ES module bundle)', 'code cache'],
+  ['with the code cache (EC2_INVENTORY_CODE_CACHE=on, warm)', 'code cache'],
   ['without the tier-up flag (V8\'s default interrupt budget)', 'tier-up flag'],
-  ['with neither (the bin before either lever)', 'both levers'],
-  ['first refresh after an install or upgrade: compiled from source, then the code cache written', 'a run that writes the code cache'],
+  ['with the code cache and without the tier-up flag', 'code cache, and no tier-up flag'],
+  ['with the code cache, a first refresh: compiled from source, then the code cache written', 'a run that writes the code cache'],
 ] as const;
 
 /**
- * The port as it runs (code cache warm, tier-up flag set), and the same without each lever, in
- * leverVariants' order. Each variant has a code cache folder of its own: one shared by runs with
+ * The port as it runs (tier-up flag set, the ES module bundle), and the same with each lever
+ * switched, in leverVariants' order. Each variant has a code cache folder of its own: one shared by runs with
  * different V8 flags would be rebuilt at every turn.
  */
 function leverCommands(portEnv: NodeJS.ProcessEnv): { port: [string, string[], NodeJS.ProcessEnv]; others: [string, string[], NodeJS.ProcessEnv][] } {
@@ -208,12 +212,12 @@ function leverCommands(portEnv: NodeJS.ProcessEnv): { port: [string, string[], N
   const defaultBudget = `--interrupt-budget=${execFileSync(process.execPath, ['--v8-options']).toString().match(/default: --interrupt-budget=(\d+)/)?.[1] ?? '67584'}`;
   const firstXdg = xdg('first');
   return {
-    port: [inventoryBin, ['--refresh-cache'], { ...portEnv, XDG_CACHE_HOME: xdg('port') }],
+    port: [inventoryBin, ['--refresh-cache'], portEnv],
     others: [
-      [inventoryBin, ['--refresh-cache'], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'off' }],
-      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], { ...portEnv, XDG_CACHE_HOME: xdg('no-tier-up') }],
-      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'off' }],
-      ['sh', ['-c', 'rm -rf "$1" && exec "$2" --refresh-cache', 'sh', firstXdg, inventoryBin], { ...portEnv, XDG_CACHE_HOME: firstXdg }],
+      [inventoryBin, ['--refresh-cache'], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: xdg('port') }],
+      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], portEnv],
+      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: xdg('no-tier-up') }],
+      ['sh', ['-c', 'rm -rf "$1" && exec "$2" --refresh-cache', 'sh', firstXdg, inventoryBin], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: firstXdg }],
     ],
   };
 }
@@ -225,8 +229,7 @@ function leverRows(port: number, without: number[], reference: number | undefine
     addRow([
       `cold refresh as above, ${variant}`,
       `${ms(t)} against the port's ${ms(port)}${reference !== undefined ? `; reference ${ms(reference)}` : ''}`,
-      i < 3 ? `${lever}: ${ms(t - port)} less (${ratio(t / port)})${reference !== undefined ? `; ${ratio(reference / t)} faster than reference without it` : ''}`
-        : `${ms(t - port)} more than a run with the code cache${reference !== undefined ? `; ${ratio(reference / t)} faster than reference` : ''}`,
+      `${lever}: ${ratio(t / port)} of the port (${t >= port ? '+' : ''}${ms(t - port)})${reference !== undefined ? `; ${ratio(reference / t)} faster than reference` : ''}`,
       'none: the levers\' contributions, from the same run',
     ]);
   }
@@ -475,7 +478,7 @@ async function buildRows(withXz: boolean): Promise<void> {
   if (withXz) pairs.push(['xz', build('xz'), "tar --numeric-owner -I 'xz -T0' -cf", tar('xz', ['-I', 'xz -T0'])]);
   mkdirSync(out, { recursive: true });
   for (const [how, ours, tarLine, theirs] of pairs) {
-    const [port, floor] = await interleavedMedians(repeats(1), [ours, theirs]) as [number, number];
+    const [port, floor] = await interleavedMedians(repeats(3), [ours, theirs]) as [number, number];
     const size = (f: string) => (statSync(f).size / 1024 / 1024).toFixed(1);
     addRow([
       `template build --compress ${how}, ${label} (${mb} MB, ${entries.toLocaleString('en')} entries)`,
@@ -541,10 +544,28 @@ async function targetRows(): Promise<void> {
   }
 }
 
-async function bigBuild(): Promise<void> {
+interface BigRun { instances: number; cpuMs: number; wallMs: number; maxRssMb: number; bytes: number }
+
+/**
+ * The 100,000-instance refresh as the bin runs it (with its V8 flags, lib/cli/v8flags.ts) and with
+ * V8's defaults, in turn; the medians' run of each.
+ */
+function bigRuns(times: number): { tuned: BigRun; plain: BigRun } {
   const script = path.join(benchDir, 'big.js');
-  const out = execFileSync(process.execPath, [script], { env: { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' } }).toString();
-  const m = JSON.parse(out) as { instances: number; cpuMs: number; wallMs: number; maxRssMb: number; bytes: number };
+  const runEnv = { ...process.env, AWS_ACCESS_KEY_ID: 'x', AWS_SECRET_ACCESS_KEY: 'y' };
+  const once = (flags: readonly string[]) => JSON.parse(execFileSync(process.execPath, [...flags, script], { env: runEnv }).toString()) as BigRun;
+  const tuned: BigRun[] = [];
+  const plain: BigRun[] = [];
+  for (let i = 0; i < times; i++) {
+    tuned.push(once(shortRunFlags));
+    plain.push(once([]));
+  }
+  const mid = (runs: BigRun[]) => runs.sort((a, b) => a.cpuMs - b.cpuMs)[Math.floor(runs.length / 2)] as BigRun;
+  return { tuned: mid(tuned), plain: mid(plain) };
+}
+
+async function bigBuild(): Promise<void> {
+  const { tuned: m, plain } = bigRuns(repeats(3));
   const floorOut = execFileSync(process.execPath, [path.join(benchDir, 'bigFloor.js')], { env: process.env, maxBuffer: 1024 * 1024 }).toString();
   const f = JSON.parse(floorOut) as { generateMs: number; stringifyMs: number; writeMs: number };
   const floorMs = f.generateMs + f.stringifyMs + f.writeMs;
@@ -556,6 +577,25 @@ async function bigBuild(): Promise<void> {
     `CPU ${(m.cpuMs / (m.instances / 1000)).toFixed(1)} ms per 1,000 instances (${ratio(m.cpuMs / floorMs)} of floor); RSS ${ratio(400 / m.maxRssMb)} under the target`,
     'peak RSS at most 400 MB (CPU: reported, no target)',
   ]);
+  addRow([
+    `refresh of ${m.instances.toLocaleString('en')} instances: the bins' V8 flags (${shortRunFlags.join(' ')}) against V8's defaults`,
+    `CPU ${s(m.cpuMs)} with them, ${s(plain.cpuMs)} without (medians of ${repeats(3)} each, in turn)`,
+    `${ratio(m.cpuMs / plain.cpuMs)} of the CPU without them`,
+    'within 1.05x',
+  ]);
+}
+
+/**
+ * --help of both commands against node's own start (node -e 0), sampled in turn: neither may load
+ * the AWS SDK for it.
+ */
+async function helpRows(): Promise<void> {
+  const [nodeFloor, inventory, provision] = await interleavedMedians(repeats(15), [
+    [process.execPath, ['-e', '0'], env], [inventoryBin, ['--help'], env], [provisionBin, ['--help'], env],
+  ]) as [number, number, number];
+  for (const [command, t] of [['ec2-inventory --help', inventory], ['ec2-provision --help', provision]] as const) {
+    addRow([command, `${ms(t)}; node -e 0 ${ms(nodeFloor)}`, `${ratio(t / nodeFloor)} of node's start`, 'under 300 ms']);
+  }
 }
 
 async function pushBench(): Promise<void> {
@@ -663,6 +703,7 @@ if (want('cached')) {
 if (want('cold')) await coldRefresh();
 if (want('accounts')) await coldAccounts();
 if (want('big')) await bigBuild();
+if (want('help')) await helpRows();
 if (want('push')) await pushBench();
 if (want('template') || which.includes('xz')) await buildRows(which.includes('xz'));
 if (want('targets')) await targetRows();

@@ -1,7 +1,7 @@
-// bin/ec2-inventory's V8 code cache (lib/cli/fullPath.ts) through real refreshes against moto: the
-// first refresh writes it, later runs compile from it (the trace says which), a change of V8 flags
-// or a damaged file sends the run back to the bundle's source, and the output is the same bytes
-// whichever way the code was compiled, and the same as without any code cache.
+// bin/ec2-inventory's V8 code cache (lib/cli/fullPath.ts, EC2_INVENTORY_CODE_CACHE=on) through real
+// refreshes against moto: the first refresh writes it, later runs compile from it (the trace says
+// which), a change of V8 flags or a damaged file sends the run back to the bundle's source, and the
+// output is the same bytes whichever way the code was compiled, and the same as without the cache.
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
@@ -19,7 +19,7 @@ describe('the code cache of bin/ec2-inventory', () => {
     // RDS: moto answers its LatestRestorableTime with the time of the request.
     const ini = writeIni(f.dir, 'codecache', { cache_max_age: '0', rds: 'False' });
     const list = (nodeArgs: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<RunResult> => run(process.execPath, [...nodeArgs, inventoryBin, '--list'],
-      awsEnv(f.moto.endpoint, { EC2_INI_PATH: ini, EC2_INVENTORY_TRACE: '1', XDG_CACHE_HOME: xdg, ...extra }));
+      awsEnv(f.moto.endpoint, { EC2_INI_PATH: ini, EC2_INVENTORY_TRACE: '1', EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: xdg, ...extra }));
     const ok = (r: RunResult): RunResult => {
       assert.equal(r.code, 0, r.stderr);
       return r;
@@ -40,6 +40,7 @@ describe('the code cache of bin/ec2-inventory', () => {
 
     const without = ok(await list([], { EC2_INVENTORY_CODE_CACHE: 'off' }));
     assert.deepEqual(traced(without), [], 'the ES module bundle, no code cache');
+    assert.deepEqual(traced(ok(await list([], { EC2_INVENTORY_CODE_CACHE: '' }))), [], 'which is the default');
     assert.equal(without.stdout, first.stdout);
     assert.ok(Object.keys(JSON.parse(first.stdout)._meta.hostvars).length > 0);
 

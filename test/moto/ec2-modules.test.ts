@@ -10,16 +10,12 @@ import { startMoto, type Moto } from '../support/moto.js';
 import { clientConfig } from '../support/scenario.js';
 import { awsEnv, run, tempDir, writeIni } from '../support/run.js';
 import { hasTool, skipUnless } from '../support/tools.js';
-import { installCollection } from '../support/collection.js';
+import { installCollection, localRecap } from '../support/collection.js';
 import { sparseDisk } from '../provision/support/ec2.js';
 
 const skip = skipUnless('EC2 modules test', hasTool('ansible-playbook') && hasTool('ansible-galaxy') ? undefined : 'ansible-core not found (apt-get install ansible-core)');
 const region = 'us-east-1';
 
-function recap(stdout: string): Record<string, number> {
-  const line = stdout.split('\n').find((l) => l.startsWith('localhost')) ?? '';
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1] as string, Number(m[2])]));
-}
 
 describe('ec2_ami and ec2_instance modules (ansible-playbook against moto)', { skip, concurrency: 1 }, () => {
   let moto: Moto;
@@ -50,7 +46,7 @@ describe('ec2_ami and ec2_instance modules (ansible-playbook against moto)', { s
   async function play(file: string, ...args: string[]): Promise<Record<string, number>> {
     const r = await run('ansible-playbook', ['-i', 'localhost,', file, ...args], env, 300_000);
     assert.equal(r.code, 0, r.stdout + r.stderr);
-    return recap(r.stdout);
+    return localRecap(r.stdout);
   }
   const amis = async () => ((await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).filter((i) => i.Name === 'mod-test' && i.State !== 'deregistered');
   const running = async () => ((await ec2.send(new DescribeInstancesCommand({ Filters: [{ Name: 'tag:Name', Values: ['mod-web'] }, { Name: 'instance-state-name', Values: ['pending', 'running'] }] }))).Reservations ?? []).flatMap((r) => r.Instances ?? []);

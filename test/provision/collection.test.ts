@@ -9,7 +9,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { run, writeIni } from '../support/run.js';
 import { hasTool, skipUnless } from '../support/tools.js';
-import { installCollection, type InstalledCollection } from '../support/collection.js';
+import { installCollection, type InstalledCollection, localRecap } from '../support/collection.js';
 import { moduleDecls, renderModules } from '../../lib/cli/ansible.js';
 import { repoRoot } from '../support/paths.js';
 
@@ -23,11 +23,6 @@ import { guestRootfs, scratch } from './support/fixture.js';
 
 const skip = skipUnless('collection modules test', hasTool('ansible-playbook') && hasTool('ansible-galaxy') ? undefined : 'ansible-core not found (apt-get install ansible-core)');
 
-/** PLAY RECAP's counters for localhost. */
-function recap(stdout: string): Record<string, number> {
-  const line = stdout.split('\n').find((l) => l.startsWith('localhost')) ?? '';
-  return Object.fromEntries([...line.matchAll(/(\w+)=(\d+)/g)].map((m) => [m[1] as string, Number(m[2])]));
-}
 
 describe('collection modules under ansible-core', { skip, concurrency: 1 }, () => {
   let dir: string;
@@ -101,17 +96,17 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     const present = playbook('host', `    - ec2inventory.provision.host:\n        name: db1.example\n        groups: [db]\n        hostvars: {ansible_host: 192.0.2.7, port: 5432}\n`);
     const absent = playbook('host-absent', `    - ec2inventory.provision.host:\n        name: db1.example\n        state: absent\n`);
     const list = async () => JSON.parse((await run(path.join(installed.binDir, 'ec2-provision'), ['list'], env)).stdout) as { name: string; hostvars: Record<string, unknown> }[];
-    assert.equal(recap((await play(present, '--check')).stdout)['changed'], 1);
+    assert.equal(localRecap((await play(present, '--check')).stdout)['changed'], 1);
     assert.deepEqual(await list(), []);
-    assert.equal(recap((await play(present)).stdout)['changed'], 1);
+    assert.equal(localRecap((await play(present)).stdout)['changed'], 1);
     assert.equal((await list())[0]?.hostvars['port'], 5432);
-    assert.equal(recap((await play(present)).stdout)['changed'], 0);
+    assert.equal(localRecap((await play(present)).stdout)['changed'], 0);
     const moved = await play(playbook('host-moved', `    - ec2inventory.provision.host:\n        name: db1.example\n        groups: [db, backup]\n        hostvars: {ansible_host: 192.0.2.7, port: 5432}\n`), '--diff');
-    assert.equal(recap(moved.stdout)['changed'], 1);
+    assert.equal(localRecap(moved.stdout)['changed'], 1);
     assert.match(moved.stdout, /\+\s+"backup"/);
-    assert.equal(recap((await play(absent)).stdout)['changed'], 1);
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
     assert.deepEqual(await list(), []);
-    assert.equal(recap((await play(absent)).stdout)['changed'], 0);
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);
   });
 
   it('template: --check creates nothing, the first run builds, the second changes nothing, absent removes it', async (t) => {
@@ -121,16 +116,16 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     fs.mkdirSync(out);
     const task = (state: string) => `    - ec2inventory.provision.template:\n        rootfs: ${root}\n        name: busybox-1-x86_64\n        dest: ${out}\n        skip: [logs]\n        state: ${state}\n      register: tpl\n    - ansible.builtin.debug: {var: tpl.sha256}\n`;
     const present = playbook('template', task('present'));
-    assert.equal(recap((await play(present, '--check')).stdout)['changed'], 1);
+    assert.equal(localRecap((await play(present, '--check')).stdout)['changed'], 1);
     assert.deepEqual(fs.readdirSync(out), []);
     const first = await play(present);
-    assert.equal(recap(first.stdout)['changed'], 1, first.stdout);
+    assert.equal(localRecap(first.stdout)['changed'], 1, first.stdout);
     assert.match(first.stdout, /"tpl.sha256": "[0-9a-f]{64}"/);
     assert.ok(fs.existsSync(path.join(out, 'busybox-1-x86_64.tar.gz')));
-    assert.equal(recap((await play(present)).stdout)['changed'], 0);
+    assert.equal(localRecap((await play(present)).stdout)['changed'], 0);
     const absent = playbook('template-absent', task('absent'));
-    assert.equal(recap((await play(absent)).stdout)['changed'], 1);
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
     assert.deepEqual(fs.readdirSync(out), []);
-    assert.equal(recap((await play(absent)).stdout)['changed'], 0);
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);
   });
 });

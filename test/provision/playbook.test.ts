@@ -1,5 +1,5 @@
-// The whole path a user takes, for real, as one playbook (meant to replace the KVM flow of
-// e2e.test.ts): collection/playbooks/kvm_site.yml run by Debian's ansible-core, with the collection
+// The whole path a user takes, for real, as one playbook (the end-to-end test of KVM guests):
+// collection/playbooks/kvm_site.yml run by Debian's ansible-core, with the collection
 // built and installed from the working tree and the inventory plugin as inventory. A Debian
 // bookworm root (mmdebstrap) → template → image with GRUB → push → guests web and db with
 // cloud-init identity → meta: refresh_inventory → a play on web over SSH. --check on a clean
@@ -16,7 +16,7 @@ import { after, before, describe, it } from 'node:test';
 import { startMoto, type Moto } from '../support/moto.js';
 import { awsEnv, run, writeIni } from '../support/run.js';
 import { repoRoot } from '../support/paths.js';
-import { installCollection } from '../support/collection.js';
+import { installCollection, playRecap } from '../support/collection.js';
 import { scratch } from './support/fixture.js';
 import { provisionBin } from './support/inspect.js';
 import { URI, domains, removePool, startLibvirt, volumes, type Libvirt } from './support/libvirt.js';
@@ -40,16 +40,6 @@ function ssh(key: string, port: number, command: string): { status: number | nul
   }
 }
 
-/** PLAY RECAP's counters per host. */
-function recap(stdout: string): Record<string, Record<string, number>> {
-  const at = stdout.lastIndexOf('PLAY RECAP');
-  const out: Record<string, Record<string, number>> = {};
-  for (const line of stdout.slice(at).split('\n').slice(1)) {
-    const m = /^(\S+)\s*:\s*(.*)$/.exec(line);
-    if (m) out[m[1] as string] = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)=(\d+)/g)].map((x) => [x[1] as string, Number(x[2])]));
-  }
-  return out;
-}
 
 describe('the example playbook end to end: a Debian root to configured KVM guests and back to nothing', { concurrency: 1 }, () => {
   let lv: Libvirt | undefined;
@@ -114,7 +104,7 @@ describe('the example playbook end to end: a Debian root to configured KVM guest
   const playbook = async (...args: string[]) => {
     const r = await run('ansible-playbook', ['-i', inventory, site, '-e', extraVars, ...args], env, 40 * 60_000);
     assert.equal(r.code, 0, `${r.stdout}\n${r.stderr}`);
-    return recap(r.stdout);
+    return playRecap(r.stdout);
   };
   const nothingLeft = async () => {
     assert.deepEqual(domains().filter((d) => d.startsWith(PREFIX)), []);

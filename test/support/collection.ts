@@ -43,3 +43,17 @@ export function installCollection(dir: string): InstalledCollection {
     },
   };
 }
+
+/** PLAY RECAP's counters, per host (`ok`, `changed`, `failed`, ...). */
+export function playRecap(stdout: string): Record<string, Record<string, number>> {
+  const at = stdout.lastIndexOf('PLAY RECAP');
+  const out: Record<string, Record<string, number>> = {};
+  for (const line of stdout.slice(at).split('\n').slice(1)) {
+    const m = /^(\S+)\s*:\s*(.*)$/.exec(line);
+    if (m) out[m[1] as string] = Object.fromEntries([...(m[2] as string).matchAll(/(\w+)=(\d+)/g)].map((x) => [x[1] as string, Number(x[2])]));
+  }
+  return out;
+}
+
+/** PLAY RECAP's counters for localhost, where the provisioning modules run. */
+export const localRecap = (stdout: string): Record<string, number> => playRecap(stdout)['localhost'] ?? {};
