@@ -44,8 +44,7 @@ export class Outputs {
     const created: string[] = [];
     try {
       for (const dir of new Set(finals.map((f) => path.dirname(f)))) {
-        created.push(...makeFolder(dir));
-        await checkWritableDir(dir);
+        created.push(...(await prepareFolder(dir)));
       }
     } catch (err) {
       removeFolders(created);
@@ -104,7 +103,7 @@ function makeFolder(dir: string): string[] {
 }
 
 /** Removes folders a failed run made, innermost first, while they are empty (never what others put there). */
-function removeFolders(made: readonly string[]): void {
+export function removeFolders(made: readonly string[]): void {
   for (const d of [...made].reverse()) {
     try {
       fs.rmdirSync(d);
@@ -114,7 +113,22 @@ function removeFolders(made: readonly string[]): void {
   }
 }
 
-export async function checkWritableDir(dir: string): Promise<void> {
+/**
+ * An output folder made when missing (`mkdir -p`) and checked to be writable, before any work: the
+ * folders it made, outermost first, for removeFolders when the run fails.
+ */
+export async function prepareFolder(dir: string): Promise<string[]> {
+  const made = makeFolder(dir);
+  try {
+    await checkWritableDir(dir);
+  } catch (err) {
+    removeFolders(made);
+    throw err;
+  }
+  return made;
+}
+
+async function checkWritableDir(dir: string): Promise<void> {
   let st: fs.Stats;
   try {
     st = await fs.promises.stat(dir);

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError, asProvisionError, atPath } from '../../errors.js';
-import { Outputs, checkWritableDir, withScratch } from '../outputs.js';
+import { Outputs, prepareFolder, removeFolders, withScratch } from '../outputs.js';
 import { newestMtime, tarStream } from './archive.js';
 import { detectArch } from './arch.js';
 import { compressions, type Compression } from './compress.js';
@@ -216,21 +216,26 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
   if (!tarball && (outDir.startsWith(source + path.sep) || outDir === source)) {
     throw new ProvisionError(`output folder ${opts.outDir} is inside the root filesystem ${source}`, 'EUSAGE', 'outDir');
   }
-  await checkWritableDir(outDir);
-  // Known names are checked before a tarball is unpacked; a Proxmox name needs the root's os-release.
-  if (opts.name !== undefined && format !== 'proxmox') {
-    const f = formatOutputs(format, outDir, opts.name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
-    await Outputs.prepare(finalPaths(f), opts.force ?? false);
+  const madeFolders = await prepareFolder(outDir);
+  try {
+    // Known names are checked before a tarball is unpacked; a Proxmox name needs the root's os-release.
+    if (opts.name !== undefined && format !== 'proxmox') {
+      const f = formatOutputs(format, outDir, opts.name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
+      await Outputs.prepare(finalPaths(f), opts.force ?? false);
+    }
+    if (!tarball) return await buildFrom(source, undefined);
+    return await withScratch(outDir, async (scratch) => {
+      const root = path.join(scratch, 'root');
+      fs.mkdirSync(root, { mode: 0o755 });
+      log(`unpacking ${source}`);
+      const meta = await unpackTarball(source, root).catch((err: unknown) => { throw asProvisionError(err); });
+      checkUnpacked(root, opts.rootfs);
+      return buildFrom(root, meta);
+    });
+  } catch (err) {
+    removeFolders(madeFolders);
+    throw err;
   }
-  if (!tarball) return buildFrom(source, undefined);
-  return withScratch(outDir, async (scratch) => {
-    const root = path.join(scratch, 'root');
-    fs.mkdirSync(root, { mode: 0o755 });
-    log(`unpacking ${source}`);
-    const meta = await unpackTarball(source, root).catch((err: unknown) => { throw asProvisionError(err); });
-    checkUnpacked(root, opts.rootfs);
-    return buildFrom(root, meta);
-  });
 
   async function buildFrom(rootfs: string, meta: ReadonlyMap<string, SourceMeta> | undefined): Promise<TemplateBuildResult> {
     log(`preparing ${rootfs === source ? rootfs : source} for ${format} (${steps.map((s) => s.name).join(', ')})`);
