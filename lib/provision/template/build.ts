@@ -234,7 +234,8 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     });
   } catch (err) {
     removeFolders(madeFolders);
-    throw err;
+    // A tree it cannot read (EACCES below the root) is the user's to fix: one line naming the path.
+    throw asProvisionError(err);
   }
 
   async function buildFrom(rootfs: string, meta: ReadonlyMap<string, SourceMeta> | undefined): Promise<TemplateBuildResult> {
