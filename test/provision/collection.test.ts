@@ -54,7 +54,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.match(plugin.stdout, /keyed_groups/);
   });
 
-  it('the example playbook (collection/playbooks/kvm_site.yml) passes --syntax-check, and names only parameters the modules have', async () => {
+  it('the example playbook (collection/playbooks/kvm_site.yml, shown in the README) passes --syntax-check, and names only parameters the modules have', async () => {
     const example = path.join(repoRoot, 'collection', 'playbooks', 'kvm_site.yml');
     const r = await run('ansible-playbook', ['-i', 'localhost,', '--syntax-check', example], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -70,6 +70,9 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
       }
     }
     assert.equal(checked, 10);
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const shown = /```yaml\n(# ansible-playbook -i inventory\/ kvm_site\.yml[^]*?)```/.exec(readme)?.[1];
+    assert.equal(shown, fs.readFileSync(example, 'utf8'), "the README's example playbook is collection/playbooks/kvm_site.yml");
   });
 
   it('a bad option or value fails with Ansible\'s own argument error, and the engine never runs', async () => {
