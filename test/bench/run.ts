@@ -431,11 +431,13 @@ function listedHosts(file: string, args: string[], runEnv: NodeJS.ProcessEnv): P
 
 /**
  * The tree the template and image rows package: BENCH_ROOTFS (a folder, or a .tar of one), else
- * the Debian root /work/cache/bookworm-root.tar when this machine has it (mmdebstrap --variant=minbase
+ * the Debian root tarball EC2INV_DEBIAN_ROOT names (as the guest rows and the end-to-end test take
+ * it), else /work/cache/bookworm-root.tar when this machine has it (mmdebstrap --variant=minbase
  * bookworm), else a copy of some of this machine's /usr with an /sbin/init.
  */
 function benchRootfs(): { root: string; label: string } {
-  const given = process.env['BENCH_ROOTFS'] ?? (existsSync('/work/cache/bookworm-root.tar') ? '/work/cache/bookworm-root.tar' : undefined);
+  const cached = '/work/cache/bookworm-root.tar';
+  const given = process.env['BENCH_ROOTFS'] ?? process.env['EC2INV_DEBIAN_ROOT'] ?? (existsSync(cached) ? cached : undefined);
   const root = path.join(dir, 'rootfs');
   mkdirSync(root, { recursive: true });
   if (given && statSync(given).isDirectory()) return { root: given, label: given };
