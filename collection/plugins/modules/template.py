@@ -8,7 +8,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: template
-short_description: An OpenVZ template cache built from a root filesystem, rebuilt only when its inputs changed
+short_description: A container template (OpenVZ, Proxmox, Incus, OCI, nspawn) built from a root
+  filesystem, rebuilt only when its inputs changed
 description:
   - "Prepare a root filesystem once and package it: an OpenVZ template cache (the default), a
     Proxmox VE template, an Incus image, an OCI image or an nspawn machine (with a .sha256 and a
@@ -52,8 +53,8 @@ options:
   dest:
     description:
       - Output folder.
-      - Required when I(state=present).
     type: path
+    required: true
   skip:
     description:
       - "Preparation steps to leave out (list them with: ec2-provision list steps)"
@@ -130,7 +131,7 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: An OpenVZ template cache built from a root filesystem
+- name: A container template (OpenVZ
   ec2inventory.provision.template:
     rootfs: bookworm.tar
     dest: templates
@@ -138,7 +139,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 archive:
-  description: The template cache NAME.tar.gz (.tar.zst, .tar.xz).
+  description: The template NAME.tar.gz (.tar.zst, .tar.xz; the folder NAME.oci for oci); for proxmox
+    the file named from the root, which check mode cannot know before a build.
   returned: success
   type: str
 sha256:
@@ -162,8 +164,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "dest": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
-REQUIRED_WHEN_PRESENT = ["rootfs", "dest"]
-ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path"}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["rootfs"]
+ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path", "required": True}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}}
 
 
 def main():
