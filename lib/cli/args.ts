@@ -49,11 +49,9 @@ export function readFlag(f: Flag, raw: unknown): unknown {
       }
       return values;
     }
-    case 'map': {
-      const items = (Array.isArray(raw) ? raw : [raw]).map(String);
-      for (const item of items) if (item.indexOf('=') < 1) bad(f, `expected key=value, not '${item}'`);
-      return items;
-    }
+    // Each item is read by the library's one key=value parser (settings/keyValue.ts), which names the field.
+    case 'map':
+      return (Array.isArray(raw) ? raw : [raw]).map(String);
     // A size is read by the library's own parser (image size, guest memory), which names the field.
     case 'size':
     case 'string':
