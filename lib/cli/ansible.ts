@@ -40,9 +40,9 @@ export const moduleDecls: readonly ModuleDecl[] = [
   },
   {
     module: 'template', decl: provisionCommands.buildTemplate, omit: ['force'],
-    short: 'An OpenVZ template cache built from a root filesystem, rebuilt only when its inputs changed',
+    short: 'A container template (OpenVZ, Proxmox, Incus, OCI, nspawn) built from a root filesystem, rebuilt only when its inputs changed',
     returns: {
-      archive: paths('The template cache NAME.tar.gz (.tar.zst, .tar.xz).'), sha256: { description: 'sha256 of the archive.', type: 'str' },
+      archive: paths('The template NAME.tar.gz (.tar.zst, .tar.xz; the folder NAME.oci for oci); for proxmox the file named from the root, which check mode cannot know before a build.'), sha256: { description: 'sha256 of the archive.', type: 'str' },
       sha256File: paths('NAME.tar.gz.sha256 beside it.'), manifestFile: paths('The manifest beside it.'),
     },
   },
@@ -59,8 +59,8 @@ export const moduleDecls: readonly ModuleDecl[] = [
     module: 'kvm_volume', decl: provisionCommands.pushKvm,
     short: 'A built image (with its kernel and initrd) as volumes of a libvirt storage pool, uploaded only when the bytes differ',
     returns: {
-      image: { description: 'The image volume: volume, path, bytes, sha256, action (uploaded or unchanged).', type: 'dict' },
-      poolCreated: { description: 'Whether the pool was created.', type: 'bool' },
+      image: { description: 'The image volume: volume, path, bytes, sha256, action (uploaded or unchanged; in check mode upload, replace or unchanged, decided by the same comparison of bytes).', type: 'dict' },
+      poolCreated: { description: 'Whether the pool was created (in check mode: would be).', type: 'bool' },
     },
   },
   {
@@ -76,7 +76,8 @@ export const moduleDecls: readonly ModuleDecl[] = [
     short: 'An OpenVZ template cache on a node, uploaded over SSH only when the node does not hold the same bytes',
     returns: {
       path: paths('The template cache on the node.'), sha256: { description: 'sha256 of the template cache.', type: 'str' },
-      action: { description: 'uploaded or unchanged.', type: 'str' },
+      action: { description: 'uploaded or unchanged (in check mode: upload, replace or unchanged).', type: 'str' },
+      removed: { description: 'state absent: whether the template was removed from the node (in check mode: would be).', type: 'bool' },
     },
   },
   {
@@ -116,6 +117,11 @@ function commandOf(m: ModuleDecl): string {
 
 function sentence(text: string): string {
   return /[.!?)]$/.test(text) ? text : `${text}.`;
+}
+
+/** Whether a parameter is required only when I(state=present): absent takes every other one as optional. */
+function presentOnly(f: Flag, support: ReturnType<typeof machineSupport>): boolean {
+  return f.required === true && support.absent && !(f.field !== undefined && support.absentNeeds.includes(f.field));
 }
 
 /** A module parameter: its documentation and its argument_spec entry, the one made from the other. */
@@ -165,7 +171,7 @@ const binaryPathParam = ownParam('binary_path', {
 /** Every parameter of a module, in the order its argument_spec lists them. */
 function paramsOf(m: ModuleDecl): Param[] {
   const support = machineSupport(commandOf(m));
-  return [...flagsOf(m).map((f) => flagParam(f, support.absent)), ...(support.absent ? [stateParam] : []), binaryPathParam];
+  return [...flagsOf(m).map((f) => flagParam(f, presentOnly(f, support))), ...(support.absent ? [stateParam] : []), binaryPathParam];
 }
 
 interface Fragment {
@@ -292,7 +298,7 @@ function yamlBlock(value: unknown): string {
 export function renderModule(m: ModuleDecl): string {
   const support = machineSupport(commandOf(m));
   const keys = Object.fromEntries(flagsOf(m).map((f) => [paramName(f), f.field ?? f.name]));
-  const requiredPresent = support.absent ? flagsOf(m).filter((f) => f.required).map(paramName) : [];
+  const requiredPresent = flagsOf(m).filter((f) => presentOnly(f, support)).map(paramName);
   return `#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)

@@ -15,15 +15,15 @@ import { ProvisionError, failureLine } from '../errors.js';
 import { ensureBuilt, ensureRemoved, sourceDigest, type Outcome } from '../provision/recorded.js';
 import { buildRootfs, type RootfsBuildOptions } from '../provision/rootfs/build.js';
 import { buildTemplate, type TemplateBuildOptions } from '../provision/template/build.js';
-import { formatOutputs, formatSpecs, type SplitRoot, type TemplateFormat } from '../provision/template/formats.js';
+import { checkProxmoxFlavour, formatOutputs, formatSpecs, proxmoxDefaultFlavour, type SplitRoot, type TemplateFormat } from '../provision/template/formats.js';
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
-import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
+import type { PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
-import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
+import { ensureKvmGuests, ensurePushed, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
 import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
 import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
 import type { Ec2PushOptions } from '../provision/ec2/push.js';
-import { pushTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
+import { ensureTemplate, removeTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -60,6 +60,8 @@ interface Command {
   check: boolean;
   /** Whether `state: absent` means something for it. */
   absent: boolean;
+  /** The required options (library fields) that absent needs too, to name what it removes. */
+  absentNeeds?: readonly string[];
   run(o: Options, ctx: Context): Promise<Answer>;
 }
 
@@ -76,7 +78,7 @@ function built<R>(o: Outcome<R>): Answer {
 
 const commands: Record<string, Command> = {
   'build rootfs': {
-    decl: provisionCommands.buildRootfs, check: true, absent: true,
+    decl: provisionCommands.buildRootfs, check: true, absent: true, absentNeeds: ['out'],
     async run(o, ctx) {
       const out = String(o['out']);
       if (ctx.state === 'absent') return built(await ensureRemoved(out, ctx.check));
@@ -91,33 +93,38 @@ const commands: Record<string, Command> = {
     },
   },
   'build template': {
-    decl: provisionCommands.buildTemplate, check: true, absent: true,
+    decl: provisionCommands.buildTemplate, check: true, absent: true, absentNeeds: ['outDir'],
     async run(o, ctx) {
       const format = (o['format'] as TemplateFormat | undefined) ?? 'openvz';
-      // What is already there is found by its name; a Proxmox template's comes from the root's os-release.
-      if (format === 'proxmox' || o['name'] === undefined) {
-        throw new ProvisionError(`name is required, and format ${format === 'proxmox' ? 'proxmox names its file from the root, so it cannot be checked for idempotence here: run ec2-provision build template --format proxmox' : format + ' needs it'}`, 'EUSAGE', 'name');
-      }
+      if (o['name'] === undefined && !formatSpecs[format].derivesName) throw new ProvisionError(`name is required: format ${format} needs it`, 'EUSAGE', 'name');
       const how = (o['compress'] as TemplateBuildOptions['compress']) ?? formatSpecs[format].defaultCompression;
       const split = o['vmDisk'] !== undefined ? 'qcow2' : (o['splitRoot'] as SplitRoot | undefined);
-      const finals = formatOutputs(format, path.resolve(String(o['outDir'])), String(o['name']), how, split);
-      if (ctx.state === 'absent') return built(await ensureRemoved(finals.main, ctx.check));
+      const outDir = path.resolve(String(o['outDir']));
+      // A Proxmox template's file name comes from the root's os-release, known only once it is read:
+      // its record is kept under the flavour and compression, and names the file the build made.
+      const flavour = String(o['name'] ?? proxmoxDefaultFlavour);
+      if (format === 'proxmox') checkProxmoxFlavour(flavour);
+      const finals = format === 'proxmox' ? undefined : formatOutputs(format, outDir, String(o['name']), how, split);
+      const main = finals?.main ?? path.join(outDir, `proxmox-${flavour}.${how}`);
+      if (ctx.state === 'absent') return built(await ensureRemoved(main, ctx.check));
       return built(await ensureBuilt({
-        main: finals.main,
+        main,
         source: String(o['rootfs']),
         inputs: {
-          name: o['name'], format, compress: how, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
+          name: format === 'proxmox' ? flavour : o['name'], format, compress: how, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
           skip: [...((o['skip'] as string[] | undefined) ?? [])].sort(),
           ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', sourceDateEpoch: o['sourceDateEpoch'] ?? process.env['SOURCE_DATE_EPOCH'] ?? null,
         },
         build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', force: true, log: ctx.log }),
         outputsOf: (r) => [...new Set([r.archive, ...r.files.map((f) => f.path), ...(r.sha256File ? [r.sha256File] : []), r.manifestFile])],
-        planned: { name: String(o['name']), format, archive: finals.main, ...(finals.sha256File ? { sha256File: finals.sha256File } : {}), manifestFile: finals.manifestFile },
+        planned: finals
+          ? { name: String(o['name']), format, archive: finals.main, ...(finals.sha256File ? { sha256File: finals.sha256File } : {}), manifestFile: finals.manifestFile }
+          : { format },
       }, ctx.check));
     },
   },
   'build image': {
-    decl: provisionCommands.buildImage, check: true, absent: true,
+    decl: provisionCommands.buildImage, check: true, absent: true, absentNeeds: ['out'],
     async run(o, ctx) {
       const out = path.resolve(String(o['out']));
       if (ctx.state === 'absent') return built(await ensureRemoved(out, ctx.check));
@@ -135,18 +142,15 @@ const commands: Record<string, Command> = {
     },
   },
   'push kvm': {
-    decl: provisionCommands.pushKvm, check: true, absent: true,
+    decl: provisionCommands.pushKvm, check: true, absent: true, absentNeeds: ['uri', 'pool', 'image'],
     async run(o, ctx) {
       const options = { ...(o as unknown as PushKvmOptions), log: ctx.log };
       if (ctx.state === 'absent') return removePushed(options, ctx.check);
-      if (ctx.check) return planPush(options);
-      const r = await pushKvm(options);
-      const uploaded = [r.image, r.kernel, r.initrd].some((v) => v?.action === 'uploaded');
-      return { changed: uploaded || r.poolCreated, ...r };
+      return { ...(await ensurePushed(options, ctx.check)) };
     },
   },
   'launch kvm': {
-    decl: provisionCommands.launchKvm, check: true, absent: true,
+    decl: provisionCommands.launchKvm, check: true, absent: true, absentNeeds: ['uri', 'name'],
     async run(o, ctx) {
       if (ctx.own['register'] === false) throw new ProvisionError('launch kvm: register false has no desired state to keep (use the CLI with --no-register)', 'EUSAGE', 'register');
       // Guest variables are text, as on the command line (a YAML 5432 arrives as a number).
@@ -163,21 +167,25 @@ const commands: Record<string, Command> = {
     },
   },
   'push openvz': {
-    decl: provisionCommands.pushOpenvz, check: false, absent: false,
+    decl: provisionCommands.pushOpenvz, check: true, absent: true, absentNeeds: ['target', 'template'],
     async run(o, ctx) {
-      const r = await pushTemplate({ ...(o as unknown as PushTemplateOptions), log: ctx.log });
-      return { changed: r.action === 'uploaded', ...r };
+      const options = { ...(o as unknown as PushTemplateOptions), log: ctx.log };
+      if (ctx.state === 'absent') {
+        const r = await removeTemplate(options, ctx.check);
+        return { changed: r.removed, ...r };
+      }
+      return { ...(await ensureTemplate(options, ctx.check)) };
     },
   },
   'push ec2': {
-    decl: provisionCommands.pushEc2, check: true, absent: true,
+    decl: provisionCommands.pushEc2, check: true, absent: true, absentNeeds: ['region', 'name'],
     async run(o, ctx) {
       const options = { ...(o as unknown as Ec2PushOptions), log: ctx.log, warn: (m: string) => ctx.log(`warning: ${m}`) };
       return { ...(ctx.state === 'absent' ? await removeAmi(options, ctx.check) : await ensureAmi(options, ctx.check)) };
     },
   },
   'launch ec2': {
-    decl: provisionCommands.launchEc2, check: true, absent: true,
+    decl: provisionCommands.launchEc2, check: true, absent: true, absentNeeds: ['region'],
     async run(o, ctx) {
       const tags = Object.fromEntries(Object.entries((o['tags'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
       const options = { ...(o as unknown as Ec2LaunchOptions), tags, settings: readSettings(str(ctx.own['ini']) ?? defaultIniPath(process.argv[1] ?? 'bin/provision')), log: ctx.log };
@@ -185,7 +193,7 @@ const commands: Record<string, Command> = {
     },
   },
   register: {
-    decl: provisionCommands.register, check: true, absent: true,
+    decl: provisionCommands.register, check: true, absent: true, absentNeeds: ['name'],
     async run(o, ctx) {
       const registry = await openRegistry(registrySettings(str(ctx.own['ini'])));
       try {
@@ -247,13 +255,13 @@ export function parseRequest(text: string): Request {
   if (check && !spec.check) throw new ProvisionError(`${command}: check mode is not supported`, 'EUSAGE');
   const given = raw['options'] ?? {};
   if (!isObject(given)) throw new ProvisionError(`${command}: options must be a JSON object`, 'EUSAGE');
-  return { command, state, check, ...readOptions(command, spec.decl, given, state === 'present') };
+  return { command, state, check, ...readOptions(command, spec.decl, given, state === 'present' ? undefined : spec.absentNeeds ?? []) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A request option's key: a flag's library field (nested ones as objects), or an own flag's name. */
-function readOptions(command: string, decl: CommandDecl, given: Options, present: boolean): { options: Options; own: Options } {
+function readOptions(command: string, decl: CommandDecl, given: Options, absentNeeds: readonly string[] | undefined): { options: Options; own: Options } {
   const flat: Options = {};
   const flatten = (o: Options, prefix: string) => {
     for (const [k, v] of Object.entries(o)) {
@@ -274,11 +282,11 @@ function readOptions(command: string, decl: CommandDecl, given: Options, present
     if (f.field === undefined) own[f.name] = read;
     else setPath(options, f.field, read);
   }
-  // Required options only matter for present: absent names the object, and each command says what it needs.
-  if (present) {
-    for (const f of decl.flags) {
-      if (f.required && f.field !== undefined && flat[f.field] == null) throw new ProvisionError(`${command}: option '${paramName(f)}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
-    }
+  // Absent only names the object: each command says which of its required options that takes.
+  for (const f of decl.flags) {
+    if (!f.required || f.field === undefined || flat[f.field] != null) continue;
+    if (absentNeeds === undefined) throw new ProvisionError(`${command}: option '${paramName(f)}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
+    if (absentNeeds.includes(f.field)) throw new ProvisionError(`${command}: option '${paramName(f)}' is required, for state absent too (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
   }
   return { options, own };
 }
@@ -350,8 +358,8 @@ function failure(err: unknown, decl: CommandDecl | undefined): Record<string, un
 }
 
 /** What a command can do through this interface (the Ansible modules' states and check mode). */
-export function machineSupport(command: string): { check: boolean; absent: boolean } {
+export function machineSupport(command: string): { check: boolean; absent: boolean; absentNeeds: readonly string[] } {
   const spec = commands[command];
   if (!spec) throw new Error(`no machine command '${command}'`);
-  return { check: spec.check, absent: spec.absent };
+  return { check: spec.check, absent: spec.absent, absentNeeds: spec.absentNeeds ?? [] };
 }

@@ -20,6 +20,9 @@ function renderedSpec(module: string): Record<string, unknown> {
   return JSON.parse(line.slice('ARGUMENT_SPEC = '.length).replace(/\bTrue\b/g, 'true').replace(/\bFalse\b/g, 'false').replace(/\bNone\b/g, 'null')) as Record<string, unknown>;
 }
 import { guestRootfs, scratch } from './support/fixture.js';
+import { startSshd } from './support/sshd.js';
+import { freePort } from '../support/moto.js';
+import { execFileSync } from 'node:child_process';
 
 const skip = skipUnless('collection modules test', hasTool('ansible-playbook') && hasTool('ansible-galaxy') ? undefined : 'ansible-core not found (apt-get install ansible-core)');
 
@@ -67,7 +70,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.match(plugin.stdout, /keyed_groups/);
   });
 
-  it('the example playbook (collection/playbooks/kvm_site.yml) passes --syntax-check, and names only parameters the modules have', async () => {
+  it('the example playbook (collection/playbooks/kvm_site.yml, shown in the README) passes --syntax-check, and names only parameters the modules have', async () => {
     const example = path.join(repoRoot, 'collection', 'playbooks', 'kvm_site.yml');
     const r = await run('ansible-playbook', ['-i', 'localhost,', '--syntax-check', example], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -83,6 +86,9 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
       }
     }
     assert.equal(checked, 10);
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const shown = /```yaml\n(# ansible-playbook -i inventory\/ kvm_site\.yml[^]*?)```/.exec(readme)?.[1];
+    assert.equal(shown, fs.readFileSync(example, 'utf8'), "the README's example playbook is collection/playbooks/kvm_site.yml");
   });
 
   it('a bad option or value fails with Ansible\'s own argument error, and the engine never runs', async () => {
@@ -150,5 +156,78 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
     assert.deepEqual(fs.readdirSync(out), []);
     assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);
+  });
+
+  it('template format proxmox: dest is the folder, the module returns the file it named from the root; --check, idempotent, absent', async (t) => {
+    const root = path.join(dir, 'pve-root');
+    if (!guestRootfs(t, root)) return;
+    fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'etc', 'os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n');
+    fs.writeFileSync(path.join(root, 'etc', 'debian_version'), '12.7\n');
+    const out = path.join(dir, 'pve');
+    fs.mkdirSync(out);
+    const task = (state: string) => `    - ec2inventory.provision.template:\n        rootfs: ${root}\n        format: proxmox\n        dest: ${out}\n        state: ${state}\n      register: tpl\n    - ansible.builtin.debug: {var: tpl.archive}\n`;
+    const present = playbook('template-pve', task('present'));
+    const check = await play(present, '--check');
+    assert.equal(localRecap(check.stdout)['changed'], 1, check.stdout);
+    assert.deepEqual(fs.readdirSync(out), []);
+    const first = await play(present);
+    assert.equal(localRecap(first.stdout)['changed'], 1, first.stdout);
+    const made = /"tpl.archive": "([^"]+)"/.exec(first.stdout)?.[1];
+    assert.equal(made && path.dirname(made), out, first.stdout);
+    assert.match(path.basename(made ?? ''), /^debian-12-standard_12\S*-1_amd64\.tar\.zst$/);
+    assert.ok(fs.existsSync(made ?? ''));
+    const again = await play(present);
+    assert.equal(localRecap(again.stdout)['changed'], 0, again.stdout);
+    assert.equal(/"tpl.archive": "([^"]+)"/.exec(again.stdout)?.[1], made, 'the second run answers the file the first made');
+    assert.equal(localRecap((await play(present, '--check')).stdout)['changed'], 0);
+    const absent = playbook('template-pve-absent', task('absent'));
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
+    assert.deepEqual(fs.readdirSync(out), []);
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);
+  });
+
+  it('openvz_template on a node over SSH: --check on a clean state changes nothing, present once, then unchanged; absent removes exactly it, once', async () => {
+    const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
+    try {
+      const cache = path.join(dir, 'node-cache');
+      fs.mkdirSync(cache);
+      fs.writeFileSync(path.join(cache, 'other-1.tar.gz'), 'another template\n');
+      const tpl = path.join(dir, 'node-1.tar.gz');
+      const task = (state: string, extra = '') => `    - ec2inventory.provision.openvz_template:\n        target: ssh://root@127.0.0.1:${sshd.port}\n        template: ${tpl}\n        dir: ${cache}\n` +
+        `        identity: ${sshd.key}\n        known_hosts: ${path.join(dir, 'sshd', 'known_hosts')}\n        state: ${state}\n${extra}`;
+      const present = playbook('openvz', task('present'));
+      const absent = playbook('openvz-absent', task('absent'));
+      const changed = async (file: string, ...args: string[]) => {
+        const r = await play(file, ...args);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        return localRecap(r.stdout)['changed'];
+      };
+      // Clean state: the template is made by an earlier task, which check mode does not run.
+      assert.equal(await changed(present, '--check'), 1);
+      assert.deepEqual(fs.readdirSync(cache), ['other-1.tar.gz']);
+      fs.mkdirSync(path.join(dir, 'node-src', 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'node-src', 'etc', 'hostname'), 'node\n');
+      execFileSync('tar', ['-czf', tpl, '-C', path.join(dir, 'node-src'), '.']);
+      assert.equal(await changed(present, '--check'), 1);
+      assert.deepEqual(fs.readdirSync(cache), ['other-1.tar.gz'], 'check mode uploaded the template');
+      assert.equal(await changed(present), 1);
+      assert.ok(fs.readFileSync(path.join(cache, 'node-1.tar.gz')).equals(fs.readFileSync(tpl)));
+      assert.equal(await changed(present), 0);
+      assert.equal(await changed(present, '--check'), 0);
+      assert.equal(await changed(absent, '--check'), 1);
+      assert.deepEqual(fs.readdirSync(cache).sort(), ['node-1.tar.gz', 'other-1.tar.gz'], 'check mode removed the template');
+      assert.equal(await changed(absent), 1);
+      assert.deepEqual(fs.readdirSync(cache), ['other-1.tar.gz']);
+      assert.equal(await changed(absent), 0);
+      // A file under the name that is not the template present pushed stays unless force says otherwise.
+      fs.writeFileSync(path.join(cache, 'node-1.tar.gz'), 'someone else\'s\n');
+      const refused = await play(absent);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stdout, /"msg": "[^"]*node-1\.tar\.gz holds a different template than [^"]*\(force removes it anyway\)"/);
+      assert.deepEqual(fs.readdirSync(cache).sort(), ['node-1.tar.gz', 'other-1.tar.gz']);
+    } finally {
+      sshd.stop();
+    }
   });
 });

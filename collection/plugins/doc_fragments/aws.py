@@ -13,8 +13,8 @@ options:
   region:
     description:
       - AWS region.
-      - Required when I(state=present).
     type: str
+    required: true
   connect_timeout:
     description:
       - Seconds to open a connection to AWS, per attempt of a call.

@@ -13,6 +13,6 @@ options:
   uri:
     description:
       - libvirt URI.
-      - Required when I(state=present).
     type: str
+    required: true
 '''

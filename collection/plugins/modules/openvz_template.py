@@ -16,10 +16,6 @@ description:
   - Upload an OpenVZ/Virtuozzo template cache to a node over SSH (temporary name, sha256 checked
     there, renamed into place)
   - "The engine command: C(ec2-provision push openvz)."
-attributes:
-  check_mode:
-    description: "Check mode is not supported: the task is skipped under --check."
-    support: none
 options:
   target:
     description:
@@ -54,7 +50,7 @@ options:
       - Seconds for ssh to connect to the node (ConnectTimeout)
     type: int
     default: 10
-extends_documentation_fragment: [ec2inventory.provision.engine]
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state]
 '''
 
 EXAMPLES = r'''
@@ -74,19 +70,23 @@ sha256:
   returned: success
   type: str
 action:
-  description: uploaded or unchanged.
+  description: "uploaded or unchanged (in check mode: upload, replace or unchanged)."
   returned: success
   type: str
+removed:
+  description: "state absent: whether the template was removed from the node (in check mode: would be)."
+  returned: success
+  type: bool
 '''
 
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "push openvz"
-CHECK_MODE = False
+CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"target": "target", "template": "template", "dir": "dir", "identity": "identity", "known_hosts": "knownHosts", "force": "force", "connect_timeout": "connectTimeout"}
 REQUIRED_WHEN_PRESENT = []
-ARGUMENT_SPEC = {"target": {"type": "str", "required": True}, "template": {"type": "path", "required": True}, "dir": {"type": "str", "default": "/vz/template/cache"}, "identity": {"type": "path"}, "known_hosts": {"type": "path"}, "force": {"type": "bool", "default": False}, "connect_timeout": {"type": "int", "default": 10}, "binary_path": {"type": "path"}}
+ARGUMENT_SPEC = {"target": {"type": "str", "required": True}, "template": {"type": "path", "required": True}, "dir": {"type": "str", "default": "/vz/template/cache"}, "identity": {"type": "path"}, "known_hosts": {"type": "path"}, "force": {"type": "bool", "default": False}, "connect_timeout": {"type": "int", "default": 10}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():

@@ -33,8 +33,8 @@ options:
   dest:
     description:
       - "Tarball to write: ROOT.tar, or .tar.gz, .tar.xz, .tar.zst."
-      - Required when I(state=present).
     type: path
+    required: true
   for:
     description:
       - "kvm: cloud-init reads NoCloud only; ec2: the EC2 metadata service too."
@@ -77,8 +77,8 @@ COMMAND = "build rootfs"
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"suite": "suite", "mirror": "mirror", "include": "include", "dest": "out", "for": "for"}
-REQUIRED_WHEN_PRESENT = ["dest"]
-ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = []
+ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path", "required": True}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():

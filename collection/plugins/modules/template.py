@@ -8,7 +8,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: template
-short_description: An OpenVZ template cache built from a root filesystem, rebuilt only when its inputs changed
+short_description: A container template (OpenVZ, Proxmox, Incus, OCI, nspawn) built from a root
+  filesystem, rebuilt only when its inputs changed
 author:
   - ec2-inventory developers
 description:
@@ -53,8 +54,8 @@ options:
   dest:
     description:
       - Output folder.
-      - Required when I(state=present).
     type: path
+    required: true
   skip:
     description:
       - "Preparation steps to leave out (list them with: ec2-provision list steps)"
@@ -114,7 +115,7 @@ extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.pro
 '''
 
 EXAMPLES = r'''
-- name: An OpenVZ template cache built from a root filesystem
+- name: A container template (OpenVZ
   ec2inventory.provision.template:
     rootfs: bookworm.tar
     dest: templates
@@ -122,7 +123,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 archive:
-  description: The template cache NAME.tar.gz (.tar.zst, .tar.xz).
+  description: The template NAME.tar.gz (.tar.zst, .tar.xz; the folder NAME.oci for oci); for proxmox
+    the file named from the root, which check mode cannot know before a build.
   returned: success
   type: str
 sha256:
@@ -145,8 +147,8 @@ COMMAND = "build template"
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "dest": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
-REQUIRED_WHEN_PRESENT = ["rootfs", "dest"]
-ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path"}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["rootfs"]
+ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path", "required": True}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
