@@ -1,11 +1,16 @@
-// Renders the collection's modules (collection/plugins/modules/*.py) from the option declarations:
-// each module's DOCUMENTATION, EXAMPLES, RETURN and argument_spec come from the declaration of the
-// command it runs through `ec2-provision --json`, so Ansible's docs and argument checks cannot
-// drift from the CLI's. `npm run modules` rewrites the files; a test fails when they are stale.
+// Renders the collection's modules (collection/plugins/modules/*.py) and their doc fragments
+// (collection/plugins/doc_fragments/*.py) from the option declarations: each module's
+// DOCUMENTATION, EXAMPLES, RETURN and argument_spec come from the declaration of the command it
+// runs through `ec2-provision --json`, so Ansible's docs and argument checks cannot drift from the
+// CLI's. An option set several modules share (identity, AWS, ini, state, binary_path) is documented
+// once, in a fragment the modules extend; each module's argument_spec stays whole, as Ansible does
+// not build specs from fragments. `npm run modules` rewrites the files; a test fails when they are
+// stale.
 import YAML from 'yaml';
-import { provisionCommands } from './declarations.js';
+import { awsTimeouts, groups, identity, ini, libvirtUri, provisionCommands, region } from './declarations.js';
 import type { CommandDecl, Flag } from './declare.js';
 import { machineSupport } from './machine.js';
+import { paramName } from './args.js';
 
 interface Returned {
   description: string;
@@ -102,16 +107,6 @@ const ansibleTypes: Record<Flag['type'], string> = {
   string: 'str', path: 'path', url: 'str', int: 'int', bool: 'bool', list: 'list', choice: 'str', size: 'str', map: 'dict',
 };
 
-/**
- * The Ansible parameter of a flag: the name its declaration gives for Ansible, else its library
- * field's last part in snake case, else the flag's name. KEYS maps it back to the field.
- */
-export function paramName(f: Flag): string {
-  if (f.ansible !== undefined) return f.ansible;
-  const word = f.field !== undefined ? (f.field.split('.').at(-1) as string) : f.name;
-  return word.replace(/-/g, '_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
-}
-
 function flagsOf(m: ModuleDecl): Flag[] {
   return m.decl.flags.filter((f) => !(m.omit ?? []).includes(f.name));
 }
@@ -129,7 +124,24 @@ function presentOnly(f: Flag, support: ReturnType<typeof machineSupport>): boole
   return f.required === true && support.absent && !(f.field !== undefined && support.absentNeeds.includes(f.field));
 }
 
-function optionDoc(f: Flag, conditional: boolean): Record<string, unknown> {
+/** A module parameter: its documentation and its argument_spec entry, the one made from the other. */
+interface Param {
+  name: string;
+  doc: Record<string, unknown>;
+  spec: Record<string, unknown>;
+  /** What it comes from (a declared flag, or one of the modules' own parameters): fragments match by it. */
+  origin: object;
+}
+
+const specKeys = ['type', 'elements', 'required', 'default', 'choices'];
+
+/** The argument_spec entry of a documented option (list choices are the engine's to check). */
+function specOf(doc: Record<string, unknown>, secret = false): Record<string, unknown> {
+  const spec = Object.fromEntries(specKeys.filter((k) => doc[k] !== undefined && !(k === 'choices' && doc['type'] === 'list')).map((k) => [k, doc[k]]));
+  return secret ? { ...spec, no_log: true } : spec;
+}
+
+function flagParam(f: Flag, conditional: boolean): Param {
   const doc: Record<string, unknown> = { description: [sentence(f.describe)] };
   if (conditional && f.required) (doc['description'] as string[]).push('Required when I(state=present).');
   doc['type'] = ansibleTypes[f.type];
@@ -137,29 +149,107 @@ function optionDoc(f: Flag, conditional: boolean): Record<string, unknown> {
   if (f.required && !conditional) doc['required'] = true;
   if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0)) doc['default'] = f.default;
   if (f.choices) doc['choices'] = [...f.choices];
-  return doc;
+  return { name: paramName(f), doc, spec: specOf(doc, f.secret), origin: f };
+}
+
+function ownParam(name: string, doc: Record<string, unknown>): Param {
+  const p: Param = { name, doc, spec: specOf(doc), origin: {} };
+  p.origin = p;
+  return p;
+}
+
+const stateParam = ownParam('state', {
+  description: ['C(present) makes it so (a second run with the same options changes nothing); C(absent) removes what C(present) made.'],
+  type: 'str', choices: ['present', 'absent'], default: 'present',
+});
+
+const binaryPathParam = ownParam('binary_path', {
+  description: ['The ec2-provision program (default: found on PATH, as after C(npm install -g ec2-inventory)).'],
+  type: 'path',
+});
+
+/** Every parameter of a module, in the order its argument_spec lists them. */
+function paramsOf(m: ModuleDecl): Param[] {
+  const support = machineSupport(commandOf(m));
+  return [...flagsOf(m).map((f) => flagParam(f, presentOnly(f, support))), ...(support.absent ? [stateParam] : []), binaryPathParam];
+}
+
+interface Fragment {
+  /** ec2inventory.provision.NAME */
+  name: string;
+  /** What the set is, as a comment of its file. */
+  about: string;
+  /** The declared flags or own parameters it documents; a module offering all of them extends it. */
+  members: readonly object[];
+  /** Which modules extend it, where that is not said by parameters. */
+  when?: (m: ModuleDecl) => boolean;
+  /** More of the fragment's DOCUMENTATION (requirements, notes, attributes), merged into each module's by Ansible. */
+  more?: Record<string, unknown>;
+}
+
+export const fragments: readonly Fragment[] = [
+  {
+    name: 'engine', about: 'The program every module runs.', members: [binaryPathParam],
+    more: {
+      requirements: ['ec2-provision on the controller (C(npm install -g ec2-inventory)), on PATH or given as I(binary_path).'],
+      notes: ['The module sends one request to C(ec2-provision --json) and answers what it answers: the engine decides what changes, the module holds no logic. A failure is the engine\'s one-line error.'],
+    },
+  },
+  {
+    name: 'check_mode', about: 'For the modules whose engine command can say what it would change.', members: [],
+    when: (m) => machineSupport(commandOf(m)).check,
+    more: { attributes: { check_mode: { description: 'Can run in check mode: nothing is changed, the answer says what would be.', support: 'full' } } },
+  },
+  { name: 'state', about: 'present or absent, for the modules whose objects can be removed.', members: [stateParam] },
+  { name: 'identity', about: 'The cloud-init identity of a launched machine (KVM guests, EC2 instances).', members: identity },
+  { name: 'aws', about: 'The region and the bounds of every AWS call.', members: [region, ...awsTimeouts] },
+  { name: 'registry', about: 'The inventory groups of a registered host, and the ec2.ini through which the registry is found.', members: [groups, ini] },
+  { name: 'libvirt', about: 'The hypervisor a KVM module talks to.', members: [libvirtUri] },
+];
+
+function usesFragment(m: ModuleDecl, fr: Fragment): boolean {
+  const origins = new Set(paramsOf(m).map((p) => p.origin));
+  return (fr.when?.(m) ?? true) && fr.members.every((o) => origins.has(o));
+}
+
+/** The fragments a module extends. */
+export function fragmentsOf(m: ModuleDecl): Fragment[] {
+  return fragments.filter((fr) => usesFragment(m, fr));
+}
+
+/**
+ * A fragment's options, the same for every module that extends it (a flag documented otherwise in
+ * two of them, say required in one and not the other, cannot be shared and fails here).
+ */
+function fragmentOptions(fr: Fragment): Record<string, unknown> {
+  const users = moduleDecls.filter((m) => usesFragment(m, fr));
+  const optionsIn = (m: ModuleDecl) => Object.fromEntries(paramsOf(m).filter((p) => fr.members.includes(p.origin)).map((p) => [p.name, p.doc]));
+  const first = users[0];
+  if (first === undefined) throw new Error(`doc fragment ${fr.name}: no module offers all of its options`);
+  const options = optionsIn(first);
+  for (const m of users) {
+    if (JSON.stringify(optionsIn(m)) !== JSON.stringify(options)) throw new Error(`doc fragment ${fr.name}: ${m.module} documents its options otherwise than ${first.module}`);
+  }
+  return options;
 }
 
 function documentation(m: ModuleDecl): Record<string, unknown> {
   const support = machineSupport(commandOf(m));
-  const options: Record<string, unknown> = {};
-  for (const f of flagsOf(m)) options[paramName(f)] = optionDoc(f, presentOnly(f, support));
-  if (support.absent) {
-    options['state'] = {
-      description: ['C(present) makes it so (a second run with the same options changes nothing); C(absent) removes what C(present) made.'],
-      type: 'str', choices: ['present', 'absent'], default: 'present',
-    };
-  }
-  options['binary_path'] = { description: ['The ec2-provision program (default: found on PATH, as after C(npm install -g ec2-inventory)).'], type: 'path' };
+  const shared = new Set(fragmentsOf(m).flatMap((fr) => fr.members));
+  const options = Object.fromEntries(paramsOf(m).filter((p) => !shared.has(p.origin)).map((p) => [p.name, p.doc]));
   return {
     module: m.module,
     short_description: m.short,
-    description: [sentence(m.decl.summary), ...(m.decl.details ? [m.decl.details] : []),
-      `Runs C(ec2-provision --json) (command C(${commandOf(m)})); the engine decides what changes, this module holds no logic.`],
-    options,
-    notes: [support.check ? 'Supports check mode: nothing is changed, the answer says what would be.' : 'Check mode is not supported: the task is skipped under --check.'],
     author: ['ec2-inventory developers'],
+    description: [sentence(m.decl.summary), ...(m.decl.details ? [m.decl.details] : []), `The engine command: C(ec2-provision ${commandOf(m)}).`],
+    ...(support.check ? {} : { attributes: { check_mode: { description: 'Check mode is not supported: the task is skipped under --check.', support: 'none' } } }),
+    options,
   };
+}
+
+/** The fragments a module extends, on one line (names of the form ns.coll.name need no quotes). */
+function extendsLine(m: ModuleDecl): string {
+  return `extends_documentation_fragment: [${fragmentsOf(m).map((fr) => `ec2inventory.provision.${fr.name}`).join(', ')}]`;
 }
 
 function exampleValue(f: Flag): unknown {
@@ -198,18 +288,7 @@ function py(v: unknown): string {
 }
 
 function argumentSpec(m: ModuleDecl): Record<string, Record<string, unknown>> {
-  const support = machineSupport(commandOf(m));
-  const spec: Record<string, Record<string, unknown>> = {};
-  for (const f of flagsOf(m)) {
-    const s: Record<string, unknown> = { type: ansibleTypes[f.type] };
-    if (f.type === 'list') s['elements'] = 'str';
-    if (f.required && !presentOnly(f, support)) s['required'] = true;
-    if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0)) s['default'] = f.default;
-    if (f.choices && f.type === 'choice') s['choices'] = [...f.choices];
-    if (f.secret) s['no_log'] = true;
-    spec[paramName(f)] = s;
-  }
-  return spec;
+  return Object.fromEntries(paramsOf(m).map((p) => [p.name, p.spec]));
 }
 
 function yamlBlock(value: unknown): string {
@@ -230,6 +309,7 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 ${yamlBlock(documentation(m))}
+${extendsLine(m)}
 '''
 
 EXAMPLES = r'''
@@ -243,7 +323,6 @@ ${yamlBlock(returns(m))}
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = ${py(commandOf(m))}
-STATES = ${py(support.absent ? ['present', 'absent'] : ['present'])}
 CHECK_MODE = ${py(support.check)}
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = ${py(keys)}
@@ -252,7 +331,7 @@ ARGUMENT_SPEC = ${py(argumentSpec(m))}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':
@@ -263,4 +342,26 @@ if __name__ == '__main__':
 /** Every module file, by name. */
 export function renderModules(): Record<string, string> {
   return Object.fromEntries(moduleDecls.map((m) => [`${m.module}.py`, renderModule(m)]));
+}
+
+export function renderFragment(fr: Fragment): string {
+  return `# -*- coding: utf-8 -*-
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+#
+# Generated by \`npm run modules\` from lib/cli/declarations.ts (lib/cli/ansible.ts): edit those, not this file.
+from __future__ import absolute_import, division, print_function
+__metaclass__ = type
+
+
+class ModuleDocFragment(object):
+    # ${fr.about}
+    DOCUMENTATION = r'''
+${yamlBlock({ options: fragmentOptions(fr), ...fr.more })}
+'''
+`;
+}
+
+/** Every doc fragment file, by name. */
+export function renderFragments(): Record<string, string> {
+  return Object.fromEntries(fragments.map((fr) => [`${fr.name}.py`, renderFragment(fr)]));
 }

@@ -82,11 +82,9 @@ export function readFlag(f: Flag, raw: unknown): unknown {
       }
       return values;
     }
-    case 'map': {
-      const items = (Array.isArray(raw) ? raw : [raw]).map(String);
-      for (const item of items) if (item.indexOf('=') < 1) bad(f, `expected key=value, not '${item}'`);
-      return items;
-    }
+    // Each item is read by the library's one key=value parser (settings/keyValue.ts), which names the field.
+    case 'map':
+      return (Array.isArray(raw) ? raw : [raw]).map(String);
     // A size is read by the library's own parser (image size, guest memory), which names the field.
     case 'size':
     case 'string':
@@ -139,18 +137,63 @@ export function flagOfField(cmd: CommandDecl, field: string): Flag | undefined {
   return cmd.flags.find((f) => f.field === field) ?? cmd.flags.find((f) => f.field?.split('.').at(-1) === field);
 }
 
+/** How a front end names a flag to its user: the CLI `--ssh-key`, the Ansible modules `ssh_key`. */
+export type Terms = 'flags' | 'params';
+
+export function termOf(f: Flag, terms: Terms): string {
+  return terms === 'flags' ? `--${f.name}` : paramName(f);
+}
+
 /**
- * A library failure in the command's words: `--count: must be at least 1, not 0` when the error
- * names the field a value came through. A message that already names the flag is left as it is.
+ * A library failure in the caller's words: `--count: must be at least 1, not 0` on the command
+ * line, `wait_timeout: ...` in a module's task, when the error names the field a value came
+ * through. A library field written inside the message (`needs an SSH public key (sshKey)`) is
+ * named the caller's way too. A message that already names the flag is otherwise left as it is.
  */
-export function inFlagTerms(cmd: CommandDecl, message: string, field: string | undefined): string {
+export function inCallerTerms(cmd: CommandDecl, message: string, field: string | undefined, terms: Terms): string {
+  const text = withFieldsNamed(cmd, message, terms);
   const f = field === undefined ? undefined : flagOfField(cmd, field);
-  if (f === undefined || new RegExp(`(^|[^\\w-])--${f.name}(?![\\w-])`).test(message)) return message;
+  if (f === undefined) return text;
+  const term = termOf(f, terms);
+  const named = terms === 'flags' ? new RegExp(`(^|[^\\w-])${term}(?![\\w-])`).test(text) : text.startsWith(`${term}: `);
+  if (named) return text;
   // The library's own sentence may start with its name for the value ("count must be ...",
-  // "user-data x.yaml is ..."): the flag replaces it rather than repeating it.
-  const lead = [`${field}: `, `${field} `, `${f.name} `].find((w) => message.startsWith(w));
-  const rest = lead ? message.slice(lead.length) : message;
-  return `--${f.name}: ${rest}`;
+  // "user-data x.yaml is ..."): the caller's name replaces it rather than repeating it.
+  const lead = [`${field}: `, `${field} `, `${f.name} `, `${term} `].find((w) => text.startsWith(w));
+  const rest = lead ? text.slice(lead.length) : text;
+  return `${term}: ${rest}`;
+}
+
+/** The command line's words for a library failure (inCallerTerms with flags). */
+export function inFlagTerms(cmd: CommandDecl, message: string, field: string | undefined): string {
+  return inCallerTerms(cmd, message, field, 'flags');
+}
+
+/**
+ * Library field names written in a message (`sshKey`, `timeouts.connectTimeout`), as the caller
+ * calls them. Only names no prose uses: camelCase or dotted; a plain word (`count`, `out`) is
+ * left alone, as it may be an ordinary word of the sentence.
+ */
+function withFieldsNamed(cmd: CommandDecl, message: string, terms: Terms): string {
+  let text = message;
+  for (const f of cmd.flags) {
+    if (f.field === undefined) continue;
+    for (const name of new Set([f.field, f.field.split('.').at(-1) as string])) {
+      if (!/[a-z][A-Z]|\./.test(name)) continue;
+      text = text.replace(new RegExp(`(?<![\\w.-])${name.replace(/\./g, '\\.')}(?![\\w-])`, 'g'), termOf(f, terms));
+    }
+  }
+  return text;
+}
+
+/**
+ * The Ansible parameter of a flag: the name its declaration gives for Ansible, else its library
+ * field's last part in snake case, else the flag's name. KEYS maps it back to the field.
+ */
+export function paramName(f: Flag): string {
+  if (f.ansible !== undefined) return f.ansible;
+  const word = f.field !== undefined ? (f.field.split('.').at(-1) as string) : f.name;
+  return word.replace(/-/g, '_').replace(/[A-Z]/g, (c) => `_${c.toLowerCase()}`);
 }
 
 /** What a description starts with: up to its first '.', ':', ';' or '('. */

@@ -6,12 +6,13 @@
 // in modules that load the code of their command; test/unit/declarations.test.ts holds the two equal.
 import type { CommandDecl, Flag, ProgramDecl } from './declare.js';
 
-// ---- Shared sets, mounted where they apply ----
+// ---- Shared sets, mounted where they apply (the Ansible modules document each once, in a doc
+// fragment: lib/cli/ansible.ts) ----
 
 const force = (what: string) => ({ name: 'force', field: 'force', type: 'bool', default: false, describe: what }) as const;
 
 /** The registry (and for EC2 the naming of hosts) is found through the inventory's own ec2.ini. */
-const ini = {
+export const ini = {
   name: 'ini',
   type: 'path',
   describe: 'ec2.ini whose cache_path or cache_connection holds the registry, and whose destination_variable names EC2 hosts (default: $EC2_INI_PATH, else ec2.ini beside the program)',
@@ -19,7 +20,7 @@ const ini = {
 } as const;
 
 /** cloud-init identity of a launched machine: the same for KVM guests and EC2 instances. */
-const identity = [
+export const identity = [
   {
     name: 'ssh-key', field: 'sshKey', type: 'path',
     describe: 'Public key file (.pub) of the login user, whom cloud-init creates with sudo (images with cloud-init)',
@@ -43,7 +44,7 @@ const identity = [
 ] as const satisfies readonly Flag[];
 
 /** The bounds of every AWS call, as the inventory's connect_timeout and request_timeout. */
-const awsTimeouts = [
+export const awsTimeouts = [
   {
     name: 'connect-timeout', field: 'timeouts.connectTimeout', type: 'int', min: 1, default: 5,
     describe: 'Seconds to open a connection to AWS, per attempt of a call',
@@ -54,7 +55,12 @@ const awsTimeouts = [
   },
 ] as const satisfies readonly Flag[];
 
-const region = { name: 'region', field: 'region', type: 'string', required: true, describe: 'AWS region', example: 'eu-west-1' } as const;
+export const libvirtUri = { name: 'uri', field: 'uri', type: 'url', required: true, describe: 'libvirt URI', example: 'qemu:///system' } as const;
+
+/** The inventory groups of a launched or registered host. */
+export const groups = { name: 'groups', field: 'groups', type: 'list', required: true, describe: 'Inventory groups', example: 'web,prod' } as const;
+
+export const region = { name: 'region', field: 'region', type: 'string', required: true, describe: 'AWS region', example: 'eu-west-1' } as const;
 
 // ---- ec2-provision: verb, then what it acts on ----
 
@@ -145,7 +151,7 @@ const pushKvm = {
   summary: 'Upload a built image (and its kernel and initrd) as volumes of a libvirt storage pool; verified, idempotent',
   aws: false,
   flags: [
-    { name: 'uri', field: 'uri', type: 'url', required: true, describe: 'libvirt URI', example: 'qemu:///system' },
+    libvirtUri,
     { name: 'pool', field: 'pool', type: 'string', required: true, describe: 'Storage pool', example: 'default' },
     { name: 'image', field: 'image', type: 'path', required: true, describe: 'Image file (qcow2 or raw) from build image', example: 'debian.qcow2' },
     { name: 'volume', field: 'volume', type: 'string', describe: 'Volume name (default: the image file name)' },
@@ -222,7 +228,7 @@ const launchKvm = {
   details: 'With --ssh-key or --user-data each guest gets a cloud-init NoCloud seed, and with user networking a free loopback port forwarded to its port 22.',
   aws: false,
   flags: [
-    { name: 'uri', field: 'uri', type: 'url', required: true, describe: 'libvirt URI', example: 'qemu:///system' },
+    libvirtUri,
     { name: 'pool', field: 'pool', type: 'string', required: true, describe: 'Storage pool holding the pushed volume', example: 'default' },
     { name: 'volume', field: 'volume', type: 'string', required: true, describe: 'The pushed image volume', example: 'debian.qcow2' },
     { name: 'name', field: 'name', type: 'string', required: true, describe: 'Guest name (NAME-1 ... NAME-N with --count above 1)', example: 'web' },
@@ -233,7 +239,7 @@ const launchKvm = {
     { name: 'ip', field: 'ip', type: 'string', describe: 'Address of the first guest, ADDR/PREFIX (the next guests count up)', example: '192.168.122.10/24' },
     { name: 'gateway', field: 'gateway', type: 'string', describe: 'Default gateway of guests given --ip', example: '192.168.122.1' },
     { name: 'forward', field: 'forwards', type: 'list', default: [], describe: 'User network port forward [ADDR:]HOSTPORT:GUESTPORT (the host port grows by one per guest)', example: '8080:80' },
-    { name: 'groups', field: 'groups', type: 'list', required: true, describe: 'Inventory groups', example: 'web,prod' },
+    groups,
     { name: 'var', field: 'vars', ansible: 'hostvars', type: 'map', default: [], describe: 'Host variable key=value', example: 'role=frontend' },
     { name: 'wait', field: 'waitSeconds', ansible: 'wait_timeout', type: 'int', default: 120, describe: 'Seconds to wait until the guests are ready (0: do not wait)' },
     { name: 'ready-line', field: 'readyLine', type: 'string', describe: 'Text on the serial console that means ready (local URIs)', example: 'login:' },
@@ -268,7 +274,7 @@ const launchEc2 = {
     { name: 'security-group', field: 'securityGroups', type: 'list', comma: false, default: [], describe: 'Security group id (sg-...) or name', example: 'sg-0123456789abcdef0' },
     { name: 'key-name', field: 'keyName', type: 'string', describe: 'EC2 key pair name', example: 'ops' },
     ...identity,
-    { name: 'groups', field: 'groups', type: 'list', required: true, describe: 'Inventory groups', example: 'web,prod' },
+    groups,
     { name: 'tag', field: 'tags', type: 'map', default: [], describe: 'Tag key=value of the instances and volumes', example: 'Env=prod' },
     { name: 'wait', field: 'waitSeconds', ansible: 'wait_timeout', type: 'int', default: 600, describe: 'Seconds to wait until the instances are running with an address' },
     { name: 'client-token', field: 'clientToken', type: 'string', describe: 'RunInstances idempotence token (default: a new one per run)' },
@@ -285,7 +291,7 @@ const destroyKvm = {
   summary: 'Stop and undefine a guest, delete its overlay volume, deregister it (idempotent)',
   aws: false,
   flags: [
-    { name: 'uri', field: 'uri', type: 'url', required: true, describe: 'libvirt URI', example: 'qemu:///system' },
+    libvirtUri,
     { name: 'name', field: 'name', type: 'string', required: true, describe: 'Guest name', example: 'web-1' },
     force('Also stop and undefine a domain ec2-provision did not launch (its disks are kept)'),
     ini,
@@ -318,7 +324,7 @@ const register = {
   aws: false,
   flags: [
     { name: 'name', field: 'name', type: 'string', required: true, describe: 'Host name', example: 'db1.example.com' },
-    { name: 'groups', field: 'groups', type: 'list', required: true, describe: 'Inventory groups', example: 'db,prod' },
+    groups,
     { name: 'var', field: 'hostvars', type: 'map', default: [], describe: 'Host variable key=value (numbers and true/false keep their type)', example: 'ansible_host=10.0.0.5' },
     { name: 'source', field: 'source', type: 'string', default: 'manual', describe: 'Who registered it (kvm and ec2 are the launches\')' },
     ini,

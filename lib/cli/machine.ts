@@ -7,7 +7,8 @@
 // `ini` where the command reads the registry. Builds and registrations are idempotent here: a
 // request whose recorded inputs are unchanged changes nothing and answers `changed: false`;
 // `check: true` answers what would change and changes nothing; `state: absent` undoes `present`.
-// A failure is `{"failed": true, "msg": "<the one-line error>"}` and exit status 1.
+// A failure is `{"failed": true, "msg": "<the one-line error>", "field": ...}` and exit status 1; its
+// message names an option as the modules' users write it (`wait_timeout`), `field` as the library does.
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError, failureLine } from '../errors.js';
@@ -29,7 +30,7 @@ import { openRegistry, type RegistrySettings } from '../store/registry.js';
 import type { RegisteredHost, RegisteredValue } from '../records/inventory.js';
 import { provisionCommands } from './declarations.js';
 import type { CommandDecl, Flag } from './declare.js';
-import { firstSentence } from './args.js';
+import { firstSentence, inCallerTerms, paramName } from './args.js';
 import { registeredHost as checkedHost } from '../provision/hosts.js';
 
 type Options = Record<string, unknown>;
@@ -284,16 +285,19 @@ function readOptions(command: string, decl: CommandDecl, given: Options, absentN
   // Absent only names the object: each command says which of its required options that takes.
   for (const f of decl.flags) {
     if (!f.required || f.field === undefined || flat[f.field] != null) continue;
-    if (absentNeeds === undefined) throw new ProvisionError(`${command}: option '${f.field}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
-    if (absentNeeds.includes(f.field)) throw new ProvisionError(`${command}: option '${f.field}' is required, for state absent too (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
+    if (absentNeeds === undefined) throw new ProvisionError(`${command}: option '${paramName(f)}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
+    if (absentNeeds.includes(f.field)) throw new ProvisionError(`${command}: option '${paramName(f)}' is required, for state absent too (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
   }
   return { options, own };
 }
 
-/** A JSON value checked against its flag's declared type; key=value maps arrive as objects. */
+/**
+ * A JSON value checked against its flag's declared type; key=value maps arrive as objects. Errors
+ * name the option as the modules' users know it (their parameter), whatever key the request used.
+ */
 function readValue(command: string, key: string, f: Flag, value: unknown): unknown {
   const bad = (what: string): never => {
-    throw new ProvisionError(`${command}: option '${key}' ${what}, not ${JSON.stringify(value)}`, 'EUSAGE', key);
+    throw new ProvisionError(`${command}: option '${paramName(f)}' ${what}, not ${JSON.stringify(value)}`, 'EUSAGE', key);
   };
   switch (f.type) {
     case 'bool':
@@ -331,15 +335,26 @@ export async function runRequest(req: Request, log: (message: string) => void): 
 
 /** `ec2-provision --json`: the request from stdin, the answer on stdout; 0 on success, 1 on failure. */
 export async function machineMain(log: (message: string) => void): Promise<number> {
+  let req: Request | undefined;
   try {
-    const req = parseRequest(fs.readFileSync(0, 'utf8'));
+    req = parseRequest(fs.readFileSync(0, 'utf8'));
     const answer = await runRequest(req, log);
     process.stdout.write(JSON.stringify({ command: req.command, ...answer }) + '\n');
     return 0;
   } catch (err) {
-    process.stdout.write(JSON.stringify({ failed: true, msg: failureLine(err), ...(err instanceof ProvisionError && err.field ? { field: err.field } : {}) }) + '\n');
+    process.stdout.write(JSON.stringify(failure(err, req && (commands[req.command] as Command).decl)) + '\n');
     return 1;
   }
+}
+
+/**
+ * A failed request's answer. The message names an option as the modules' user wrote it
+ * (`wait_timeout`, not the library's `waitSeconds`); `field` keeps the library's name for programs.
+ */
+function failure(err: unknown, decl: CommandDecl | undefined): Record<string, unknown> {
+  const line = failureLine(err);
+  if (!(err instanceof ProvisionError) || decl === undefined) return { failed: true, msg: line };
+  return { failed: true, msg: inCallerTerms(decl, line, err.field, 'params'), ...(err.field ? { field: err.field } : {}) };
 }
 
 /** What a command can do through this interface (the Ansible modules' states and check mode). */

@@ -24,7 +24,7 @@ export function parseGroups(values: string | readonly string[]): string[] {
  * type, as Ansible reads them from a YAML inventory.
  */
 export function parseHostVars(items: readonly string[]): Record<string, RegisteredValue> {
-  const text = keyValues(items, (item) => new ProvisionError(`hostvars: '${item}': expected key=value`, 'EUSAGE', 'hostvars'));
+  const text = keyValues(items, (why) => new ProvisionError(`hostvars: ${why}`, 'EUSAGE', 'hostvars'));
   return Object.fromEntries(Object.entries(text).map(([k, v]) => [k, typedValue(v)]));
 }
 
@@ -64,7 +64,14 @@ export function registeredHost(o: RegisterOptions): RegisteredHost {
  * and --host from the next run on. Returns the entry as stored.
  */
 export async function register(settings: RegistrySettings, o: RegisterOptions): Promise<RegisteredHost> {
-  const host = registeredHost(o);
+  return recordHost(settings, registeredHost(o));
+}
+
+/**
+ * Records an entry registeredHost made. The CLI makes it before it reads the ec2.ini the settings
+ * come from, so that bad input is bad usage whether or not that file can be read.
+ */
+export async function recordHost(settings: RegistrySettings, host: RegisteredHost): Promise<RegisteredHost> {
   await withRegistry(settings, (r) => r.register(host));
   return host;
 }

@@ -10,19 +10,20 @@ export function keyValue(item: string): [key: string, value: string] | undefined
 
 /**
  * Many `key=value` items into one map (a later key replaces an earlier one). `bad` makes the error
- * thrown for an item that is not key=value, or whose key `check` refuses (its reason then given).
+ * thrown, given why an item is refused in one line: it is not key=value, or `check` refuses its key
+ * (`check` answers why). The caller's error names its option: `tags: expected key=value, not 'x'`.
  */
 export function keyValues(
   items: readonly string[],
-  bad: (item: string, why?: string) => Error,
+  bad: (why: string) => Error,
   check?: (key: string) => string | undefined,
 ): Record<string, string> {
   const map: Record<string, string> = {};
   for (const item of items) {
     const pair = keyValue(item);
-    if (pair === undefined) throw bad(item);
+    if (pair === undefined) throw bad(`expected key=value, not '${item}'`);
     const why = check?.(pair[0]);
-    if (why !== undefined) throw bad(item, why);
+    if (why !== undefined) throw bad(`'${item}': ${why}`);
     // Defined, not assigned: a key `__proto__` is a key like any other here.
     Object.defineProperty(map, pair[0], { value: pair[1], enumerable: true, writable: true, configurable: true });
   }

@@ -52,6 +52,19 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
       assert.ok(r.stdout.replace(/\s+/g, ' ').includes(m.short.split(',')[0] as string), `${m.module}: ${r.stdout.slice(0, 400)}`);
       assert.doesNotMatch(r.stderr, /WARNING|ERROR/, r.stderr);
     }
+    // With its doc fragments merged, each module documents exactly the parameters its argument_spec takes, typed alike.
+    const names = moduleDecls.map((m) => `ec2inventory.provision.${m.module}`);
+    const json = await run('ansible-doc', ['-t', 'module', '--json', ...names], env);
+    assert.equal(json.code, 0, json.stderr);
+    const docs = JSON.parse(json.stdout) as Record<string, { doc: { options: Record<string, { type?: string; default?: unknown }>; requirements?: string[] } }>;
+    for (const m of moduleDecls) {
+      const doc = docs[`ec2inventory.provision.${m.module}`]?.doc;
+      assert.ok(doc, m.module);
+      const spec = renderedSpec(m.module) as Record<string, { type: string; default?: unknown }>;
+      assert.deepEqual(Object.keys(doc.options).sort(), Object.keys(spec).sort(), `${m.module}: documented options against its argument_spec`);
+      for (const [name, s] of Object.entries(spec)) assert.deepEqual([doc.options[name]?.type, doc.options[name]?.default], [s.type, s.default], `${m.module}: ${name}`);
+      assert.match(doc.requirements?.join(' ') ?? '', /ec2-provision/, `${m.module}: the engine fragment's requirements`);
+    }
     const plugin = await run('ansible-doc', ['-t', 'inventory', 'ec2inventory.provision.ec2_inventory'], env);
     assert.equal(plugin.code, 0, plugin.stderr);
     assert.match(plugin.stdout, /keyed_groups/);
@@ -96,6 +109,16 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     const r = await play(playbook('engine-fails', `    - ec2inventory.provision.template:\n        rootfs: ${path.join(dir, 'no-such-root')}\n        name: t\n        dest: ${dir}\n`));
     assert.notEqual(r.code, 0);
     assert.match(r.stdout, /"msg": "[^"\n]*no-such-root[^"\n]*"/);
+  });
+
+  it('an engine failure names the option as the task wrote it (the module parameter, not the library field)', async () => {
+    const rootfs = await play(playbook('engine-names-dest', `    - ec2inventory.provision.rootfs:\n        dest: ${path.join(dir, 'root.img')}\n`));
+    assert.notEqual(rootfs.code, 0);
+    assert.match(rootfs.stdout, /"msg": "dest: output [^"\n]*root\.img: expected a file name ending in \.tar/);
+    const guest = await play(playbook('engine-names-wait', `    - ec2inventory.provision.kvm_guest:\n        uri: qemu:///system\n        pool: p\n        volume: v\n        name: n\n        groups: [g]\n        wait_timeout: -1\n`));
+    assert.notEqual(guest.code, 0);
+    assert.match(guest.stdout, /"msg": "launch kvm: option 'wait_timeout' must be at least 0, not -1"/);
+    assert.doesNotMatch(rootfs.stdout + guest.stdout, /waitSeconds|"out"/);
   });
 
   it('host: present twice changes once, --check on a clean state registers nothing, absent twice removes once', async () => {

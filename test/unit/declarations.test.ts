@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inventoryCommand, inventoryProgram, provisionCommands, provisionProgram } from '../../lib/cli/declarations.js';
 import type { Flag, Parsed } from '../../lib/cli/declare.js';
-import { collect, inFlagTerms, UsageError } from '../../lib/cli/args.js';
+import { collect, inCallerTerms, inFlagTerms, UsageError } from '../../lib/cli/args.js';
 import { cliReference } from '../../lib/cli/reference.js';
 import { repoRoot } from '../support/paths.js';
 import { rootfsTargets, type RootfsBuildOptions } from '../../lib/provision/rootfs/build.js';
@@ -95,6 +95,17 @@ describe('option declarations', () => {
     assert.throws(() => collect(provisionCommands.launchEc2, { region: 'r' }), (e: UsageError) => e.flag === 'ami' && e.message === '--ami is required (AMI id)');
     assert.throws(() => collect(provisionCommands.launchEc2, { count: 'x' }), /^BadValueError: --count: expected a whole number, not 'x'$/);
     assert.deepEqual(collect(inventoryCommand, { host: 'h' }).options, { host: 'h', refreshCache: false, refreshOnly: false });
+  });
+
+  it('name the module parameter a library error came through, for the Ansible modules', () => {
+    const kvm = provisionCommands.launchKvm;
+    assert.equal(inCallerTerms(kvm, 'nothing to wait for: give forwards', 'waitSeconds', 'params'), 'wait_timeout: nothing to wait for: give forwards');
+    assert.equal(inCallerTerms(kvm, 'count must be at least 1, not 0', 'count', 'params'), 'count: must be at least 1, not 0');
+    assert.equal(inCallerTerms(kvm, 'vars: expected key=value, not \'x\'', 'vars', 'params'), "hostvars: expected key=value, not 'x'");
+    assert.equal(inCallerTerms(provisionCommands.buildRootfs, 'output x.img: expected a file name ending in .tar', 'out', 'params'), 'dest: output x.img: expected a file name ending in .tar');
+    assert.equal(inCallerTerms(kvm, 'a login user needs an SSH public key (sshKey)', 'user', 'params'), 'user: a login user needs an SSH public key (ssh_key)', 'a field inside the message too');
+    assert.equal(inCallerTerms(kvm, 'a login user needs an SSH public key (sshKey)', 'user', 'flags'), '--user: a login user needs an SSH public key (--ssh-key)');
+    assert.equal(inCallerTerms(provisionCommands.pushEc2, 'timeouts.connectTimeout must be at least 1', 'timeouts.connectTimeout', 'params'), 'connect_timeout: must be at least 1');
   });
 
   it('name the flag a library error came through, once', () => {

@@ -4,16 +4,48 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { moduleDecls, paramName, renderModules } from '../../lib/cli/ansible.js';
+import YAML from 'yaml';
+import type { Flag } from '../../lib/cli/declare.js';
+import { fragmentsOf, moduleDecls, renderFragments, renderModules } from '../../lib/cli/ansible.js';
+import { paramName } from '../../lib/cli/args.js';
 import { repoRoot } from '../support/paths.js';
 
-const modulesDir = path.join(repoRoot, 'collection', 'plugins', 'modules');
+const pluginsDir = path.join(repoRoot, 'collection', 'plugins');
 
-test('every module file is what the declarations render (run npm run modules after changing them)', () => {
-  const rendered = renderModules();
-  assert.deepEqual(fs.readdirSync(modulesDir).filter((f) => f.endsWith('.py')).sort(), Object.keys(rendered).sort());
-  for (const [file, text] of Object.entries(rendered)) {
-    assert.equal(fs.readFileSync(path.join(modulesDir, file), 'utf8'), text, `${file} is stale: npm run modules`);
+test('every module and doc fragment file is what the declarations render (run npm run modules after changing them)', () => {
+  for (const [folder, rendered] of [['modules', renderModules()], ['doc_fragments', renderFragments()]] as const) {
+    const dir = path.join(pluginsDir, folder);
+    assert.deepEqual(fs.readdirSync(dir).filter((f) => f.endsWith('.py')).sort(), Object.keys(rendered).sort(), folder);
+    for (const [file, text] of Object.entries(rendered)) {
+      assert.equal(fs.readFileSync(path.join(dir, file), 'utf8'), text, `${folder}/${file} is stale: npm run modules`);
+    }
+  }
+});
+
+type Module = (typeof moduleDecls)[number];
+
+/** A module's DOCUMENTATION as rendered, before Ansible merges its fragments in. */
+function documented(m: Module): { options: Record<string, unknown>; extends_documentation_fragment?: string[] } {
+  const text = /^DOCUMENTATION = r'''\n([\s\S]*?)^'''/m.exec(renderModules()[`${m.module}.py`] as string)?.[1] as string;
+  return YAML.parse(text) as { options: Record<string, unknown>; extends_documentation_fragment?: string[] };
+}
+
+test('an option several modules share is documented once, in a doc fragment they extend', () => {
+  // Flags are shared by being one declaration (declarations.ts mounts one object in several commands).
+  const offeredBy = new Map<Flag, Module[]>();
+  for (const m of moduleDecls) {
+    for (const f of m.decl.flags.filter((x) => !(m.omit ?? []).includes(x.name))) offeredBy.set(f, [...(offeredBy.get(f) ?? []), m]);
+  }
+  const shared = [...offeredBy].filter(([, modules]) => modules.length > 1);
+  assert.ok(shared.length >= 7, 'identity, region, the timeouts and ini are each offered by several modules');
+  for (const [flag, modules] of shared) {
+    for (const m of modules) assert.ok(!(paramName(flag) in documented(m).options), `${m.module} repeats the docs of ${paramName(flag)}`);
+  }
+  for (const m of moduleDecls) {
+    const doc = documented(m);
+    assert.deepEqual(doc.extends_documentation_fragment, fragmentsOf(m).map((fr) => `ec2inventory.provision.${fr.name}`));
+    assert.ok(doc.extends_documentation_fragment?.includes('ec2inventory.provision.engine'), m.module);
+    assert.ok(!('binary_path' in doc.options) && !('state' in doc.options), m.module);
   }
 });
 

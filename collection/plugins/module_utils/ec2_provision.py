@@ -20,15 +20,10 @@ def _set(target, key, value):
         target[head] = value
 
 
-def run_module(command, argument_spec, keys, states, check_mode, required_when_present):
-    spec = dict(argument_spec)
-    spec['binary_path'] = dict(type='path')
-    required_if = []
-    if 'absent' in states:
-        spec['state'] = dict(type='str', choices=states, default='present')
-        if required_when_present:
-            required_if.append(('state', 'present', required_when_present))
-    module = AnsibleModule(argument_spec=spec, supports_check_mode=check_mode, required_if=required_if)
+def run_module(command, argument_spec, keys, check_mode, required_when_present):
+    # The spec is whole (state and binary_path included), generated beside the module's docs.
+    required_if = [('state', 'present', required_when_present)] if required_when_present else []
+    module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=check_mode, required_if=required_if)
 
     options = {}
     for param, key in keys.items():
@@ -45,6 +40,8 @@ def run_module(command, argument_spec, keys, states, check_mode, required_when_p
         lines = (err or '').strip().splitlines()
         module.fail_json(msg=lines[-1] if lines else '%s --json exited %d without an answer' % (binary, rc), rc=rc)
     if answer.pop('failed', False):
+        # msg names the option by its parameter; the library's name for it is no news to a task.
+        answer.pop('field', None)
         module.fail_json(msg=answer.pop('msg', 'ec2-provision failed'), **answer)
     diff = answer.pop('diff', None)
     if diff is not None and module._diff:

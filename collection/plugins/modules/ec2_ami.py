@@ -10,17 +10,13 @@ DOCUMENTATION = r'''
 module: ec2_ami
 short_description: An EC2 AMI holding a disk image, uploaded through the EBS direct APIs only when
   no AMI of that name holds it
+author:
+  - ec2-inventory developers
 description:
   - Upload a raw or qcow2 disk image as an EC2 AMI through the EBS direct APIs (no S3, no vmimport
     role)
-  - Runs C(ec2-provision --json) (command C(push ec2)); the engine decides what changes, this module
-    holds no logic.
+  - "The engine command: C(ec2-provision push ec2)."
 options:
-  region:
-    description:
-      - AWS region.
-    type: str
-    required: true
   image:
     description:
       - Disk image (raw or qcow2) that boots by itself (build image --boot-loader grub)
@@ -56,34 +52,7 @@ options:
       - EBS blocks in flight at once.
     type: int
     default: 32
-  connect_timeout:
-    description:
-      - Seconds to open a connection to AWS, per attempt of a call.
-    type: int
-    default: 5
-  request_timeout:
-    description:
-      - Seconds one attempt of an AWS call may take, answer included, before it is retried.
-    type: int
-    default: 60
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state, ec2inventory.provision.aws]
 '''
 
 EXAMPLES = r'''
@@ -116,16 +85,15 @@ diskSha256:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "push ec2"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"region": "region", "image": "image", "name": "name", "architecture": "architecture", "boot_mode": "bootMode", "description": "description", "concurrency": "concurrency", "connect_timeout": "timeouts.connectTimeout", "request_timeout": "timeouts.requestTimeout"}
 REQUIRED_WHEN_PRESENT = ["image"]
-ARGUMENT_SPEC = {"region": {"type": "str", "required": True}, "image": {"type": "path"}, "name": {"type": "str", "required": True}, "architecture": {"type": "str", "default": "x86_64", "choices": ["x86_64", "arm64"]}, "boot_mode": {"type": "str", "default": "legacy-bios", "choices": ["legacy-bios", "uefi"]}, "description": {"type": "str"}, "concurrency": {"type": "int", "default": 32}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}}
+ARGUMENT_SPEC = {"region": {"type": "str", "required": True}, "image": {"type": "path"}, "name": {"type": "str", "required": True}, "architecture": {"type": "str", "default": "x86_64", "choices": ["x86_64", "arm64"]}, "boot_mode": {"type": "str", "default": "legacy-bios", "choices": ["legacy-bios", "uefi"]}, "description": {"type": "str"}, "concurrency": {"type": "int", "default": 32}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

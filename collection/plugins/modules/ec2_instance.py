@@ -9,17 +9,13 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: ec2_instance
 short_description: EC2 instances known by their Name tag, count kept exact, registered in the inventory
+author:
+  - ec2-inventory developers
 description:
   - Launch tagged instances from an AMI and register them in inventory groups.
   - With --ssh-key or --user-data the instances get cloud-init user-data (at most 16 KiB).
-  - Runs C(ec2-provision --json) (command C(launch ec2)); the engine decides what changes, this
-    module holds no logic.
+  - "The engine command: C(ec2-provision launch ec2)."
 options:
-  region:
-    description:
-      - AWS region.
-    type: str
-    required: true
   image_id:
     description:
       - AMI id.
@@ -48,31 +44,6 @@ options:
     description:
       - EC2 key pair name.
     type: str
-  ssh_key:
-    description:
-      - Public key file (.pub) of the login user, whom cloud-init creates with sudo (images with
-        cloud-init)
-    type: path
-  user:
-    description:
-      - "Login user made by cloud-init, registered as ansible_user (default: ansible); needs
-        --ssh-key or --user-data."
-    type: str
-  user_data:
-    description:
-      - "Your own user-data file: a #cloud-config merged with ours, or a script (#!) run after it."
-    type: path
-  password_hash:
-    description:
-      - crypt(3) hash of the login user's console password (mkpasswd -m sha-512); never a plain
-        password.
-    type: str
-  groups:
-    description:
-      - Inventory groups.
-      - Required when I(state=present).
-    type: list
-    elements: str
   tags:
     description:
       - Tag key=value of the instances and volumes.
@@ -86,40 +57,7 @@ options:
     description:
       - "RunInstances idempotence token (default: a new one per run)"
     type: str
-  connect_timeout:
-    description:
-      - Seconds to open a connection to AWS, per attempt of a call.
-    type: int
-    default: 5
-  request_timeout:
-    description:
-      - Seconds one attempt of an AWS call may take, answer included, before it is retried.
-    type: int
-    default: 60
-  ini:
-    description:
-      - "ec2.ini whose cache_path or cache_connection holds the registry, and whose
-        destination_variable names EC2 hosts (default: $EC2_INI_PATH, else ec2.ini beside the
-        program)"
-    type: path
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state, ec2inventory.provision.identity, ec2inventory.provision.aws, ec2inventory.provision.registry]
 '''
 
 EXAMPLES = r'''
@@ -147,16 +85,15 @@ plan:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "launch ec2"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"region": "region", "image_id": "ami", "instance_type": "instanceType", "count": "count", "vpc_subnet_id": "subnet", "security_groups": "securityGroups", "key_name": "keyName", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "groups": "groups", "tags": "tags", "wait_timeout": "waitSeconds", "client_token": "clientToken", "connect_timeout": "timeouts.connectTimeout", "request_timeout": "timeouts.requestTimeout", "ini": "ini"}
 REQUIRED_WHEN_PRESENT = ["image_id", "instance_type", "groups"]
-ARGUMENT_SPEC = {"region": {"type": "str", "required": True}, "image_id": {"type": "str"}, "instance_type": {"type": "str"}, "count": {"type": "int", "default": 1}, "vpc_subnet_id": {"type": "str"}, "security_groups": {"type": "list", "elements": "str"}, "key_name": {"type": "str"}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "groups": {"type": "list", "elements": "str"}, "tags": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 600}, "client_token": {"type": "str"}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "ini": {"type": "path"}}
+ARGUMENT_SPEC = {"region": {"type": "str", "required": True}, "image_id": {"type": "str"}, "instance_type": {"type": "str"}, "count": {"type": "int", "default": 1}, "vpc_subnet_id": {"type": "str"}, "security_groups": {"type": "list", "elements": "str"}, "key_name": {"type": "str"}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "groups": {"type": "list", "elements": "str"}, "tags": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 600}, "client_token": {"type": "str"}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "ini": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

@@ -9,22 +9,17 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: host
 short_description: A host recorded in the registry, so that ec2-inventory lists it
+author:
+  - ec2-inventory developers
 description:
   - Record a host in the registry (ec2-inventory --list then shows it)
-  - Runs C(ec2-provision --json) (command C(register)); the engine decides what changes, this module
-    holds no logic.
+  - "The engine command: C(ec2-provision register)."
 options:
   name:
     description:
       - Host name.
     type: str
     required: true
-  groups:
-    description:
-      - Inventory groups.
-      - Required when I(state=present).
-    type: list
-    elements: str
   hostvars:
     description:
       - Host variable key=value (numbers and true/false keep their type)
@@ -34,30 +29,7 @@ options:
       - Who registered it (kvm and ec2 are the launches')
     type: str
     default: manual
-  ini:
-    description:
-      - "ec2.ini whose cache_path or cache_connection holds the registry, and whose
-        destination_variable names EC2 hosts (default: $EC2_INI_PATH, else ec2.ini beside the
-        program)"
-    type: path
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state, ec2inventory.provision.registry]
 '''
 
 EXAMPLES = r'''
@@ -65,7 +37,7 @@ EXAMPLES = r'''
   ec2inventory.provision.host:
     name: db1.example.com
     groups:
-      - db
+      - web
       - prod
 '''
 
@@ -79,16 +51,15 @@ host:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "register"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"name": "name", "groups": "groups", "hostvars": "hostvars", "source": "source", "ini": "ini"}
 REQUIRED_WHEN_PRESENT = ["groups"]
-ARGUMENT_SPEC = {"name": {"type": "str", "required": True}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "source": {"type": "str", "default": "manual"}, "ini": {"type": "path"}}
+ARGUMENT_SPEC = {"name": {"type": "str", "required": True}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "source": {"type": "str", "default": "manual"}, "ini": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

@@ -10,11 +10,12 @@ DOCUMENTATION = r'''
 module: image
 short_description: A bootable disk image built from a root filesystem or template cache, rebuilt
   only when its inputs changed
+author:
+  - ec2-inventory developers
 description:
   - "Turn a root filesystem or template cache into a partitioned disk image for KVM direct kernel
     boot (and, with --boot-loader grub, BIOS boot: EC2, plain VMs)"
-  - Runs C(ec2-provision --json) (command C(build image)); the engine decides what changes, this
-    module holds no logic.
+  - "The engine command: C(ec2-provision build image)."
 options:
   from:
     description:
@@ -76,24 +77,7 @@ options:
     description:
       - "GRUB's i386-pc files (default: /usr/lib/grub/i386-pc, package grub-pc-bin)"
     type: path
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state]
 '''
 
 EXAMPLES = r'''
@@ -129,16 +113,15 @@ biosBootable:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "build image"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"from": "from", "kernel": "kernel", "initrd": "initrd", "size": "size", "format": "format", "dest": "out", "boot_loader": "bootLoader", "root": "root", "for": "for", "grub_dir": "grubDir"}
 REQUIRED_WHEN_PRESENT = ["from"]
-ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "dest": {"type": "path", "required": True}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}}
+ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "dest": {"type": "path", "required": True}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

@@ -9,18 +9,14 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: kvm_guest
 short_description: KVM guests launched from a pushed volume and registered in the inventory, count kept exact
+author:
+  - ec2-inventory developers
 description:
   - Start guests from a pushed volume (one overlay each), wait until they are ready, register them.
   - With --ssh-key or --user-data each guest gets a cloud-init NoCloud seed, and with user
     networking a free loopback port forwarded to its port 22.
-  - Runs C(ec2-provision --json) (command C(launch kvm)); the engine decides what changes, this
-    module holds no logic.
+  - "The engine command: C(ec2-provision launch kvm)."
 options:
-  uri:
-    description:
-      - libvirt URI.
-    type: str
-    required: true
   pool:
     description:
       - Storage pool holding the pushed volume.
@@ -69,12 +65,6 @@ options:
       - User network port forward [ADDR:]HOSTPORT:GUESTPORT (the host port grows by one per guest)
     type: list
     elements: str
-  groups:
-    description:
-      - Inventory groups.
-      - Required when I(state=present).
-    type: list
-    elements: str
   hostvars:
     description:
       - Host variable key=value.
@@ -114,25 +104,6 @@ options:
       - Register (and start) an existing domain of that name instead of refusing.
     type: bool
     default: false
-  ssh_key:
-    description:
-      - Public key file (.pub) of the login user, whom cloud-init creates with sudo (images with
-        cloud-init)
-    type: path
-  user:
-    description:
-      - "Login user made by cloud-init, registered as ansible_user (default: ansible); needs
-        --ssh-key or --user-data."
-    type: str
-  user_data:
-    description:
-      - "Your own user-data file: a #cloud-config merged with ours, or a script (#!) run after it."
-    type: path
-  password_hash:
-    description:
-      - crypt(3) hash of the login user's console password (mkpasswd -m sha-512); never a plain
-        password.
-    type: str
   address_source:
     description:
       - "How the address of a network: or bridge: guest without --ip is found (virsh domifaddr
@@ -149,30 +120,7 @@ options:
       - User networking reaches nothing but the forwards (qemu restrict=on)
     type: bool
     default: false
-  ini:
-    description:
-      - "ec2.ini whose cache_path or cache_connection holds the registry, and whose
-        destination_variable names EC2 hosts (default: $EC2_INI_PATH, else ec2.ini beside the
-        program)"
-    type: path
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state, ec2inventory.provision.identity, ec2inventory.provision.registry, ec2inventory.provision.libvirt]
 '''
 
 EXAMPLES = r'''
@@ -203,16 +151,15 @@ plan:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "launch kvm"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"uri": "uri", "pool": "pool", "volume": "volume", "name": "name", "count": "count", "memory": "memory", "vcpus": "vcpus", "network": "network", "ip": "ip", "gateway": "gateway", "forwards": "forwards", "groups": "groups", "hostvars": "vars", "wait_timeout": "waitSeconds", "ready_line": "readyLine", "ready_port": "readyPort", "ready_send": "readySend", "accel": "accel", "cmdline": "cmdline", "adopt": "adopt", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "address_source": "addressSource", "restrict_network": "restrictNetwork", "ini": "ini"}
 REQUIRED_WHEN_PRESENT = ["pool", "volume", "groups"]
-ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str"}, "volume": {"type": "str"}, "name": {"type": "str", "required": True}, "count": {"type": "int", "default": 1}, "memory": {"type": "str", "default": "256M"}, "vcpus": {"type": "int", "default": 1}, "network": {"type": "str", "default": "user"}, "ip": {"type": "str"}, "gateway": {"type": "str"}, "forwards": {"type": "list", "elements": "str"}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 120}, "ready_line": {"type": "str"}, "ready_port": {"type": "int"}, "ready_send": {"type": "str"}, "accel": {"type": "str", "default": "auto", "choices": ["auto", "kvm", "qemu"]}, "cmdline": {"type": "str"}, "adopt": {"type": "bool", "default": False}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "address_source": {"type": "str", "default": "auto", "choices": ["auto", "lease", "agent", "arp"]}, "restrict_network": {"type": "bool", "default": False}, "ini": {"type": "path"}}
+ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str"}, "volume": {"type": "str"}, "name": {"type": "str", "required": True}, "count": {"type": "int", "default": 1}, "memory": {"type": "str", "default": "256M"}, "vcpus": {"type": "int", "default": 1}, "network": {"type": "str", "default": "user"}, "ip": {"type": "str"}, "gateway": {"type": "str"}, "forwards": {"type": "list", "elements": "str"}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 120}, "ready_line": {"type": "str"}, "ready_port": {"type": "int"}, "ready_send": {"type": "str"}, "accel": {"type": "str", "default": "auto", "choices": ["auto", "kvm", "qemu"]}, "cmdline": {"type": "str"}, "adopt": {"type": "bool", "default": False}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "address_source": {"type": "str", "default": "auto", "choices": ["auto", "lease", "agent", "arp"]}, "restrict_network": {"type": "bool", "default": False}, "ini": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

@@ -10,17 +10,13 @@ DOCUMENTATION = r'''
 module: kvm_volume
 short_description: A built image (with its kernel and initrd) as volumes of a libvirt storage pool,
   uploaded only when the bytes differ
+author:
+  - ec2-inventory developers
 description:
   - Upload a built image (and its kernel and initrd) as volumes of a libvirt storage pool; verified,
     idempotent.
-  - Runs C(ec2-provision --json) (command C(push kvm)); the engine decides what changes, this module
-    holds no logic.
+  - "The engine command: C(ec2-provision push kvm)."
 options:
-  uri:
-    description:
-      - libvirt URI.
-    type: str
-    required: true
   pool:
     description:
       - Storage pool.
@@ -52,24 +48,7 @@ options:
       - Replace a volume of that name holding a different image.
     type: bool
     default: false
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state, ec2inventory.provision.libvirt]
 '''
 
 EXAMPLES = r'''
@@ -95,16 +74,15 @@ poolCreated:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "push kvm"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"uri": "uri", "pool": "pool", "image": "image", "volume": "volume", "create_pool": "createPool", "kernel": "kernel", "initrd": "initrd", "force": "force"}
 REQUIRED_WHEN_PRESENT = []
-ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str", "required": True}, "image": {"type": "path", "required": True}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}}
+ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str", "required": True}, "image": {"type": "path", "required": True}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

@@ -10,11 +10,12 @@ DOCUMENTATION = r'''
 module: openvz_template
 short_description: An OpenVZ template cache on a node, uploaded over SSH only when the node does not
   hold the same bytes
+author:
+  - ec2-inventory developers
 description:
   - Upload an OpenVZ/Virtuozzo template cache to a node over SSH (temporary name, sha256 checked
     there, renamed into place)
-  - Runs C(ec2-provision --json) (command C(push openvz)); the engine decides what changes, this
-    module holds no logic.
+  - "The engine command: C(ec2-provision push openvz)."
 options:
   target:
     description:
@@ -49,24 +50,7 @@ options:
       - Seconds for ssh to connect to the node (ConnectTimeout)
     type: int
     default: 10
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state]
 '''
 
 EXAMPLES = r'''
@@ -98,16 +82,15 @@ removed:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "push openvz"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"target": "target", "template": "template", "dir": "dir", "identity": "identity", "known_hosts": "knownHosts", "force": "force", "connect_timeout": "connectTimeout"}
 REQUIRED_WHEN_PRESENT = []
-ARGUMENT_SPEC = {"target": {"type": "str", "required": True}, "template": {"type": "path", "required": True}, "dir": {"type": "str", "default": "/vz/template/cache"}, "identity": {"type": "path"}, "known_hosts": {"type": "path"}, "force": {"type": "bool", "default": False}, "connect_timeout": {"type": "int", "default": 10}}
+ARGUMENT_SPEC = {"target": {"type": "str", "required": True}, "template": {"type": "path", "required": True}, "dir": {"type": "str", "default": "/vz/template/cache"}, "identity": {"type": "path"}, "known_hosts": {"type": "path"}, "force": {"type": "bool", "default": False}, "connect_timeout": {"type": "int", "default": 10}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

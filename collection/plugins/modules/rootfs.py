@@ -9,11 +9,12 @@ __metaclass__ = type
 DOCUMENTATION = r'''
 module: rootfs
 short_description: A Debian root filesystem tarball, built with mmdebstrap when its inputs changed
+author:
+  - ec2-inventory developers
 description:
   - "Build a Debian root filesystem tarball with mmdebstrap: a cloud host (systemd, SSH, python3,
     sudo, cloud-init, kernel)"
-  - Runs C(ec2-provision --json) (command C(build rootfs)); the engine decides what changes, this
-    module holds no logic.
+  - "The engine command: C(ec2-provision build rootfs)."
 options:
   suite:
     description:
@@ -42,24 +43,7 @@ options:
     choices:
       - kvm
       - ec2
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state]
 '''
 
 EXAMPLES = r'''
@@ -90,16 +74,15 @@ packages:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "build rootfs"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"suite": "suite", "mirror": "mirror", "include": "include", "dest": "out", "for": "for"}
 REQUIRED_WHEN_PRESENT = []
-ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path", "required": True}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}}
+ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path", "required": True}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

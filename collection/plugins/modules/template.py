@@ -10,6 +10,8 @@ DOCUMENTATION = r'''
 module: template
 short_description: A container template (OpenVZ, Proxmox, Incus, OCI, nspawn) built from a root
   filesystem, rebuilt only when its inputs changed
+author:
+  - ec2-inventory developers
 description:
   - "Prepare a root filesystem once and package it: an OpenVZ template cache (the default), a
     Proxmox VE template, an Incus image, an OCI image or an nspawn machine (with a .sha256 and a
@@ -18,8 +20,7 @@ description:
     OpenVZ also gets the network and hostname placeholders, fstab, mtab and the reboot flag, which
     the other platforms set up themselves. The same root and options give the same bytes. See
     docs/targets.md.
-  - Runs C(ec2-provision --json) (command C(build template)); the engine decides what changes, this
-    module holds no logic.
+  - "The engine command: C(ec2-provision build template)."
 options:
   rootfs:
     description:
@@ -110,24 +111,7 @@ options:
       - "incus-split: a virtual-machine image whose root is this qcow2 (build image --format qcow2
         of the same root)"
     type: path
-  state:
-    description:
-      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
-        removes what C(present) made.
-    type: str
-    choices:
-      - present
-      - absent
-    default: present
-  binary_path:
-    description:
-      - "The ec2-provision program (default: found on PATH, as after C(npm install -g
-        ec2-inventory))."
-    type: path
-notes:
-  - "Supports check mode: nothing is changed, the answer says what would be."
-author:
-  - ec2-inventory developers
+extends_documentation_fragment: [ec2inventory.provision.engine, ec2inventory.provision.check_mode, ec2inventory.provision.state]
 '''
 
 EXAMPLES = r'''
@@ -160,16 +144,15 @@ manifestFile:
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "build template"
-STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "dest": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
 REQUIRED_WHEN_PRESENT = ["rootfs"]
-ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path", "required": True}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}}
+ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path", "required": True}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():
-    run_module(COMMAND, ARGUMENT_SPEC, KEYS, STATES, CHECK_MODE, REQUIRED_WHEN_PRESENT)
+    run_module(COMMAND, ARGUMENT_SPEC, KEYS, CHECK_MODE, REQUIRED_WHEN_PRESENT)
 
 
 if __name__ == '__main__':

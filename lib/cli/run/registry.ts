@@ -2,14 +2,13 @@
 import type { Parsed } from '../declare.js';
 import type { provisionCommands as C } from '../declarations.js';
 import { registeredHosts } from '../../store/registry.js';
-import { deregister, parseHostVars, register, registeredHost } from '../../provision/hosts.js';
+import { deregister, parseHostVars, recordHost, registeredHost } from '../../provision/hosts.js';
 import { emit, settingsFrom } from './output.js';
 
 export async function registerCommand({ options, own }: Parsed<typeof C.register>): Promise<void> {
-  const request = { ...options, hostvars: parseHostVars(options.hostvars) };
-  registeredHost(request); // bad input is bad usage whether or not an ec2.ini can be read
-  const host = await register(settingsFrom(own.ini), request);
-  emit({ command: 'register', host });
+  // register() in two steps: the entry is checked before the ec2.ini is read.
+  const host = registeredHost({ ...options, hostvars: parseHostVars(options.hostvars) });
+  emit({ command: 'register', host: await recordHost(settingsFrom(own.ini), host) });
 }
 
 export async function deregisterCommand({ options, own }: Parsed<typeof C.deregister>): Promise<void> {

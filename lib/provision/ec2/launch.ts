@@ -85,7 +85,7 @@ export interface Ec2LaunchResult {
 
 /** `key=value` strings into tags; the value may hold `=`, the key may not be empty. */
 export function parseTags(pairs: readonly string[]): Record<string, string> {
-  return keyValues(pairs, (item) => new ProvisionError(`tag '${item}' must be key=value`, 'EUSAGE', 'tags'));
+  return keyValues(pairs, (why) => new ProvisionError(`tags: ${why}`, 'EUSAGE', 'tags'));
 }
 
 /** The name the inventory gives this instance (ec2.py's destination rule), else its public or private IP. */

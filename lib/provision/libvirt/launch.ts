@@ -179,14 +179,14 @@ export async function discoverAddress(v: Virsh, domain: string, source: AddressS
 
 /** Why `key` cannot be a guest's variable, or undefined when it can. */
 function varProblem(key: string): string | undefined {
-  if (!varName.test(key)) return 'expected key=value with key a variable name (letters, digits, _)';
+  if (!varName.test(key)) return 'its key is not a variable name (letters, digits, _)';
   if (RESERVED_VARS.has(key)) return 'is set by the launch itself';
   return undefined;
 }
 
 /** `key=value` strings into a guest's variables; keys must be Ansible variable names. */
 export function parseVars(items: readonly string[]): Record<string, string> {
-  return keyValues(items, (item, why) => new ProvisionError(`variable '${item}': ${why ?? varProblem('')}`, 'EUSAGE', 'vars'), varProblem);
+  return keyValues(items, (why) => new ProvisionError(`vars: ${why}`, 'EUSAGE', 'vars'), varProblem);
 }
 
 export function parseNetwork(text: string): NetworkSpec {
