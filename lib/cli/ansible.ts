@@ -54,8 +54,8 @@ export const moduleDecls: readonly ModuleDecl[] = [
     module: 'kvm_volume', decl: provisionCommands.pushKvm,
     short: 'A built image (with its kernel and initrd) as volumes of a libvirt storage pool, uploaded only when the bytes differ',
     returns: {
-      image: { description: 'The image volume: volume, path, bytes, sha256, action (uploaded or unchanged).', type: 'dict' },
-      poolCreated: { description: 'Whether the pool was created.', type: 'bool' },
+      image: { description: 'The image volume: volume, path, bytes, sha256, action (uploaded or unchanged; in check mode upload, replace or unchanged, decided by the same comparison of bytes).', type: 'dict' },
+      poolCreated: { description: 'Whether the pool was created (in check mode: would be).', type: 'bool' },
     },
   },
   {
@@ -71,7 +71,8 @@ export const moduleDecls: readonly ModuleDecl[] = [
     short: 'An OpenVZ template cache on a node, uploaded over SSH only when the node does not hold the same bytes',
     returns: {
       path: paths('The template cache on the node.'), sha256: { description: 'sha256 of the template cache.', type: 'str' },
-      action: { description: 'uploaded or unchanged.', type: 'str' },
+      action: { description: 'uploaded or unchanged (in check mode: upload, replace or unchanged).', type: 'str' },
+      removed: { description: 'state absent: whether the template was removed from the node (in check mode: would be).', type: 'bool' },
     },
   },
   {
@@ -123,6 +124,11 @@ function sentence(text: string): string {
   return /[.!?)]$/.test(text) ? text : `${text}.`;
 }
 
+/** Whether a parameter is required only when I(state=present): absent takes every other one as optional. */
+function presentOnly(f: Flag, support: ReturnType<typeof machineSupport>): boolean {
+  return f.required === true && support.absent && !(f.field !== undefined && support.absentNeeds.includes(f.field));
+}
+
 function optionDoc(f: Flag, conditional: boolean): Record<string, unknown> {
   const doc: Record<string, unknown> = { description: [sentence(f.describe)] };
   if (conditional && f.required) (doc['description'] as string[]).push('Required when I(state=present).');
@@ -137,7 +143,7 @@ function optionDoc(f: Flag, conditional: boolean): Record<string, unknown> {
 function documentation(m: ModuleDecl): Record<string, unknown> {
   const support = machineSupport(commandOf(m));
   const options: Record<string, unknown> = {};
-  for (const f of flagsOf(m)) options[paramName(f)] = optionDoc(f, support.absent);
+  for (const f of flagsOf(m)) options[paramName(f)] = optionDoc(f, presentOnly(f, support));
   if (support.absent) {
     options['state'] = {
       description: ['C(present) makes it so (a second run with the same options changes nothing); C(absent) removes what C(present) made.'],
@@ -197,7 +203,7 @@ function argumentSpec(m: ModuleDecl): Record<string, Record<string, unknown>> {
   for (const f of flagsOf(m)) {
     const s: Record<string, unknown> = { type: ansibleTypes[f.type] };
     if (f.type === 'list') s['elements'] = 'str';
-    if (f.required && !support.absent) s['required'] = true;
+    if (f.required && !presentOnly(f, support)) s['required'] = true;
     if (f.default !== undefined && !(Array.isArray(f.default) && f.default.length === 0)) s['default'] = f.default;
     if (f.choices && f.type === 'choice') s['choices'] = [...f.choices];
     if (f.secret) s['no_log'] = true;
@@ -213,7 +219,7 @@ function yamlBlock(value: unknown): string {
 export function renderModule(m: ModuleDecl): string {
   const support = machineSupport(commandOf(m));
   const keys = Object.fromEntries(flagsOf(m).map((f) => [paramName(f), f.field ?? f.name]));
-  const requiredPresent = support.absent ? flagsOf(m).filter((f) => f.required).map(paramName) : [];
+  const requiredPresent = flagsOf(m).filter((f) => presentOnly(f, support)).map(paramName);
   return `#!/usr/bin/python
 # -*- coding: utf-8 -*-
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)

@@ -16,13 +16,13 @@ import { buildRootfs, type RootfsBuildOptions } from '../provision/rootfs/build.
 import { buildTemplate, type TemplateBuildOptions } from '../provision/template/build.js';
 import { checkProxmoxFlavour, formatOutputs, formatSpecs, proxmoxDefaultFlavour, type SplitRoot, type TemplateFormat } from '../provision/template/formats.js';
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
-import { pushKvm, type PushKvmOptions } from '../provision/libvirt/push.js';
+import type { PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
-import { ensureKvmGuests, planPush, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
+import { ensureKvmGuests, ensurePushed, removeKvmGuests, removePushed } from '../provision/libvirt/ensure.js';
 import { ensureAmi, ensureEc2Instances, removeAmi, removeEc2Instances } from '../provision/ec2/ensure.js';
 import type { Ec2LaunchOptions } from '../provision/ec2/launch.js';
 import type { Ec2PushOptions } from '../provision/ec2/push.js';
-import { pushTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
+import { ensureTemplate, removeTemplate, type PushTemplateOptions } from '../provision/openvz/push.js';
 import { destroyKvm, type DestroyKvmOptions } from '../provision/libvirt/destroy.js';
 import { defaultIniPath, readSettings } from '../settings/read.js';
 import { openRegistry, type RegistrySettings } from '../store/registry.js';
@@ -59,6 +59,8 @@ interface Command {
   check: boolean;
   /** Whether `state: absent` means something for it. */
   absent: boolean;
+  /** The required options (library fields) that absent needs too, to name what it removes. */
+  absentNeeds?: readonly string[];
   run(o: Options, ctx: Context): Promise<Answer>;
 }
 
@@ -75,7 +77,7 @@ function built<R>(o: Outcome<R>): Answer {
 
 const commands: Record<string, Command> = {
   'build rootfs': {
-    decl: provisionCommands.buildRootfs, check: true, absent: true,
+    decl: provisionCommands.buildRootfs, check: true, absent: true, absentNeeds: ['out'],
     async run(o, ctx) {
       const out = String(o['out']);
       if (ctx.state === 'absent') return built(await ensureRemoved(out, ctx.check));
@@ -90,7 +92,7 @@ const commands: Record<string, Command> = {
     },
   },
   'build template': {
-    decl: provisionCommands.buildTemplate, check: true, absent: true,
+    decl: provisionCommands.buildTemplate, check: true, absent: true, absentNeeds: ['outDir'],
     async run(o, ctx) {
       const format = (o['format'] as TemplateFormat | undefined) ?? 'openvz';
       if (o['name'] === undefined && !formatSpecs[format].derivesName) throw new ProvisionError(`name is required: format ${format} needs it`, 'EUSAGE', 'name');
@@ -121,7 +123,7 @@ const commands: Record<string, Command> = {
     },
   },
   'build image': {
-    decl: provisionCommands.buildImage, check: true, absent: true,
+    decl: provisionCommands.buildImage, check: true, absent: true, absentNeeds: ['out'],
     async run(o, ctx) {
       const out = path.resolve(String(o['out']));
       if (ctx.state === 'absent') return built(await ensureRemoved(out, ctx.check));
@@ -139,18 +141,15 @@ const commands: Record<string, Command> = {
     },
   },
   'push kvm': {
-    decl: provisionCommands.pushKvm, check: true, absent: true,
+    decl: provisionCommands.pushKvm, check: true, absent: true, absentNeeds: ['uri', 'pool', 'image'],
     async run(o, ctx) {
       const options = { ...(o as unknown as PushKvmOptions), log: ctx.log };
       if (ctx.state === 'absent') return removePushed(options, ctx.check);
-      if (ctx.check) return planPush(options);
-      const r = await pushKvm(options);
-      const uploaded = [r.image, r.kernel, r.initrd].some((v) => v?.action === 'uploaded');
-      return { changed: uploaded || r.poolCreated, ...r };
+      return { ...(await ensurePushed(options, ctx.check)) };
     },
   },
   'launch kvm': {
-    decl: provisionCommands.launchKvm, check: true, absent: true,
+    decl: provisionCommands.launchKvm, check: true, absent: true, absentNeeds: ['uri', 'name'],
     async run(o, ctx) {
       if (ctx.own['register'] === false) throw new ProvisionError('launch kvm: register false has no desired state to keep (use the CLI with --no-register)', 'EUSAGE', 'register');
       // Guest variables are text, as on the command line (a YAML 5432 arrives as a number).
@@ -167,21 +166,25 @@ const commands: Record<string, Command> = {
     },
   },
   'push openvz': {
-    decl: provisionCommands.pushOpenvz, check: false, absent: false,
+    decl: provisionCommands.pushOpenvz, check: true, absent: true, absentNeeds: ['target', 'template'],
     async run(o, ctx) {
-      const r = await pushTemplate({ ...(o as unknown as PushTemplateOptions), log: ctx.log });
-      return { changed: r.action === 'uploaded', ...r };
+      const options = { ...(o as unknown as PushTemplateOptions), log: ctx.log };
+      if (ctx.state === 'absent') {
+        const r = await removeTemplate(options, ctx.check);
+        return { changed: r.removed, ...r };
+      }
+      return { ...(await ensureTemplate(options, ctx.check)) };
     },
   },
   'push ec2': {
-    decl: provisionCommands.pushEc2, check: true, absent: true,
+    decl: provisionCommands.pushEc2, check: true, absent: true, absentNeeds: ['region', 'name'],
     async run(o, ctx) {
       const options = { ...(o as unknown as Ec2PushOptions), log: ctx.log, warn: (m: string) => ctx.log(`warning: ${m}`) };
       return { ...(ctx.state === 'absent' ? await removeAmi(options, ctx.check) : await ensureAmi(options, ctx.check)) };
     },
   },
   'launch ec2': {
-    decl: provisionCommands.launchEc2, check: true, absent: true,
+    decl: provisionCommands.launchEc2, check: true, absent: true, absentNeeds: ['region'],
     async run(o, ctx) {
       const tags = Object.fromEntries(Object.entries((o['tags'] ?? {}) as Options).map(([k, v]) => [k, String(v)]));
       const options = { ...(o as unknown as Ec2LaunchOptions), tags, settings: readSettings(str(ctx.own['ini']) ?? defaultIniPath(process.argv[1] ?? 'bin/provision')), log: ctx.log };
@@ -189,7 +192,7 @@ const commands: Record<string, Command> = {
     },
   },
   register: {
-    decl: provisionCommands.register, check: true, absent: true,
+    decl: provisionCommands.register, check: true, absent: true, absentNeeds: ['name'],
     async run(o, ctx) {
       const registry = await openRegistry(registrySettings(str(ctx.own['ini'])));
       try {
@@ -251,13 +254,13 @@ export function parseRequest(text: string): Request {
   if (check && !spec.check) throw new ProvisionError(`${command}: check mode is not supported`, 'EUSAGE');
   const given = raw['options'] ?? {};
   if (!isObject(given)) throw new ProvisionError(`${command}: options must be a JSON object`, 'EUSAGE');
-  return { command, state, check, ...readOptions(command, spec.decl, given, state === 'present') };
+  return { command, state, check, ...readOptions(command, spec.decl, given, state === 'present' ? undefined : spec.absentNeeds ?? []) };
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** A request option's key: a flag's library field (nested ones as objects), or an own flag's name. */
-function readOptions(command: string, decl: CommandDecl, given: Options, present: boolean): { options: Options; own: Options } {
+function readOptions(command: string, decl: CommandDecl, given: Options, absentNeeds: readonly string[] | undefined): { options: Options; own: Options } {
   const flat: Options = {};
   const flatten = (o: Options, prefix: string) => {
     for (const [k, v] of Object.entries(o)) {
@@ -278,11 +281,11 @@ function readOptions(command: string, decl: CommandDecl, given: Options, present
     if (f.field === undefined) own[f.name] = read;
     else setPath(options, f.field, read);
   }
-  // Required options only matter for present: absent names the object, and each command says what it needs.
-  if (present) {
-    for (const f of decl.flags) {
-      if (f.required && f.field !== undefined && flat[f.field] == null) throw new ProvisionError(`${command}: option '${f.field}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
-    }
+  // Absent only names the object: each command says which of its required options that takes.
+  for (const f of decl.flags) {
+    if (!f.required || f.field === undefined || flat[f.field] != null) continue;
+    if (absentNeeds === undefined) throw new ProvisionError(`${command}: option '${f.field}' is required (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
+    if (absentNeeds.includes(f.field)) throw new ProvisionError(`${command}: option '${f.field}' is required, for state absent too (${firstSentence(f.describe)})`, 'EUSAGE', f.field);
   }
   return { options, own };
 }
@@ -340,8 +343,8 @@ export async function machineMain(log: (message: string) => void): Promise<numbe
 }
 
 /** What a command can do through this interface (the Ansible modules' states and check mode). */
-export function machineSupport(command: string): { check: boolean; absent: boolean } {
+export function machineSupport(command: string): { check: boolean; absent: boolean; absentNeeds: readonly string[] } {
   const spec = commands[command];
   if (!spec) throw new Error(`no machine command '${command}'`);
-  return { check: spec.check, absent: spec.absent };
+  return { check: spec.check, absent: spec.absent, absentNeeds: spec.absentNeeds ?? [] };
 }

@@ -1,6 +1,6 @@
 // The collection's ec2_ami and ec2_instance modules under Debian's real ansible-core against moto:
 // present, the same task again unchanged, exact_count going up and down, --check changing
-// nothing, absent, and absent again unchanged.
+// nothing and deciding by the disk digest as the real run does, absent, and absent again unchanged.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -58,6 +58,27 @@ describe('ec2_ami and ec2_instance modules (ansible-playbook against moto)', { s
     assert.equal((await play(ami('present')))['changed'], 1);
     assert.equal((await amis()).length, 1);
     assert.equal((await play(ami('present')))['changed'], 0);
+  });
+
+  it('ec2_ami: --check judges by the disk digest as the real run does: the same disk unchanged, another disk under the name refused by both, nothing uploaded', async () => {
+    assert.equal((await play(ami('present'), '--check'))['changed'], 0);
+    const other = path.join(dir, 'other.raw');
+    sparseDisk(other, 8 * 1024 * 1024, [{ offset: 0, length: 131072 }]);
+    const otherAmi = playbook('ami-other', `    - ec2inventory.provision.ec2_ami:\n        region: ${region}\n        image: ${other}\n        name: mod-test\n`);
+    const ids = (await amis()).map((i) => i.ImageId);
+    for (const args of [['--check'], []]) {
+      const r = await run('ansible-playbook', ['-i', 'localhost,', otherAmi, ...args], env, 300_000);
+      assert.notEqual(r.code, 0, r.stdout);
+      assert.match(r.stdout, /"msg": "AMI 'mod-test' \(ami-[0-9a-f]+\) already exists in us-east-1 with different disk content \([0-9a-f]{12}, this disk [0-9a-f]{12}\); choose another name or destroy it first"/);
+    }
+    assert.deepEqual((await amis()).map((i) => i.ImageId), ids);
+    const renamed = playbook('ami-renamed', `    - ec2inventory.provision.ec2_ami:\n        region: ${region}\n        image: ${other}\n        name: mod-test-other\n`);
+    const planned = await run('ansible-playbook', ['-i', 'localhost,', renamed, '--check', '--diff'], env, 300_000);
+    assert.equal(planned.code, 0, planned.stdout + planned.stderr);
+    assert.equal(localRecap(planned.stdout)['changed'], 1);
+    assert.match(planned.stdout, /\+\s+"diskSha256": "[0-9a-f]{64}"/);
+    const all = ((await ec2.send(new DescribeImagesCommand({ Owners: ['self'] }))).Images ?? []).filter((i) => i.State !== 'deregistered');
+    assert.deepEqual(all.map((i) => i.Name), ['mod-test'], 'check mode registered an AMI');
   });
 
   const instances = (count: number, state = 'present', groups = '[web]') => playbook(`i-${count}-${state}-${groups.length}`,

@@ -20,6 +20,9 @@ function renderedSpec(module: string): Record<string, unknown> {
   return JSON.parse(line.slice('ARGUMENT_SPEC = '.length).replace(/\bTrue\b/g, 'true').replace(/\bFalse\b/g, 'false').replace(/\bNone\b/g, 'null')) as Record<string, unknown>;
 }
 import { guestRootfs, scratch } from './support/fixture.js';
+import { startSshd } from './support/sshd.js';
+import { freePort } from '../support/moto.js';
+import { execFileSync } from 'node:child_process';
 
 const skip = skipUnless('collection modules test', hasTool('ansible-playbook') && hasTool('ansible-galaxy') ? undefined : 'ansible-core not found (apt-get install ansible-core)');
 
@@ -54,7 +57,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.match(plugin.stdout, /keyed_groups/);
   });
 
-  it('the example playbook (collection/playbooks/kvm_site.yml) passes --syntax-check, and names only parameters the modules have', async () => {
+  it('the example playbook (collection/playbooks/kvm_site.yml, shown in the README) passes --syntax-check, and names only parameters the modules have', async () => {
     const example = path.join(repoRoot, 'collection', 'playbooks', 'kvm_site.yml');
     const r = await run('ansible-playbook', ['-i', 'localhost,', '--syntax-check', example], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -70,6 +73,9 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
       }
     }
     assert.equal(checked, 10);
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const shown = /```yaml\n(# ansible-playbook -i inventory\/ kvm_site\.yml[^]*?)```/.exec(readme)?.[1];
+    assert.equal(shown, fs.readFileSync(example, 'utf8'), "the README's example playbook is collection/playbooks/kvm_site.yml");
   });
 
   it('a bad option or value fails with Ansible\'s own argument error, and the engine never runs', async () => {
@@ -156,5 +162,49 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
     assert.deepEqual(fs.readdirSync(out), []);
     assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);
+  });
+
+  it('openvz_template on a node over SSH: --check on a clean state changes nothing, present once, then unchanged; absent removes exactly it, once', async () => {
+    const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
+    try {
+      const cache = path.join(dir, 'node-cache');
+      fs.mkdirSync(cache);
+      fs.writeFileSync(path.join(cache, 'other-1.tar.gz'), 'another template\n');
+      const tpl = path.join(dir, 'node-1.tar.gz');
+      const task = (state: string, extra = '') => `    - ec2inventory.provision.openvz_template:\n        target: ssh://root@127.0.0.1:${sshd.port}\n        template: ${tpl}\n        dir: ${cache}\n` +
+        `        identity: ${sshd.key}\n        known_hosts: ${path.join(dir, 'sshd', 'known_hosts')}\n        state: ${state}\n${extra}`;
+      const present = playbook('openvz', task('present'));
+      const absent = playbook('openvz-absent', task('absent'));
+      const changed = async (file: string, ...args: string[]) => {
+        const r = await play(file, ...args);
+        assert.equal(r.code, 0, r.stdout + r.stderr);
+        return localRecap(r.stdout)['changed'];
+      };
+      // Clean state: the template is made by an earlier task, which check mode does not run.
+      assert.equal(await changed(present, '--check'), 1);
+      assert.deepEqual(fs.readdirSync(cache), ['other-1.tar.gz']);
+      fs.mkdirSync(path.join(dir, 'node-src', 'etc'), { recursive: true });
+      fs.writeFileSync(path.join(dir, 'node-src', 'etc', 'hostname'), 'node\n');
+      execFileSync('tar', ['-czf', tpl, '-C', path.join(dir, 'node-src'), '.']);
+      assert.equal(await changed(present, '--check'), 1);
+      assert.deepEqual(fs.readdirSync(cache), ['other-1.tar.gz'], 'check mode uploaded the template');
+      assert.equal(await changed(present), 1);
+      assert.ok(fs.readFileSync(path.join(cache, 'node-1.tar.gz')).equals(fs.readFileSync(tpl)));
+      assert.equal(await changed(present), 0);
+      assert.equal(await changed(present, '--check'), 0);
+      assert.equal(await changed(absent, '--check'), 1);
+      assert.deepEqual(fs.readdirSync(cache).sort(), ['node-1.tar.gz', 'other-1.tar.gz'], 'check mode removed the template');
+      assert.equal(await changed(absent), 1);
+      assert.deepEqual(fs.readdirSync(cache), ['other-1.tar.gz']);
+      assert.equal(await changed(absent), 0);
+      // A file under the name that is not the template present pushed stays unless force says otherwise.
+      fs.writeFileSync(path.join(cache, 'node-1.tar.gz'), 'someone else\'s\n');
+      const refused = await play(absent);
+      assert.notEqual(refused.code, 0);
+      assert.match(refused.stdout, /"msg": "[^"]*node-1\.tar\.gz holds a different template than [^"]*\(force removes it anyway\)"/);
+      assert.deepEqual(fs.readdirSync(cache).sort(), ['node-1.tar.gz', 'other-1.tar.gz']);
+    } finally {
+      sshd.stop();
+    }
   });
 });

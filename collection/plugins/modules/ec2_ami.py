@@ -19,8 +19,8 @@ options:
   region:
     description:
       - AWS region.
-      - Required when I(state=present).
     type: str
+    required: true
   image:
     description:
       - Disk image (raw or qcow2) that boots by itself (build image --boot-loader grub)
@@ -29,8 +29,8 @@ options:
   name:
     description:
       - AMI name; an AMI of this name holding the same disk is reused.
-      - Required when I(state=present).
     type: str
+    required: true
   architecture:
     description:
       - CPU architecture of the image.
@@ -120,8 +120,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"region": "region", "image": "image", "name": "name", "architecture": "architecture", "boot_mode": "bootMode", "description": "description", "concurrency": "concurrency", "connect_timeout": "timeouts.connectTimeout", "request_timeout": "timeouts.requestTimeout"}
-REQUIRED_WHEN_PRESENT = ["region", "image", "name"]
-ARGUMENT_SPEC = {"region": {"type": "str"}, "image": {"type": "path"}, "name": {"type": "str"}, "architecture": {"type": "str", "default": "x86_64", "choices": ["x86_64", "arm64"]}, "boot_mode": {"type": "str", "default": "legacy-bios", "choices": ["legacy-bios", "uefi"]}, "description": {"type": "str"}, "concurrency": {"type": "int", "default": 32}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}}
+REQUIRED_WHEN_PRESENT = ["image"]
+ARGUMENT_SPEC = {"region": {"type": "str", "required": True}, "image": {"type": "path"}, "name": {"type": "str", "required": True}, "architecture": {"type": "str", "default": "x86_64", "choices": ["x86_64", "arm64"]}, "boot_mode": {"type": "str", "default": "legacy-bios", "choices": ["legacy-bios", "uefi"]}, "description": {"type": "str"}, "concurrency": {"type": "int", "default": 32}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}}
 
 
 def main():

@@ -18,8 +18,8 @@ options:
   region:
     description:
       - AWS region.
-      - Required when I(state=present).
     type: str
+    required: true
   image_id:
     description:
       - AMI id.
@@ -151,8 +151,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"region": "region", "image_id": "ami", "instance_type": "instanceType", "count": "count", "vpc_subnet_id": "subnet", "security_groups": "securityGroups", "key_name": "keyName", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "groups": "groups", "tags": "tags", "wait_timeout": "waitSeconds", "client_token": "clientToken", "connect_timeout": "timeouts.connectTimeout", "request_timeout": "timeouts.requestTimeout", "ini": "ini"}
-REQUIRED_WHEN_PRESENT = ["region", "image_id", "instance_type", "groups"]
-ARGUMENT_SPEC = {"region": {"type": "str"}, "image_id": {"type": "str"}, "instance_type": {"type": "str"}, "count": {"type": "int", "default": 1}, "vpc_subnet_id": {"type": "str"}, "security_groups": {"type": "list", "elements": "str"}, "key_name": {"type": "str"}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "groups": {"type": "list", "elements": "str"}, "tags": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 600}, "client_token": {"type": "str"}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "ini": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["image_id", "instance_type", "groups"]
+ARGUMENT_SPEC = {"region": {"type": "str", "required": True}, "image_id": {"type": "str"}, "instance_type": {"type": "str"}, "count": {"type": "int", "default": 1}, "vpc_subnet_id": {"type": "str"}, "security_groups": {"type": "list", "elements": "str"}, "key_name": {"type": "str"}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "groups": {"type": "list", "elements": "str"}, "tags": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 600}, "client_token": {"type": "str"}, "connect_timeout": {"type": "int", "default": 5}, "request_timeout": {"type": "int", "default": 60}, "ini": {"type": "path"}}
 
 
 def main():

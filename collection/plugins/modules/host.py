@@ -17,8 +17,8 @@ options:
   name:
     description:
       - Host name.
-      - Required when I(state=present).
     type: str
+    required: true
   groups:
     description:
       - Inventory groups.
@@ -83,8 +83,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"name": "name", "groups": "groups", "hostvars": "hostvars", "source": "source", "ini": "ini"}
-REQUIRED_WHEN_PRESENT = ["name", "groups"]
-ARGUMENT_SPEC = {"name": {"type": "str"}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "source": {"type": "str", "default": "manual"}, "ini": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["groups"]
+ARGUMENT_SPEC = {"name": {"type": "str", "required": True}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "source": {"type": "str", "default": "manual"}, "ini": {"type": "path"}}
 
 
 def main():

@@ -46,8 +46,8 @@ options:
   dest:
     description:
       - Image file to write.
-      - Required when I(state=present).
     type: path
+    required: true
   boot_loader:
     description:
       - "grub: GRUB 2 in the MBR, kernel and initrd in /boot, so that the disk boots by itself (EC2
@@ -133,8 +133,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"from": "from", "kernel": "kernel", "initrd": "initrd", "size": "size", "format": "format", "dest": "out", "boot_loader": "bootLoader", "root": "root", "for": "for", "grub_dir": "grubDir"}
-REQUIRED_WHEN_PRESENT = ["from", "dest"]
-ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "dest": {"type": "path"}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["from"]
+ARGUMENT_SPEC = {"from": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "size": {"type": "str", "default": "2G"}, "format": {"type": "str", "default": "qcow2", "choices": ["qcow2", "raw"]}, "dest": {"type": "path", "required": True}, "boot_loader": {"type": "str", "default": "none", "choices": ["none", "grub"]}, "root": {"type": "str"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}, "grub_dir": {"type": "path"}}
 
 
 def main():

@@ -19,8 +19,8 @@ options:
   uri:
     description:
       - libvirt URI.
-      - Required when I(state=present).
     type: str
+    required: true
   pool:
     description:
       - Storage pool holding the pushed volume.
@@ -34,8 +34,8 @@ options:
   name:
     description:
       - Guest name (NAME-1 ... NAME-N with --count above 1)
-      - Required when I(state=present).
     type: str
+    required: true
   count:
     description:
       - Guests to start.
@@ -207,8 +207,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"uri": "uri", "pool": "pool", "volume": "volume", "name": "name", "count": "count", "memory": "memory", "vcpus": "vcpus", "network": "network", "ip": "ip", "gateway": "gateway", "forwards": "forwards", "groups": "groups", "hostvars": "vars", "wait_timeout": "waitSeconds", "ready_line": "readyLine", "ready_port": "readyPort", "ready_send": "readySend", "accel": "accel", "cmdline": "cmdline", "adopt": "adopt", "ssh_key": "sshKey", "user": "user", "user_data": "userData", "password_hash": "passwordHash", "address_source": "addressSource", "restrict_network": "restrictNetwork", "ini": "ini"}
-REQUIRED_WHEN_PRESENT = ["uri", "pool", "volume", "name", "groups"]
-ARGUMENT_SPEC = {"uri": {"type": "str"}, "pool": {"type": "str"}, "volume": {"type": "str"}, "name": {"type": "str"}, "count": {"type": "int", "default": 1}, "memory": {"type": "str", "default": "256M"}, "vcpus": {"type": "int", "default": 1}, "network": {"type": "str", "default": "user"}, "ip": {"type": "str"}, "gateway": {"type": "str"}, "forwards": {"type": "list", "elements": "str"}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 120}, "ready_line": {"type": "str"}, "ready_port": {"type": "int"}, "ready_send": {"type": "str"}, "accel": {"type": "str", "default": "auto", "choices": ["auto", "kvm", "qemu"]}, "cmdline": {"type": "str"}, "adopt": {"type": "bool", "default": False}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "address_source": {"type": "str", "default": "auto", "choices": ["auto", "lease", "agent", "arp"]}, "restrict_network": {"type": "bool", "default": False}, "ini": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["pool", "volume", "groups"]
+ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str"}, "volume": {"type": "str"}, "name": {"type": "str", "required": True}, "count": {"type": "int", "default": 1}, "memory": {"type": "str", "default": "256M"}, "vcpus": {"type": "int", "default": 1}, "network": {"type": "str", "default": "user"}, "ip": {"type": "str"}, "gateway": {"type": "str"}, "forwards": {"type": "list", "elements": "str"}, "groups": {"type": "list", "elements": "str"}, "hostvars": {"type": "dict"}, "wait_timeout": {"type": "int", "default": 120}, "ready_line": {"type": "str"}, "ready_port": {"type": "int"}, "ready_send": {"type": "str"}, "accel": {"type": "str", "default": "auto", "choices": ["auto", "kvm", "qemu"]}, "cmdline": {"type": "str"}, "adopt": {"type": "bool", "default": False}, "ssh_key": {"type": "path"}, "user": {"type": "str"}, "user_data": {"type": "path"}, "password_hash": {"type": "str", "no_log": True}, "address_source": {"type": "str", "default": "auto", "choices": ["auto", "lease", "agent", "arp"]}, "restrict_network": {"type": "bool", "default": False}, "ini": {"type": "path"}}
 
 
 def main():

@@ -19,18 +19,18 @@ options:
   uri:
     description:
       - libvirt URI.
-      - Required when I(state=present).
     type: str
+    required: true
   pool:
     description:
       - Storage pool.
-      - Required when I(state=present).
     type: str
+    required: true
   image:
     description:
       - Image file (qcow2 or raw) from build image.
-      - Required when I(state=present).
     type: path
+    required: true
   volume:
     description:
       - "Volume name (default: the image file name)"
@@ -82,11 +82,12 @@ EXAMPLES = r'''
 
 RETURN = r'''
 image:
-  description: "The image volume: volume, path, bytes, sha256, action (uploaded or unchanged)."
+  description: "The image volume: volume, path, bytes, sha256, action (uploaded or unchanged; in check
+    mode upload, replace or unchanged, decided by the same comparison of bytes)."
   returned: success
   type: dict
 poolCreated:
-  description: Whether the pool was created.
+  description: "Whether the pool was created (in check mode: would be)."
   returned: success
   type: bool
 '''
@@ -98,8 +99,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"uri": "uri", "pool": "pool", "image": "image", "volume": "volume", "create_pool": "createPool", "kernel": "kernel", "initrd": "initrd", "force": "force"}
-REQUIRED_WHEN_PRESENT = ["uri", "pool", "image"]
-ARGUMENT_SPEC = {"uri": {"type": "str"}, "pool": {"type": "str"}, "image": {"type": "path"}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}}
+REQUIRED_WHEN_PRESENT = []
+ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str", "required": True}, "image": {"type": "path", "required": True}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}}
 
 
 def main():

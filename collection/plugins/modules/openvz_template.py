@@ -49,13 +49,22 @@ options:
       - Seconds for ssh to connect to the node (ConnectTimeout)
     type: int
     default: 10
+  state:
+    description:
+      - C(present) makes it so (a second run with the same options changes nothing); C(absent)
+        removes what C(present) made.
+    type: str
+    choices:
+      - present
+      - absent
+    default: present
   binary_path:
     description:
       - "The ec2-provision program (default: found on PATH, as after C(npm install -g
         ec2-inventory))."
     type: path
 notes:
-  - "Check mode is not supported: the task is skipped under --check."
+  - "Supports check mode: nothing is changed, the answer says what would be."
 author:
   - ec2-inventory developers
 '''
@@ -77,16 +86,20 @@ sha256:
   returned: success
   type: str
 action:
-  description: uploaded or unchanged.
+  description: "uploaded or unchanged (in check mode: upload, replace or unchanged)."
   returned: success
   type: str
+removed:
+  description: "state absent: whether the template was removed from the node (in check mode: would be)."
+  returned: success
+  type: bool
 '''
 
 from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provision import run_module
 
 COMMAND = "push openvz"
-STATES = ["present"]
-CHECK_MODE = False
+STATES = ["present", "absent"]
+CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"target": "target", "template": "template", "dir": "dir", "identity": "identity", "known_hosts": "knownHosts", "force": "force", "connect_timeout": "connectTimeout"}
 REQUIRED_WHEN_PRESENT = []

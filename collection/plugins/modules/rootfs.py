@@ -32,8 +32,8 @@ options:
   dest:
     description:
       - "Tarball to write: ROOT.tar, or .tar.gz, .tar.xz, .tar.zst."
-      - Required when I(state=present).
     type: path
+    required: true
   for:
     description:
       - "kvm: cloud-init reads NoCloud only; ec2: the EC2 metadata service too."
@@ -94,8 +94,8 @@ STATES = ["present", "absent"]
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"suite": "suite", "mirror": "mirror", "include": "include", "dest": "out", "for": "for"}
-REQUIRED_WHEN_PRESENT = ["dest"]
-ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path"}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}}
+REQUIRED_WHEN_PRESENT = []
+ARGUMENT_SPEC = {"suite": {"type": "str", "default": "bookworm"}, "mirror": {"type": "str"}, "include": {"type": "list", "elements": "str"}, "dest": {"type": "path", "required": True}, "for": {"type": "str", "default": "kvm", "choices": ["kvm", "ec2"]}}
 
 
 def main():

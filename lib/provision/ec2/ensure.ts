@@ -3,7 +3,9 @@
 // after a request (exact_count: the difference is launched or terminated), a second request with
 // the same options changes nothing, other groups are re-registered, check mode answers the plan
 // and changes nothing, absent terminates them all. An AMI is known by its name: present pushes
-// unless an AMI of that name holds the disk already, absent deregisters it and deletes its snapshot.
+// unless the AMI of that name holds the same disk (by digest, in check mode too), absent deregisters
+// it and deletes its snapshot.
+import fs from 'node:fs';
 import { DescribeInstancesCommand } from '@aws-sdk/client-ec2';
 import { ProvisionError } from '../../errors.js';
 import { openRegistry } from '../../store/registry.js';
@@ -12,7 +14,7 @@ import { awsFailure } from './clients.js';
 import { ec2Client } from './clients.js';
 import { destroyEc2, destroyImage, type Ec2DestroyResult } from './destroy.js';
 import { launchEc2, type Ec2LaunchOptions } from './launch.js';
-import { findImageByName, pushEc2, type Ec2PushOptions, type Ec2PushResult } from './push.js';
+import { findImageByName, planEc2Push, pushEc2, type Ec2PushOptions, type Ec2PushResult } from './push.js';
 
 export interface InstancesPlan {
   launch: number;
@@ -125,17 +127,28 @@ export async function removeEc2Instances(o: Ec2LaunchOptions, check: boolean): P
   return { changed, plan: p, hosts: [], diff: diffOf(p, live), terminated };
 }
 
-export type EnsureAmiResult = { changed: boolean } & (Partial<Ec2PushResult> | { imageId?: string; snapshotId?: string; deregistered?: boolean });
+export type EnsureAmiResult = { changed: boolean; diff?: { before: Record<string, unknown>; after: Record<string, unknown> } }
+  & (Partial<Ec2PushResult> | { imageId?: string; snapshotId?: string; deregistered?: boolean });
 
-/** present: pushed unless an AMI of this name holds the same disk (push compares the disk digest). */
+/**
+ * present: pushed unless the AMI of this name holds the same disk (its digest tag against the local
+ * disk's). Check mode decides by the same rule as the push (planEc2Push) and uploads nothing.
+ */
 export async function ensureAmi(o: Ec2PushOptions, check: boolean): Promise<EnsureAmiResult> {
-  if (check) {
-    const found = await findImageByName(ec2Client(o.region, o.clients?.ec2, undefined, o.timeouts), o.region, o.name);
-    return found ? { changed: false, name: o.name, imageId: found.imageId, snapshotId: found.snapshotId ?? '' } : { changed: true, name: o.name };
+  // In check mode an earlier task may not have built the image yet: then it would be pushed.
+  if (check && !fs.existsSync(o.image)) return { changed: true, name: o.name };
+  const plan = check ? await planEc2Push(o) : undefined;
+  if (plan) {
+    const diskSha256 = plan.scan.diskSha256;
+    return plan.existing
+      ? { changed: false, name: o.name, imageId: plan.existing.imageId, snapshotId: plan.existing.snapshotId ?? '', reused: true, diskSha256 }
+      : { changed: true, name: o.name, diskSha256, diff: amiDiff(o.name, diskSha256) };
   }
   const r = await pushEc2(o);
-  return { changed: !r.reused, ...r };
+  return { changed: !r.reused, ...r, ...(r.reused ? {} : { diff: amiDiff(o.name, r.diskSha256) }) };
 }
+
+const amiDiff = (name: string, diskSha256: string) => ({ before: { [name]: null }, after: { [name]: { diskSha256 } } });
 
 /** absent: the AMI of this name deregistered and its snapshot deleted; nothing when there is none. */
 export async function removeAmi(o: Pick<Ec2PushOptions, 'region' | 'name' | 'clients' | 'timeouts' | 'log'>, check: boolean): Promise<EnsureAmiResult> {

@@ -166,11 +166,19 @@ export function aggregateChecksum(blocks: readonly DiskBlock[]): string {
  */
 export function pushEc2(opts: Ec2PushOptions): Promise<Ec2PushResult> {
   // The whole push, the qcow2 conversion included, so that a signal still cleans up its scratch.
-  return undoable(() => push(opts));
+  return undoable(() => {
+    const started = Date.now();
+    return withRawDisk(opts, async (raw) => pushRaw(opts, raw, await judgeAmi(opts, raw), started));
+  });
 }
 
-async function push(opts: Ec2PushOptions): Promise<Ec2PushResult> {
-  const started = Date.now();
+/** What a push would do, found without changing anything: check mode answers it. */
+export async function planEc2Push(opts: Ec2PushOptions): Promise<AmiPlan> {
+  return withRawDisk(opts, (raw) => judgeAmi(opts, raw));
+}
+
+/** The image as a raw disk: itself, or a qcow2 converted into scratch that is gone afterwards. */
+async function withRawDisk<T>(opts: Ec2PushOptions, fn: (raw: string) => Promise<T>): Promise<T> {
   try {
     await fs.promises.access(opts.image, fs.constants.R_OK);
     if ((await fs.promises.stat(opts.image)).isDirectory()) throw new ProvisionError(`image ${opts.image} is a folder, not a file`, 'EISDIR');
@@ -181,24 +189,50 @@ async function push(opts: Ec2PushOptions): Promise<Ec2PushResult> {
   if (!opts.name || opts.name.length < 3 || opts.name.length > 128 || !/^[A-Za-z0-9()[\] ./'@_-]+$/.test(opts.name)) {
     throw new ProvisionError(`AMI name '${opts.name}' must be 3 to 128 letters, digits or ( ) [ ] space . / ' @ _ -`, 'EUSAGE', 'name');
   }
-  if (await isQcow2(opts.image)) {
-    // qemu-img writes holes for zero runs, so the raw copy costs only the data it holds.
-    return withScratch(os.tmpdir(), async (dir) => {
-      const raw = path.join(dir, 'disk.raw');
-      opts.log?.(`converting ${opts.image} from qcow2 to raw`);
-      await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', opts.image, raw], { label: `qemu-img convert ${opts.image}` });
-      return pushRaw(opts, raw, started);
-    });
-  }
-  return pushRaw(opts, opts.image, started);
+  if (!(await isQcow2(opts.image))) return fn(opts.image);
+  // qemu-img writes holes for zero runs, so the raw copy costs only the data it holds.
+  return withScratch(os.tmpdir(), async (dir) => {
+    const raw = path.join(dir, 'disk.raw');
+    opts.log?.(`converting ${opts.image} from qcow2 to raw`);
+    await run('qemu-img', ['convert', '-f', 'qcow2', '-O', 'raw', opts.image, raw], { label: `qemu-img convert ${opts.image}` });
+    return fn(raw);
+  });
 }
 
-async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Promise<Ec2PushResult> {
+/** What a push does: reuse the AMI of this name that holds this disk, or push one where there is none. */
+export interface AmiPlan {
+  action: 'reuse' | 'push';
+  region: string;
+  name: string;
+  scan: DiskScan;
+  bootCode: boolean;
+  /** The AMI of this name, when there is one (it holds this disk: another is refused). */
+  existing?: FoundImage;
+}
+
+/**
+ * The one rule for an AMI, for the push and for check mode alike: AMI names are unique in a region,
+ * so the AMI of this name either holds the same disk (its digest tag equals the local disk's) and
+ * is reused, or holds another and is refused, never replaced behind the user's back.
+ */
+async function judgeAmi(opts: Ec2PushOptions, raw: string): Promise<AmiPlan> {
+  const ec2 = ec2Client(opts.region, opts.clients?.ec2, opts.maxAttempts, opts.timeouts);
+  const scan = await scanDisk(raw);
+  const bootCode = await hasBootCode(raw);
+  const existing = await findImageByName(ec2, opts.region, opts.name);
+  if (existing && existing.diskSha256 !== scan.diskSha256) {
+    throw new ProvisionError(
+      `AMI '${opts.name}' (${existing.imageId}) already exists in ${opts.region} with different disk content (${existing.diskSha256?.slice(0, 12) ?? 'no digest tag'}, this disk ${scan.diskSha256.slice(0, 12)}); choose another name or destroy it first`,
+      'EEXIST', 'name');
+  }
+  return { action: existing ? 'reuse' : 'push', region: opts.region, name: opts.name, scan, bootCode, ...(existing ? { existing } : {}) };
+}
+
+async function pushRaw(opts: Ec2PushOptions, raw: string, plan: AmiPlan, started: number): Promise<Ec2PushResult> {
   const { region } = opts;
   const ec2 = ec2Client(region, opts.clients?.ec2, opts.maxAttempts, opts.timeouts);
   const ebs = ebsClient(region, opts.clients?.ebs, opts.maxAttempts, opts.timeouts);
-  const scan = await scanDisk(raw);
-  const bootCode = await hasBootCode(raw);
+  const { scan, bootCode, existing } = plan;
   if (!bootCode && (opts.bootMode ?? 'legacy-bios') === 'legacy-bios') {
     opts.warn?.(`${opts.image} has no boot code in its MBR: the AMI will launch but not boot (build the image with boot loader grub)`);
   }
@@ -206,14 +240,7 @@ async function pushRaw(opts: Ec2PushOptions, raw: string, started: number): Prom
     region, name: opts.name, diskSha256: scan.diskSha256, volumeSizeGiB: scan.volumeSizeGiB,
     blockSize: EBS_BLOCK_SIZE, blocksTotal: scan.blocksTotal, bootCode,
   };
-
-  const existing = await findImageByName(ec2, region, opts.name);
   if (existing) {
-    if (existing.diskSha256 !== scan.diskSha256) {
-      throw new ProvisionError(
-        `AMI '${opts.name}' (${existing.imageId}) already exists in ${region} with different disk content; choose another name or destroy it first`,
-        'EEXIST', 'name');
-    }
     opts.log?.(`AMI '${opts.name}' (${existing.imageId}) already holds this disk; reusing it`);
     return { ...base, imageId: existing.imageId, snapshotId: existing.snapshotId ?? '', reused: true, blocksSent: 0, bytesSkipped: 0, seconds: (Date.now() - started) / 1000 };
   }

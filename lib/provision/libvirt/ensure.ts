@@ -3,6 +3,7 @@
 // options changes nothing; a different count launches or destroys the difference (exact_count);
 // other groups are re-registered, other memory or vCPUs redefined for the next boot; check mode
 // answers the plan and changes nothing; absent destroys every guest of that name.
+import fs from 'node:fs';
 import path from 'node:path';
 import { XMLParser } from 'fast-xml-parser';
 import { ProvisionError } from '../../errors.js';
@@ -12,7 +13,7 @@ import { openRegistry } from '../../store/registry.js';
 import type { RegisteredHost } from '../../records/inventory.js';
 import { launchKvm, type LaunchKvmOptions } from './launch.js';
 import { destroyKvm, type DestroyKvmResult } from './destroy.js';
-import { initrdVolume, kernelVolume, type PushKvmOptions } from './push.js';
+import { applyKvmPush, initrdVolume, kernelVolume, planKvmPush, type KvmPushPlan, type PushedVolume, type PushKvmOptions, type PushKvmResult, type VolumePlan } from './push.js';
 import { readVolume } from '../../sources/libvirt/xml.js';
 
 export type EnsureKvmOptions = LaunchKvmOptions & { registry: NonNullable<LaunchKvmOptions['registry']> };
@@ -172,16 +173,44 @@ function pushedVolumes(volume: string): string[] {
 
 const volumeName = (o: Pick<PushKvmOptions, 'image' | 'volume'>) => o.volume ?? path.basename(o.image);
 
+export interface EnsurePushResult extends Partial<Omit<PushKvmResult, 'image' | 'kernel' | 'initrd'>> {
+  changed: boolean;
+  /** Each volume as pushed; in check mode as planned, action then upload, replace or unchanged. */
+  image?: PushedVolume | PlannedVolume;
+  kernel?: PushedVolume | PlannedVolume;
+  initrd?: PushedVolume | PlannedVolume;
+  /** The volumes whose bytes change: sha256 and size before and after. */
+  diff?: { before: Record<string, { sha256: string; bytes: number } | null>; after: Record<string, { sha256: string; bytes: number }> };
+}
+
+type PlannedVolume = Pick<VolumePlan, 'volume' | 'bytes' | 'sha256' | 'action'>;
+
+function pushDiff(plan: KvmPushPlan): EnsurePushResult['diff'] {
+  const changing = [plan.image, plan.kernel, plan.initrd].filter((p): p is VolumePlan => p !== undefined && p.action !== 'unchanged');
+  if (changing.length === 0) return undefined;
+  return {
+    before: Object.fromEntries(changing.map((p) => [p.volume, p.before ?? null])),
+    after: Object.fromEntries(changing.map((p) => [p.volume, { sha256: p.sha256, bytes: p.bytes }])),
+  };
+}
+
 /**
- * present in check mode: the volumes that are missing would be uploaded. A volume of that name that
- * exists is taken to hold the image (the real run compares the bytes and refuses other ones).
+ * present: the image's volumes hold its bytes. Check mode decides by the same plan as the push
+ * (the bytes compared, other bytes refused without force) and uploads nothing.
  */
-export async function planPush(o: PushKvmOptions): Promise<{ changed: boolean; missing: string[] }> {
-  const v = new Virsh(o.uri);
-  if (!(await v.poolExists(o.pool))) return { changed: true, missing: [volumeName(o)] };
-  const missing: string[] = [];
-  if (!(await v.volumeExists(o.pool, volumeName(o)))) missing.push(volumeName(o));
-  return { changed: missing.length > 0, missing };
+export async function ensurePushed(o: PushKvmOptions, check: boolean): Promise<EnsurePushResult> {
+  // In check mode an earlier task may not have built the image yet: then it would be uploaded.
+  if (check && !fs.existsSync(o.image)) return { changed: true, uri: o.uri, pool: o.pool, image: { volume: volumeName(o), bytes: 0, sha256: '', action: 'upload' } };
+  const plan = await planKvmPush(o);
+  const diff = pushDiff(plan);
+  const changed = plan.createPool || diff !== undefined;
+  if (check) {
+    const planned = (p: VolumePlan | undefined) => p && { volume: p.volume, bytes: p.bytes, sha256: p.sha256, action: p.action };
+    const kernel = planned(plan.kernel);
+    const initrd = planned(plan.initrd);
+    return { changed, uri: plan.uri, pool: plan.pool, poolCreated: plan.createPool, format: plan.format, image: planned(plan.image), ...(kernel ? { kernel } : {}), ...(initrd ? { initrd } : {}), ...(diff ? { diff } : {}) };
+  }
+  return { changed, ...(await applyKvmPush(o, plan)), ...(diff ? { diff } : {}) };
 }
 
 /**

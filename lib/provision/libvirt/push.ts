@@ -73,18 +73,39 @@ async function imageFormat(file: string): Promise<string> {
   return info.format;
 }
 
-async function pushOne(v: Virsh, pool: string, file: string, volume: string, force: boolean, undo: Undo, log: Log): Promise<PushedVolume> {
+/** What a push does with one volume: keep it (the same bytes), upload it (none there), or replace it (other bytes, force). */
+export interface VolumePlan {
+  volume: string;
+  file: string;
+  bytes: number;
+  sha256: string;
+  action: 'unchanged' | 'upload' | 'replace';
+  /** What the volume holds now, when it exists. */
+  before?: { bytes: number; sha256: string };
+}
+
+/**
+ * The one rule for a volume, for the push and for check mode alike: the volume's bytes, read back
+ * through libvirt rather than trusted from a size (the pool may have probed a qcow2 volume's
+ * virtual size), against the file's. Other bytes are refused unless `force` replaces them.
+ */
+async function judgeVolume(v: Virsh, pool: string, poolExists: boolean, file: string, volume: string, force: boolean): Promise<VolumePlan> {
   const bytes = fs.statSync(file).size;
   const sha256 = await sha256File(file);
-  if (await v.volumeExists(pool, volume)) {
-    // Read back through libvirt rather than trusting a size: the pool may have probed a qcow2
-    // volume's virtual size, and only the bytes prove it is the same image.
-    const same = (await remoteDigest(v, pool, volume)).sha256 === sha256;
-    if (same) {
-      log(`volume ${pool}/${volume} already holds ${path.basename(file)} (sha256 ${sha256.slice(0, 12)}): nothing to do`);
-      return { volume, path: await v.volumePath(pool, volume), bytes, sha256, action: 'unchanged' };
-    }
-    if (!force) throw new ProvisionError(`volume '${volume}' in pool '${pool}' holds a different image (force replaces it)`, 'EEXIST', 'force');
+  if (!poolExists || !(await v.volumeExists(pool, volume))) return { volume, file, bytes, sha256, action: 'upload' };
+  const before = await remoteDigest(v, pool, volume);
+  if (before.sha256 === sha256) return { volume, file, bytes, sha256, action: 'unchanged', before };
+  if (!force) throw new ProvisionError(`volume '${volume}' in pool '${pool}' holds a different image (force replaces it)`, 'EEXIST', 'force');
+  return { volume, file, bytes, sha256, action: 'replace', before };
+}
+
+async function pushOne(v: Virsh, pool: string, plan: VolumePlan, undo: Undo, log: Log): Promise<PushedVolume> {
+  const { volume, file, bytes, sha256 } = plan;
+  if (plan.action === 'unchanged') {
+    log(`volume ${pool}/${volume} already holds ${path.basename(file)} (sha256 ${sha256.slice(0, 12)}): nothing to do`);
+    return { volume, path: await v.volumePath(pool, volume), bytes, sha256, action: 'unchanged' };
+  }
+  if (plan.action === 'replace') {
     log(`replacing volume ${pool}/${volume}`);
     await v.call(['vol-delete', '--pool', pool, '--', volume]);
   }
@@ -100,8 +121,19 @@ async function pushOne(v: Virsh, pool: string, file: string, volume: string, for
   return { volume, path: await v.volumePath(pool, volume), bytes, sha256, action: 'uploaded' };
 }
 
-export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
-  const log = o.log ?? (() => {});
+/** What a push would do, found without changing anything: pushKvm carries it out, check mode answers it. */
+export interface KvmPushPlan {
+  uri: string;
+  pool: string;
+  /** The pool is missing and createPool makes it. */
+  createPool: boolean;
+  format: string;
+  image: VolumePlan;
+  kernel?: VolumePlan;
+  initrd?: VolumePlan;
+}
+
+export async function planKvmPush(o: PushKvmOptions): Promise<KvmPushPlan> {
   const v = new Virsh(o.uri);
   const volume = o.volume ?? path.basename(o.image);
   if (!fs.existsSync(o.image)) throw new ProvisionError(`image ${o.image} does not exist`, 'ENOENT');
@@ -109,12 +141,27 @@ export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
   const initrd = o.initrd ?? (o.kernel === undefined ? beside(o.image, 'initrd') : undefined);
   for (const f of [kernel, initrd]) if (f !== undefined && !fs.existsSync(f)) throw new ProvisionError(`${f} does not exist`, 'ENOENT');
   const format = await imageFormat(o.image);
+  const poolExists = await v.poolExists(o.pool);
+  if (!poolExists && o.createPool === undefined) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri} (createPool DIR creates it)`, 'ENOPOOL', 'createPool');
+  const judge = (file: string, vol: string) => judgeVolume(v, o.pool, poolExists, file, vol, o.force ?? false);
+  const image = await judge(o.image, volume);
+  const k = kernel === undefined ? undefined : await judge(kernel, kernelVolume(volume));
+  const i = initrd === undefined ? undefined : await judge(initrd, initrdVolume(volume));
+  return { uri: o.uri, pool: o.pool, createPool: !poolExists, format, image, ...(k ? { kernel: k } : {}), ...(i ? { initrd: i } : {}) };
+}
+
+export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
+  return applyKvmPush(o, await planKvmPush(o));
+}
+
+/** Carries out a plan of planKvmPush; what it uploads is undone if a later step fails. */
+export async function applyKvmPush(o: PushKvmOptions, plan: KvmPushPlan): Promise<PushKvmResult> {
+  const log = o.log ?? (() => {});
+  const v = new Virsh(o.uri);
   const undo = new Undo('push', log);
   return undo.guard(async () => {
-    let poolCreated = false;
     undo.step('pool');
-    if (!(await v.poolExists(o.pool))) {
-      if (o.createPool === undefined) throw new ProvisionError(`storage pool '${o.pool}' does not exist on ${o.uri} (createPool DIR creates it)`, 'ENOPOOL', 'createPool');
+    if (plan.createPool && o.createPool !== undefined) {
       log(`creating directory pool ${o.pool} at ${o.createPool}`);
       await v.withXml(['pool-define', '--file'], dirPoolXml(o.pool, path.resolve(o.createPool)));
       undo.add(`pool ${o.pool}`, async () => {
@@ -124,15 +171,14 @@ export async function pushKvm(o: PushKvmOptions): Promise<PushKvmResult> {
       await v.call(['pool-build', '--', o.pool]);
       await v.call(['pool-start', '--', o.pool]);
       await v.call(['pool-autostart', '--', o.pool]);
-      poolCreated = true;
     }
     undo.step('upload image');
-    const image = await pushOne(v, o.pool, o.image, volume, o.force ?? false, undo, log);
+    const image = await pushOne(v, o.pool, plan.image, undo, log);
     undo.step('upload kernel');
-    const k = kernel === undefined ? undefined : await pushOne(v, o.pool, kernel, kernelVolume(volume), o.force ?? false, undo, log);
+    const k = plan.kernel && (await pushOne(v, o.pool, plan.kernel, undo, log));
     undo.step('upload initrd');
-    const i = initrd === undefined ? undefined : await pushOne(v, o.pool, initrd, initrdVolume(volume), o.force ?? false, undo, log);
+    const i = plan.initrd && (await pushOne(v, o.pool, plan.initrd, undo, log));
     await v.call(['pool-refresh', '--', o.pool]);
-    return { uri: o.uri, pool: o.pool, poolCreated, format, image, ...(k ? { kernel: k } : {}), ...(i ? { initrd: i } : {}) };
+    return { uri: o.uri, pool: o.pool, poolCreated: plan.createPool, format: plan.format, image, ...(k ? { kernel: k } : {}), ...(i ? { initrd: i } : {}) };
   });
 }

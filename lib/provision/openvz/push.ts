@@ -54,17 +54,22 @@ export function parseSshTarget(target: string): { user?: string; host: string; p
   return { ...(m[1] ? { user: m[1] } : {}), host: m[2]!.replace(/^\[|\]$/g, ''), ...(m[3] ? { port: Number(m[3]) } : {}) };
 }
 
-export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplateResult> {
-  const log = o.log ?? (() => {});
+/** The node's side of a template: how to reach it, and where the template goes. */
+interface NodeTemplate {
+  host: string;
+  sshArgs: string[];
+  remote: (command: string) => ReturnType<typeof run>;
+  dir: string;
+  final: string;
+}
+
+function nodeTemplate(o: PushTemplateOptions): NodeTemplate {
   const t = parseSshTarget(o.target);
   const node = o.node ?? 'openvz';
   if (!(node in templateNodes)) throw new ProvisionError(`unknown node kind ${JSON.stringify(node)} (use ${Object.keys(templateNodes).join(', ')})`, 'EUSAGE', 'node');
   const kind = templateNodes[node];
   const dir = o.dir ?? kind.dir;
   const name = path.basename(o.template);
-  const st = fs.statSync(o.template, { throwIfNoEntry: false });
-  if (st === undefined) throw new ProvisionError(`template ${o.template} does not exist`, 'ENOENT');
-  if (st.isDirectory()) throw new ProvisionError(`template ${o.template} is a folder, not a file`, 'EISDIR');
   if (!kind.name.test(name)) throw new ProvisionError(`${o.template}: a ${node} template is ${kind.expect}`, 'EUSAGE', 'template');
   // A node that stops answering: ConnectTimeout bounds the connection and the banner exchange,
   // ServerAliveInterval x CountMax (1 min) a session gone silent; the upload's own limit grows with
@@ -79,35 +84,129 @@ export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplate
     '--', t.host,
   ];
   const remote = (command: string) => run('ssh', [...sshArgs, command], { label: `ssh ${t.host}`, timeoutMs: 120_000 });
-  const bytes = fs.statSync(o.template).size;
-  const hash = crypto.createHash('sha256');
-  for await (const c of fs.createReadStream(o.template)) hash.update(c as Buffer);
-  const sha256 = hash.digest('hex');
-  const final = path.posix.join(dir, name);
-  const temp = path.posix.join(dir, `.${name}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  const remoteSha = async (file: string) => /^([0-9a-f]{64})\b/.exec((await remote(`sha256sum -- ${shellQuote(file)}`)).stdout)?.[1];
+  return { host: t.host, sshArgs, remote, dir, final: path.posix.join(dir, name) };
+}
 
+async function localTemplate(file: string): Promise<{ bytes: number; sha256: string }> {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st === undefined) throw new ProvisionError(`template ${file} does not exist`, 'ENOENT');
+  if (st.isDirectory()) throw new ProvisionError(`template ${file} is a folder, not a file`, 'EISDIR');
+  const hash = crypto.createHash('sha256');
+  for await (const c of fs.createReadStream(file)) hash.update(c as Buffer);
+  return { bytes: st.size, sha256: hash.digest('hex') };
+}
+
+/** What the node holds under the template's name: nothing, or a file and its sha256. */
+async function probe(n: NodeTemplate, target: string): Promise<string | undefined> {
   // One round trip tells whether the folder is there and what the final name already holds.
-  const probe = (await remote(`test -d ${shellQuote(dir)} || { echo NODIR; exit 0; }; if test -e ${shellQuote(final)}; then sha256sum -- ${shellQuote(final)}; else echo ABSENT; fi`)).stdout.trim();
-  if (probe === 'NODIR') throw new ProvisionError(`${o.target}: template folder ${dir} does not exist`, 'ENOENT');
-  if (probe !== 'ABSENT') {
-    if (probe.startsWith(sha256)) {
-      log(`${final} on ${t.host} already holds these bytes: nothing to do`);
-      return { target: o.target, path: final, bytes, sha256, action: 'unchanged' };
-    }
-    if (!o.force) throw new ProvisionError(`${o.target}: ${final} holds a different template (force replaces it)`, 'EEXIST', 'force');
+  const out = (await n.remote(`test -d ${shellQuote(n.dir)} || { echo NODIR; exit 0; }; if test -e ${shellQuote(n.final)}; then sha256sum -- ${shellQuote(n.final)}; else echo ABSENT; fi`)).stdout.trim();
+  if (out === 'NODIR') throw new ProvisionError(`${target}: template folder ${n.dir} does not exist`, 'ENOENT');
+  if (out === 'ABSENT') return undefined;
+  return /^([0-9a-f]{64})\b/.exec(out)?.[1] ?? '';
+}
+
+/** What a push does on the node: nothing (the same bytes), upload (no file), or replace (other bytes, force). */
+export interface TemplatePlan {
+  target: string;
+  path: string;
+  bytes: number;
+  sha256: string;
+  action: 'unchanged' | 'upload' | 'replace';
+  /** sha256 of what the node holds under that name, when it holds a file. */
+  before?: string;
+}
+
+/**
+ * The one rule for a pushed template, for the push and for check mode alike: the node's file
+ * under the template's name against the local bytes; other bytes are refused unless `force`.
+ */
+async function judgeTemplate(o: PushTemplateOptions, n: NodeTemplate): Promise<TemplatePlan> {
+  const local = await localTemplate(o.template);
+  const before = await probe(n, o.target);
+  const plan = { target: o.target, path: n.final, ...local, ...(before !== undefined ? { before } : {}) };
+  if (before === undefined) return { ...plan, action: 'upload' };
+  if (before === local.sha256) return { ...plan, action: 'unchanged' };
+  if (!o.force) throw new ProvisionError(`${o.target}: ${n.final} holds a different template (force replaces it)`, 'EEXIST', 'force');
+  return { ...plan, action: 'replace' };
+}
+
+/** What pushTemplate would do, found without changing anything on the node (check mode). */
+export async function planTemplatePush(o: PushTemplateOptions): Promise<TemplatePlan> {
+  return judgeTemplate(o, nodeTemplate(o));
+}
+
+export async function pushTemplate(o: PushTemplateOptions): Promise<PushTemplateResult> {
+  return applyTemplatePush(o, await planTemplatePush(o));
+}
+
+/** Carries out a plan of planTemplatePush: upload under a temporary name, verify, rename. */
+export async function applyTemplatePush(o: PushTemplateOptions, plan: TemplatePlan): Promise<PushTemplateResult> {
+  const log = o.log ?? (() => {});
+  const n = nodeTemplate(o);
+  const { bytes, sha256 } = plan;
+  const final = n.final;
+  if (plan.action === 'unchanged') {
+    log(`${final} on ${n.host} already holds these bytes: nothing to do`);
+    return { target: o.target, path: final, bytes, sha256, action: 'unchanged' };
   }
+  const temp = path.posix.join(n.dir, `.${path.basename(o.template)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
+  const remoteSha = async (file: string) => /^([0-9a-f]{64})\b/.exec((await n.remote(`sha256sum -- ${shellQuote(file)}`)).stdout)?.[1];
   const undo = new Undo('push template', log);
   await undo.guard(async () => {
     undo.step('upload');
-    log(`uploading ${o.template} (${bytes} bytes) to ${t.host}:${temp}`);
-    undo.add(`temporary file ${temp}`, () => remote(`rm -f -- ${shellQuote(temp)}`));
-    await runWithStdin('ssh', [...sshArgs, `umask 022 && cat > ${shellQuote(temp)}`], fs.createReadStream(o.template) as AsyncIterable<Buffer>, { label: `ssh ${t.host}`, timeoutMs: transferLimitMs(bytes) });
+    log(`uploading ${o.template} (${bytes} bytes) to ${n.host}:${temp}`);
+    undo.add(`temporary file ${temp}`, () => n.remote(`rm -f -- ${shellQuote(temp)}`));
+    await runWithStdin('ssh', [...n.sshArgs, `umask 022 && cat > ${shellQuote(temp)}`], fs.createReadStream(o.template) as AsyncIterable<Buffer>, { label: `ssh ${n.host}`, timeoutMs: transferLimitMs(bytes) });
     undo.step('verify');
     const got = await remoteSha(temp);
-    if (got !== sha256) throw new ProvisionError(`sha256 on ${t.host} is ${got ?? '(none)'}, expected ${sha256}`, 'EVERIFY');
+    if (got !== sha256) throw new ProvisionError(`sha256 on ${n.host} is ${got ?? '(none)'}, expected ${sha256}`, 'EVERIFY');
     undo.step('rename');
-    await remote(`mv -f -- ${shellQuote(temp)} ${shellQuote(final)}`);
+    await n.remote(`mv -f -- ${shellQuote(temp)} ${shellQuote(final)}`);
   });
   return { target: o.target, path: final, bytes, sha256, action: 'uploaded' };
+}
+
+export interface RemoveTemplateResult {
+  target: string;
+  path: string;
+  removed: boolean;
+}
+
+/**
+ * Removes the template a push put on the node: the file under the template's name, when it holds
+ * the local template's bytes. Another file under that name, or one that cannot be compared because
+ * the local template is gone, is refused unless `force`: it may be a template someone else put there.
+ */
+export async function removeTemplate(o: PushTemplateOptions, check: boolean): Promise<RemoveTemplateResult> {
+  const n = nodeTemplate(o);
+  const there = await probe(n, o.target);
+  if (there === undefined) return { target: o.target, path: n.final, removed: false };
+  if (!o.force) {
+    if (!fs.existsSync(o.template)) throw new ProvisionError(`${o.target}: ${n.final} cannot be compared with ${o.template}, which is gone (force removes it anyway)`, 'ENOENT', 'force');
+    if ((await localTemplate(o.template)).sha256 !== there) throw new ProvisionError(`${o.target}: ${n.final} holds a different template than ${o.template} (force removes it anyway)`, 'EEXIST', 'force');
+  }
+  if (!check) {
+    o.log?.(`removing ${n.final} on ${n.host}`);
+    await n.remote(`rm -f -- ${shellQuote(n.final)}`);
+  }
+  return { target: o.target, path: n.final, removed: true };
+}
+
+export type EnsureTemplateResult = { changed: boolean; diff?: { before: Record<string, string | null>; after: Record<string, string> } }
+  & (PushTemplateResult | Omit<TemplatePlan, 'before'> | { target: string; path: string });
+
+/**
+ * present: the node holds the template's bytes under its name. Check mode decides by the same
+ * plan as the push (the sha256 on the node against the local one) and changes nothing.
+ */
+export async function ensureTemplate(o: PushTemplateOptions, check: boolean): Promise<EnsureTemplateResult> {
+  const n = nodeTemplate(o);
+  // In check mode an earlier task may not have built the template yet: then it would be uploaded.
+  if (check && !fs.existsSync(o.template)) return { changed: true, target: o.target, path: n.final };
+  const plan = await planTemplatePush(o);
+  const changed = plan.action !== 'unchanged';
+  const diff = changed ? { before: { [n.final]: plan.before ?? null }, after: { [n.final]: plan.sha256 } } : undefined;
+  const { before: _, ...planned } = plan;
+  const r = check ? planned : await applyTemplatePush(o, plan);
+  return { changed, ...r, ...(diff ? { diff } : {}) };
 }
