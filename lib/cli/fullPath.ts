@@ -57,18 +57,26 @@ const bundleDir = new URL('../../bundle/', import.meta.url);
 
 /**
  * Runs the full path and returns its exit code: the CommonJS bundle compiled through the code cache,
- * or with EC2_INVENTORY_CODE_CACHE=off the ES module bundle as it is (no cache read or written).
+ * or the ES module bundle as it is (no cache read or written) with EC2_INVENTORY_CODE_CACHE=off or
+ * where there is no folder to keep a cache in: compiled from its source at every run, the CommonJS
+ * script costs more than the module chunks (docs/benchmark.md).
  */
 export async function runFullPath(argv: string[], v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (env['EC2_INVENTORY_CODE_CACHE'] === 'off') {
+  const bundleFile = fileURLToPath(new URL('inventory.cjs', bundleDir));
+  const off = env['EC2_INVENTORY_CODE_CACHE'] === 'off';
+  const homeless = !off && cacheFile(bundleFile, env) === undefined;
+  if (off || homeless) {
+    if (homeless && env['EC2_INVENTORY_TRACE']) process.stderr.write(`ec2-inventory: trace: code cache not used: ${noFolder}: the ES module bundle runs\n`);
     const { main } = await import(new URL('inventory.js', bundleDir).href) as Pick<Entry, 'main'>;
     return main(argv);
   }
-  const fullPath = loadFullPath(fileURLToPath(new URL('inventory.cjs', bundleDir)), v8Flags, env);
+  const fullPath = loadFullPath(bundleFile, v8Flags, env);
   const code = await fullPath.main(argv);
   fullPath.settle(code);
   return code;
 }
+
+const noFolder = 'no cache folder (neither XDG_CACHE_HOME nor HOME is set)';
 
 /**
  * Loads the full path from `bundleFile` (dist/bundle/inventory.cjs). `v8Flags`: the flags the bin
@@ -86,7 +94,7 @@ export function loadFullPath(
     flags: [...process.execArgv, ...(env['NODE_OPTIONS'] ? [`NODE_OPTIONS=${env['NODE_OPTIONS']}`] : []), ...v8Flags],
   };
   const file = cacheFile(bundleFile, env);
-  const found = file === undefined ? { why: 'no cache folder (neither XDG_CACHE_HOME nor HOME is set)' } : readCache(file, key);
+  const found = file === undefined ? { why: noFolder } : readCache(file, key);
   const script = new vm.Script(source, { filename: bundleFile, ...('data' in found ? { cachedData: found.data } : {}) });
   let used = 'data' in found && !script.cachedDataRejected;
   if (used) trace(`used: ${file}`);

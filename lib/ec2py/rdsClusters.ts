@@ -7,6 +7,29 @@ import type { State } from './types.js';
 
 /** Sets inventory.db_clusters from every region's clusters that have members and match the filters. */
 export function add_rds_clusters(state: State, records: DBClusterRecord[]): void {
+  state.inventory.db_clusters = rds_clusters_of(state, records);
+}
+
+/**
+ * With [account NAME] sections: db_clusters of every account whose settings include them, each
+ * account's clusters matched against its own instance_filters. A cluster id an earlier account
+ * already has is keyed ID@ACCOUNT_ID, as a host of the same name is renamed (no cluster lost).
+ */
+export function add_account_rds_clusters(states: readonly State[], batches: readonly { account?: number; dbClusters?: DBClusterRecord[] }[]): void {
+  let all: Record<string, JsonValue> | undefined;
+  states.forEach((state, k) => {
+    if (!state.settings.includeRdsClusters) return;
+    all ??= Object.create(null) as Record<string, JsonValue>;
+    const own = rds_clusters_of(state, batches.filter((b) => b.account === k).flatMap((b) => b.dbClusters ?? []));
+    for (const [id, cluster] of Object.entries(own)) {
+      all[Object.hasOwn(all, id) ? `${id}@${state.account?.id ?? state.account?.name ?? k}` : id] = cluster;
+    }
+  });
+  const first = states[0];
+  if (all && first) first.inventory.db_clusters = all;
+}
+
+function rds_clusters_of(state: State, records: DBClusterRecord[]): Record<string, JsonValue> {
   const clusters: Record<string, JsonValue> = Object.create(null) as Record<string, JsonValue>;
   for (const { cluster } of records) {
     // Deleted clusters can linger without members (an AWS bug the original worked around).
@@ -14,7 +37,7 @@ export function add_rds_clusters(state: State, records: DBClusterRecord[]): void
     if (!clusterMatchesFilters(cluster, state.settings.instanceFilterCalls ?? [])) continue;
     clusters[cluster.DBClusterIdentifier ?? ''] = toJson({ ...cluster, Tags: cluster.TagList ?? [] });
   }
-  state.inventory.db_clusters = clusters;
+  return clusters;
 }
 
 /**

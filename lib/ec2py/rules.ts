@@ -10,6 +10,7 @@ import type { FetchedData, RegionRecords, Route53RecordSet } from '../records/aw
 import type { Group, HostVars, HostVarValue, Index, Inventory } from '../records/inventory.js';
 import { add_elasticache_cluster, add_elasticache_replication_group } from './elasticache.js';
 import { add_rds_clusters } from './rdsClusters.js';
+export { add_account_rds_clusters } from './rdsClusters.js';
 import { groupNameProblem, push, push_group, to_safe } from './groups.js';
 import { withAwsEc2Vars } from './awsEc2.js';
 import { accountHostname, arnAccount, push_account_groups, set_id_group, withAccountVars } from './accounts.js';

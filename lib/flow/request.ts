@@ -117,7 +117,7 @@ async function fetchWith(
   let state: State | undefined;
   // With account sections, one state per account (the same inventory).
   let states: State[] = [];
-  const clusterBatches: Pick<RegionRecords, 'dbClusters'>[] = [];
+  const clusterBatches: (Pick<RegionRecords, 'dbClusters'> & { account?: number })[] = [];
   await streamRecords(settings, {
     begin: (context) => {
       if (context.accounts) states = rules.newAccountStates(settings.accountCollision ?? 'rename', context.accounts, hostvars && (() => hostvars));
@@ -130,7 +130,8 @@ async function fetchWith(
     accountFailed: (account, error) => servePreviousHosts(states[account] as State, error, previous, rules.add_previous_account_hosts),
   }, onProgress);
   const built = state as State;
-  rules.add_rds_clusters_of(built, clusterBatches);
+  if (states.length > 0) rules.add_account_rds_clusters(states, clusterBatches);
+  else rules.add_rds_clusters_of(built, clusterBatches);
   if (settings.libvirtUris.length > 0) {
     // The libvirt domains are part of what a refresh fetches, so a cached answer holds them too.
     const [{ libvirtDomains }, { mergeRegistered }] = await Promise.all([import('../sources/libvirt/domains.js'), import('../ec2py/registered.js')]);

@@ -12,6 +12,9 @@ const notInKey = new Set<string>([
   'maxConcurrency', 'maxAttempts', 'connectTimeout', 'requestTimeout', 'refreshTimeout', 'warnings', 'profileFrom',
 ]);
 
+/** Raised when the merge of accounts' hosts changes what a refresh renders. */
+const accountMergeVersion = 2;
+
 export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process.env): string {
   const relevant: Record<string, unknown> = {};
   for (const [key, value] of Object.entries(settings).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -29,6 +32,9 @@ export function cacheDigest(settings: Settings, env: NodeJS.ProcessEnv = process
     if (key === 'accounts') relevant[key] = accounts.map((a) => Object.fromEntries(Object.entries(a).sort(([x], [y]) => (x < y ? -1 : 1)).map(([k, v]) => [k, keyed(v)])));
     else relevant[key] = keyed(value);
   }
+  // How several accounts' hosts are merged has its own version, so a change to that merge re-keys
+  // only the caches of inventories with account sections.
+  if ((settings.accounts ?? []).length > 0) relevant['accountMerge'] = accountMergeVersion;
   const environment = Object.keys(env).filter((k) => envInKey.test(k)).sort().map((k) => [k, env[k]]);
   // The access key id tells accounts apart without a call; only its hash goes into the key,
   // and the secret is never read.

@@ -9,7 +9,7 @@ import path from 'node:path';
 import {
   EC2Client, RunInstancesCommand, CreateVpcCommand, CreateSubnetCommand, DescribeImagesCommand,
 } from '@aws-sdk/client-ec2';
-import { RDSClient, CreateDBInstanceCommand } from '@aws-sdk/client-rds';
+import { RDSClient, CreateDBInstanceCommand, CreateDBClusterCommand } from '@aws-sdk/client-rds';
 import { Route53Client, CreateHostedZoneCommand, ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
 import { ElastiCacheClient, CreateReplicationGroupCommand } from '@aws-sdk/client-elasticache';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
@@ -310,6 +310,33 @@ describe('accounts: ElastiCache hosts', () => {
     assert.equal((kept.inv as unknown as Record<string, unknown>)['ec2_id'], mainId);
     const ambiguous = await runInventory(ini, ['--host', address], moto.endpoint, env());
     assertOneLine(ambiguous, new RegExp(`${address.replace(/\./g, '\\.')}@${MAIN}`), new RegExp(`${address.replace(/\./g, '\\.')}@${PROD}`));
+  });
+});
+
+describe('accounts: include_rds_clusters', () => {
+  // Its own region: an Aurora cluster `aurora` (one member) in prod and in stage.
+  const clusterRegion = 'ap-southeast-2';
+  before(async () => {
+    for (const id of [PROD, STAGE]) {
+      const rds = new RDSClient({ endpoint: moto.endpoint, region: clusterRegion, credentials: await assume(moto.endpoint, id), maxAttempts: 1 });
+      await rds.send(new CreateDBClusterCommand({ DBClusterIdentifier: 'aurora', Engine: 'aurora-mysql', MasterUsername: 'admin', MasterUserPassword: 'password123' }));
+      await rds.send(new CreateDBInstanceCommand({ DBInstanceIdentifier: 'aurora-1', DBClusterIdentifier: 'aurora', Engine: 'aurora-mysql', DBInstanceClass: 'db.r5.large' }));
+    }
+  });
+
+  it('lists the clusters of each account that includes them, a cluster id of an earlier account keyed ID@ACCOUNT', async () => {
+    const { inv } = await list(writeAccountsIni('clusters', {
+      ec2: ec2Section(path.join(dir, 'clusters-cache'), { regions: clusterRegion }),
+      'account main': {},
+      'account prod': { iam_role: roleOf(PROD), include_rds_clusters: 'True' },
+      'account stage': { iam_role: roleOf(STAGE), include_rds_clusters: 'True' },
+    }));
+    const clusters = inv['db_clusters'] as unknown as Record<string, { DBClusterArn: string }>;
+    assert.deepEqual(Object.keys(clusters).sort(), ['aurora', `aurora@${STAGE}`]);
+    assert.match(clusters['aurora']?.DBClusterArn ?? '', new RegExp(`:${PROD}:cluster:aurora$`));
+    assert.match(clusters[`aurora@${STAGE}`]?.DBClusterArn ?? '', new RegExp(`:${STAGE}:cluster:aurora$`));
+    // Their member instances are hosts as ever, one per account.
+    assert.equal((inv['rds'] as string[]).length, 2);
   });
 });
 

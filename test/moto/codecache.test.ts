@@ -42,6 +42,10 @@ describe('the code cache of bin/ec2-inventory', () => {
     const without = ok(await list([], { EC2_INVENTORY_CODE_CACHE: 'off' }));
     assert.deepEqual(traced(without), [], 'the ES module bundle, no code cache');
     assert.equal(without.stdout, first.stdout);
+    // Nowhere to keep a cache: the ES module bundle, not the script compiled from source at every run.
+    const homeless = ok(await list([], { HOME: undefined, XDG_CACHE_HOME: '' }));
+    assert.deepEqual(traced(homeless), ['not used: no cache folder (neither XDG_CACHE_HOME nor HOME is set): the ES module bundle runs']);
+    assert.equal(homeless.stdout, first.stdout);
     assert.ok(Object.keys(JSON.parse(first.stdout)._meta.hostvars).length > 0);
 
     // Another V8 flag: V8 would refuse the bytecode, and the key says so first; the run rebuilds.

@@ -231,6 +231,30 @@ describe('settings of the later ec2.py', () => {
     }
   });
 
+  it('keys one cache entry by every account section: its identity, each setting it changes, the sections\' order and account_collision', () => {
+    const prod = '\n[account prod]\niam_role = arn:aws:iam::111111111111:role/inventory\n';
+    const stage = '\n[account stage]\niam_role = arn:aws:iam::222222222222:role/inventory\n';
+    const digest = (ini: string) => cacheDigest(parseSettings(ini, 'ec2.ini', {}), {});
+    const both = digest(minimal + prod + stage);
+    const variants = [
+      digest(minimal),
+      digest(minimal + prod),
+      digest(minimal + stage + prod),
+      digest(minimal + prod.replace('111111111111', '333333333333') + stage),
+      digest(minimal + prod + 'external_id = other\n' + stage),
+      digest(minimal + prod + 'rds = False\n' + stage),
+      digest(minimal + prod + stage + 'regions = eu-west-1\n'),
+      digest(minimal + prod.replace('[account prod]', '[account production]') + stage),
+      digest(minimal + 'account_collision = error\n' + prod + stage),
+    ];
+    assert.equal(new Set([both, ...variants]).size, variants.length + 1);
+    // Neither how a failing account is handled nor the bounds of the calls change what a good refresh holds.
+    assert.equal(digest(minimal + 'account_errors = warn\n' + prod + stage), both);
+    assert.equal(digest(minimal + 'max_concurrency = 8\n' + prod + stage), both);
+    // Without account sections, account_collision is not in the key (caches made before it keep theirs).
+    assert.equal(digest(minimal + 'account_collision = error\n'), digest(minimal));
+  });
+
   it('gives each profile, role, [credentials] key and destination format its own cache digest; the secret none', () => {
     const digest = (extra: string, overrides = {}) => cacheDigest(parseSettings(minimal + extra, 'ec2.ini', {}, overrides), {});
     const plain = digest('');
