@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inventoryCommand, inventoryProgram, provisionCommands, provisionProgram } from '../../lib/cli/declarations.js';
 import type { Flag, Parsed } from '../../lib/cli/declare.js';
-import { collect, inCallerTerms, inFlagTerms, UsageError } from '../../lib/cli/args.js';
+import { BadValueError, collect, exitCodeOf, inCallerTerms, inFlagTerms, UsageError } from '../../lib/cli/args.js';
 import { cliReference } from '../../lib/cli/reference.js';
 import { repoRoot } from '../support/paths.js';
 import { rootfsTargets, type RootfsBuildOptions } from '../../lib/provision/rootfs/build.js';
@@ -93,7 +93,9 @@ describe('option declarations', () => {
     assert.deepEqual(own, { ini: '/x/ec2.ini' });
     assert.ok(!('sshKey' in options), 'an option not given is absent, not undefined');
     assert.throws(() => collect(provisionCommands.launchEc2, { region: 'r' }), (e: UsageError) => e.flag === 'ami' && e.message === '--ami is required (AMI id)');
-    assert.throws(() => collect(provisionCommands.launchEc2, { count: 'x' }), /^BadValueError: --count: expected a whole number, not 'x'$/);
+    // A value the flag refuses is bad input (exit 1), not bad usage: exitCodeOf tells them apart.
+    assert.throws(() => collect(provisionCommands.launchEc2, { count: 'x' }), (e: unknown) => e instanceof BadValueError && e.flag === 'count' && exitCodeOf(e) === 1 && e.message === "--count: expected a whole number, not 'x'");
+    assert.throws(() => collect(provisionCommands.launchEc2, { region: 'r' }), (e: unknown) => e instanceof UsageError && exitCodeOf(e) === 2);
     assert.deepEqual(collect(inventoryCommand, { host: 'h' }).options, { host: 'h', refreshCache: false, refreshOnly: false });
   });
 
