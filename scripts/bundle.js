@@ -4,6 +4,7 @@
 // fraction of that. Splitting keeps what only a refresh needs (SDK clients, credential providers,
 // proper-lockfile, @keyv/redis) in chunks that a cached answer never reads.
 import { readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { build } from 'esbuild';
 
 /**
@@ -22,6 +23,44 @@ const literalSchemaKeys = {
       for (const m of source.matchAll(/^const (_\w+) = ("(?:[^"\\]|\\.)*");$/gm)) strings.set(m[1], m[2]);
       const contents = source.replace(/([{,]\s*)\[(_\w+)\]:/g, (whole, before, name) => strings.has(name) ? `${before}${strings.get(name)}:` : whole);
       return { contents, loader: 'js' };
+    });
+  },
+};
+
+/**
+ * The modules every refresh runs, which lib/ loads with import() so that --help and a cached
+ * answer never read them. In the single CommonJS script (below) an import() can only become a
+ * require() of a module esbuild wraps and keeps whole, with all it imports: the EC2 client with
+ * every command's schemas (900 kB of the 2.3 MB), run at every refresh. There, these are
+ * imported statically instead, so esbuild keeps only what is used; what a refresh rarely needs
+ * (Redis, libvirt, spilling, registered hosts) stays behind a require().
+ */
+const refreshPath = [
+  'lib/flow/request.ts', 'lib/sources/aws/fetch.ts', 'lib/ec2py/rules.ts', 'lib/sources/aws/http.ts',
+  'lib/sources/aws/rds.ts', 'lib/sources/aws/rdsClusters.ts', 'lib/sources/aws/route53.ts', 'lib/sources/aws/elasticache.ts',
+];
+const staticRefreshPath = {
+  name: 'static-refresh-path',
+  setup(b) {
+    const rewritten = new Set();
+    b.onLoad({ filter: /[\\/]lib[\\/].*\.ts$/ }, async ({ path: file }) => {
+      const source = await readFile(file, 'utf8');
+      const hoisted = [];
+      // Not `typeof import(...)`, a type that names the module without loading it.
+      const contents = source.replace(/(?<!typeof\s*)\bimport\((['"])(\.{1,2}\/[^'"]+)\1\)/g, (whole, quote, spec) => {
+        const target = path.relative(process.cwd(), path.resolve(path.dirname(file), spec.replace(/\.js$/, '.ts'))).split(path.sep).join('/');
+        if (!refreshPath.includes(target)) return whole;
+        rewritten.add(target);
+        const name = `__ec2invStatic${hoisted.length}`;
+        hoisted.push(`import * as ${name} from ${quote}${spec}${quote};`);
+        return `Promise.resolve(${name})`;
+      });
+      return hoisted.length === 0 ? undefined : { contents: `${hoisted.join(' ')}${contents}`, loader: 'ts' };
+    });
+    b.onEnd(() => {
+      const missed = refreshPath.filter((m) => !rewritten.has(m));
+      if (missed.length > 0) return { errors: [{ text: `no import() of ${missed.join(', ')} left to make static: update refreshPath in scripts/bundle.js` }] };
+      return undefined;
     });
   },
 };
@@ -62,6 +101,7 @@ await build({
   entryPoints: ['lib/cli/fullPathEntry.ts'],
   outfile: cjs,
   format: 'cjs',
+  plugins: [staticRefreshPath, literalSchemaKeys],
   supported: { 'dynamic-import': false },
   define: { 'import.meta.url': '__ec2invImportMetaUrl' },
   banner: { js: '(function (exports, require, module, __filename, __dirname, __ec2invImportMetaUrl) {' },

@@ -35,9 +35,9 @@ export const moduleDecls: readonly ModuleDecl[] = [
   },
   {
     module: 'template', decl: provisionCommands.buildTemplate, omit: ['force'],
-    short: 'An OpenVZ template cache built from a root filesystem, rebuilt only when its inputs changed',
+    short: 'A container template (OpenVZ, Proxmox, Incus, OCI, nspawn) built from a root filesystem, rebuilt only when its inputs changed',
     returns: {
-      archive: paths('The template cache NAME.tar.gz (.tar.zst, .tar.xz).'), sha256: { description: 'sha256 of the archive.', type: 'str' },
+      archive: paths('The template NAME.tar.gz (.tar.zst, .tar.xz; the folder NAME.oci for oci); for proxmox the file named from the root, which check mode cannot know before a build.'), sha256: { description: 'sha256 of the archive.', type: 'str' },
       sha256File: paths('NAME.tar.gz.sha256 beside it.'), manifestFile: paths('The manifest beside it.'),
     },
   },

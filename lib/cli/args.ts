@@ -1,10 +1,15 @@
 // From a command's declarations (declarations.ts) to what its handler gets: each flag's text read as
 // its declared type, the library options object built by field (nothing undefined in it, nested
-// fields nested), and every refusal as a UsageError naming the flag. Also the other way: a
-// library error's `field` back to the flag a user typed.
+// fields nested), and every refusal as an error naming the flag. Also the other way: a library
+// error's `field` back to the flag a user typed. exitCodeOf is the one rule for what a refusal exits.
 import type { CommandDecl, Flag, Parsed } from './declare.js';
+import { ProvisionError } from '../errors.js';
 
-/** Bad usage: the command line itself is wrong (exit 2). `flag` is the flag without dashes. */
+/**
+ * Bad usage: the words cannot be read as the command (an unknown command or flag, a flag without
+ * its value or with one it does not take, a stray argument, a required flag missing, flags that
+ * exclude each other). `flag` is the flag without dashes.
+ */
 export class UsageError extends Error {
   override readonly name = 'UsageError';
   constructor(message: string, readonly flag?: string) {
@@ -12,7 +17,35 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * Bad input through a flag read as it should be: a value its declared type refuses (not one of its
+ * choices, not a whole number, below its minimum, not key=value).
+ */
+export class BadValueError extends Error {
+  override readonly name = 'BadValueError';
+  constructor(message: string, readonly flag: string) {
+    super(message);
+  }
+}
+
+/**
+ * The exit code of a refusal: 2 for bad usage only, as getopt and argparse tools exit; a value the
+ * command refuses, whether its flag's type or the library does (ProvisionError EUSAGE), is bad input
+ * like a missing file: 1.
+ */
+export function exitCodeOf(err: unknown): 1 | 2 {
+  return err instanceof UsageError ? 2 : 1;
+}
+
+/** A refusal of what was typed, which the command's --help explains: its line points there. */
+export function isRefusalOfArgs(err: unknown): err is Error {
+  return err instanceof UsageError || err instanceof BadValueError || (err instanceof ProvisionError && err.code === 'EUSAGE');
+}
+
 const bad = (f: Flag, why: string): never => {
+  throw new BadValueError(`--${f.name}: ${why}`, f.name);
+};
+const shape = (f: Flag, why: string): never => {
   throw new UsageError(`--${f.name}: ${why}`, f.name);
 };
 
@@ -27,7 +60,7 @@ export function readFlag(f: Flag, raw: unknown): unknown {
   switch (f.type) {
     case 'bool':
       if (typeof raw === 'boolean') return raw;
-      return bad(f, `takes no value (--${f.name} or --no-${f.name}), not '${one(f, raw)}'`);
+      return shape(f, `takes no value (--${f.name} or --no-${f.name}), not '${one(f, raw)}'`);
     case 'int': {
       const text = one(f, raw).trim();
       if (!/^\d+$/.test(text)) return bad(f, `expected a whole number, not '${text}'`);
@@ -60,7 +93,7 @@ export function readFlag(f: Flag, raw: unknown): unknown {
     case 'path':
     case 'url': {
       const text = one(f, raw);
-      if (text === '') return bad(f, 'needs a value');
+      if (text === '') return shape(f, 'needs a value');
       return f.escapes ? text.replace(/\\r/g, '\r').replace(/\\n/g, '\n') : text;
     }
   }
@@ -147,7 +180,7 @@ export function checkBooleanValues(cmd: CommandDecl, args: readonly string[]): v
   for (const arg of args) {
     const m = /^--(?:no-)?([^=]+)=(.*)$/s.exec(arg);
     const f = m && cmd.flags.find((x) => x.type === 'bool' && (x.name === m[1] || x.aliases?.includes(m[1] as string)));
-    if (f && m[2] !== 'true' && m[2] !== 'false') bad(f, `takes no value (--${f.name} or --no-${f.name}), not '${m[2]}'`);
+    if (f && m[2] !== 'true' && m[2] !== 'false') shape(f, `takes no value (--${f.name} or --no-${f.name}), not '${m[2]}'`);
   }
 }
 

@@ -56,13 +56,11 @@ const MAX_HEADER = 64 * 1024;
 const bundleDir = new URL('../../bundle/', import.meta.url);
 
 /**
- * Runs the full path and returns its exit code: the ES module bundle as it is, or with
- * EC2_INVENTORY_CODE_CACHE=on the CommonJS bundle compiled through the code cache. Off by default:
- * measured on this bundle, the CommonJS script (one file of 2.3 MB, where the module chunks a run
- * loads are about half that) costs more than its cache saves (docs/benchmark.md).
+ * Runs the full path and returns its exit code: the CommonJS bundle compiled through the code cache,
+ * or with EC2_INVENTORY_CODE_CACHE=off the ES module bundle as it is (no cache read or written).
  */
 export async function runFullPath(argv: string[], v8Flags: readonly string[], env: NodeJS.ProcessEnv = process.env): Promise<number> {
-  if (env['EC2_INVENTORY_CODE_CACHE'] !== 'on') {
+  if (env['EC2_INVENTORY_CODE_CACHE'] === 'off') {
     const { main } = await import(new URL('inventory.js', bundleDir).href) as Pick<Entry, 'main'>;
     return main(argv);
   }

@@ -4,7 +4,7 @@
 import { parseArgs as nodeParseArgs } from 'node:util';
 import type { Flag, Parsed } from './declare.js';
 import { inventoryCommand, inventoryProgram } from './declarations.js';
-import { UsageError, collect } from './args.js';
+import { UsageError, collect, exitCodeOf, isRefusalOfArgs } from './args.js';
 import { commandHelp, metavar } from './help.js';
 import { packageVersion } from './version.js';
 
@@ -23,9 +23,9 @@ export function readArgs(argv: readonly string[], io: Pick<Io, 'stdout' | 'stder
   try {
     args = parseArgs(argv);
   } catch (err) {
-    if (!(err instanceof UsageError)) throw err;
+    if (!isRefusalOfArgs(err)) throw err;
     io.stderr(`ec2-inventory: ${err.message} (see --help)\n`);
-    return 2;
+    return exitCodeOf(err);
   }
   if (args === 'help' || args === 'version') {
     io.stdout(args === 'help' ? commandHelp(inventoryProgram, inventoryCommand) : `${packageVersion()}\n`);

@@ -14,7 +14,7 @@ import { ProvisionError, failureLine } from '../errors.js';
 import { ensureBuilt, ensureRemoved, sourceDigest, type Outcome } from '../provision/recorded.js';
 import { buildRootfs, type RootfsBuildOptions } from '../provision/rootfs/build.js';
 import { buildTemplate, type TemplateBuildOptions } from '../provision/template/build.js';
-import { formatOutputs, formatSpecs, type SplitRoot, type TemplateFormat } from '../provision/template/formats.js';
+import { checkProxmoxFlavour, formatOutputs, formatSpecs, proxmoxDefaultFlavour, type SplitRoot, type TemplateFormat } from '../provision/template/formats.js';
 import { buildImage, imageOutputs, type ImageBuildOptions } from '../provision/image/build.js';
 import type { PushKvmOptions } from '../provision/libvirt/push.js';
 import type { LaunchKvmOptions } from '../provision/libvirt/launch.js';
@@ -95,25 +95,30 @@ const commands: Record<string, Command> = {
     decl: provisionCommands.buildTemplate, check: true, absent: true, absentNeeds: ['outDir'],
     async run(o, ctx) {
       const format = (o['format'] as TemplateFormat | undefined) ?? 'openvz';
-      // What is already there is found by its name; a Proxmox template's comes from the root's os-release.
-      if (format === 'proxmox' || o['name'] === undefined) {
-        throw new ProvisionError(`name is required, and format ${format === 'proxmox' ? 'proxmox names its file from the root, so it cannot be checked for idempotence here: run ec2-provision build template --format proxmox' : format + ' needs it'}`, 'EUSAGE', 'name');
-      }
+      if (o['name'] === undefined && !formatSpecs[format].derivesName) throw new ProvisionError(`name is required: format ${format} needs it`, 'EUSAGE', 'name');
       const how = (o['compress'] as TemplateBuildOptions['compress']) ?? formatSpecs[format].defaultCompression;
       const split = o['vmDisk'] !== undefined ? 'qcow2' : (o['splitRoot'] as SplitRoot | undefined);
-      const finals = formatOutputs(format, path.resolve(String(o['outDir'])), String(o['name']), how, split);
-      if (ctx.state === 'absent') return built(await ensureRemoved(finals.main, ctx.check));
+      const outDir = path.resolve(String(o['outDir']));
+      // A Proxmox template's file name comes from the root's os-release, known only once it is read:
+      // its record is kept under the flavour and compression, and names the file the build made.
+      const flavour = String(o['name'] ?? proxmoxDefaultFlavour);
+      if (format === 'proxmox') checkProxmoxFlavour(flavour);
+      const finals = format === 'proxmox' ? undefined : formatOutputs(format, outDir, String(o['name']), how, split);
+      const main = finals?.main ?? path.join(outDir, `proxmox-${flavour}.${how}`);
+      if (ctx.state === 'absent') return built(await ensureRemoved(main, ctx.check));
       return built(await ensureBuilt({
-        main: finals.main,
+        main,
         source: String(o['rootfs']),
         inputs: {
-          name: o['name'], format, compress: how, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
+          name: format === 'proxmox' ? flavour : o['name'], format, compress: how, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
           skip: [...((o['skip'] as string[] | undefined) ?? [])].sort(),
           ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', sourceDateEpoch: o['sourceDateEpoch'] ?? process.env['SOURCE_DATE_EPOCH'] ?? null,
         },
         build: () => buildTemplate({ ...(o as unknown as TemplateBuildOptions), ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', force: true, log: ctx.log }),
         outputsOf: (r) => [...new Set([r.archive, ...r.files.map((f) => f.path), ...(r.sha256File ? [r.sha256File] : []), r.manifestFile])],
-        planned: { name: String(o['name']), format, archive: finals.main, ...(finals.sha256File ? { sha256File: finals.sha256File } : {}), manifestFile: finals.manifestFile },
+        planned: finals
+          ? { name: String(o['name']), format, archive: finals.main, ...(finals.sha256File ? { sha256File: finals.sha256File } : {}), manifestFile: finals.manifestFile }
+          : { format },
       }, ctx.check));
     },
   },

@@ -1,9 +1,9 @@
 // ec2-provision: find the command, answer --help from the declarations, parse the command's flags
 // as declared, then load that command's code alone (only push/launch/destroy ec2 load the AWS SDK)
-// and run it. Every failure is one line on stderr: exit 2 for bad usage, 1 for the rest.
+// and run it. Every failure is one line on stderr, its exit code by args.ts's exitCodeOf.
 import type { CommandDecl, Parsed } from './declare.js';
 import { provisionCommands, provisionProgram } from './declarations.js';
-import { UsageError, checkBooleanValues, collect, inFlagTerms, unknownFlag, yargsOptions } from './args.js';
+import { UsageError, checkBooleanValues, collect, exitCodeOf, inFlagTerms, isRefusalOfArgs, unknownFlag, yargsOptions } from './args.js';
 import { commandHelp, commandName, programHelp } from './help.js';
 import { packageVersion } from './version.js';
 import { ProvisionError, failureLine } from '../errors.js';
@@ -44,13 +44,13 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const found = findCommand(words);
   const answer = helpOrVersion(argv, words, found);
   if (answer !== undefined) return void process.stdout.write(answer);
-  if (!found) return usageFailure(unknownCommand(words));
+  if (!found) return refused(new UsageError(unknownCommand(words)));
   const { key, cmd } = found;
   let parsed: Parsed<CommandDecl>;
   try {
     parsed = await parseFlags(cmd, argv.slice(found.length));
   } catch (err) {
-    if (err instanceof UsageError) return usageFailure(err.message, cmd);
+    if (isRefusalOfArgs(err)) return refused(err, cmd);
     throw err;
   }
   watchSignals();
@@ -129,20 +129,22 @@ async function parseFlags<C extends CommandDecl>(cmd: C, args: string[]): Promis
   return collect(cmd, parsed);
 }
 
-function usageFailure(message: string, cmd?: CommandDecl): void {
+/** What was typed, refused: one line pointing at the command's --help. */
+function refused(err: Error, cmd?: CommandDecl): void {
   const helpOf = cmd ? commandName(provisionProgram, cmd) : provisionProgram.name;
+  const field = err instanceof ProvisionError ? err.field : undefined;
+  const message = cmd ? inFlagTerms(cmd, err.message.replace(/\s*\n\s*/g, ' '), field) : err.message;
   say(`error: ${message} (see ${helpOf} --help)`);
-  process.exitCode = 2;
+  process.exitCode = exitCodeOf(err);
 }
 
 /** A failure of the command: one line naming the flag a bad value came through. */
 function fail(err: unknown, cmd: CommandDecl): void {
   const signal = interruptedBy();
   if (signal) removeLeftoversSync();
-  if (err instanceof UsageError || (err instanceof ProvisionError && err.code === 'EUSAGE')) {
-    const field = err instanceof ProvisionError ? err.field : undefined;
-    usageFailure(inFlagTerms(cmd, err.message.replace(/\s*\n\s*/g, ' '), field), cmd);
-    process.exit(2);
+  if (isRefusalOfArgs(err)) {
+    refused(err, cmd);
+    process.exit(exitCodeOf(err));
   }
   const line = failureLine(err);
   say(`error: ${err instanceof ProvisionError ? inFlagTerms(cmd, line, err.field) : line}`);

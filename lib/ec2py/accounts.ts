@@ -37,6 +37,23 @@ export function accountHostname(state: State, hostname: string, id: string): str
   return renamed;
 }
 
+/**
+ * ec2.py's instance-id group: inventory[id] = [host], so within one account the later host of an
+ * id wins it. An RDS or ElastiCache id is the user's name and is often the same in every account:
+ * with account sections the hosts of other accounts stay in the group beside this one.
+ */
+export function set_id_group(state: State, id: string, host: string): void {
+  const account = state.account;
+  const existing = state.inventory[id];
+  if (!account || !Array.isArray(existing)) {
+    state.inventory[id] = [host];
+    return;
+  }
+  const owners = account.shared.owners;
+  const others = existing.filter((h) => h !== host && (owners.get(h)?.account ?? account.index) !== account.index);
+  state.inventory[id] = [...others, host];
+}
+
 /** The account of a host: its own (the reservation's owner, an ARN's) or the account's. */
 function hostAccountId(state: State, own: string | undefined): string | undefined {
   return own || state.account?.id;

@@ -4,7 +4,7 @@
 // this port says so below and uses the host address and the real group name.
 import type { CacheCluster, CacheClusterRecord, CacheNode, ReplicationGroup, ReplicationGroupRecord } from '../records/aws.js';
 import type { HostVars, HostVarValue } from '../records/inventory.js';
-import { accountVars, arnAccount, push_account_groups } from './accounts.js';
+import { accountHostname, accountVars, arnAccount, push_account_groups, set_id_group } from './accounts.js';
 import { push, push_group, to_safe } from './groups.js';
 import type { State } from './types.js';
 
@@ -23,15 +23,16 @@ export function add_elasticache_cluster(state: State, record: CacheClusterRecord
 
   // Redis clusters are single nodes: the original merges the node's details into the cluster.
   const isRedis = !cluster.ConfigurationEndpoint;
-  const dest = isRedis ? cluster.CacheNodes?.[0]?.Endpoint?.Address : cluster.ConfigurationEndpoint?.Address;
+  const address = isRedis ? cluster.CacheNodes?.[0]?.Endpoint?.Address : cluster.ConfigurationEndpoint?.Address;
   // The original read CacheNodes[0] and died on a cluster still being created; it is skipped here.
-  if (!dest) return;
+  if (!address) return;
   const id = cluster.CacheClusterId ?? '';
+  const dest = accountHostname(state, address, id);
 
   state.index[dest] = [region, id];
 
   if (g.instance_id) {
-    inventory[id] = [dest];
+    set_id_group(state, id, dest);
     if (settings.nestedGroups) push_group(inventory, 'instances', id);
   }
   if (!isRedis) push_cache_node_groups(state, cluster, region, dest);
@@ -54,7 +55,7 @@ export function add_elasticache_cluster(state: State, record: CacheClusterRecord
 
   const owner = arnAccount(cluster.ARN);
   push_account_groups(state, dest, owner);
-  state.hostvars.set(dest, accountVars(state, owner, get_host_info_dict_from_describe_dict(cluster, settings.replaceDashInGroups)));
+  state.hostvars.set(dest, cacheHostVars(state, dest, address, owner, get_host_info_dict_from_describe_dict(cluster, settings.replaceDashInGroups)));
 
   for (const node of cluster.CacheNodes ?? []) add_elasticache_node(state, node, record);
 }
@@ -65,14 +66,15 @@ export function add_elasticache_node(state: State, node: CacheNode, record: Cach
   const g = settings.groupBy;
   const { cluster, region } = record;
   if (!settings.allElasticacheNodes && node.CacheNodeStatus !== 'available') return;
-  const dest = node.Endpoint?.Address;
-  if (!dest) return;
+  const address = node.Endpoint?.Address;
+  if (!address) return;
 
   const nodeId = safe((cluster.CacheClusterId ?? '') + '_' + (node.CacheNodeId ?? ''));
+  const dest = accountHostname(state, address, nodeId);
   state.index[dest] = [region, nodeId];
 
   if (g.instance_id) {
-    inventory[nodeId] = [dest];
+    set_id_group(state, nodeId, dest);
     if (settings.nestedGroups) push_group(inventory, 'instances', nodeId);
   }
   push_cache_node_groups(state, cluster, region, dest);
@@ -88,7 +90,7 @@ export function add_elasticache_node(state: State, node: CacheNode, record: Cach
   const info = get_host_info_dict_from_describe_dict(node, settings.replaceDashInGroups);
   const owner = arnAccount(cluster.ARN);
   push_account_groups(state, dest, owner);
-  state.hostvars.set(dest, accountVars(state, owner, { ...(state.hostvars.get(dest) ?? {}), ...info }));
+  state.hostvars.set(dest, cacheHostVars(state, dest, address, owner, { ...(state.hostvars.get(dest) ?? {}), ...info }));
 }
 
 /** Adds a replication group by the primary endpoint of its first node group. */
@@ -98,13 +100,14 @@ export function add_elasticache_replication_group(state: State, record: Replicat
   const { group, region } = record;
   if (!settings.allElasticacheReplicationGroups && group.Status !== 'available') return;
   // Cluster-mode groups have no primary endpoint: not addressable as one host.
-  const dest = group.NodeGroups?.[0]?.PrimaryEndpoint?.Address;
-  if (!dest) return;
+  const address = group.NodeGroups?.[0]?.PrimaryEndpoint?.Address;
+  if (!address) return;
   const id = group.ReplicationGroupId ?? '';
+  const dest = accountHostname(state, address, id);
 
   state.index[dest] = [region, id];
   if (g.instance_id) {
-    inventory[id] = [dest];
+    set_id_group(state, id, dest);
     if (settings.nestedGroups) push_group(inventory, 'instances', id);
   }
   if (g.region) {
@@ -120,7 +123,16 @@ export function add_elasticache_replication_group(state: State, record: Replicat
 
   const owner = arnAccount(group.ARN);
   push_account_groups(state, dest, owner);
-  state.hostvars.set(dest, accountVars(state, owner, get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups)));
+  state.hostvars.set(dest, cacheHostVars(state, dest, address, owner, get_host_info_dict_from_describe_dict(group, settings.replaceDashInGroups)));
+}
+
+/**
+ * A cache host's variables with its account's. A host renamed because a host of an earlier account
+ * has its address (account_collision, ec2py/accounts.ts) is still reached at that address.
+ */
+function cacheHostVars(state: State, dest: string, address: string, owner: string | undefined, vars: HostVars): HostVars {
+  const own = accountVars(state, owner, vars);
+  return dest === address ? own : { ...own, ansible_host: address };
 }
 
 /** The groups a memcached cluster and each cache node get alike: region, zone, type, security groups, engine. */

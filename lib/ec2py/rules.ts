@@ -12,7 +12,7 @@ import { add_elasticache_cluster, add_elasticache_replication_group } from './el
 import { add_rds_clusters } from './rdsClusters.js';
 import { groupNameProblem, push, push_group, to_safe } from './groups.js';
 import { withAwsEc2Vars } from './awsEc2.js';
-import { accountHostname, arnAccount, push_account_groups, withAccountVars } from './accounts.js';
+import { accountHostname, arnAccount, push_account_groups, set_id_group, withAccountVars } from './accounts.js';
 import type { FullRuleSettings, HostVarsStore, HostVarsWalk, RuleSettings, SharedAccounts, State } from './types.js';
 
 export { add_previous_account_hosts } from './accounts.js';
@@ -340,7 +340,7 @@ function push_placement_groups(state: State, hostname: string, region: string, i
   state.index[hostname] = [region, id];
 
   if (g.instance_id) {
-    inventory[id] = [hostname];
+    set_id_group(state, id, hostname);
     if (settings.nestedGroups) push_group(inventory, 'instances', id);
   }
 

@@ -195,29 +195,30 @@ function awsEc2Env(): { env: NodeJS.ProcessEnv } | { missing: string } {
 
 /** What each of bin/ec2-inventory's start-up levers is measured without (see leverCommands). */
 const leverVariants = [
-  ['with the code cache (EC2_INVENTORY_CODE_CACHE=on, warm)', 'code cache'],
-  ['without the tier-up flag (V8\'s default interrupt budget)', 'tier-up flag'],
-  ['with the code cache and without the tier-up flag', 'code cache, and no tier-up flag'],
-  ['with the code cache, a first refresh: compiled from source, then the code cache written', 'a run that writes the code cache'],
+  ['without the code cache (EC2_INVENTORY_CODE_CACHE=off: the ES module bundle)', 'without the code cache'],
+  ['without the tier-up flag (V8\'s default interrupt budget)', 'without the tier-up flag'],
+  ['with neither (the ES module bundle, V8\'s default interrupt budget)', 'without either'],
+  ['a first refresh after an install or upgrade: compiled from source, then the code cache written', 'first run, writing the code cache'],
 ] as const;
 
 /**
- * The port as it runs (tier-up flag set, the ES module bundle), and the same with each lever
- * switched, in leverVariants' order. Each variant has a code cache folder of its own: one shared by runs with
- * different V8 flags would be rebuilt at every turn.
+ * The port as it runs (tier-up flag set, compiled from its warm code cache), and the same with each
+ * lever switched, in leverVariants' order. Each variant has a code cache folder of its own: one
+ * shared by runs with different V8 flags would be rebuilt at every turn.
  */
 function leverCommands(portEnv: NodeJS.ProcessEnv): { port: [string, string[], NodeJS.ProcessEnv]; others: [string, string[], NodeJS.ProcessEnv][] } {
   const xdg = (name: string) => path.join(dir, `xdg-${name}`);
   // A budget given to node itself wins over the bin's: V8's default, stated.
   const defaultBudget = `--interrupt-budget=${execFileSync(process.execPath, ['--v8-options']).toString().match(/default: --interrupt-budget=(\d+)/)?.[1] ?? '67584'}`;
   const firstXdg = xdg('first');
+  const off = { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'off' };
   return {
-    port: [inventoryBin, ['--refresh-cache'], portEnv],
+    port: [inventoryBin, ['--refresh-cache'], { ...portEnv, XDG_CACHE_HOME: xdg('port') }],
     others: [
-      [inventoryBin, ['--refresh-cache'], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: xdg('port') }],
-      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], portEnv],
-      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: xdg('no-tier-up') }],
-      ['sh', ['-c', 'rm -rf "$1" && exec "$2" --refresh-cache', 'sh', firstXdg, inventoryBin], { ...portEnv, EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: firstXdg }],
+      [inventoryBin, ['--refresh-cache'], off],
+      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], { ...portEnv, XDG_CACHE_HOME: xdg('no-tier-up') }],
+      [process.execPath, [defaultBudget, inventoryBin, '--refresh-cache'], off],
+      ['sh', ['-c', 'rm -rf "$1" && exec "$2" --refresh-cache', 'sh', firstXdg, inventoryBin], { ...portEnv, XDG_CACHE_HOME: firstXdg }],
     ],
   };
 }
@@ -431,11 +432,13 @@ function listedHosts(file: string, args: string[], runEnv: NodeJS.ProcessEnv): P
 
 /**
  * The tree the template and image rows package: BENCH_ROOTFS (a folder, or a .tar of one), else
- * the Debian root /work/cache/bookworm-root.tar when this machine has it (mmdebstrap --variant=minbase
+ * the Debian root tarball EC2INV_DEBIAN_ROOT names (as the guest rows and the end-to-end test take
+ * it), else /work/cache/bookworm-root.tar when this machine has it (mmdebstrap --variant=minbase
  * bookworm), else a copy of some of this machine's /usr with an /sbin/init.
  */
 function benchRootfs(): { root: string; label: string } {
-  const given = process.env['BENCH_ROOTFS'] ?? (existsSync('/work/cache/bookworm-root.tar') ? '/work/cache/bookworm-root.tar' : undefined);
+  const cached = '/work/cache/bookworm-root.tar';
+  const given = process.env['BENCH_ROOTFS'] ?? process.env['EC2INV_DEBIAN_ROOT'] ?? (existsSync(cached) ? cached : undefined);
   const root = path.join(dir, 'rootfs');
   mkdirSync(root, { recursive: true });
   if (given && statSync(given).isDirectory()) return { root: given, label: given };

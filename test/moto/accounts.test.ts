@@ -11,6 +11,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { RDSClient, CreateDBInstanceCommand } from '@aws-sdk/client-rds';
 import { Route53Client, CreateHostedZoneCommand, ChangeResourceRecordSetsCommand } from '@aws-sdk/client-route-53';
+import { ElastiCacheClient, CreateReplicationGroupCommand } from '@aws-sdk/client-elasticache';
 import { STSClient, AssumeRoleCommand } from '@aws-sdk/client-sts';
 import { startMoto, type Moto } from '../support/moto.js';
 import { credentials } from '../support/scenario.js';
@@ -212,6 +213,103 @@ describe('accounts: one inventory of three accounts', () => {
     assert.deepEqual([...(inv['ec2'] as string[])].sort(), ['10.0.1.10', '10.0.1.12']);
     assert.equal(hostvarsOf(inv, '10.0.1.12')['ec2_account_id'], STAGE);
     assert.deepEqual((inv['accounts'] as { children: string[] }).children, [STAGE]);
+  });
+});
+
+describe('accounts: ElastiCache hosts', () => {
+  // In a region of their own, so the scenario above stays as it is: a replication group `sessions`
+  // in prod and in stage (the same id, each its own address), and an instance in main whose
+  // destination_format names it by prod's group's address.
+  const cacheRegion = 'eu-west-1';
+  let address = '';
+  let mainId = '';
+
+  before(async () => {
+    const endpoints: Record<string, string> = {};
+    for (const [id, creds] of [[PROD, await assume(moto.endpoint, PROD)], [STAGE, await assume(moto.endpoint, STAGE)]] as const) {
+      const cache = new ElastiCacheClient({ endpoint: moto.endpoint, region: cacheRegion, credentials: creds, maxAttempts: 1 });
+      const out = await cache.send(new CreateReplicationGroupCommand({
+        ReplicationGroupId: 'sessions', ReplicationGroupDescription: 'x', Engine: 'redis', CacheNodeType: 'cache.t3.micro', NumCacheClusters: 2,
+      }));
+      endpoints[id] = out.ReplicationGroup?.NodeGroups?.[0]?.PrimaryEndpoint?.Address as string;
+    }
+    address = endpoints[PROD] as string;
+    assert.notEqual(address, endpoints[STAGE]);
+    const ec2 = new EC2Client({ endpoint: moto.endpoint, region: cacheRegion, credentials, maxAttempts: 1 });
+    const image = (await ec2.send(new DescribeImagesCommand({}))).Images?.[0]?.ImageId as string;
+    const out = await ec2.send(new RunInstancesCommand({
+      ImageId: image, MinCount: 1, MaxCount: 1, InstanceType: 't2.micro',
+      TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: address }] }],
+    }));
+    mainId = out.Instances?.[0]?.InstanceId as string;
+  });
+
+  const cacheSections = (name: string, order: string[], extra: Record<string, string> = {}) => {
+    const all: Record<string, Record<string, string>> = {
+      'account main': {}, 'account prod': { iam_role: roleOf(PROD) }, 'account stage': { iam_role: roleOf(STAGE) },
+    };
+    return writeAccountsIni(name, {
+      ec2: ec2Section(path.join(dir, `${name}-cache`), {
+        regions: cacheRegion, elasticache: 'True', destination_format: '{0}', destination_format_tags: 'Name', ...extra,
+      }),
+      ...Object.fromEntries(order.map((a) => [`account ${a}`, all[`account ${a}`] as Record<string, string>])),
+    });
+  };
+
+  it('rename: a replication group whose address an earlier account\'s host has is NAME@ACCOUNT, reached at its address', async () => {
+    const { inv } = await list(cacheSections('cache-rename', ['main', 'prod', 'stage']));
+    const renamed = `${address}@${PROD}`;
+    assert.deepEqual(inv['ec2'], [address]);
+    assert.equal(hostvarsOf(inv, address)['ec2_id'], mainId);
+    assert.equal(hostvarsOf(inv, address)['ec2_account_id'], MAIN);
+    const groups = inv['elasticache_replication_groups'] as string[];
+    assert.equal(groups.length, 2);
+    assert.equal(groups[0], renamed);
+    const stageHost = groups[1] as string;
+    assert.notEqual(stageHost, address);
+    const vars = hostvarsOf(inv, renamed);
+    assert.equal(vars['ansible_host'], address);
+    assert.equal(vars['ec2_replication_group_id'], 'sessions');
+    assert.equal(vars['ec2_account_id'], PROD);
+    assert.equal(vars['ec2_account_name'], 'prod');
+    assert.equal(hostvarsOf(inv, stageHost)['ec2_account_id'], STAGE);
+    assert.equal(hostvarsOf(inv, stageHost)['ansible_host'], undefined);
+    assert.deepEqual(inv[PROD], [renamed]);
+    assert.deepEqual(inv['account_prod'], [renamed]);
+    assert.deepEqual(inv['elasticache'], [renamed, stageHost]);
+    assert.deepEqual(inv['elasticache_redis'], [renamed, stageHost]);
+    // The id both accounts gave their group: one instance-id group holding both.
+    assert.deepEqual(inv['sessions'], [renamed, stageHost]);
+  });
+
+  it('rename in the other order: the replication group keeps its address, the later account\'s instance is renamed', async () => {
+    const { inv } = await list(cacheSections('cache-rename-back', ['prod', 'main']));
+    assert.deepEqual(inv['ec2'], [`${address}@${MAIN}`]);
+    assert.equal(hostvarsOf(inv, `${address}@${MAIN}`)['ec2_id'], mainId);
+    assert.equal(hostvarsOf(inv, `${address}@${MAIN}`)['ansible_host'], address);
+    assert.deepEqual(inv['elasticache_replication_groups'], [address]);
+    assert.equal(hostvarsOf(inv, address)['ec2_replication_group_id'], 'sessions');
+    assert.equal(hostvarsOf(inv, address)['ansible_host'], undefined);
+  });
+
+  it('error: the refresh fails naming the address, the instance and the replication group, cache untouched', async () => {
+    const ini = cacheSections('cache-error', ['main', 'prod'], { account_collision: 'error' });
+    const r = await runInventory(ini, ['--list'], moto.endpoint, env());
+    assertOneLine(r, new RegExp(`'${address.replace(/\./g, '\\.')}' is ${mainId} of account main \\(${MAIN}\\) and sessions of account prod \\(${PROD}\\)`));
+    assert.equal(existsSync(path.join(dir, 'cache-error-cache', 'ansible-ec2.cache')), false);
+  });
+
+  it('--host answers the renamed replication group, and the plain address is ambiguous', async () => {
+    const ini = cacheSections('cache-host', ['main', 'prod', 'stage']);
+    await list(ini);
+    const renamed = await list(ini, ['--host', `${address}@${PROD}`]);
+    const vars = renamed.inv as unknown as Record<string, unknown>;
+    assert.equal(vars['ec2_replication_group_id'], 'sessions');
+    assert.equal(vars['ec2_account_id'], PROD);
+    const kept = await list(ini, ['--host', `${address}@${MAIN}`]);
+    assert.equal((kept.inv as unknown as Record<string, unknown>)['ec2_id'], mainId);
+    const ambiguous = await runInventory(ini, ['--host', address], moto.endpoint, env());
+    assertOneLine(ambiguous, new RegExp(`${address.replace(/\./g, '\\.')}@${MAIN}`), new RegExp(`${address.replace(/\./g, '\\.')}@${PROD}`));
   });
 });
 

@@ -1,4 +1,4 @@
-// bin/ec2-inventory's V8 code cache (lib/cli/fullPath.ts, EC2_INVENTORY_CODE_CACHE=on) through real
+// bin/ec2-inventory's V8 code cache (lib/cli/fullPath.ts, on unless EC2_INVENTORY_CODE_CACHE=off) through real
 // refreshes against moto: the first refresh writes it, later runs compile from it (the trace says
 // which), a change of V8 flags or a damaged file sends the run back to the bundle's source, and the
 // output is the same bytes whichever way the code was compiled, and the same as without the cache.
@@ -13,13 +13,13 @@ import { inventoryBin } from '../support/paths.js';
 const f = scenarioFixture('ec2inv-codecache-');
 
 describe('the code cache of bin/ec2-inventory', () => {
-  it('is written after a refresh, used when it matches, refused when flags differ, ignored when damaged, and never changes the output', async () => {
+  it('is on by default: written after a refresh, used when it matches, refused when flags differ, ignored when damaged, and never changes the output', async () => {
     const xdg = tempDir('ec2inv-xdg-');
     // cache_max_age = 0: every --list refreshes, so every run below runs the whole refresh path. No
     // RDS: moto answers its LatestRestorableTime with the time of the request.
     const ini = writeIni(f.dir, 'codecache', { cache_max_age: '0', rds: 'False' });
     const list = (nodeArgs: string[] = [], extra: NodeJS.ProcessEnv = {}): Promise<RunResult> => run(process.execPath, [...nodeArgs, inventoryBin, '--list'],
-      awsEnv(f.moto.endpoint, { EC2_INI_PATH: ini, EC2_INVENTORY_TRACE: '1', EC2_INVENTORY_CODE_CACHE: 'on', XDG_CACHE_HOME: xdg, ...extra }));
+      awsEnv(f.moto.endpoint, { EC2_INI_PATH: ini, EC2_INVENTORY_TRACE: '1', XDG_CACHE_HOME: xdg, ...extra }));
     const ok = (r: RunResult): RunResult => {
       assert.equal(r.code, 0, r.stderr);
       return r;
@@ -38,9 +38,9 @@ describe('the code cache of bin/ec2-inventory', () => {
     assert.deepEqual(traced(used), [`used: ${file}`]);
     assert.equal(used.stdout, first.stdout);
 
+    assert.deepEqual(traced(ok(await list([], { EC2_INVENTORY_CODE_CACHE: 'on' }))), [`used: ${file}`], 'on is the default');
     const without = ok(await list([], { EC2_INVENTORY_CODE_CACHE: 'off' }));
     assert.deepEqual(traced(without), [], 'the ES module bundle, no code cache');
-    assert.deepEqual(traced(ok(await list([], { EC2_INVENTORY_CODE_CACHE: '' }))), [], 'which is the default');
     assert.equal(without.stdout, first.stdout);
     assert.ok(Object.keys(JSON.parse(first.stdout)._meta.hostvars).length > 0);
 

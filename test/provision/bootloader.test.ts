@@ -175,7 +175,7 @@ test('--boot-loader grub refuses, before any output, when grub-mkimage or the GR
   assert.match(noTool.stderr, /grub-mkimage not found: apt-get install grub-common/);
 
   const badRoot = cli([...base, '--root', '/dev/vda1 init=/bin/sh;x', '--out', path.join(outDir, 'c.raw')]);
-  assert.equal(badRoot.status, 2, 'a malformed --root is bad usage (exit 2, as docs/provisioning.md says)');
+  assert.equal(badRoot.status, 1, 'a malformed --root is a refused value (exit 1, as docs/cli.md says)');
   assert.match(badRoot.stderr, /--root: "\/dev\/vda1 init=\/bin\/sh;x"/);
 
   await assert.rejects(buildImage({ from: rootfs, kernel, out: path.join(outDir, 'd.raw'), bootLoader: 'lilo' as 'grub' }), (e: unknown) => e instanceof ProvisionError && e.code === 'EUSAGE' && e.message === 'unknown boot loader "lilo": use none or grub');

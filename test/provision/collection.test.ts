@@ -57,7 +57,7 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.match(plugin.stdout, /keyed_groups/);
   });
 
-  it('the example playbook (collection/playbooks/kvm_site.yml) passes --syntax-check, and names only parameters the modules have', async () => {
+  it('the example playbook (collection/playbooks/kvm_site.yml, shown in the README) passes --syntax-check, and names only parameters the modules have', async () => {
     const example = path.join(repoRoot, 'collection', 'playbooks', 'kvm_site.yml');
     const r = await run('ansible-playbook', ['-i', 'localhost,', '--syntax-check', example], env);
     assert.equal(r.code, 0, r.stdout + r.stderr);
@@ -73,6 +73,9 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
       }
     }
     assert.equal(checked, 10);
+    const readme = fs.readFileSync(path.join(repoRoot, 'README.md'), 'utf8');
+    const shown = /```yaml\n(# ansible-playbook -i inventory\/ kvm_site\.yml[^]*?)```/.exec(readme)?.[1];
+    assert.equal(shown, fs.readFileSync(example, 'utf8'), "the README's example playbook is collection/playbooks/kvm_site.yml");
   });
 
   it('a bad option or value fails with Ansible\'s own argument error, and the engine never runs', async () => {
@@ -127,6 +130,35 @@ describe('collection modules under ansible-core', { skip, concurrency: 1 }, () =
     assert.ok(fs.existsSync(path.join(out, 'busybox-1-x86_64.tar.gz')));
     assert.equal(localRecap((await play(present)).stdout)['changed'], 0);
     const absent = playbook('template-absent', task('absent'));
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
+    assert.deepEqual(fs.readdirSync(out), []);
+    assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);
+  });
+
+  it('template format proxmox: dest is the folder, the module returns the file it named from the root; --check, idempotent, absent', async (t) => {
+    const root = path.join(dir, 'pve-root');
+    if (!guestRootfs(t, root)) return;
+    fs.mkdirSync(path.join(root, 'etc'), { recursive: true });
+    fs.writeFileSync(path.join(root, 'etc', 'os-release'), 'PRETTY_NAME="Debian GNU/Linux 12 (bookworm)"\nVERSION_ID="12"\nVERSION_CODENAME=bookworm\nID=debian\n');
+    fs.writeFileSync(path.join(root, 'etc', 'debian_version'), '12.7\n');
+    const out = path.join(dir, 'pve');
+    fs.mkdirSync(out);
+    const task = (state: string) => `    - ec2inventory.provision.template:\n        rootfs: ${root}\n        format: proxmox\n        dest: ${out}\n        state: ${state}\n      register: tpl\n    - ansible.builtin.debug: {var: tpl.archive}\n`;
+    const present = playbook('template-pve', task('present'));
+    const check = await play(present, '--check');
+    assert.equal(localRecap(check.stdout)['changed'], 1, check.stdout);
+    assert.deepEqual(fs.readdirSync(out), []);
+    const first = await play(present);
+    assert.equal(localRecap(first.stdout)['changed'], 1, first.stdout);
+    const made = /"tpl.archive": "([^"]+)"/.exec(first.stdout)?.[1];
+    assert.equal(made && path.dirname(made), out, first.stdout);
+    assert.match(path.basename(made ?? ''), /^debian-12-standard_12\S*-1_amd64\.tar\.zst$/);
+    assert.ok(fs.existsSync(made ?? ''));
+    const again = await play(present);
+    assert.equal(localRecap(again.stdout)['changed'], 0, again.stdout);
+    assert.equal(/"tpl.archive": "([^"]+)"/.exec(again.stdout)?.[1], made, 'the second run answers the file the first made');
+    assert.equal(localRecap((await play(present, '--check')).stdout)['changed'], 0);
+    const absent = playbook('template-pve-absent', task('absent'));
     assert.equal(localRecap((await play(absent)).stdout)['changed'], 1);
     assert.deepEqual(fs.readdirSync(out), []);
     assert.equal(localRecap((await play(absent)).stdout)['changed'], 0);

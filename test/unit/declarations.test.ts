@@ -94,7 +94,7 @@ describe('option declarations', () => {
     assert.deepEqual(own, { ini: '/x/ec2.ini' });
     assert.ok(!('sshKey' in options), 'an option not given is absent, not undefined');
     assert.throws(() => collect(provisionCommands.launchEc2, { region: 'r' }), (e: UsageError) => e.flag === 'ami' && e.message === '--ami is required (AMI id)');
-    assert.throws(() => collect(provisionCommands.launchEc2, { count: 'x' }), /^UsageError: --count: expected a whole number, not 'x'$/);
+    assert.throws(() => collect(provisionCommands.launchEc2, { count: 'x' }), /^BadValueError: --count: expected a whole number, not 'x'$/);
     assert.deepEqual(collect(inventoryCommand, { host: 'h' }).options, { host: 'h', refreshCache: false, refreshOnly: false });
   });
 

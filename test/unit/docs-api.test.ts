@@ -10,7 +10,7 @@ import * as api from 'ec2-inventory';
 import { repoRoot } from '../support/paths.js';
 
 /** The types the examples name (the values are every value export of the package). */
-const types = ['Settings', 'Inventory', 'HostVars', 'Progress', 'RegisteredHost', 'LaunchKvmResult'];
+const types = ['Settings', 'AccountSettings', 'Inventory', 'HostVars', 'Progress', 'RegisteredHost', 'LaunchKvmResult'];
 
 it('every example in docs/api.md type-checks against the package', () => {
   const page = fs.readFileSync(path.join(repoRoot, 'docs', 'api.md'), 'utf8');

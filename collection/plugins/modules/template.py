@@ -8,7 +8,8 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: template
-short_description: An OpenVZ template cache built from a root filesystem, rebuilt only when its inputs changed
+short_description: A container template (OpenVZ, Proxmox, Incus, OCI, nspawn) built from a root
+  filesystem, rebuilt only when its inputs changed
 description:
   - "Prepare a root filesystem once and package it: an OpenVZ template cache (the default), a
     Proxmox VE template, an Incus image, an OCI image or an nspawn machine (with a .sha256 and a
@@ -130,7 +131,7 @@ author:
 '''
 
 EXAMPLES = r'''
-- name: An OpenVZ template cache built from a root filesystem
+- name: A container template (OpenVZ
   ec2inventory.provision.template:
     rootfs: bookworm.tar
     dest: templates
@@ -138,7 +139,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 archive:
-  description: The template cache NAME.tar.gz (.tar.zst, .tar.xz).
+  description: The template NAME.tar.gz (.tar.zst, .tar.xz; the folder NAME.oci for oci); for proxmox
+    the file named from the root, which check mode cannot know before a build.
   returned: success
   type: str
 sha256:

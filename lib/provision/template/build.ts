@@ -5,7 +5,7 @@ import { Outputs, prepareFolder, removeFolders, withScratch } from '../outputs.j
 import { newestMtime, tarStream } from './archive.js';
 import { detectArch } from './arch.js';
 import { compressions, type Compression } from './compress.js';
-import { archNameFor, checkCompression, checkFormat, formatOutputs, formatSpecs, proxmoxStem, splitRoots, type FormatOutputs, type SplitRoot, type TemplateFormat } from './formats.js';
+import { archNameFor, checkCompression, checkFormat, formatOutputs, formatSpecs, proxmoxDefaultFlavour, proxmoxStem, splitRoots, type FormatOutputs, type SplitRoot, type TemplateFormat } from './formats.js';
 import { packIncusSplit, packIncusUnified } from './incus.js';
 import { packOciArchive, packOciLayout } from './oci.js';
 import { readOsRelease, requireOsRelease } from './osrelease.js';
@@ -244,7 +244,7 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     const facts = describeRoot(tree, format, opts);
     const given = opts.sourceDateEpoch ?? epochFromEnv();
     const epoch = given ?? newestMtime(rootfs);
-    const name = format === 'proxmox' ? proxmoxStem(facts.os!, opts.name ?? 'standard', facts.archName!, epoch) : opts.name!;
+    const name = format === 'proxmox' ? proxmoxStem(facts.os!, opts.name ?? proxmoxDefaultFlavour, facts.archName!, epoch) : opts.name!;
     const finals = formatOutputs(format, outDir, name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
     const outputs = await Outputs.prepare(finalPaths(finals), opts.force ?? false);
     try {

@@ -93,12 +93,19 @@ export function proxmoxStem(os: OsRelease, flavour: string, arch: string, epoch:
   for (const [what, v] of [['ID', os.id], ['VERSION_ID', os.versionId]] as const) {
     if (v !== '' && !wordRe.test(v)) throw new ProvisionError(`${os.path} ${what}=${JSON.stringify(v)} cannot go into a template name (a-z, 0-9, ".", "_", "-")`, 'EOSRELEASE', 'rootfs');
   }
-  if (!/^[a-z0-9]+$/.test(flavour)) throw new ProvisionError(`bad Proxmox template flavour ${JSON.stringify(flavour)}: lower-case letters and digits (e.g. standard)`, 'EUSAGE', 'name');
+  checkProxmoxFlavour(flavour);
   if (os.versionId === '') {
     const day = new Date(epoch * 1000).toISOString().slice(0, 10).replace(/-/g, '');
     return `${os.id}-${flavour}_${day}-1_${arch}`;
   }
   return `${os.id}-${os.versionId}-${flavour}_${os.fullVersion}-1_${arch}`;
+}
+
+/** The flavour of a Proxmox template name when none is given, as Proxmox's own `debian-12-standard`. */
+export const proxmoxDefaultFlavour = 'standard';
+
+export function checkProxmoxFlavour(flavour: string): void {
+  if (!/^[a-z0-9]+$/.test(flavour)) throw new ProvisionError(`bad Proxmox template flavour ${JSON.stringify(flavour)}: lower-case letters and digits (e.g. standard)`, 'EUSAGE', 'name');
 }
 
 export interface FormatOutputs {
