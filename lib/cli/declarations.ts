@@ -166,22 +166,49 @@ const pushKvm = {
   ],
 } as const satisfies CommandDecl;
 
+/** How ec2-provision reaches a template node over SSH: the same for pushing and removing, OpenVZ or Proxmox VE. */
+const nodeTarget = (example: string) => ({ name: 'target', field: 'target', type: 'url', required: true, describe: 'The node: ssh://user@host[:port]', example }) as const;
+const nodeSsh = {
+  identity: { name: 'identity', field: 'identity', type: 'path', describe: 'SSH private key (ssh -i)', example: '~/.ssh/id_ed25519' },
+  knownHosts: { name: 'known-hosts', field: 'knownHosts', type: 'path', describe: "known_hosts holding the node's key (default: ssh's own files); an unknown key is refused" },
+  connectTimeout: { name: 'connect-timeout', field: 'connectTimeout', type: 'int', min: 1, default: 10, describe: 'Seconds for ssh to connect to the node (ConnectTimeout)' },
+} as const satisfies Record<string, Flag>;
+const openvzDir = { name: 'dir', field: 'dir', type: 'string', default: '/vz/template/cache', describe: 'Template cache folder on the node' } as const;
+
 const pushOpenvz = {
   words: ['push', 'openvz'],
   aliases: [['push', 'template']],
   summary: 'Upload an OpenVZ/Virtuozzo template cache to a node over SSH (temporary name, sha256 checked there, renamed into place)',
   aws: false,
   flags: [
-    { name: 'target', field: 'target', type: 'url', required: true, describe: 'The node: ssh://user@host[:port]', example: 'ssh://root@node1' },
+    nodeTarget('ssh://root@node1'),
     { name: 'template', field: 'template', type: 'path', required: true, describe: 'NAME.tar.gz (.tar.zst, .tar.xz) from build template', example: 'templates/debian-12-x86_64-minimal.tar.gz' },
-    { name: 'dir', field: 'dir', type: 'string', default: '/vz/template/cache', describe: 'Template cache folder on the node' },
-    { name: 'identity', field: 'identity', type: 'path', describe: 'SSH private key (ssh -i)', example: '~/.ssh/id_ed25519' },
-    { name: 'known-hosts', field: 'knownHosts', type: 'path', describe: "known_hosts holding the node's key (default: ssh's own files); an unknown key is refused" },
+    openvzDir,
+    nodeSsh.identity,
+    nodeSsh.knownHosts,
     force('Replace a template of that name holding other bytes'),
-    { name: 'connect-timeout', field: 'connectTimeout', type: 'int', min: 1, default: 10, describe: 'Seconds for ssh to connect to the node (ConnectTimeout)' },
+    nodeSsh.connectTimeout,
   ],
   examples: [
     { args: '--target ssh://root@node1 --template templates/debian-12-x86_64-minimal.tar.gz', what: 'into /vz/template/cache on node1' },
+  ],
+} as const satisfies CommandDecl;
+
+const destroyOpenvz = {
+  words: ['destroy', 'openvz'],
+  summary: "Remove a template cache that push openvz put on a node, when the node's file under its name holds the local template's bytes (idempotent)",
+  aws: false,
+  flags: [
+    nodeTarget('ssh://root@node1'),
+    { name: 'template', field: 'template', type: 'path', required: true, describe: "The local NAME.tar.gz (.tar.zst, .tar.xz) that was pushed: its name finds the node's file, its bytes prove it is that template", example: 'templates/debian-12-x86_64-minimal.tar.gz' },
+    openvzDir,
+    nodeSsh.identity,
+    nodeSsh.knownHosts,
+    force("Remove the node's file under that name even when it holds other bytes, or the local template is gone"),
+    nodeSsh.connectTimeout,
+  ],
+  examples: [
+    { args: '--target ssh://root@node1 --template templates/debian-12-x86_64-minimal.tar.gz', what: 'remove it from /vz/template/cache on node1' },
   ],
 } as const satisfies CommandDecl;
 
@@ -190,13 +217,13 @@ const pushProxmox = {
   summary: "Upload a Proxmox VE container template to a node over SSH, into its local storage's template/cache (temporary name, sha256 checked there, renamed into place)",
   aws: false,
   flags: [
-    { name: 'target', field: 'target', type: 'url', required: true, describe: 'The node: ssh://user@host[:port]', example: 'ssh://root@pve1' },
+    nodeTarget('ssh://root@pve1'),
     { name: 'template', field: 'template', type: 'path', required: true, describe: 'The .tar.zst (.tar.gz, .tar.xz) from build template --format proxmox, or an OCI archive from --format oci-tar (Proxmox VE 9)', example: 'debian-12-standard_12.7-1_amd64.tar.zst' },
     { name: 'dir', field: 'dir', type: 'string', default: '/var/lib/vz/template/cache', describe: "Template folder on the node (the local storage's; another storage's is its path plus template/cache)" },
-    { name: 'identity', field: 'identity', type: 'path', describe: 'SSH private key (ssh -i)', example: '~/.ssh/id_ed25519' },
-    { name: 'known-hosts', field: 'knownHosts', type: 'path', describe: "known_hosts holding the node's key (default: ssh's own files); an unknown key is refused" },
+    nodeSsh.identity,
+    nodeSsh.knownHosts,
     force('Replace a template of that name holding other bytes'),
-    { name: 'connect-timeout', field: 'connectTimeout', type: 'int', min: 1, default: 10, describe: 'Seconds for ssh to connect to the node (ConnectTimeout)' },
+    nodeSsh.connectTimeout,
   ],
   examples: [
     { args: '--target ssh://root@pve1 --template debian-12-standard_12.7-1_amd64.tar.zst', what: 'then: pct create 200 local:vztmpl/debian-12-standard_12.7-1_amd64.tar.zst' },
@@ -356,7 +383,7 @@ export const provisionCommands = {
   buildRootfs, buildTemplate, buildImage, listSteps,
   pushKvm, pushOpenvz, pushProxmox, pushEc2,
   launchKvm, launchEc2,
-  destroyKvm, destroyEc2,
+  destroyKvm, destroyEc2, destroyOpenvz,
   register, deregister, listHosts,
 } as const;
 

@@ -27,6 +27,7 @@ const handlers: { [K in keyof Commands]: () => Promise<Handler<K>> } = {
   launchEc2: async () => (await import('./run/ec2.js')).launchEc2Command,
   destroyKvm: async () => (await import('./run/kvm.js')).destroyKvmCommand,
   destroyEc2: async () => (await import('./run/ec2.js')).destroyEc2Command,
+  destroyOpenvz: async () => (await import('./run/openvz.js')).destroyOpenvzCommand,
   register: async () => (await import('./run/registry.js')).registerCommand,
   deregister: async () => (await import('./run/registry.js')).deregisterCommand,
   listHosts: async () => (await import('./run/registry.js')).listHostsCommand,

@@ -78,7 +78,7 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
     assert.equal(request({ ...template, state: 'absent' }).answer.changed, false);
   });
 
-  it('push openvz: uploads a template cache to a node over SSH once, then answers changed=false', async () => {
+  it('push openvz: uploads a template cache to a node over SSH once, then answers changed=false; destroy openvz removes it once', async () => {
     const sshd = await startSshd(path.join(dir, 'sshd'), await freePort());
     try {
       const built = request({ command: 'build template', options: { rootfs, name: 'node-1', outDir: path.join(dir, 'node-out') } });
@@ -88,6 +88,14 @@ describe('ec2-provision --json', { concurrency: 1 }, () => {
       assert.equal(request(push).answer.changed, true);
       assert.deepEqual(filesIn(cache), ['node-1.tar.gz']);
       assert.equal(request(push).answer.changed, false);
+      // The CLI's destroy openvz removes what push put there, by the same rule as state absent.
+      const o = push.options;
+      const destroy = () => spawnSync(process.execPath, [provisionBin, 'destroy', 'openvz', '--target', o.target, '--template', String(o.template), '--dir', o.dir, '--identity', o.identity, '--known-hosts', o.knownHosts], { encoding: 'utf8', timeout: 60_000 });
+      const gone = destroy();
+      assert.equal(gone.status, 0, gone.stderr);
+      assert.equal((JSON.parse(gone.stdout) as { removed: boolean }).removed, true);
+      assert.deepEqual(filesIn(cache), []);
+      assert.equal((JSON.parse(destroy().stdout) as { removed: boolean }).removed, false);
     } finally {
       sshd.stop();
     }

@@ -37,6 +37,7 @@ const fits: Record<string, true> = {
   launchKvm: true satisfies Fits<'launchKvm', LaunchKvmOptions>,
   destroyKvm: true satisfies Fits<'destroyKvm', DestroyKvmOptions>,
   pushOpenvz: true satisfies Fits<'pushOpenvz', PushTemplateOptions>,
+  destroyOpenvz: true satisfies Fits<'destroyOpenvz', PushTemplateOptions>,
   pushEc2: true satisfies Fits<'pushEc2', Ec2PushOptions>,
   launchEc2: true satisfies Fits<'launchEc2', Ec2LaunchOptions>,
   destroyEc2: true satisfies Fits<'destroyEc2', Ec2DestroyOptions>,
