@@ -69,7 +69,7 @@ describe('ec2_ami and ec2_instance modules (ansible-playbook against moto)', { s
     for (const args of [['--check'], []]) {
       const r = await run('ansible-playbook', ['-i', 'localhost,', otherAmi, ...args], env, 300_000);
       assert.notEqual(r.code, 0, r.stdout);
-      assert.match(r.stdout, /"msg": "AMI 'mod-test' \(ami-[0-9a-f]+\) already exists in us-east-1 with different disk content \([0-9a-f]{12}, this disk [0-9a-f]{12}\); choose another name or destroy it first"/);
+      assert.match(r.stdout, /"msg": "name: AMI 'mod-test' \(ami-[0-9a-f]+\) already exists in us-east-1 with different disk content \([0-9a-f]{12}, this disk [0-9a-f]{12}\); choose another name or destroy it first"/);
     }
     assert.deepEqual((await amis()).map((i) => i.ImageId), ids);
     const renamed = playbook('ami-renamed', `    - ec2inventory.provision.ec2_ami:\n        region: ${region}\n        image: ${other}\n        name: mod-test-other\n`);

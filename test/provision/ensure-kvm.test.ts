@@ -85,7 +85,7 @@ describe('ec2-provision --json: push kvm and launch kvm as a desired state (real
     if (!ready(t)) return;
     const failed = request(guests(2, { volume: 'missing.qcow2' }));
     assert.equal(failed.failed, true);
-    assert.match(failed.msg ?? '', /^launch failed at step 'check pool and volume': volume 'missing\.qcow2' not found in pool .*\(nothing to undo\)$/);
+    assert.match(failed.msg ?? '', /^volume: launch failed at step 'check pool and volume': volume 'missing\.qcow2' not found in pool .*\(nothing to undo\)$/);
     assert.deepEqual(ours(), []);
     assert.deepEqual(volumes(POOL), ['serve.qcow2', 'serve.qcow2.initrd', 'serve.qcow2.vmlinuz']);
     const listed = JSON.parse(spawnSync(process.execPath, [provisionBin, 'list'], { env, encoding: 'utf8' }).stdout) as unknown[];
