@@ -142,7 +142,7 @@ const commands: Record<string, Command> = {
     },
   },
   'push kvm': {
-    decl: provisionCommands.pushKvm, check: true, absent: true, absentNeeds: ['uri', 'pool', 'image'],
+    decl: provisionCommands.pushKvm, check: true, absent: true, absentNeeds: ['uri', 'pool'],
     async run(o, ctx) {
       const options = { ...(o as unknown as PushKvmOptions), log: ctx.log };
       if (ctx.state === 'absent') return removePushed(options, ctx.check);

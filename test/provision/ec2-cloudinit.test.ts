@@ -77,14 +77,14 @@ describe('launch ec2 with cloud-init identity (moto, CLI)', () => {
     fs.writeFileSync(locked, '#cloud-config\n');
     const before = await instanceCount();
     const secret = fs.readFileSync(key, 'utf8');
-    // Exit 1 for a bad file, 2 for options that do not go together (a usage error, as docs/provisioning.md says).
+    // Exit 1 for a bad file or a value refused, 2 only when the words cannot be read as a command (docs/cli.md).
     const cases: [string[], RegExp, number][] = [
       [['--ssh-key', key], /--ssh-key: SSH public key .*bad_key is a private key: give the public key .*nothing was copied/, 1],
       [['--ssh-key', path.join(dir, 'nope.pub')], /--ssh-key: SSH public key .*nope\.pub: cannot read it \(ENOENT\)/, 1],
       [['--ssh-key', `${key}.pub`, '--user-data', plain], /--user-data: \S*plain\.txt is neither a cloud-config .* nor a script/, 1],
       [['--ssh-key', `${key}.pub`, '--user-data', path.join(dir, 'missing.yaml')], /--user-data: \S*missing\.yaml: cannot read it/, 1],
-      [['--user', 'deploy'], /--user: a login user or password hash needs an SSH public key/, 2],
-      [['--ssh-key', `${key}.pub`, '--password-hash', 'secret'], /--password-hash: password hash: expected a crypt\(3\) hash/, 2],
+      [['--user', 'deploy'], /--user: a login user or password hash needs an SSH public key/, 1],
+      [['--ssh-key', `${key}.pub`, '--password-hash', 'secret'], /--password-hash: password hash: expected a crypt\(3\) hash/, 1],
     ];
     for (const [extra, message, code] of cases) {
       const r = await provision(['launch', 'ec2', '--region', region, '--ami', ami, '--instance-type', 't3.micro', '--groups', 'web', '--wait', '60', ...extra]);

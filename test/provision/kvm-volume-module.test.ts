@@ -108,4 +108,24 @@ describe('kvm_volume module: check mode judges by the bytes (ansible-playbook, r
     assert.ok(inPool().equals(fs.readFileSync(image)));
     assert.equal(localRecap((await play(playbook('force', '        force: true\n'), '--check')).stdout)['changed'], 0);
   });
+
+  it('absent by the volume name alone (as the example playbook tears down) removes it once; with neither volume nor image, one line', async (t) => {
+    if (!ready(t)) return;
+    const absent = (name: string, args: string) => {
+      const file = path.join(dir, `${name}.yml`);
+      fs.writeFileSync(file, `- hosts: localhost\n  connection: local\n  gather_facts: false\n  tasks:\n` +
+        `    - ec2inventory.provision.kvm_volume:\n        uri: ${URI}\n        pool: ${POOL}\n${args}        state: absent\n`);
+      return file;
+    };
+    const neither = await play(absent('absent-neither', ''));
+    assert.notEqual(neither.code, 0, neither.stdout);
+    assert.match(neither.stdout, /"msg": "volume: give the volume, or the image it was pushed from"/);
+    assert.deepEqual(volumes(POOL), ['mod.raw']);
+    const byName = absent('absent-volume', '        volume: mod.raw\n');
+    const first = await play(byName);
+    assert.equal(first.code, 0, first.stdout + first.stderr);
+    assert.equal(localRecap(first.stdout)['changed'], 1);
+    assert.deepEqual(volumes(POOL), []);
+    assert.equal(localRecap((await play(byName)).stdout)['changed'], 0);
+  });
 });

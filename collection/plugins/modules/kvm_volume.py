@@ -25,8 +25,8 @@ options:
   image:
     description:
       - Image file (qcow2 or raw) from build image.
+      - Required when I(state=present).
     type: path
-    required: true
   volume:
     description:
       - "Volume name (default: the image file name)"
@@ -77,8 +77,8 @@ COMMAND = "push kvm"
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
 KEYS = {"uri": "uri", "pool": "pool", "image": "image", "volume": "volume", "create_pool": "createPool", "kernel": "kernel", "initrd": "initrd", "force": "force"}
-REQUIRED_WHEN_PRESENT = []
-ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str", "required": True}, "image": {"type": "path", "required": True}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
+REQUIRED_WHEN_PRESENT = ["image"]
+ARGUMENT_SPEC = {"uri": {"type": "str", "required": True}, "pool": {"type": "str", "required": True}, "image": {"type": "path"}, "volume": {"type": "str"}, "create_pool": {"type": "path"}, "kernel": {"type": "path"}, "initrd": {"type": "path"}, "force": {"type": "bool", "default": False}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():

@@ -171,7 +171,12 @@ function pushedVolumes(volume: string): string[] {
   return [volume, kernelVolume(volume), initrdVolume(volume)];
 }
 
-const volumeName = (o: Pick<PushKvmOptions, 'image' | 'volume'>) => o.volume ?? path.basename(o.image);
+/** The volume push kvm names after the image, unless given its own name (absent may give either). */
+function volumeName(o: Pick<PushKvmOptions, 'image' | 'volume'>): string {
+  if (o.volume !== undefined) return o.volume;
+  if (o.image === undefined || o.image === '') throw new ProvisionError('give the volume, or the image it was pushed from', 'EUSAGE', 'volume');
+  return path.basename(o.image);
+}
 
 export interface EnsurePushResult extends Partial<Omit<PushKvmResult, 'image' | 'kernel' | 'initrd'>> {
   changed: boolean;
