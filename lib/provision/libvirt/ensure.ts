@@ -13,7 +13,7 @@ import { openRegistry } from '../../store/registry.js';
 import type { RegisteredHost } from '../../records/inventory.js';
 import { launchKvm, type LaunchKvmOptions } from './launch.js';
 import { destroyKvm, type DestroyKvmResult } from './destroy.js';
-import { applyKvmPush, initrdVolume, kernelVolume, planKvmPush, type KvmPushPlan, type PushedVolume, type PushKvmOptions, type PushKvmResult, type VolumePlan } from './push.js';
+import { applyKvmPush, initrdVolume, kernelVolume, planKvmPush, volumeName, type KvmPushPlan, type PushedVolume, type PushKvmOptions, type PushKvmResult, type VolumePlan } from './push.js';
 import { readVolume } from '../../sources/libvirt/xml.js';
 
 export type EnsureKvmOptions = LaunchKvmOptions & { registry: NonNullable<LaunchKvmOptions['registry']> };
@@ -169,13 +169,6 @@ export async function removeKvmGuests(o: Pick<EnsureKvmOptions, 'uri' | 'name' |
 /** The volumes a push of `image` as `volume` makes: the image, and its kernel and initrd when pushed. */
 function pushedVolumes(volume: string): string[] {
   return [volume, kernelVolume(volume), initrdVolume(volume)];
-}
-
-/** The volume push kvm names after the image, unless given its own name (absent may give either). */
-function volumeName(o: Pick<PushKvmOptions, 'image' | 'volume'>): string {
-  if (o.volume !== undefined) return o.volume;
-  if (o.image === undefined || o.image === '') throw new ProvisionError('give the volume, or the image it was pushed from', 'EUSAGE', 'volume');
-  return path.basename(o.image);
 }
 
 export interface EnsurePushResult extends Partial<Omit<PushKvmResult, 'image' | 'kernel' | 'initrd'>> {

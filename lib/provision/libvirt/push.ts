@@ -48,6 +48,13 @@ export interface PushKvmResult {
 export const kernelVolume = (volume: string) => `${volume}.vmlinuz`;
 export const initrdVolume = (volume: string) => `${volume}.initrd`;
 
+/** The volume push kvm names after the image, unless given its own name (absent may give either). */
+export function volumeName(o: Pick<PushKvmOptions, 'image' | 'volume'>): string {
+  if (o.volume !== undefined) return o.volume;
+  if (o.image === undefined || o.image === '') throw new ProvisionError('give the volume, or the image it was pushed from', 'EUSAGE', 'volume');
+  return path.basename(o.image);
+}
+
 async function sha256File(file: string): Promise<string> {
   const h = crypto.createHash('sha256');
   for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
@@ -135,8 +142,8 @@ export interface KvmPushPlan {
 
 export async function planKvmPush(o: PushKvmOptions): Promise<KvmPushPlan> {
   const v = new Virsh(o.uri);
-  const volume = o.volume ?? path.basename(o.image);
   if (!fs.existsSync(o.image)) throw new ProvisionError(`image ${o.image} does not exist`, 'ENOENT');
+  const volume = volumeName(o);
   const kernel = o.kernel ?? beside(o.image, 'vmlinuz');
   const initrd = o.initrd ?? (o.kernel === undefined ? beside(o.image, 'initrd') : undefined);
   for (const f of [kernel, initrd]) if (f !== undefined && !fs.existsSync(f)) throw new ProvisionError(`${f} does not exist`, 'ENOENT');

@@ -102,8 +102,11 @@ async function probe(n: NodeTemplate, target: string): Promise<string | undefine
   const out = (await n.remote(`test -d ${shellQuote(n.dir)} || { echo NODIR; exit 0; }; if test -e ${shellQuote(n.final)}; then sha256sum -- ${shellQuote(n.final)}; else echo ABSENT; fi`)).stdout.trim();
   if (out === 'NODIR') throw new ProvisionError(`${target}: template folder ${n.dir} does not exist`, 'ENOENT');
   if (out === 'ABSENT') return undefined;
-  return /^([0-9a-f]{64})\b/.exec(out)?.[1] ?? '';
+  return sha256Of(out) ?? '';
 }
+
+/** The digest sha256sum printed, if it printed one. */
+const sha256Of = (out: string) => /^([0-9a-f]{64})\b/.exec(out)?.[1];
 
 /** What a push does on the node: nothing (the same bytes), upload (no file), or replace (other bytes, force). */
 export interface TemplatePlan {
@@ -150,7 +153,7 @@ export async function applyTemplatePush(o: PushTemplateOptions, plan: TemplatePl
     return { target: o.target, path: final, bytes, sha256, action: 'unchanged' };
   }
   const temp = path.posix.join(n.dir, `.${path.basename(o.template)}.tmp-${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
-  const remoteSha = async (file: string) => /^([0-9a-f]{64})\b/.exec((await n.remote(`sha256sum -- ${shellQuote(file)}`)).stdout)?.[1];
+  const remoteSha = async (file: string) => sha256Of((await n.remote(`sha256sum -- ${shellQuote(file)}`)).stdout);
   const undo = new Undo('push template', log);
   await undo.guard(async () => {
     undo.step('upload');
