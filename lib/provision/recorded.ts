@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { ProvisionError, asProvisionError } from '../errors.js';
+import { fileDigest } from './digest.js';
 
 const recordVersion = 1;
 
@@ -36,11 +37,8 @@ export function recordFile(mainOutput: string): string {
  */
 export async function sourceDigest(source: string): Promise<string> {
   const st = await stat(source);
+  if (!st.isDirectory()) return `sha256:${(await fileDigest(source)).sha256}`;
   const h = crypto.createHash('sha256');
-  if (!st.isDirectory()) {
-    for await (const chunk of fs.createReadStream(source)) h.update(chunk as Buffer);
-    return `sha256:${h.digest('hex')}`;
-  }
   const walk = async (dir: string, rel: string): Promise<void> => {
     const names = (await fs.promises.readdir(dir)).sort();
     for (const name of names) {

@@ -7,6 +7,7 @@ import { ProvisionError } from '../../errors.js';
 import { run, transferLimitMs } from '../../run.js';
 import { Virsh, type Log } from '../../sources/libvirt/virsh.js';
 import { Undo } from '../undo.js';
+import { fileDigest } from '../digest.js';
 import { dirPoolXml, volumeXml } from './xml.js';
 
 export interface PushKvmOptions {
@@ -55,12 +56,6 @@ export function volumeName(o: Pick<PushKvmOptions, 'image' | 'volume'>): string 
   return path.basename(o.image);
 }
 
-async function sha256File(file: string): Promise<string> {
-  const h = crypto.createHash('sha256');
-  for await (const chunk of fs.createReadStream(file)) h.update(chunk as Buffer);
-  return h.digest('hex');
-}
-
 async function remoteDigest(v: Virsh, pool: string, volume: string): Promise<{ bytes: number; sha256: string }> {
   const h = crypto.createHash('sha256');
   let bytes = 0;
@@ -98,7 +93,7 @@ export interface VolumePlan {
  */
 async function judgeVolume(v: Virsh, pool: string, poolExists: boolean, file: string, volume: string, force: boolean): Promise<VolumePlan> {
   const bytes = fs.statSync(file).size;
-  const sha256 = await sha256File(file);
+  const { sha256 } = await fileDigest(file);
   if (!poolExists || !(await v.volumeExists(pool, volume))) return { volume, file, bytes, sha256, action: 'upload' };
   const before = await remoteDigest(v, pool, volume);
   if (before.sha256 === sha256) return { volume, file, bytes, sha256, action: 'unchanged', before };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { ProvisionError } from '../../errors.js';
 import { run, runWithStdin, transferLimitMs } from '../../run.js';
 import { Undo, type Log } from '../undo.js';
+import { fileDigest } from '../digest.js';
 
 /** Where each kind of node keeps its templates, and what it accepts as one. */
 export const templateNodes = {
@@ -91,9 +92,7 @@ async function localTemplate(file: string): Promise<{ bytes: number; sha256: str
   const st = fs.statSync(file, { throwIfNoEntry: false });
   if (st === undefined) throw new ProvisionError(`template ${file} does not exist`, 'ENOENT');
   if (st.isDirectory()) throw new ProvisionError(`template ${file} is a folder, not a file`, 'EISDIR');
-  const hash = crypto.createHash('sha256');
-  for await (const c of fs.createReadStream(file)) hash.update(c as Buffer);
-  return { bytes: st.size, sha256: hash.digest('hex') };
+  return fileDigest(file);
 }
 
 /** What the node holds under the template's name: nothing, or a file and its sha256. */

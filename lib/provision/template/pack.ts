@@ -6,12 +6,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import tar from 'tar-stream';
 import { writeArchive, type Compression } from './compress.js';
+import type { Digest } from '../digest.js';
 
-export interface Digest {
-  /** SHA-256 (hex) of the bytes written. */
-  sha256: string;
-  bytes: number;
-}
+export type { Digest };
 
 /** Passes `input` on unchanged, hashing it; the digest is complete when the stream is. */
 export function hashing(input: AsyncIterable<Buffer>): { stream: AsyncGenerator<Buffer>; digest: () => Digest } {
@@ -100,16 +97,6 @@ export async function* smallTar(entries: readonly SmallEntry[], mtime: number): 
   feeding.catch((err: unknown) => pack.destroy(err instanceof Error ? err : new Error(String(err))));
   for await (const chunk of pack as AsyncIterable<Buffer>) yield chunk;
   await feeding;
-}
-
-export async function fileDigest(file: string): Promise<Digest> {
-  const hash = crypto.createHash('sha256');
-  let bytes = 0;
-  for await (const chunk of fs.createReadStream(file)) {
-    hash.update(chunk as Buffer);
-    bytes += (chunk as Buffer).length;
-  }
-  return { sha256: hash.digest('hex'), bytes };
 }
 
 /** `HASH  NAME` lines, as sha256sum -c reads them. */
