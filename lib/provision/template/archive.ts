@@ -1,7 +1,6 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import { ProvisionError, errnoOf } from '../../errors.js';
-import { encodeHeader, endOfArchive, padding, type TarHeader } from './tar.js';
+import { BLOCK, encodeHeader, endOfArchive, paddingOf, writeUstarHeader, type TarHeader } from './tar.js';
 import type { OverlayTree } from './tree.js';
 
 export interface ArchiveOptions {
@@ -40,47 +39,76 @@ function devMinor(rdev: number): number {
 const PIECE = 1 << 20;
 
 /**
- * The archive's bytes in pieces of 1 MiB, written in place: headers are copied in, file contents
+ * The archive's bytes in pieces of 1 MiB, written in place: headers are written in, file contents
  * read straight into the piece (no buffer per file, no second copy). A full piece is never touched
- * again, so it can be handed on as it is.
+ * again until it is given back (recycle), so it can be handed on as it is; reusing the few pieces
+ * in flight spares the collector hundreds of megabytes of buffers.
  */
 class Pieces {
   readonly full: Buffer[] = [];
-  private out = Buffer.allocUnsafe(PIECE);
+  private readonly spare: Buffer[] = [];
+  private out: Buffer = Buffer.allocUnsafe(PIECE);
   private pos = 0;
+
+  get room(): number {
+    return PIECE - this.pos;
+  }
 
   put(b: Buffer): void {
     for (let off = 0; off < b.length;) {
       const n = Math.min(PIECE - this.pos, b.length - off);
       b.copy(this.out, this.pos, off, off + n);
-      this.pos += n;
+      this.advance(n);
       off += n;
-      if (this.pos === PIECE) this.rotate();
+    }
+  }
+
+  header(h: TarHeader): void {
+    // Entries are whole blocks and so are pieces: a header starts a block with room for it.
+    if (this.room >= BLOCK && writeUstarHeader(h, this.out, this.pos)) this.advance(BLOCK);
+    else this.put(encodeHeader(h));
+  }
+
+  /** The zeros that fill a file's last block. */
+  pad(size: number): void {
+    for (let n = paddingOf(size); n > 0;) {
+      const k = Math.min(n, this.room);
+      this.out.fill(0, this.pos, this.pos + k);
+      this.advance(k);
+      n -= k;
     }
   }
 
   /** Reads at most `want` bytes of fd into the archive (less at its end); returns how many. */
   read(fd: number, want: number): number {
     const n = fs.readSync(fd, this.out, this.pos, Math.min(PIECE - this.pos, want), null);
-    this.pos += n;
-    if (this.pos === PIECE) this.rotate();
+    this.advance(n);
     return n;
+  }
+
+  /** Gives a full piece back once its reader is done with it. */
+  recycle(piece: Buffer): void {
+    this.spare.push(piece);
   }
 
   rest(): Buffer {
     return this.out.subarray(0, this.pos);
   }
 
-  private rotate(): void {
-    this.full.push(this.out);
-    this.out = Buffer.allocUnsafe(PIECE);
-    this.pos = 0;
+  private advance(n: number): void {
+    this.pos += n;
+    if (this.pos === PIECE) {
+      this.full.push(this.out);
+      this.out = this.spare.pop() ?? Buffer.allocUnsafe(PIECE);
+      this.pos = 0;
+    }
   }
 }
 
 /**
  * Streams an uncompressed tar archive of the overlay tree in name order, entries named `./path`.
- * Source files are read in place; nothing is copied.
+ * Source files are read in place; nothing is copied. Each piece yielded is reused for later bytes
+ * once the next one is asked for: a consumer that keeps pieces longer (a stream's buffer) copies them.
  */
 export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): AsyncGenerator<Buffer> {
   // Everything below is synchronous: a generator per directory level that awaited would pass every
@@ -89,14 +117,17 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
   const pieces = new Pieces();
   for (const e of opts.leading ?? []) {
     const content = e.content ?? Buffer.alloc(0);
-    pieces.put(encodeHeader({ name: e.name, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'file' ? content.length : 0, mtime: opts.generatedMtime }));
+    pieces.header({ name: e.name, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'file' ? content.length : 0, mtime: opts.generatedMtime });
     if (e.type === 'file') {
       pieces.put(content);
-      pieces.put(padding(content.length));
+      pieces.pad(content.length);
     }
   }
   for (const _ of tarEntries(tree, opts, pieces)) {
-    while (pieces.full.length > 0) yield pieces.full.shift() as Buffer;
+    for (let piece = pieces.full.shift(); piece !== undefined; piece = pieces.full.shift()) {
+      yield piece;
+      pieces.recycle(piece);
+    }
   }
   pieces.put(endOfArchive);
   yield* pieces.full;
@@ -112,7 +143,6 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
   const clamp = (t: number) => (opts.clampMtime !== undefined && t > opts.clampMtime ? opts.clampMtime : t);
   // First archived path of each multiply-linked inode, so later names become hard links to it.
   const linked = new Map<string, string>();
-  const probe = Buffer.alloc(1);
   const prefix = opts.prefix ?? '.';
 
   /** Writes one entry; returns whether it is a directory (to be walked). */
@@ -122,18 +152,19 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
       const c = tree.changes.get(rel)!;
       const base = { name, uid: 0, gid: 0, mtime: clamp(opts.generatedMtime), size: 0 };
       if (c.kind === 'file') {
-        out.put(encodeHeader({ ...base, type: 'file', mode: c.mode, size: c.content.length }));
+        out.header({ ...base, type: 'file', mode: c.mode, size: c.content.length });
         out.put(c.content);
-        out.put(padding(c.content.length));
+        out.pad(c.content.length);
       } else if (c.kind === 'symlink') {
-        out.put(encodeHeader({ ...base, type: 'symlink', mode: 0o777, linkname: c.target }));
+        out.header({ ...base, type: 'symlink', mode: 0o777, linkname: c.target });
       } else if (c.kind === 'dir') {
-        out.put(encodeHeader({ ...base, type: 'dir', mode: c.mode }));
+        out.header({ ...base, type: 'dir', mode: c.mode });
       }
       return c.kind === 'dir';
     }
+    const st = tree.sourceStat(rel);
     const abs = tree.sourcePath(rel);
-    const st = fs.lstatSync(abs);
+    if (st === undefined) throw new ProvisionError(`${abs} changed while it was being archived (it is gone)`, 'ECHANGED');
     const m = tree.meta?.get(rel);
     // A tarball's own owners are kept as they are; only a tree's builder is mapped to root.
     const [uid, gid] = m ? (opts.ownership === 'all-root' ? [0, 0] : [m.uid, m.gid]) : mapOwner(st.uid, st.gid);
@@ -141,56 +172,30 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
     const h: TarHeader = { name, uid, gid, mode: m ? m.mode : st.mode & 0o7777, mtime: clamp(mtime), size: 0, type: 'file' };
     if (m && (m.type === 'char' || m.type === 'block' || m.type === 'fifo')) {
       // Unpacked without root these are empty files; the tarball said what they are.
-      out.put(encodeHeader({ ...h, type: m.type, devmajor: m.devmajor ?? 0, devminor: m.devminor ?? 0 }));
+      out.header({ ...h, type: m.type, devmajor: m.devmajor ?? 0, devminor: m.devminor ?? 0 });
       return false;
     }
     if (st.isFile()) {
       const key = `${st.dev}:${st.ino}`;
       const first = st.nlink > 1 ? linked.get(key) : undefined;
       if (first !== undefined) {
-        out.put(encodeHeader({ ...h, type: 'hardlink', linkname: first }));
+        out.header({ ...h, type: 'hardlink', linkname: first });
         return false;
       }
       if (st.nlink > 1) linked.set(key, name);
-      out.put(encodeHeader({ ...h, size: st.size }));
-      // Read synchronously: most files in a root filesystem are small, an async read costs three
-      // trips through libuv's thread pool per file, and that pool is busy compressing
-      // (compress.ts); a blocked event loop costs nothing here.
-      let fd: number;
-      try {
-        fd = fs.openSync(abs, 'r');
-      } catch (err) {
-        throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
-      }
-      let read = 0;
-      let grew = false;
-      try {
-        try {
-          for (let n = -1; read < st.size && n !== 0;) {
-            n = out.read(fd, st.size - read);
-            read += n;
-            if (out.full.length > 0) yield;
-          }
-          // One byte more than expected shows a file that grew.
-          grew = read === st.size && fs.readSync(fd, probe, 0, 1, null) > 0;
-        } catch (err) {
-          throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
-        }
-      } finally {
-        fs.closeSync(fd);
-      }
-      // A file that changes size while it is read would corrupt the archive; refuse instead.
-      if (read !== st.size || grew) throw new ProvisionError(`${abs} changed while it was being archived`, 'ECHANGED');
-      out.put(padding(st.size));
+      h.size = st.size;
+      out.header(h);
+      yield* copyFile(abs, st.size, out);
+      out.pad(st.size);
     } else if (st.isDirectory()) {
-      out.put(encodeHeader({ ...h, type: 'dir' }));
+      out.header({ ...h, type: 'dir' });
       return true;
     } else if (st.isSymbolicLink()) {
-      out.put(encodeHeader({ ...h, type: 'symlink', linkname: fs.readlinkSync(abs) }));
+      out.header({ ...h, type: 'symlink', linkname: fs.readlinkSync(abs) });
     } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      out.put(encodeHeader({ ...h, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) }));
+      out.header({ ...h, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
     } else if (st.isFIFO()) {
-      out.put(encodeHeader({ ...h, type: 'fifo' }));
+      out.header({ ...h, type: 'fifo' });
     } else {
       opts.onSkip?.(rel, 'sockets cannot be archived');
     }
@@ -208,17 +213,56 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
   yield* walk('');
 }
 
+/**
+ * Copies a file of `size` bytes (as its lstat said, maybe long before) into the archive, pausing
+ * whenever a piece fills. A file that is not that size when read would corrupt the archive: it
+ * is refused instead.
+ */
+function* copyFile(abs: string, size: number, out: Pieces): Generator<void> {
+  // Read synchronously: most files in a root filesystem are small, an async read costs three
+  // trips through libuv's thread pool per file, and that pool is busy compressing
+  // (compress.ts); a blocked event loop costs nothing here.
+  let fd: number;
+  try {
+    fd = fs.openSync(abs, 'r');
+  } catch (err) {
+    throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
+  }
+  let read = 0;
+  try {
+    for (;;) {
+      // One byte more than expected shows a file that grew, in the same read; a read short of
+      // what was asked ends the file.
+      const ask = Math.min(out.room, size + 1 - read);
+      let n: number;
+      try {
+        n = out.read(fd, ask);
+      } catch (err) {
+        throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
+      }
+      read += n;
+      if (n === 0 || read > size || (read === size && n < ask)) break;
+      if (out.full.length > 0) yield;
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+  if (read !== size) throw new ProvisionError(`${abs} changed while it was being archived`, 'ECHANGED');
+}
+
 /** Newest modification time in the source tree, in seconds: a deterministic default for generated entries. */
-export function newestMtime(root: string): number {
+export function newestMtime(tree: OverlayTree): number {
   let newest = 0;
   const visit = (dir: string) => {
-    for (const d of fs.readdirSync(dir, { withFileTypes: true })) {
-      const abs = path.join(dir, d.name);
-      const st = fs.lstatSync(abs);
+    for (const name of tree.sourceNames(dir)) {
+      const rel = dir === '' ? name : `${dir}/${name}`;
+      // Gone since its folder was read: nothing to date.
+      const st = tree.sourceStat(rel);
+      if (st === undefined) continue;
       newest = Math.max(newest, Math.floor(st.mtimeMs / 1000));
-      if (d.isDirectory()) visit(abs);
+      if (st.isDirectory()) visit(rel);
     }
   };
-  visit(root);
+  visit('');
   return newest;
 }

@@ -243,7 +243,7 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     const { tree, reports } = prepareTree(rootfs, steps, meta);
     const facts = describeRoot(tree, format, opts);
     const given = opts.sourceDateEpoch ?? epochFromEnv();
-    const epoch = given ?? newestMtime(rootfs);
+    const epoch = given ?? newestMtime(tree);
     const name = format === 'proxmox' ? proxmoxStem(facts.os!, opts.name ?? proxmoxDefaultFlavour, facts.archName!, epoch) : opts.name!;
     const finals = formatOutputs(format, outDir, name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
     const outputs = await Outputs.prepare(finalPaths(finals), opts.force ?? false);

@@ -29,19 +29,10 @@ const typeFlags: Record<TarEntryType, string> = {
   fifo: '6',
 };
 
-const BLOCK = 512;
-
-function octal(value: number, width: number): string {
-  // width includes the terminating NUL
-  return value.toString(8).padStart(width - 1, '0') + '\0';
-}
+export const BLOCK = 512;
 
 function fitsOctal(value: number, width: number): boolean {
   return value >= 0 && value < 8 ** (width - 1);
-}
-
-function writeString(buf: Buffer, offset: number, width: number, value: string): void {
-  buf.write(value, offset, width, 'utf8');
 }
 
 /** Splits a name into ustar prefix/name fields, or returns undefined when it needs a pax record. */
@@ -57,28 +48,68 @@ function splitUstarName(name: string): { prefix: string; base: string } | undefi
   return undefined;
 }
 
-function rawHeader(h: TarHeader, nameField: { prefix: string; base: string }, typeflag: string, linkname: string): Buffer {
-  const buf = Buffer.alloc(BLOCK, 0);
-  writeString(buf, 0, 100, nameField.base);
-  buf.write(octal(h.mode & 0o7777, 8), 100, 'ascii');
-  buf.write(octal(fitsOctal(h.uid, 8) ? h.uid : 0, 8), 108, 'ascii');
-  buf.write(octal(fitsOctal(h.gid, 8) ? h.gid : 0, 8), 116, 'ascii');
-  buf.write(octal(fitsOctal(h.size, 12) ? h.size : 0, 12), 124, 'ascii');
-  buf.write(octal(Math.max(0, Math.floor(h.mtime)), 12), 136, 'ascii');
-  buf.write(' '.repeat(8), 148, 'ascii');
-  buf.write(typeflag, 156, 'ascii');
-  writeString(buf, 157, 100, linkname);
-  buf.write('ustar\0', 257, 'ascii');
-  buf.write('00', 263, 'ascii');
-  writeString(buf, 265, 32, h.uid === 0 ? 'root' : '');
-  writeString(buf, 297, 32, h.gid === 0 ? 'root' : '');
-  buf.write(octal(h.devmajor ?? 0, 8), 329, 'ascii');
-  buf.write(octal(h.devminor ?? 0, 8), 337, 'ascii');
-  writeString(buf, 345, 155, nameField.prefix);
+/**
+ * `value` as width - 1 zero-padded octal digits and a NUL. A value too wide for its field (only an
+ * mtime past the year 2242 can be) runs on into the fields after it, up to the block's end, which
+ * the fields written later then overwrite.
+ */
+function putOctal(buf: Buffer, at: number, width: number, value: number, blockEnd: number): void {
+  if (!fitsOctal(value, width)) {
+    buf.write(`${value.toString(8)}\0`, at, blockEnd - at, 'latin1');
+    return;
+  }
+  buf[at + width - 1] = 0;
+  for (let i = at + width - 2; i >= at; i--) {
+    buf[i] = 0x30 + (value % 8);
+    value = Math.floor(value / 8);
+  }
+}
+
+const magic = Buffer.from('ustar\u000000', 'latin1');
+const space = 0x20;
+
+/** Writes one ustar header block into `buf` at `at`, in place (headers are written by the thousand). */
+function fillHeader(buf: Buffer, at: number, h: TarHeader, nameField: { prefix: string; base: string }, typeflag: string, linkname: string): void {
+  const end = at + BLOCK;
+  buf.fill(0, at, end);
+  buf.write(nameField.base, at, 100, 'utf8');
+  putOctal(buf, at + 100, 8, h.mode & 0o7777, end);
+  putOctal(buf, at + 108, 8, fitsOctal(h.uid, 8) ? h.uid : 0, end);
+  putOctal(buf, at + 116, 8, fitsOctal(h.gid, 8) ? h.gid : 0, end);
+  putOctal(buf, at + 124, 12, fitsOctal(h.size, 12) ? h.size : 0, end);
+  putOctal(buf, at + 136, 12, Math.max(0, Math.floor(h.mtime)), end);
+  // The checksum is summed with its own field as spaces.
+  buf.fill(space, at + 148, at + 156);
+  buf[at + 156] = typeflag.charCodeAt(0);
+  if (linkname !== '') buf.write(linkname, at + 157, 100, 'utf8');
+  magic.copy(buf, at + 257);
+  if (h.uid === 0) buf.write('root', at + 265, 32, 'latin1');
+  if (h.gid === 0) buf.write('root', at + 297, 32, 'latin1');
+  putOctal(buf, at + 329, 8, h.devmajor ?? 0, end);
+  putOctal(buf, at + 337, 8, h.devminor ?? 0, end);
+  if (nameField.prefix !== '') buf.write(nameField.prefix, at + 345, 155, 'utf8');
   let sum = 0;
-  for (const b of buf) sum += b;
-  buf.write(octal(sum, 7) + ' ', 148, 'ascii');
+  for (let i = at; i < end; i++) sum += buf[i]!;
+  putOctal(buf, at + 148, 7, sum, end);
+  buf[at + 155] = space;
+}
+
+function rawHeader(h: TarHeader, nameField: { prefix: string; base: string }, typeflag: string, linkname: string): Buffer {
+  const buf = Buffer.allocUnsafe(BLOCK);
+  fillHeader(buf, 0, h, nameField, typeflag, linkname);
   return buf;
+}
+
+/**
+ * Writes the header of `h` into `buf` at `at` (a block must fit there) when one ustar block holds it;
+ * false, writing nothing, when it needs pax records (encodeHeader).
+ */
+export function writeUstarHeader(h: TarHeader, buf: Buffer, at: number): boolean {
+  const linkname = h.linkname ?? '';
+  const nameField = splitUstarName(h.name);
+  if (!nameField || Buffer.byteLength(linkname) > 100 || !fitsOctal(h.size, 12) || !fitsOctal(h.uid, 8) || !fitsOctal(h.gid, 8)) return false;
+  fillHeader(buf, at, h, nameField, typeFlags[h.type], linkname);
+  return true;
 }
 
 function paxRecord(key: string, value: string): string {
@@ -89,9 +120,10 @@ function paxRecord(key: string, value: string): string {
   return `${len}${body}`;
 }
 
-export function padding(size: number): Buffer {
+/** Zero bytes after `size` bytes of content to the end of its last block. */
+export function paddingOf(size: number): number {
   const rem = size % BLOCK;
-  return Buffer.alloc(rem === 0 ? 0 : BLOCK - rem, 0);
+  return rem === 0 ? 0 : BLOCK - rem;
 }
 
 /** The header block(s) for one entry: an optional pax extended header, then the ustar header. */
@@ -121,7 +153,7 @@ export function encodeHeader(h: TarHeader): Buffer {
     'x',
     '',
   );
-  return Buffer.concat([paxHeader, body, padding(body.length), main]);
+  return Buffer.concat([paxHeader, body, Buffer.alloc(paddingOf(body.length)), main]);
 }
 
 function baseName(name: string): string {

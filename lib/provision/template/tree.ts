@@ -43,6 +43,12 @@ export class OverlayTree {
   /** Folders of the source already known to lead nowhere outside the tree. */
   private readonly safeDirs = new Set<string>();
   private realRoot: string | undefined;
+  // The source as first seen, so that preparation, the default time and the archive, which each
+  // look at every entry of a root of tens of thousands, lstat and list each one once. The source is
+  // only read, so what was seen stays true; a file that changes anyway is still caught, because the
+  // archive reads its contents by the size seen here.
+  private readonly stats = new Map<string, fs.Stats | undefined>();
+  private readonly listings = new Map<string, readonly string[]>();
 
   constructor(
     readonly root: string,
@@ -55,18 +61,16 @@ export class OverlayTree {
    * folder on the way is resolved and must stay inside the tree, else the build is refused.
    */
   sourcePath(rel: string): string {
-    const parts = rel === '' ? [] : rel.split('/');
+    // A safe folder's own folders were checked before it: only its parent needs looking up.
+    const parent = rel.lastIndexOf('/');
+    if (parent === -1 || this.safeDirs.has(rel.slice(0, parent))) return path.join(this.root, rel);
+    const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
       if (this.safeDirs.has(dir)) continue;
       const abs = path.join(this.root, dir);
-      let st: fs.Stats;
-      try {
-        st = fs.lstatSync(abs);
-      } catch (err) {
-        if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') break; // nothing below it either
-        throw err;
-      }
+      const st = this.sourceStat(dir);
+      if (st === undefined) break; // nothing below it either
       if (st.isSymbolicLink()) {
         let real: string;
         try {
@@ -87,10 +91,35 @@ export class OverlayTree {
     return path.join(this.root, rel);
   }
 
+  /**
+   * lstat of `rel` in the source (undefined when it is not there), taken once per build; other
+   * errors (EACCES) are thrown each time asked.
+   */
+  sourceStat(rel: string): fs.Stats | undefined {
+    if (this.stats.has(rel)) return this.stats.get(rel);
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.lstatSync(this.sourcePath(rel));
+    } catch (err) {
+      if (errnoOf(err) !== 'ENOENT' && errnoOf(err) !== 'ENOTDIR') throw err;
+    }
+    this.stats.set(rel, st);
+    return st;
+  }
+
+  /** Names in a source folder, in archive order (compareNames), read once per build. */
+  sourceNames(rel: string): readonly string[] {
+    let names = this.listings.get(rel);
+    if (names === undefined) {
+      names = fs.readdirSync(this.sourcePath(rel)).sort(compareNames);
+      this.listings.set(rel, names);
+    }
+    return names;
+  }
+
   private hiddenBySourceRemoval(rel: string): boolean {
-    const parts = rel.split('/');
-    for (let i = 1; i < parts.length; i++) {
-      const c = this.changes.get(parts.slice(0, i).join('/'));
+    for (let i = rel.indexOf('/'); i !== -1; i = rel.indexOf('/', i + 1)) {
+      const c = this.changes.get(rel.slice(0, i));
       if (c && c.kind !== 'dir') return true;
     }
     return false;
@@ -103,13 +132,9 @@ export class OverlayTree {
     if (this.hiddenBySourceRemoval(rel)) return undefined;
     const m = this.meta?.get(rel);
     if (m && (m.type === 'char' || m.type === 'block' || m.type === 'fifo')) return this.sourceKind(rel) === undefined ? undefined : 'other';
-    try {
-      const st = fs.lstatSync(this.sourcePath(rel));
-      return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
-    } catch (err) {
-      if (errnoOf(err) === 'ENOENT' || errnoOf(err) === 'ENOTDIR') return undefined;
-      throw err;
-    }
+    const st = this.sourceStat(rel);
+    if (st === undefined) return undefined;
+    return st.isFile() ? 'file' : st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'other';
   }
 
   exists(p: string): boolean {
@@ -177,24 +202,22 @@ export class OverlayTree {
     const c = this.changes.get(rel);
     if (c) return c.kind === 'file' || c.kind === 'dir' ? c.mode : undefined;
     if (!this.exists(rel)) return undefined;
-    return this.meta?.get(rel)?.mode ?? fs.lstatSync(this.sourcePath(rel)).mode & 0o7777;
+    return this.meta?.get(rel)?.mode ?? this.sourceStat(rel)!.mode & 0o7777;
   }
 
   /** Sorted names in a directory, merged from source and overlay. */
-  list(p: string): string[] {
+  list(p: string): readonly string[] {
     const rel = treePath(p);
     if (this.kind(rel) !== 'dir') return [];
     const prefix = rel === '' ? '' : rel + '/';
     // Nothing recorded at or below this folder (most of a tree): the source's names are the
     // listing, with no lstat per name.
-    if (rel !== '' && ![...this.changes.keys()].some((key) => key === rel || key.startsWith(prefix))) {
-      return fs.readdirSync(this.sourcePath(rel)).sort(compareNames);
-    }
+    if (rel !== '' && !this.changedAtOrBelow(rel, prefix)) return this.sourceNames(rel);
     const names = new Set<string>();
     const c = this.changes.get(rel);
     // A directory created by a step replaces whatever the source had at that path.
     if (!(c && c.kind === 'dir' && this.sourceKind(rel) !== 'dir')) {
-      for (const n of fs.readdirSync(this.sourcePath(rel))) names.add(n);
+      for (const n of this.sourceNames(rel)) names.add(n);
     }
     for (const key of this.changes.keys()) {
       if (key.startsWith(prefix) && key.length > prefix.length && !key.slice(prefix.length).includes('/')) names.add(key.slice(prefix.length));
@@ -202,14 +225,21 @@ export class OverlayTree {
     return [...names].filter((n) => this.exists(prefix + n)).sort(compareNames);
   }
 
+  private changedAtOrBelow(rel: string, prefix: string): boolean {
+    for (const key of this.changes.keys()) if (key === rel || key.startsWith(prefix)) return true;
+    return false;
+  }
+
   private sourceKind(rel: string): NodeKind | undefined {
+    let st: fs.Stats | undefined;
     try {
-      const st = fs.lstatSync(this.sourcePath(rel));
-      return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
+      st = this.sourceStat(rel);
     } catch (err) {
       if (err instanceof ProvisionError) throw err;
       return undefined;
     }
+    if (st === undefined) return undefined;
+    return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
   }
 
   /** True when the entry at this path comes from the source unchanged. */
