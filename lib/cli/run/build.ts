@@ -1,13 +1,13 @@
 // build rootfs, build template, build image, list steps: local work, no hypervisor, no AWS.
 import type { Parsed } from '../declare.js';
 import type { provisionCommands as C } from '../declarations.js';
-import { buildRootfs } from '../../provision/rootfs/build.js';
-import { buildTemplate } from '../../provision/template/build.js';
 import { templateSteps } from '../../provision/template/steps.js';
-import { buildImage } from '../../provision/image/build.js';
 import { emit, progress } from './output.js';
 
+// Each command loads its own builder: a template build has no use for the image builder's YAML.
+
 export async function buildRootfsCommand({ options }: Parsed<typeof C.buildRootfs>): Promise<void> {
+  const { buildRootfs } = await import('../../provision/rootfs/build.js');
   const r = await buildRootfs({
     ...options,
     // mmdebstrap's own progress is for a person watching; a script gets the summary only.
@@ -18,11 +18,13 @@ export async function buildRootfsCommand({ options }: Parsed<typeof C.buildRootf
 }
 
 export async function buildTemplateCommand({ options, own }: Parsed<typeof C.buildTemplate>): Promise<void> {
+  const { buildTemplate } = await import('../../provision/template/build.js');
   const r = await buildTemplate({ ...options, ownership: own['all-root'] ? 'all-root' : 'map-builder', log: progress });
   emit({ command: 'build template', ...r });
 }
 
 export async function buildImageCommand({ options }: Parsed<typeof C.buildImage>): Promise<void> {
+  const { buildImage } = await import('../../provision/image/build.js');
   emit({ command: 'build image', ...(await buildImage({ ...options, log: progress })) });
 }
 

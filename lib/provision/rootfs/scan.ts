@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { Transform, type Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import zlib from 'node:zlib';
-import tar from 'tar-stream';
+import type tarStream from 'tar-stream';
 import { ProvisionError } from '../../errors.js';
 import { toolPackages } from '../../run.js';
 
@@ -50,7 +50,7 @@ function decompressInto(c: Compression, source: Readable, sink: NodeJS.WritableS
   return Promise.all([exited, pipeline(source, child.stdin), pipeline(child.stdout, sink)]);
 }
 
-export type TarEntryHeader = tar.Header;
+export type TarEntryHeader = tarStream.Header;
 export type TarBody = AsyncIterable<unknown> & { resume(): unknown };
 
 /** Entry names as paths inside the tree: `etc/hostname` (no `./`, no leading or trailing slash; '' for the top). */
@@ -74,6 +74,8 @@ export async function readTarball(
   } catch (err) {
     throw new ProvisionError(`cannot read ${file}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`, 'EREAD');
   }
+  // Loaded here: commands that never read a tarball (a template of a folder) do without it.
+  const { default: tar } = await import('tar-stream');
   const extract = tar.extract();
   const tap = new Transform({
     transform(chunk: Buffer, _e, cb) {

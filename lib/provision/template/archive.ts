@@ -10,8 +10,12 @@ export interface ArchiveOptions {
    * `all-root`: every entry is 0:0.
    */
   ownership?: 'map-builder' | 'all-root';
-  /** Modification time for entries written by preparation steps (seconds since the epoch). */
-  generatedMtime: number;
+  /**
+   * Modification time for entries written by preparation steps (seconds since the epoch), or what
+   * computes it, called once, when the first such entry is written: the archive's entries before
+   * it go on to the compressor meanwhile.
+   */
+  generatedMtime: number | (() => number);
   /** When set (SOURCE_DATE_EPOCH), no entry is newer than this. */
   clampMtime?: number;
   /** Called for entries that a tar archive cannot hold (sockets). */
@@ -115,15 +119,16 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
   // buffer through each level's promise. The walk pauses (yields) after each entry and each piece
   // of a file, and the full pieces go on from here.
   const pieces = new Pieces();
+  const generatedMtime = once(opts.generatedMtime);
   for (const e of opts.leading ?? []) {
     const content = e.content ?? Buffer.alloc(0);
-    pieces.header({ name: e.name, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'file' ? content.length : 0, mtime: opts.generatedMtime });
+    pieces.header({ name: e.name, type: e.type, mode: e.mode, uid: 0, gid: 0, size: e.type === 'file' ? content.length : 0, mtime: generatedMtime() });
     if (e.type === 'file') {
       pieces.put(content);
       pieces.pad(content.length);
     }
   }
-  for (const _ of tarEntries(tree, opts, pieces)) {
+  for (const _ of tarEntries(tree, opts, generatedMtime, pieces)) {
     for (let piece = pieces.full.shift(); piece !== undefined; piece = pieces.full.shift()) {
       yield piece;
       pieces.recycle(piece);
@@ -134,7 +139,12 @@ export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): Async
   yield pieces.rest();
 }
 
-function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Generator<void> {
+function once(value: number | (() => number)): () => number {
+  let known = typeof value === 'number' ? value : undefined;
+  return () => (known ??= (value as () => number)());
+}
+
+function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, generatedMtime: () => number, out: Pieces): Generator<void> {
   const top = fs.lstatSync(tree.root);
   const mapOwner = (uid: number, gid: number): [number, number] => {
     if (opts.ownership === 'all-root') return [0, 0];
@@ -150,7 +160,7 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, out: Pieces): Gene
     const name = rel === '' ? prefix : prefix === '' ? rel : `${prefix}/${rel}`;
     if (!tree.isFromSource(rel)) {
       const c = tree.changes.get(rel)!;
-      const base = { name, uid: 0, gid: 0, mtime: clamp(opts.generatedMtime), size: 0 };
+      const base = { name, uid: 0, gid: 0, mtime: clamp(generatedMtime()), size: 0 };
       if (c.kind === 'file') {
         out.header({ ...base, type: 'file', mode: c.mode, size: c.content.length });
         out.put(c.content);
@@ -253,16 +263,8 @@ function* copyFile(abs: string, size: number, out: Pieces): Generator<void> {
 /** Newest modification time in the source tree, in seconds: a deterministic default for generated entries. */
 export function newestMtime(tree: OverlayTree): number {
   let newest = 0;
-  const visit = (dir: string) => {
-    for (const name of tree.sourceNames(dir)) {
-      const rel = dir === '' ? name : `${dir}/${name}`;
-      // Gone since its folder was read: nothing to date.
-      const st = tree.sourceStat(rel);
-      if (st === undefined) continue;
-      newest = Math.max(newest, Math.floor(st.mtimeMs / 1000));
-      if (st.isDirectory()) visit(rel);
-    }
-  };
-  visit('');
-  return newest;
+  tree.scanSource((_, st) => {
+    if (st.mtimeMs > newest) newest = st.mtimeMs;
+  });
+  return Math.floor(newest / 1000);
 }

@@ -6,7 +6,6 @@ import { newestMtime, tarStream } from './archive.js';
 import { detectArch } from './arch.js';
 import { compressions, type Compression } from './compress.js';
 import { archNameFor, checkCompression, checkFormat, formatOutputs, formatSpecs, proxmoxDefaultFlavour, proxmoxStem, splitRoots, type FormatOutputs, type SplitRoot, type TemplateFormat } from './formats.js';
-import { packIncusSplit, packIncusUnified } from './incus.js';
 import { packOciArchive, packOciLayout } from './oci.js';
 import { readOsRelease, requireOsRelease } from './osrelease.js';
 import { sha256Lines, writeCompressed } from './pack.js';
@@ -147,8 +146,9 @@ const packagers: Record<TemplateFormat, (job: PackJob, opts: TemplateBuildOption
   openvz: packPlainTar,
   proxmox: packPlainTar,
   nspawn: packPlainTar,
-  incus: packIncusUnified,
-  'incus-split': (job, opts) => packIncusSplit(job, opts.vmDisk !== undefined ? { kind: 'qcow2', disk: opts.vmDisk } : { kind: opts.splitRoot ?? 'squashfs' }),
+  // Loaded with their format: YAML is theirs alone.
+  incus: async (job) => (await import('./incus.js')).packIncusUnified(job),
+  'incus-split': async (job, opts) => (await import('./incus.js')).packIncusSplit(job, opts.vmDisk !== undefined ? { kind: 'qcow2', disk: opts.vmDisk } : { kind: opts.splitRoot ?? 'squashfs' }),
   oci: packOciLayout,
   'oci-tar': packOciArchive,
 };
@@ -243,7 +243,10 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
     const { tree, reports } = prepareTree(rootfs, steps, meta);
     const facts = describeRoot(tree, format, opts);
     const given = opts.sourceDateEpoch ?? epochFromEnv();
-    const epoch = given ?? newestMtime(tree);
+    // Without SOURCE_DATE_EPOCH, the tree's newest mtime: a walk of the whole source, taken when
+    // first needed, so that an archive's first entries are being compressed meanwhile.
+    let newest: number | undefined;
+    const epoch = () => given ?? (newest ??= newestMtime(tree));
     const name = format === 'proxmox' ? proxmoxStem(facts.os!, opts.name ?? proxmoxDefaultFlavour, facts.archName!, epoch) : opts.name!;
     const finals = formatOutputs(format, outDir, name, how, opts.vmDisk !== undefined ? 'qcow2' : opts.splitRoot);
     const outputs = await Outputs.prepare(finalPaths(finals), opts.force ?? false);

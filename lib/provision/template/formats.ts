@@ -89,13 +89,13 @@ const wordRe = /^[a-z0-9][a-z0-9._-]*$/;
  * major version, flavour, full version with a package release of 1, architecture. A rolling
  * distribution (no VERSION_ID) gets the build date as its version, as Proxmox's own Arch template.
  */
-export function proxmoxStem(os: OsRelease, flavour: string, arch: string, epoch: number): string {
+export function proxmoxStem(os: OsRelease, flavour: string, arch: string, epoch: () => number): string {
   for (const [what, v] of [['ID', os.id], ['VERSION_ID', os.versionId]] as const) {
     if (v !== '' && !wordRe.test(v)) throw new ProvisionError(`${os.path} ${what}=${JSON.stringify(v)} cannot go into a template name (a-z, 0-9, ".", "_", "-")`, 'EOSRELEASE', 'rootfs');
   }
   checkProxmoxFlavour(flavour);
   if (os.versionId === '') {
-    const day = new Date(epoch * 1000).toISOString().slice(0, 10).replace(/-/g, '');
+    const day = new Date(epoch() * 1000).toISOString().slice(0, 10).replace(/-/g, '');
     return `${os.id}-${flavour}_${day}-1_${arch}`;
   }
   return `${os.id}-${os.versionId}-${flavour}_${os.fullVersion}-1_${arch}`;

@@ -46,10 +46,10 @@ export function incusTemplates(tree: OverlayTree): IncusTemplates {
 
 export function incusMetadata(job: PackJob, templates: IncusTemplates): string {
   const os = job.os!;
-  const serial = new Date(job.epoch * 1000).toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 13);
+  const serial = new Date(job.epoch() * 1000).toISOString().replace(/[-:]/g, '').replace('T', '_').slice(0, 13);
   const doc = {
     architecture: job.archName,
-    creation_date: job.epoch,
+    creation_date: job.epoch(),
     properties: {
       architecture: job.archName,
       description: `${os.prettyName} (${job.name})`,
@@ -87,7 +87,7 @@ const squashfsCompressors: Record<Compression, string> = { gzip: 'gzip', zstd: '
 /** mksquashfs reads the tree's tar on stdin (-tar), so owners and device nodes need no root. */
 async function writeSquashfs(job: PackJob, dest: string): Promise<void> {
   const rootMode = (job.tree.mode('') ?? 0o755).toString(8);
-  const t = String(job.epoch);
+  const t = String(job.epoch());
   await runWithStdin('mksquashfs', [
     '-', dest, '-tar', '-noappend', '-quiet', '-no-progress', '-reproducible', '-comp', squashfsCompressors[job.how],
     '-root-mode', rootMode, '-root-uid', '0', '-root-gid', '0',
@@ -117,7 +117,7 @@ export async function packIncusSplit(job: PackJob, root: { kind: 'squashfs' | 't
   const rootOut = job.finals.root!;
   const entries: SmallEntry[] = leadingEntries(metadata, templates).map((e) => ({ name: e.name, type: e.type === 'dir' ? 'directory' : 'file', mode: e.mode, ...(e.content ? { content: e.content } : {}) }));
   job.log(`writing ${meta}`);
-  const { file: metaDigest } = await writeCompressed(smallTar(entries, job.epoch), job.how, job.outputs.temp(meta));
+  const { file: metaDigest } = await writeCompressed(smallTar(entries, job.epoch()), job.how, job.outputs.temp(meta));
   const files: PackedFile[] = [{ path: meta, ...metaDigest }];
   job.log(`writing ${rootOut}`);
   const rootTemp = job.outputs.temp(rootOut);

@@ -45,7 +45,7 @@ async function writeLayout(job: PackJob, dir: string): Promise<{ manifest: Descr
   const layer = descriptor(MEDIA.layer[how], file);
   const diffId = `sha256:${raw.sha256}`;
 
-  const created = new Date(job.epoch * 1000).toISOString();
+  const created = new Date(job.epoch() * 1000).toISOString();
   const oci = job.arch!.oci!;
   const config = {
     created,
@@ -109,7 +109,7 @@ export async function packOciArchive(job: PackJob): Promise<Packed> {
     ];
     job.log(`writing ${final}`);
     const temp = job.outputs.temp(final);
-    const { file: d } = await writeCompressed(smallTar(entries, job.epoch), 'none', temp);
+    const { file: d } = await writeCompressed(smallTar(entries, job.epoch()), 'none', temp);
     return { files: [{ path: final, ...d }], sha256: d.sha256, bytes: d.bytes, details: { manifestDigest: l.manifest.digest, layerDigest: l.layer.digest, diffId: l.diffId, ref: ociRef(job.name) } };
   });
 }

@@ -4,7 +4,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import tar from 'tar-stream';
 import { writeArchive, type Compression } from './compress.js';
 import type { Digest } from '../digest.js';
 
@@ -73,6 +72,8 @@ export interface SmallEntry {
  * every entry at `mtime`, in the order given, so the same entries give the same bytes.
  */
 export async function* smallTar(entries: readonly SmallEntry[], mtime: number): AsyncGenerator<Buffer> {
+  // Loaded here: the plain tar formats never use it.
+  const { default: tar } = await import('tar-stream');
   const pack = tar.pack();
   const feeding = (async () => {
     for (const e of entries) {

@@ -12,8 +12,11 @@ export interface PackJob {
   tree: OverlayTree;
   archive: ArchiveOptions;
   how: Compression;
-  /** Creation time written into metadata (seconds): SOURCE_DATE_EPOCH, else the tree's newest mtime. */
-  epoch: number;
+  /**
+   * Creation time written into metadata (seconds): SOURCE_DATE_EPOCH, else the tree's newest mtime,
+   * looked for when first asked.
+   */
+  epoch: () => number;
   outputs: Outputs;
   finals: FormatOutputs;
   /** File name stem (template name). */

@@ -47,13 +47,17 @@ export class OverlayTree {
   // look at every entry of a root of tens of thousands, lstat and list each one once. The source is
   // only read, so what was seen stays true; a file that changes anyway is still caught, because the
   // archive reads its contents by the size seen here.
-  private readonly stats = new Map<string, fs.Stats | undefined>();
+  private readonly stats = new Map<string, fs.Stats | null>();
   private readonly listings = new Map<string, readonly string[]>();
+  /** The root with one trailing slash: a tree path appended to it is its host path. */
+  private readonly base: string;
 
   constructor(
     readonly root: string,
     readonly meta?: ReadonlyMap<string, SourceMeta>,
-  ) {}
+  ) {
+    this.base = path.join(root, '/');
+  }
 
   /**
    * The host path of `rel` in the source. lstat and open follow symlinks in the middle of a path,
@@ -63,7 +67,7 @@ export class OverlayTree {
   sourcePath(rel: string): string {
     // A safe folder's own folders were checked before it: only its parent needs looking up.
     const parent = rel.lastIndexOf('/');
-    if (parent === -1 || this.safeDirs.has(rel.slice(0, parent))) return path.join(this.root, rel);
+    if (parent === -1 || this.safeDirs.has(rel.slice(0, parent))) return rel === '' ? this.root : this.base + rel;
     const parts = rel.split('/');
     for (let i = 1; i < parts.length; i++) {
       const dir = parts.slice(0, i).join('/');
@@ -88,33 +92,56 @@ export class OverlayTree {
       }
       this.safeDirs.add(dir);
     }
-    return path.join(this.root, rel);
+    return this.base + rel;
   }
 
   /**
    * lstat of `rel` in the source (undefined when it is not there), taken once per build; other
    * errors (EACCES) are thrown each time asked.
    */
-  sourceStat(rel: string): fs.Stats | undefined {
-    if (this.stats.has(rel)) return this.stats.get(rel);
-    let st: fs.Stats | undefined;
+  sourceStat(rel: string, abs?: string): fs.Stats | undefined {
+    const known = this.stats.get(rel);
+    if (known !== undefined) return known ?? undefined;
+    let st: fs.Stats | null = null;
     try {
-      st = fs.lstatSync(this.sourcePath(rel));
+      st = fs.lstatSync(abs ?? this.sourcePath(rel));
     } catch (err) {
       if (errnoOf(err) !== 'ENOENT' && errnoOf(err) !== 'ENOTDIR') throw err;
     }
     this.stats.set(rel, st);
-    return st;
+    return st ?? undefined;
   }
 
   /** Names in a source folder, in archive order (compareNames), read once per build. */
   sourceNames(rel: string): readonly string[] {
     let names = this.listings.get(rel);
     if (names === undefined) {
-      names = fs.readdirSync(this.sourcePath(rel)).sort(compareNames);
+      names = sortNames(fs.readdirSync(this.sourcePath(rel)));
       this.listings.set(rel, names);
     }
     return names;
+  }
+
+  /**
+   * Calls `visit` with every entry of the source below the root and its lstat, folders before
+   * their contents, in name order. It goes down real folders only, so no path it takes leads out of
+   * the tree: they need no check, now or later.
+   */
+  scanSource(visit: (rel: string, st: fs.Stats) => void): void {
+    const walk = (dir: string) => {
+      for (const name of this.sourceNames(dir)) {
+        const rel = dir === '' ? name : `${dir}/${name}`;
+        // Gone since its folder was read: not there.
+        const st = this.sourceStat(rel, this.base + rel);
+        if (st === undefined) continue;
+        visit(rel, st);
+        if (st.isDirectory()) {
+          this.safeDirs.add(rel);
+          walk(rel);
+        }
+      }
+    };
+    walk('');
   }
 
   private hiddenBySourceRemoval(rel: string): boolean {
@@ -269,6 +296,12 @@ export class OverlayTree {
       for (const key of [...this.changes.keys()]) if (key.startsWith(rel + '/')) this.changes.delete(key);
     }
   }
+}
+
+/** Sorts `names` in place by compareNames. */
+export function sortNames(names: string[]): string[] {
+  // Below U+D800, UTF-16 code units sort as UTF-8 bytes do: the engine's own order, no comparator.
+  return names.some((n) => beyondSurrogates.test(n)) ? names.sort(compareNames) : names.sort();
 }
 
 /** Byte order of UTF-8 names, which is what GNU tar's --sort=name uses. */
