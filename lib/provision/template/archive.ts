@@ -116,8 +116,8 @@ class Pieces {
  */
 export async function* tarStream(tree: OverlayTree, opts: ArchiveOptions): AsyncGenerator<Buffer> {
   // Everything below is synchronous: a generator per directory level that awaited would pass every
-  // buffer through each level's promise. The walk pauses (yields) after each entry and each piece
-  // of a file, and the full pieces go on from here.
+  // buffer through each level's promise. The walk pauses (yields) when a piece is full, and the
+  // full pieces go on from here.
   const pieces = new Pieces();
   const generatedMtime = once(opts.generatedMtime);
   for (const e of opts.leading ?? []) {
@@ -155,11 +155,13 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, generatedMtime: ()
   const linked = new Map<string, string>();
   const prefix = opts.prefix ?? '.';
 
-  /** Writes one entry; returns whether it is a directory (to be walked). */
-  function* entry(rel: string): Generator<void, boolean> {
+  /** Writes one entry: whether it is a folder (to walk), or the file whose contents follow. */
+  function entry(rel: string): 'dir' | { abs: string; size: number } | undefined {
     const name = rel === '' ? prefix : prefix === '' ? rel : `${prefix}/${rel}`;
-    if (!tree.isFromSource(rel)) {
-      const c = tree.changes.get(rel)!;
+    // The walk goes down no path a step replaced or removed, so nothing below it is hidden: an
+    // entry was written by a step exactly when a change is recorded at its path.
+    const c = tree.changes.get(rel);
+    if (c !== undefined) {
       const base = { name, uid: 0, gid: 0, mtime: clamp(generatedMtime()), size: 0 };
       if (c.kind === 'file') {
         out.header({ ...base, type: 'file', mode: c.mode, size: c.content.length });
@@ -169,8 +171,9 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, generatedMtime: ()
         out.header({ ...base, type: 'symlink', mode: 0o777, linkname: c.target });
       } else if (c.kind === 'dir') {
         out.header({ ...base, type: 'dir', mode: c.mode });
+        return 'dir';
       }
-      return c.kind === 'dir';
+      return undefined;
     }
     const st = tree.sourceStat(rel);
     const abs = tree.sourcePath(rel);
@@ -183,44 +186,50 @@ function* tarEntries(tree: OverlayTree, opts: ArchiveOptions, generatedMtime: ()
     if (m && (m.type === 'char' || m.type === 'block' || m.type === 'fifo')) {
       // Unpacked without root these are empty files; the tarball said what they are.
       out.header({ ...h, type: m.type, devmajor: m.devmajor ?? 0, devminor: m.devminor ?? 0 });
-      return false;
+      return undefined;
     }
     if (st.isFile()) {
-      const key = `${st.dev}:${st.ino}`;
-      const first = st.nlink > 1 ? linked.get(key) : undefined;
-      if (first !== undefined) {
-        out.header({ ...h, type: 'hardlink', linkname: first });
-        return false;
+      if (st.nlink > 1) {
+        const key = `${st.dev}:${st.ino}`;
+        const first = linked.get(key);
+        if (first !== undefined) {
+          out.header({ ...h, type: 'hardlink', linkname: first });
+          return undefined;
+        }
+        linked.set(key, name);
       }
-      if (st.nlink > 1) linked.set(key, name);
       h.size = st.size;
       out.header(h);
-      yield* copyFile(abs, st.size, out);
-      out.pad(st.size);
-    } else if (st.isDirectory()) {
-      out.header({ ...h, type: 'dir' });
-      return true;
-    } else if (st.isSymbolicLink()) {
-      out.header({ ...h, type: 'symlink', linkname: fs.readlinkSync(abs) });
-    } else if (st.isCharacterDevice() || st.isBlockDevice()) {
-      out.header({ ...h, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
-    } else if (st.isFIFO()) {
-      out.header({ ...h, type: 'fifo' });
-    } else {
-      opts.onSkip?.(rel, 'sockets cannot be archived');
+      return { abs, size: st.size };
     }
-    return false;
+    if (st.isDirectory()) {
+      out.header({ ...h, type: 'dir' });
+      return 'dir';
+    }
+    if (st.isSymbolicLink()) out.header({ ...h, type: 'symlink', linkname: fs.readlinkSync(abs) });
+    else if (st.isCharacterDevice() || st.isBlockDevice()) {
+      out.header({ ...h, type: st.isCharacterDevice() ? 'char' : 'block', devmajor: devMajor(st.rdev), devminor: devMinor(st.rdev) });
+    } else if (st.isFIFO()) out.header({ ...h, type: 'fifo' });
+    else opts.onSkip?.(rel, 'sockets cannot be archived');
+    return undefined;
   }
 
-  function* walk(rel: string): Generator<void> {
-    // With an empty prefix the root folder has no name, so no entry: its children are the archive's top.
-    const isDir = rel === '' && prefix === '' ? true : yield* entry(rel);
-    yield;
-    if (!isDir) return;
-    for (const n of tree.list(rel)) yield* walk(rel === '' ? n : `${rel}/${n}`);
+  function* walk(dir: string): Generator<void> {
+    for (const n of tree.list(dir)) {
+      const rel = dir === '' ? n : `${dir}/${n}`;
+      const written = entry(rel);
+      if (written === 'dir') yield* walk(rel);
+      else if (written !== undefined) {
+        yield* copyFile(written.abs, written.size, out);
+        out.pad(written.size);
+      }
+      // Until a piece is full there is nothing to hand on.
+      if (out.full.length > 0) yield;
+    }
   }
 
-  yield* walk('');
+  // With an empty prefix the root folder has no name, so no entry: its children are the archive's top.
+  if (prefix === '' || entry('') === 'dir') yield* walk('');
 }
 
 /**

@@ -31,8 +31,11 @@ const typeFlags: Record<TarEntryType, string> = {
 
 export const BLOCK = 512;
 
+/** 8 ** digits, for the widths of the header's number fields. */
+const octalLimit = Array.from({ length: 12 }, (_, digits) => 8 ** digits);
+
 function fitsOctal(value: number, width: number): boolean {
-  return value >= 0 && value < 8 ** (width - 1);
+  return value >= 0 && value < octalLimit[width - 1]!;
 }
 
 /** Splits a name into ustar prefix/name fields, or returns undefined when it needs a pax record. */
@@ -49,47 +52,72 @@ function splitUstarName(name: string): { prefix: string; base: string } | undefi
 }
 
 /**
- * `value` as width - 1 zero-padded octal digits and a NUL. A value too wide for its field (only an
- * mtime past the year 2242 can be) runs on into the fields after it, up to the block's end, which
- * the fields written later then overwrite.
+ * `value` as width - 1 zero-padded octal digits and a NUL; returns the sum of the bytes written.
+ * A value too wide for its field (only an mtime past the year 2242 can be) runs on into the fields
+ * after it, up to the block's end, which the fields written later then overwrite: NaN then.
  */
-function putOctal(buf: Buffer, at: number, width: number, value: number, blockEnd: number): void {
+function putOctal(buf: Buffer, at: number, width: number, value: number, blockEnd: number): number {
   if (!fitsOctal(value, width)) {
     buf.write(`${value.toString(8)}\0`, at, blockEnd - at, 'latin1');
-    return;
+    return NaN;
   }
+  let sum = 0;
   buf[at + width - 1] = 0;
   for (let i = at + width - 2; i >= at; i--) {
-    buf[i] = 0x30 + (value % 8);
+    const digit = 0x30 + (value % 8);
+    buf[i] = digit;
+    sum += digit;
     value = Math.floor(value / 8);
   }
+  return sum;
+}
+
+/** Writes at most `width` bytes of `text` as UTF-8 (whole characters); returns their sum. */
+function putText(buf: Buffer, at: number, width: number, text: string): number {
+  const end = at + buf.write(text, at, width, 'utf8');
+  let sum = 0;
+  for (let i = at; i < end; i++) sum += buf[i]!;
+  return sum;
+}
+
+function byteSum(buf: Buffer, from: number, to: number): number {
+  let sum = 0;
+  for (let i = from; i < to; i++) sum += buf[i]!;
+  return sum;
 }
 
 const magic = Buffer.from('ustar\u000000', 'latin1');
 const space = 0x20;
+const root = 'root';
+// What the fields that never change add to the checksum: the magic, and the checksum's own field as spaces.
+const fixedSum = byteSum(magic, 0, magic.length) + 8 * space;
 
-/** Writes one ustar header block into `buf` at `at`, in place (headers are written by the thousand). */
+/**
+ * Writes one ustar header block into `buf` at `at`, in place, summing the checksum as the fields
+ * go in (headers are written by the thousand).
+ */
 function fillHeader(buf: Buffer, at: number, h: TarHeader, nameField: { prefix: string; base: string }, typeflag: string, linkname: string): void {
   const end = at + BLOCK;
   buf.fill(0, at, end);
-  buf.write(nameField.base, at, 100, 'utf8');
-  putOctal(buf, at + 100, 8, h.mode & 0o7777, end);
-  putOctal(buf, at + 108, 8, fitsOctal(h.uid, 8) ? h.uid : 0, end);
-  putOctal(buf, at + 116, 8, fitsOctal(h.gid, 8) ? h.gid : 0, end);
-  putOctal(buf, at + 124, 12, fitsOctal(h.size, 12) ? h.size : 0, end);
-  putOctal(buf, at + 136, 12, Math.max(0, Math.floor(h.mtime)), end);
+  let sum = fixedSum + typeflag.charCodeAt(0);
+  sum += putText(buf, at, 100, nameField.base);
+  sum += putOctal(buf, at + 100, 8, h.mode & 0o7777, end);
+  sum += putOctal(buf, at + 108, 8, fitsOctal(h.uid, 8) ? h.uid : 0, end);
+  sum += putOctal(buf, at + 116, 8, fitsOctal(h.gid, 8) ? h.gid : 0, end);
+  sum += putOctal(buf, at + 124, 12, fitsOctal(h.size, 12) ? h.size : 0, end);
+  sum += putOctal(buf, at + 136, 12, Math.max(0, Math.floor(h.mtime)), end);
   // The checksum is summed with its own field as spaces.
   buf.fill(space, at + 148, at + 156);
   buf[at + 156] = typeflag.charCodeAt(0);
-  if (linkname !== '') buf.write(linkname, at + 157, 100, 'utf8');
+  if (linkname !== '') sum += putText(buf, at + 157, 100, linkname);
   magic.copy(buf, at + 257);
-  if (h.uid === 0) buf.write('root', at + 265, 32, 'latin1');
-  if (h.gid === 0) buf.write('root', at + 297, 32, 'latin1');
-  putOctal(buf, at + 329, 8, h.devmajor ?? 0, end);
-  putOctal(buf, at + 337, 8, h.devminor ?? 0, end);
-  if (nameField.prefix !== '') buf.write(nameField.prefix, at + 345, 155, 'utf8');
-  let sum = 0;
-  for (let i = at; i < end; i++) sum += buf[i]!;
+  if (h.uid === 0) sum += putText(buf, at + 265, 32, root);
+  if (h.gid === 0) sum += putText(buf, at + 297, 32, root);
+  sum += putOctal(buf, at + 329, 8, h.devmajor ?? 0, end);
+  sum += putOctal(buf, at + 337, 8, h.devminor ?? 0, end);
+  if (nameField.prefix !== '') sum += putText(buf, at + 345, 155, nameField.prefix);
+  // A field that ran over the ones after it: the block as it now is.
+  if (Number.isNaN(sum)) sum = byteSum(buf, at, end);
   putOctal(buf, at + 148, 7, sum, end);
   buf[at + 155] = space;
 }

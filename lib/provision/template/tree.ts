@@ -269,11 +269,6 @@ export class OverlayTree {
     return st.isDirectory() ? 'dir' : st.isSymbolicLink() ? 'symlink' : 'file';
   }
 
-  /** True when the entry at this path comes from the source unchanged. */
-  isFromSource(rel: string): boolean {
-    return !this.changes.has(rel) && !this.hiddenBySourceRemoval(rel);
-  }
-
   /** Records a change, creating missing parent directories (mode 0755) so the archive stays extractable. */
   apply(change: Change): void {
     const rel = treePath(change.path);
