@@ -4,7 +4,8 @@ import type { provisionCommands as C } from '../declarations.js';
 import { destroyEc2 } from '../../provision/ec2/destroy.js';
 import { launchEc2, parseTags } from '../../provision/ec2/launch.js';
 import { pushEc2, type PushProgress } from '../../provision/ec2/push.js';
-import { emit, forPerson, progress, settingsFrom } from './output.js';
+import { emit, forPerson, progress } from './output.js';
+import { provisionSettings } from '../settings.js';
 
 /** Progress on one rewritten stderr line, at most five times a second, and only for a person. */
 function pushProgress(): { onProgress?: (p: PushProgress) => void } {
@@ -30,10 +31,10 @@ export async function pushEc2Command({ options }: Parsed<typeof C.pushEc2>): Pro
 export async function launchEc2Command({ options, own }: Parsed<typeof C.launchEc2>): Promise<void> {
   // Checked before the settings are read or anything is launched: bad usage costs nothing.
   const tags = parseTags(options.tags);
-  const r = await launchEc2({ ...options, tags, settings: settingsFrom(own.ini), ...forPerson() });
+  const r = await launchEc2({ ...options, tags, settings: provisionSettings(own.ini), ...forPerson() });
   emit({ command: 'launch ec2', ...r });
 }
 
 export async function destroyEc2Command({ options, own }: Parsed<typeof C.destroyEc2>): Promise<void> {
-  emit({ command: 'destroy ec2', ...(await destroyEc2({ ...options, settings: settingsFrom(own.ini), ...forPerson() })) });
+  emit({ command: 'destroy ec2', ...(await destroyEc2({ ...options, settings: provisionSettings(own.ini), ...forPerson() })) });
 }

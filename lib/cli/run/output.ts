@@ -1,7 +1,5 @@
 // What every ec2-provision command shares: stdout carries exactly one JSON document (the summary)
 // so that scripts can parse it; what a person waiting should see goes to stderr.
-import type { Settings } from '../../settings/read.js';
-import { provisionSettings } from '../settings.js';
 
 export type Say = (message: string) => void;
 
@@ -12,10 +10,4 @@ export const forPerson = (): { log?: Say } => (process.stderr.isTTY ? { log: pro
 
 export function emit(summary: unknown): void {
   process.stdout.write(JSON.stringify(summary, null, 2) + '\n');
-}
-
-// The registry lives beside the inventory's cache, so it is found through the same ec2.ini
-// (settings.ts: --ini, else EC2_INI_PATH, else ec2.ini beside the executable).
-export function settingsFrom(ini: string | undefined): Settings {
-  return provisionSettings(ini);
 }
