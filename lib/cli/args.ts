@@ -157,16 +157,15 @@ export function inCallerTerms(cmd: CommandDecl, message: string, field: string |
   const term = termOf(f, terms);
   const named = terms === 'flags' ? new RegExp(`(^|[^\\w-])${term}(?![\\w-])`).test(text) : text.startsWith(`${term}: `);
   if (named) return text;
+  // A field the message names in parentheses ("... (force replaces it)") is a pointer to it, and
+  // the caller's name goes there rather than in front as well.
+  const pointer = new RegExp(`\\(${field}(?![\\w-])`);
+  if (pointer.test(text)) return text.replace(pointer, `(${term}`);
   // The library's own sentence may start with its name for the value ("count must be ...",
   // "user-data x.yaml is ..."): the caller's name replaces it rather than repeating it.
   const lead = [`${field}: `, `${field} `, `${f.name} `, `${term} `].find((w) => text.startsWith(w));
   const rest = lead ? text.slice(lead.length) : text;
   return `${term}: ${rest}`;
-}
-
-/** The command line's words for a library failure (inCallerTerms with flags). */
-export function inFlagTerms(cmd: CommandDecl, message: string, field: string | undefined): string {
-  return inCallerTerms(cmd, message, field, 'flags');
 }
 
 /**

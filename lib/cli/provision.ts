@@ -3,7 +3,7 @@
 // and run it. Every failure is one line on stderr, its exit code by args.ts's exitCodeOf.
 import type { CommandDecl, Parsed } from './declare.js';
 import { provisionCommands, provisionProgram } from './declarations.js';
-import { UsageError, checkBooleanValues, collect, exitCodeOf, inFlagTerms, isRefusalOfArgs, unknownFlag, yargsOptions } from './args.js';
+import { UsageError, checkBooleanValues, collect, exitCodeOf, inCallerTerms, isRefusalOfArgs, unknownFlag, yargsOptions } from './args.js';
 import { commandHelp, commandName, programHelp } from './help.js';
 import { packageVersion } from './version.js';
 import { ProvisionError, failureLine } from '../errors.js';
@@ -133,7 +133,7 @@ async function parseFlags<C extends CommandDecl>(cmd: C, args: string[]): Promis
 function refused(err: Error, cmd?: CommandDecl): void {
   const helpOf = cmd ? commandName(provisionProgram, cmd) : provisionProgram.name;
   const field = err instanceof ProvisionError ? err.field : undefined;
-  const message = cmd ? inFlagTerms(cmd, err.message.replace(/\s*\n\s*/g, ' '), field) : err.message;
+  const message = cmd ? inCallerTerms(cmd, err.message.replace(/\s*\n\s*/g, ' '), field, 'flags') : err.message;
   say(`error: ${message} (see ${helpOf} --help)`);
   process.exitCode = exitCodeOf(err);
 }
@@ -147,7 +147,7 @@ function fail(err: unknown, cmd: CommandDecl): void {
     process.exit(exitCodeOf(err));
   }
   const line = failureLine(err);
-  say(`error: ${err instanceof ProvisionError ? inFlagTerms(cmd, line, err.field) : line}`);
+  say(`error: ${err instanceof ProvisionError ? inCallerTerms(cmd, line, err.field, 'flags') : line}`);
   // At once, as a failed run must not wait for what it left running (a timer, a child's pipe).
   process.exit(signal ? signalExitCode[signal as keyof typeof signalExitCode] ?? 1 : 1);
 }

@@ -9,6 +9,7 @@ import type { HostVarsWalk, State } from './types.js';
 
 export type { AccountState, SharedAccounts } from './types.js';
 import type { Group, HostVars, Index, Inventory } from '../records/inventory.js';
+import type { JsonValue } from '../records/aws.js';
 
 const label = (a: { name: string; id: string | undefined }) => `account ${a.name}${a.id ? ` (${a.id})` : ''}`;
 
@@ -129,6 +130,8 @@ export function add_previous_account_hosts(
 ): { hosts: number; since: number | undefined } {
   const { inventory, hostvars } = state;
   const hosts = Object.keys(previous.inventory._meta.hostvars).filter((h) => previous.inventory._meta.hostvars[h]?.['ec2_account_name'] === name);
+  const id = state.account?.id ?? hosts.map((h) => previous.inventory._meta.hostvars[h]?.['ec2_account_id']).find((v) => typeof v === 'string');
+  if (id !== undefined) state.previousClusters = previousClusters(previous.inventory, id as string);
   if (hosts.length === 0) return { hosts: 0, since: undefined };
   const wanted = new Set(hosts);
   let since = Number.POSITIVE_INFINITY;
@@ -152,6 +155,16 @@ export function add_previous_account_hosts(
     }
   }
   return { hosts: hosts.length, since: Number.isFinite(since) ? since : previous.writtenAt };
+}
+
+/** db_clusters (include_rds_clusters) of account `id` in an earlier inventory: the account in each cluster's ARN. */
+function previousClusters(inventory: Inventory, id: string): JsonValue[] {
+  const clusters = inventory.db_clusters;
+  if (!clusters || typeof clusters !== 'object') return [];
+  return Object.values(clusters).filter((c) => {
+    const arn = (c as { DBClusterArn?: unknown } | null)?.DBClusterArn;
+    return typeof arn === 'string' && arnAccount(arn) === id;
+  });
 }
 
 function hostsOfChild(inventory: Inventory, group: string): string[] {

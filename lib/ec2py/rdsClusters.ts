@@ -4,6 +4,7 @@
 import type { InstanceFilter } from '../settings/later.js';
 import type { DBCluster, DBClusterRecord, JsonValue } from '../records/aws.js';
 import type { State } from './types.js';
+import { arnAccount } from './accounts.js';
 
 /** Sets inventory.db_clusters from every region's clusters that have members and match the filters. */
 export function add_rds_clusters(state: State, records: DBClusterRecord[]): void {
@@ -20,9 +21,12 @@ export function add_account_rds_clusters(states: readonly State[], batches: read
   states.forEach((state, k) => {
     if (!state.settings.includeRdsClusters) return;
     all ??= Object.create(null) as Record<string, JsonValue>;
-    const own = rds_clusters_of(state, batches.filter((b) => b.account === k).flatMap((b) => b.dbClusters ?? []));
+    const own = state.previousClusters
+      ? Object.fromEntries(state.previousClusters.map((c) => [String((c as { DBClusterIdentifier?: unknown }).DBClusterIdentifier ?? ''), c]))
+      : rds_clusters_of(state, batches.filter((b) => b.account === k).flatMap((b) => b.dbClusters ?? []));
     for (const [id, cluster] of Object.entries(own)) {
-      all[Object.hasOwn(all, id) ? `${id}@${state.account?.id ?? state.account?.name ?? k}` : id] = cluster;
+      const owner = arnAccount((cluster as { DBClusterArn?: string }).DBClusterArn) ?? state.account?.id ?? state.account?.name ?? k;
+      all[Object.hasOwn(all, id) ? `${id}@${owner}` : id] = cluster;
     }
   });
   const first = states[0];

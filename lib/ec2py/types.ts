@@ -3,6 +3,7 @@
 import type { Settings } from '../settings/read.js';
 import type { LaterSettings } from '../settings/later.js';
 import type { HostVars, HostVarValue, Index, Inventory } from '../records/inventory.js';
+import type { JsonValue } from '../records/aws.js';
 
 /** The later ec2.py's options the rules read; absent ones take their 2014-compatible defaults. */
 export type LaterRuleSettings = Pick<
@@ -44,6 +45,8 @@ export interface State {
   accountId: string | undefined;
   /** The account whose records this state applies, with [account NAME] sections (ec2py/accounts.ts). */
   account?: AccountState;
+  /** account_errors = warn, an account that failed: its db_clusters as the last good inventory had them. */
+  previousClusters?: JsonValue[];
   /** to_safe with the replace_dash_in_groups setting. */
   safe: (word: string) => string;
   /** safe(prefix + value), remembered for values that repeat from host to host. */

@@ -338,6 +338,32 @@ describe('accounts: include_rds_clusters', () => {
     // Their member instances are hosts as ever, one per account.
     assert.equal((inv['rds'] as string[]).length, 2);
   });
+
+  it('warn: the clusters of an account that fails come from the last good cache, as its hosts do', async () => {
+    writeProfiles(true);
+    const ini = writeAccountsIni('clusters-warn', {
+      ec2: ec2Section(path.join(dir, 'clusters-warn-cache'), { regions: clusterRegion, account_errors: 'warn', include_rds_clusters: 'True' }),
+      'account prod': { iam_role: roleOf(PROD) },
+      'account staging': { boto_profile: 'staging' },
+    });
+    const good = await list(ini);
+    assert.deepEqual(Object.keys(good.inv['db_clusters'] as object).sort(), ['aurora', `aurora@${STAGE}`]);
+    writeProfiles(false);
+    try {
+      const r = await runInventory(ini, ['--list', '--refresh-cache'], moto.endpoint, env());
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stderr, /warning: account staging: .*serving its 1 host as read/);
+      const inv = JSON.parse(r.stdout) as Inventory;
+      const served = `aurora@${STAGE}`;
+      const clusters = (i: Inventory) => i['db_clusters'] as unknown as Record<string, Record<string, unknown>>;
+      assert.deepEqual(clusters(inv)[served], clusters(good.inv)[served], 'staging\'s cluster as the cache had it');
+      assert.equal(clusters(inv)['aurora']?.['DBClusterArn'], clusters(good.inv)['aurora']?.['DBClusterArn'], 'prod\'s cluster read afresh');
+      const moving = (text: string) => steady(text).replace(/"LatestRestorableTime": "[^"]*"/g, '');
+      assert.equal(moving(r.stdout), moving(good.r.stdout), 'otherwise the same inventory: prod fresh, staging from the cache');
+    } finally {
+      writeProfiles(true);
+    }
+  });
 });
 
 describe('accounts: one account down', () => {

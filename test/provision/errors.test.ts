@@ -58,7 +58,7 @@ test('bad input is refused with a clear error, a non-zero exit and nothing left 
   await t.test('existing output without --force is kept; with --force it is replaced', () => {
     const target = path.join(out, 'disk.qcow2');
     fs.writeFileSync(target, 'precious');
-    assertUserError(cli(image('--size', '64M')), /--force: output already exists \(force replaces it\): .*disk\.qcow2/);
+    assertUserError(cli(image('--size', '64M')), /output already exists \(--force replaces it\): .*disk\.qcow2/);
     assert.equal(fs.readFileSync(target, 'utf8'), 'precious');
     assert.deepEqual(listing(out), ['disk.qcow2']);
     fs.writeFileSync(path.join(dir, 'good.manifest.json'), 'precious');

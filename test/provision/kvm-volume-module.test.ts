@@ -93,10 +93,10 @@ describe('kvm_volume module: check mode judges by the bytes (ansible-playbook, r
     const after = crypto.createHash('sha256').update(fs.readFileSync(image)).digest('hex');
     const check = await play(playbook('present'), '--check');
     assert.notEqual(check.code, 0, check.stdout);
-    assert.match(check.stdout, /"msg": "force: volume 'mod\.raw' in pool 'ec2inv-i25c-volmod' holds a different image \(force replaces it\)"/);
+    assert.match(check.stdout, /"msg": "volume 'mod\.raw' in pool 'ec2inv-i25c-volmod' holds a different image \(force replaces it\)"/);
     const real = await play(playbook('present'));
     assert.notEqual(real.code, 0, real.stdout);
-    assert.match(real.stdout, /"msg": "force: volume 'mod\.raw' in pool 'ec2inv-i25c-volmod' holds a different image \(force replaces it\)"/);
+    assert.match(real.stdout, /"msg": "volume 'mod\.raw' in pool 'ec2inv-i25c-volmod' holds a different image \(force replaces it\)"/);
     assert.ok(inPool().equals(pushed), 'the refused push changed the volume');
     const forced = await play(playbook('force', '        force: true\n'), '--check', '--diff');
     assert.equal(forced.code, 0, forced.stdout + forced.stderr);

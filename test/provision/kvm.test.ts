@@ -102,7 +102,7 @@ describe('provision push / launch / destroy kvm (real libvirtd, TCG guests)', { 
     const other = path.join(dir, 'other.qcow2');
     fs.copyFileSync(img!.kernel, other.replace('.qcow2', '.raw'));
     const refused = cli(['push', 'kvm', '--uri', URI, '--pool', POOL, '--image', other.replace('.qcow2', '.raw'), '--volume', 'serve.qcow2', '--kernel', img!.kernel], { env });
-    failed(refused, /--force: .*holds a different image \(force replaces it\)/);
+    failed(refused, /holds a different image \(--force replaces it\)/);
     assert.deepEqual(volumes(POOL), ['serve.qcow2', 'serve.qcow2.initrd', 'serve.qcow2.vmlinuz']);
   });
 
@@ -304,7 +304,7 @@ exec ${real} "$@"
       const other = path.join(dir, 'other', path.basename(tpl));
       fs.mkdirSync(path.dirname(other));
       fs.writeFileSync(other, 'not the same template');
-      failed(push(['--known-hosts', known], other), /--force: .*holds a different template \(force replaces it\)/);
+      failed(push(['--known-hosts', known], other), /holds a different template \(--force replaces it\)/);
       failed(cli(['push', 'template', '--target', target, '--template', tpl, '--dir', path.join(dir, 'nowhere'), '--identity', sshd.key, '--known-hosts', known], { env }), /template folder .*nowhere does not exist/);
       assert.deepEqual(fs.readdirSync(cache), [path.basename(tpl)], 'no temporary file left');
       assert.ok(!fs.existsSync(path.join(process.cwd(), 'pwned')) && !fs.existsSync(path.join(cache, 'pwned')) && !fs.existsSync('/root/pwned'), 'nothing ran');

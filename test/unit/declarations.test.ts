@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { inventoryCommand, inventoryProgram, provisionCommands, provisionProgram } from '../../lib/cli/declarations.js';
 import type { Flag, Parsed } from '../../lib/cli/declare.js';
-import { BadValueError, collect, exitCodeOf, inCallerTerms, inFlagTerms, UsageError } from '../../lib/cli/args.js';
+import { BadValueError, collect, exitCodeOf, inCallerTerms, UsageError } from '../../lib/cli/args.js';
 import { cliReference } from '../../lib/cli/reference.js';
 import { repoRoot } from '../support/paths.js';
 import { rootfsTargets, type RootfsBuildOptions } from '../../lib/provision/rootfs/build.js';
@@ -109,10 +109,15 @@ describe('option declarations', () => {
     assert.equal(inCallerTerms(kvm, 'a login user needs an SSH public key (sshKey)', 'user', 'params'), 'user: a login user needs an SSH public key (ssh_key)', 'a field inside the message too');
     assert.equal(inCallerTerms(kvm, 'a login user needs an SSH public key (sshKey)', 'user', 'flags'), '--user: a login user needs an SSH public key (--ssh-key)');
     assert.equal(inCallerTerms(provisionCommands.pushEc2, 'timeouts.connectTimeout must be at least 1', 'timeouts.connectTimeout', 'params'), 'connect_timeout: must be at least 1');
+    // A message that points at its field in parentheses names it there, once.
+    const pushKvm = provisionCommands.pushKvm;
+    assert.equal(inCallerTerms(pushKvm, "volume 'v' in pool 'p' holds a different image (force replaces it)", 'force', 'params'), "volume 'v' in pool 'p' holds a different image (force replaces it)");
+    assert.equal(inCallerTerms(pushKvm, "volume 'v' in pool 'p' holds a different image (force replaces it)", 'force', 'flags'), "volume 'v' in pool 'p' holds a different image (--force replaces it)");
   });
 
   it('name the flag a library error came through, once', () => {
     const kvm = provisionCommands.launchKvm;
+    const inFlagTerms = (cmd: Parameters<typeof inCallerTerms>[0], message: string, field: string | undefined) => inCallerTerms(cmd, message, field, 'flags');
     assert.equal(inFlagTerms(kvm, 'count must be at least 1, not 0', 'count'), '--count: must be at least 1, not 0');
     assert.equal(inFlagTerms(kvm, 'is a private key: give the public key', 'sshKey'), '--ssh-key: is a private key: give the public key');
     assert.equal(inFlagTerms(kvm, "'x' is not key=value", 'vars'), "--var: 'x' is not key=value");
