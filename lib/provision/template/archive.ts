@@ -241,9 +241,10 @@ function* copyFile(abs: string, size: number, out: Pieces): Generator<void> {
   // Read synchronously: most files in a root filesystem are small, an async read costs three
   // trips through libuv's thread pool per file, and that pool is busy compressing
   // (compress.ts); a blocked event loop costs nothing here.
+  // Not through a symlink: what was a regular file at its lstat is archived as one or refused (ELOOP).
   let fd: number;
   try {
-    fd = fs.openSync(abs, 'r');
+    fd = fs.openSync(abs, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW);
   } catch (err) {
     throw new ProvisionError(`cannot read ${abs}: ${errnoOf(err) ?? String(err)}`, 'EREAD');
   }
