@@ -74,10 +74,7 @@ function putOctal(buf: Buffer, at: number, width: number, value: number, blockEn
 
 /** Writes at most `width` bytes of `text` as UTF-8 (whole characters); returns their sum. */
 function putText(buf: Buffer, at: number, width: number, text: string): number {
-  const end = at + buf.write(text, at, width, 'utf8');
-  let sum = 0;
-  for (let i = at; i < end; i++) sum += buf[i]!;
-  return sum;
+  return byteSum(buf, at, at + buf.write(text, at, width, 'utf8'));
 }
 
 function byteSum(buf: Buffer, from: number, to: number): number {
@@ -133,11 +130,30 @@ function rawHeader(h: TarHeader, nameField: { prefix: string; base: string }, ty
  * false, writing nothing, when it needs pax records (encodeHeader).
  */
 export function writeUstarHeader(h: TarHeader, buf: Buffer, at: number): boolean {
-  const linkname = h.linkname ?? '';
-  const nameField = splitUstarName(h.name);
-  if (!nameField || Buffer.byteLength(linkname) > 100 || !fitsOctal(h.size, 12) || !fitsOctal(h.uid, 8) || !fitsOctal(h.gid, 8)) return false;
-  fillHeader(buf, at, h, nameField, typeFlags[h.type], linkname);
+  const { nameField, linkField, records } = ustarFields(h);
+  if (records.length > 0) return false;
+  fillHeader(buf, at, h, nameField, typeFlags[h.type], linkField);
   return true;
+}
+
+/** The ustar name and link fields of `h`, and the pax records for what they (or its numbers) cannot hold. */
+function ustarFields(h: TarHeader): { nameField: { prefix: string; base: string }; linkField: string; records: string[] } {
+  const linkname = h.linkname ?? '';
+  let nameField = splitUstarName(h.name);
+  const records: string[] = [];
+  if (!nameField) {
+    records.push(paxRecord('path', h.name));
+    nameField = { prefix: '', base: truncateBytes(h.name, 100) };
+  }
+  let linkField = linkname;
+  if (Buffer.byteLength(linkname) > 100) {
+    records.push(paxRecord('linkpath', linkname));
+    linkField = truncateBytes(linkname, 100);
+  }
+  if (!fitsOctal(h.size, 12)) records.push(paxRecord('size', String(h.size)));
+  if (!fitsOctal(h.uid, 8)) records.push(paxRecord('uid', String(h.uid)));
+  if (!fitsOctal(h.gid, 8)) records.push(paxRecord('gid', String(h.gid)));
+  return { nameField, linkField, records };
 }
 
 function paxRecord(key: string, value: string): string {
@@ -156,21 +172,7 @@ export function paddingOf(size: number): number {
 
 /** The header block(s) for one entry: an optional pax extended header, then the ustar header. */
 export function encodeHeader(h: TarHeader): Buffer {
-  const linkname = h.linkname ?? '';
-  let nameField = splitUstarName(h.name);
-  const records: string[] = [];
-  if (!nameField) {
-    records.push(paxRecord('path', h.name));
-    nameField = { prefix: '', base: truncateBytes(h.name, 100) };
-  }
-  let linkField = linkname;
-  if (Buffer.byteLength(linkname) > 100) {
-    records.push(paxRecord('linkpath', linkname));
-    linkField = truncateBytes(linkname, 100);
-  }
-  if (!fitsOctal(h.size, 12)) records.push(paxRecord('size', String(h.size)));
-  if (!fitsOctal(h.uid, 8)) records.push(paxRecord('uid', String(h.uid)));
-  if (!fitsOctal(h.gid, 8)) records.push(paxRecord('gid', String(h.gid)));
+  const { nameField, linkField, records } = ustarFields(h);
   const main = rawHeader(h, nameField, typeFlags[h.type], linkField);
   if (records.length === 0) return main;
   const body = Buffer.from(records.join(''), 'utf8');
