@@ -2,6 +2,7 @@
 // its declared type, the library options object built by field (nothing undefined in it, nested
 // fields nested), and every refusal as an error naming the flag. Also the other way: a library
 // error's `field` back to the flag a user typed. exitCodeOf is the one rule for what a refusal exits.
+import { parseArgs as nodeParseArgs } from 'node:util';
 import type { CommandDecl, Flag, Parsed } from './declare.js';
 import { ProvisionError } from '../errors.js';
 
@@ -55,7 +56,7 @@ function one(f: Flag, raw: unknown): string {
   return String(value ?? '');
 }
 
-/** The value of one flag as its type reads it; `raw` is what yargs collected (text, array, boolean). */
+/** The value of one flag as its type reads it; `raw` is what flagTexts collected (texts, or a boolean). */
 export function readFlag(f: Flag, raw: unknown): unknown {
   switch (f.type) {
     case 'bool':
@@ -98,7 +99,7 @@ export function readFlag(f: Flag, raw: unknown): unknown {
 }
 
 /**
- * The handler's input from what yargs parsed: each declared flag read as its type (its default when
+ * The handler's input from what was typed (flagTexts, or a module's parameters): each declared flag read as its type (its default when
  * absent), required ones checked, then placed by field. Undefined values are left out, so a library
  * default is never overridden by "not given".
  */
@@ -215,8 +216,7 @@ export function unknownFlag(cmd: CommandDecl, args: readonly string[]): string |
 }
 
 /**
- * `--force=maybe`: yargs would read any text after a boolean flag's = as false; only true and
- * false are values of a flag that takes none.
+ * `--force=maybe`: only true and false are values of a flag that takes none.
  */
 export function checkBooleanValues(cmd: CommandDecl, args: readonly string[]): void {
   for (const arg of args) {
@@ -226,11 +226,40 @@ export function checkBooleanValues(cmd: CommandDecl, args: readonly string[]): v
   }
 }
 
-/** The yargs options of a command: text, booleans and arrays only; every check is readFlag's. */
-export function yargsOptions(cmd: CommandDecl): Record<string, { type: 'string' | 'boolean'; array?: true; alias?: string[] }> {
-  return Object.fromEntries(cmd.flags.map((f) => [f.name, {
-    type: f.type === 'bool' ? 'boolean' as const : 'string' as const,
-    ...(f.type === 'list' || f.type === 'map' ? { array: true as const } : {}),
-    ...(f.aliases ? { alias: [...f.aliases] } : {}),
-  }]));
+/**
+ * What was typed for each flag, by its name, tokenised by node:util as ec2-inventory's flags are: a
+ * boolean as true or false (`--no-X` and `--X=false` give false), other flags as the list of texts
+ * given (a flag given twice keeps both; readFlag decides what that means), and the words after a
+ * list or key=value flag up to the next flag as more of its items (`--tag a=1 b=2`). Any other
+ * word is a stray argument. unknownFlag and checkBooleanValues have refused the rest already.
+ */
+export function flagTexts(cmd: CommandDecl, args: readonly string[]): Record<string, unknown> {
+  const byName = new Map<string, Flag>();
+  const options: Record<string, { type: 'string' | 'boolean' }> = {};
+  for (const f of cmd.flags) {
+    for (const name of [f.name, ...(f.aliases ?? [])]) {
+      byName.set(name, f);
+      options[name] = { type: f.type === 'bool' ? 'boolean' : 'string' };
+      if (f.type === 'bool') options[`no-${name}`] = { type: 'boolean' };
+    }
+  }
+  const { tokens } = nodeParseArgs({ args: [...args], options, strict: false, allowPositionals: true, tokens: true });
+  const texts: Record<string, unknown> = {};
+  let collecting: Flag | undefined;
+  for (const t of tokens) {
+    if (t.kind === 'option-terminator') collecting = undefined;
+    else if (t.kind === 'positional') {
+      if (collecting === undefined) throw new UsageError(`unexpected argument '${t.value}'`);
+      (texts[collecting.name] as string[]).push(t.value);
+    } else {
+      const negated = !byName.has(t.name) && t.name.startsWith('no-');
+      const f = byName.get(negated ? t.name.slice(3) : t.name);
+      // `-5` where no flag takes it: a word, not a flag (unknownFlag lets it through).
+      if (f === undefined) throw new UsageError(`unexpected argument '${t.rawName}'`);
+      collecting = f.type === 'list' || f.type === 'map' ? f : undefined;
+      if (f.type === 'bool') texts[f.name] = negated ? false : t.value !== 'false';
+      else ((texts[f.name] ??= []) as string[]).push(t.value ?? '');
+    }
+  }
+  return texts;
 }

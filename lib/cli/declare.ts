@@ -1,8 +1,8 @@
 // The shape of a command-line declaration: one entry per option of each command, from which the
 // parser, the typed options object handed to the library, the help, the usage errors, docs/cli.md
 // and the Ansible modules' specs are all derived. This module and lib/cli/declarations.ts import
-// nothing at run time, so a generator can read every command's options without loading yargs or
-// any command's code.
+// nothing at run time, so a generator can read every command's options without loading any
+// command's code.
 
 /** How a flag's text is read, and what the library receives. */
 export type FlagType =

@@ -1,6 +1,6 @@
 // --help and docs/cli.md, written from the declarations (declarations.ts): every option with its
-// type, default and meaning, an example per command. Loads nothing: --help answers before yargs or
-// any command's code is imported.
+// type, default and meaning, an example per command. Loads nothing: --help answers before any
+// command's code is imported.
 import type { CommandDecl, Flag, ProgramDecl } from './declare.js';
 
 const WIDTH = 100;

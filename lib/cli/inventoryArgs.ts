@@ -36,8 +36,8 @@ export function readArgs(argv: readonly string[], io: Pick<Io, 'stdout' | 'stder
 
 /**
  * ec2.py's flags, read once, as its argparse reads them: strictly (`--list=foo`, an unknown flag,
- * a stray argument or `--host` without its value are usage errors). Node's own parser: it loads
- * nothing, so a refresh does not pay for yargs.
+ * a stray argument or `--host` without its value are usage errors), by node:util's parser, which
+ * ec2-provision's flags go through too (args.ts flagTexts).
  */
 export function parseArgs(argv: readonly string[]): InventoryArgs | 'help' | 'version' {
   const flags = inventoryCommand.flags as readonly Flag[];

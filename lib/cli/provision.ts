@@ -3,7 +3,7 @@
 // and run it. Every failure is one line on stderr, its exit code by args.ts's exitCodeOf.
 import type { CommandDecl, Parsed } from './declare.js';
 import { provisionCommands, provisionProgram } from './declarations.js';
-import { UsageError, checkBooleanValues, collect, exitCodeOf, inCallerTerms, isRefusalOfArgs, unknownFlag, yargsOptions } from './args.js';
+import { UsageError, checkBooleanValues, collect, exitCodeOf, inCallerTerms, flagTexts, isRefusalOfArgs, unknownFlag } from './args.js';
 import { commandHelp, commandName, programHelp } from './help.js';
 import { packageVersion } from './version.js';
 import { ProvisionError, failureLine } from '../errors.js';
@@ -48,7 +48,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   const { key, cmd } = found;
   let parsed: Parsed<CommandDecl>;
   try {
-    parsed = await parseFlags(cmd, argv.slice(found.length));
+    parsed = parseFlags(cmd, argv.slice(found.length));
   } catch (err) {
     if (isRefusalOfArgs(err)) return refused(err, cmd);
     throw err;
@@ -108,25 +108,12 @@ function unknownCommand(words: readonly string[]): string {
   return `unknown command '${words.join(' ')}' (commands: ${verbs.join(', ')})`;
 }
 
-/** The command's flags through yargs (text, booleans, arrays), then read as declared. */
-async function parseFlags<C extends CommandDecl>(cmd: C, args: string[]): Promise<Parsed<C>> {
+/** The command's flags, refused when unknown or malformed, then read as declared. */
+function parseFlags<C extends CommandDecl>(cmd: C, args: string[]): Parsed<C> {
   const unknown = unknownFlag(cmd, args);
   if (unknown !== undefined) throw new UsageError(`unknown option ${unknown}`);
   checkBooleanValues(cmd, args);
-  const yargs = (await import('yargs')).default;
-  let failure: string | undefined;
-  const parsed = await yargs(args)
-    .parserConfiguration({ 'camel-case-expansion': false, 'dot-notation': false, 'parse-numbers': false, 'parse-positional-numbers': false })
-    .options(yargsOptions(cmd))
-    .help(false)
-    .version(false)
-    .exitProcess(false)
-    .fail((msg, err) => { failure = err?.message ?? msg; })
-    .parseAsync();
-  if (failure !== undefined) throw new UsageError(failure);
-  const extra = parsed._.map(String);
-  if (extra.length > 0) throw new UsageError(`unexpected argument '${extra[0]}'`);
-  return collect(cmd, parsed);
+  return collect(cmd, flagTexts(cmd, args));
 }
 
 /** What was typed, refused: one line pointing at the command's --help. */

@@ -16,7 +16,7 @@ import { inventoryCommand, provisionCommands } from '../../lib/cli/declarations.
 import type { Flag } from '../../lib/cli/declare.js';
 import { metavar } from '../../lib/cli/help.js';
 import { parseArgs } from '../../lib/cli/inventoryArgs.js';
-import { UsageError } from '../../lib/cli/args.js';
+import { UsageError, collect, flagTexts } from '../../lib/cli/args.js';
 
 describe('bin/ec2-inventory output', () => {
   it('stops quietly with exit 0 when the reader closes the pipe early (| head)', async () => {
@@ -151,6 +151,20 @@ describe('usage errors', () => {
       assert.equal(r.status, ['register', 'launch'].includes(args[0] as string) ? 1 : 2, args.join(' '));
       assert.match(r.stderr, new RegExp(`^ec2-provision: error: ${message.replace(/[()|.*]/g, '\\$&')} \\(see ec2-provision( \\S+)* --help\\)\\n$`), args.join(' '));
     }
+  });
+
+  it('ec2-provision reads flags as before: greedy lists, --no-X, --X=false, the last of a repeated value', () => {
+    const template = provisionCommands.buildTemplate;
+    const texts = flagTexts(template, ['--skip', 'logs', 'tmp-files', '--force', '--name', 'a', '--name=b', '--skip=fstab', '--rootfs', '-r']);
+    assert.deepEqual(texts, { skip: ['logs', 'tmp-files', 'fstab'], force: true, name: ['a', 'b'], rootfs: ['-r'] });
+    const { options } = collect(template, { ...texts, out: ['.'] });
+    assert.deepEqual([options.skip, options.name, options.rootfs], [['logs', 'tmp-files', 'fstab'], 'b', '-r']);
+    assert.equal(flagTexts(template, ['--force', '--no-force']).force, false);
+    assert.equal(flagTexts(template, ['--force=false']).force, false);
+    assert.equal(flagTexts(template, ['--no-force', '--force=true']).force, true);
+    assert.deepEqual(flagTexts(template, ['--rootfs']).rootfs, [''], 'a value left out reads as empty text, which readFlag refuses');
+    assert.throws(() => flagTexts(template, ['--force', 'stray']), /^UsageError: unexpected argument 'stray'$/);
+    assert.throws(() => flagTexts(template, ['--skip', 'logs', '--', 'fstab']), /unexpected argument 'fstab'/, 'after --, no more list items');
   });
 
   it('ec2-inventory --list=foo is refused as argparse refuses it', () => {
