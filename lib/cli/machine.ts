@@ -111,7 +111,7 @@ const commands: Record<string, Command> = {
         main,
         source: String(o['rootfs']),
         inputs: {
-          name: format === 'proxmox' ? flavour : o['name'], format, compress: how, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
+          name: format === 'proxmox' ? flavour : o['name'], format, compress: how, compressLevel: o['compressLevel'] ?? null, arch: o['arch'] ?? null, splitRoot: o['splitRoot'] ?? null, vmDisk: await fileDigest(o['vmDisk']),
           skip: [...((o['skip'] as string[] | undefined) ?? [])].sort(),
           ownership: ctx.own['all-root'] === true ? 'all-root' : 'map-builder', sourceDateEpoch: o['sourceDateEpoch'] ?? process.env['SOURCE_DATE_EPOCH'] ?? null,
         },

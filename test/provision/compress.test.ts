@@ -179,3 +179,38 @@ test('template build --compress gzip|zstd: the same bytes as recorded for a fixe
   if (version === recorded.zstd.version) assert.equal(zs.sha256, recorded.zstd.sha256);
   else t.diagnostic(`zstd ${version} is not the ${recorded.zstd.version} the digest was recorded with: only its tar stream compared`);
 });
+
+test('template build --compress-level: the level asked for, the format\'s own unasked, one line for a level the compression does not take', async (t) => {
+  if (!needTools(t, ['zstd', 'gzip'])) return;
+  const { buildTemplate } = await import('../../lib/provision/template/build.js');
+  const { templateSteps } = await import('../../lib/provision/template/steps.js');
+  const dir = scratch('levels');
+  const rootfs = path.join(dir, 'rootfs');
+  fixedTree(rootfs);
+  const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+  const build = (o: { compress?: 'gzip' | 'zstd'; compressLevel?: number; format?: 'oci' }) => buildTemplate({
+    rootfs, name: 'fixed', outDir: dir, ownership: 'all-root', sourceDateEpoch: 1_700_000_000, skip: templateSteps.map((s) => s.name), force: true, arch: 'amd64', ...o,
+  });
+  const tar = zlib.gunzipSync(fs.readFileSync((await build({ compress: 'gzip' })).archive));
+  assert.equal(sha(tar), recorded.tar);
+  assert.equal((await build({ compress: 'gzip', compressLevel: 6 })).sha256, recorded.gzip, 'gzip unasked is level 6');
+  const gzip1 = await build({ compress: 'gzip', compressLevel: 1 });
+  assert.equal(gzip1.sha256, sha(await collect(gzipParallel(pieces(tar, 64 * 1024), 1))), 'gzip level 1');
+  const zstd19 = await build({ compress: 'zstd', compressLevel: 19 });
+  assert.equal(zstd19.sha256, sha(execFileSync('zstd', ['-q', '-c', '-19', '-T1'], { input: tar, maxBuffer: 64 * MiB })), 'zstd level 19');
+
+  // An OCI layer is gzip level 4 unasked; its tar is the template's, without the leading ./
+  const oci = await build({ format: 'oci' });
+  const layer = (oci.details as { layerDigest: string }).layerDigest.slice('sha256:'.length);
+  const blob = fs.readFileSync(path.join(oci.archive, 'blobs', 'sha256', layer));
+  assert.equal(sha(blob), sha(await collect(gzipParallel(pieces(zlib.gunzipSync(blob), 64 * 1024), 4))), 'the layer at level 4');
+  assert.notEqual((await build({ format: 'oci', compressLevel: 6 })).details?.['layerDigest'], `sha256:${layer}`);
+
+  const out = path.join(dir, 'refused');
+  const r = cli(['build', 'template', '--rootfs', rootfs, '--name', 'x', '--out', out, '--compress-level', '12']);
+  assert.equal(r.status, 1, r.stderr);
+  assert.equal(r.stderr, 'ec2-provision: error: --compress-level: gzip takes levels 1 to 9, not 12 (see ec2-provision build template --help)\n');
+  assert.equal(fs.existsSync(out), false, 'no output folder made');
+  const x = cli(['build', 'template', '--rootfs', rootfs, '--name', 'x', '--out', out, '--compress', 'xz', '--compress-level', '0']);
+  assert.equal(x.status, 0, `xz takes level 0: ${x.stderr}`);
+});

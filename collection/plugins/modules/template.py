@@ -93,6 +93,11 @@ options:
       - gzip
       - zstd
       - xz
+  compress_level:
+    description:
+      - "Compression level: gzip 1-9, zstd 1-19, xz 0-9 (default: the tool's own, gzip 6, zstd 3, xz
+        6; an OCI layer's gzip 4, about the size podman writes)"
+    type: int
   arch:
     description:
       - The root's architecture, when the ELF header of its /sbin/init cannot tell (Debian's or the
@@ -146,9 +151,9 @@ from ansible_collections.ec2inventory.provision.plugins.module_utils.ec2_provisi
 COMMAND = "build template"
 CHECK_MODE = True
 # Each parameter's key in the request: the library field it sets, or the command's own flag.
-KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "dest": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
+KEYS = {"rootfs": "rootfs", "format": "format", "name": "name", "dest": "outDir", "skip": "skip", "all_root": "all-root", "compress": "compress", "compress_level": "compressLevel", "arch": "arch", "split_root": "splitRoot", "vm_disk": "vmDisk"}
 REQUIRED_WHEN_PRESENT = ["rootfs"]
-ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path", "required": True}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
+ARGUMENT_SPEC = {"rootfs": {"type": "path"}, "format": {"type": "str", "default": "openvz", "choices": ["openvz", "proxmox", "incus", "incus-split", "oci", "oci-tar", "nspawn"]}, "name": {"type": "str"}, "dest": {"type": "path", "required": True}, "skip": {"type": "list", "elements": "str"}, "all_root": {"type": "bool", "default": False}, "compress": {"type": "str", "choices": ["gzip", "zstd", "xz"]}, "compress_level": {"type": "int"}, "arch": {"type": "str"}, "split_root": {"type": "str", "choices": ["squashfs", "tar"]}, "vm_disk": {"type": "path"}, "state": {"type": "str", "default": "present", "choices": ["present", "absent"]}, "binary_path": {"type": "path"}}
 
 
 def main():

@@ -5,7 +5,7 @@ import { Outputs, prepareFolder, removeFolders, withScratch } from '../outputs.j
 import { newestMtime, tarStream } from './archive.js';
 import { detectArch } from './arch.js';
 import { compressions, type Compression } from './compress.js';
-import { archNameFor, checkCompression, checkFormat, formatOutputs, formatSpecs, proxmoxDefaultFlavour, proxmoxStem, splitRoots, type FormatOutputs, type SplitRoot, type TemplateFormat } from './formats.js';
+import { archNameFor, checkCompression, checkFormat, compressionLevel, formatOutputs, formatSpecs, proxmoxDefaultFlavour, proxmoxStem, splitRoots, type FormatOutputs, type SplitRoot, type TemplateFormat } from './formats.js';
 import { packOciArchive, packOciLayout } from './oci.js';
 import { readOsRelease, requireOsRelease } from './osrelease.js';
 import { sha256Lines, writeCompressed } from './pack.js';
@@ -29,6 +29,8 @@ export interface TemplateBuildOptions {
   format?: TemplateFormat;
   /** gzip, zstd or xz; the format's default (zstd for Proxmox, gzip otherwise) when left out. */
   compress?: Compression;
+  /** The compression's level (gzip 1-9, zstd 1-19, xz 0-9); the format's default when left out (compressionLevel). */
+  compressLevel?: number;
   /** The root's architecture (amd64, arm64, ...), when its /sbin/init cannot tell. */
   arch?: string;
   /** incus-split: the root as a squashfs (default) or a tarball. */
@@ -156,7 +158,7 @@ const packagers: Record<TemplateFormat, (job: PackJob, opts: TemplateBuildOption
 /** The tree as one compressed tar, `./`-relative: OpenVZ, Proxmox and machinectl import-tar all take this. */
 async function packPlainTar(job: PackJob): Promise<Packed> {
   job.log(`writing ${job.finals.main}`);
-  const { file } = await writeCompressed(tarStream(job.tree, job.archive), job.how, job.outputs.temp(job.finals.main));
+  const { file } = await writeCompressed(tarStream(job.tree, job.archive), job.how, job.outputs.temp(job.finals.main), job.level);
   return { files: [{ path: job.finals.main, ...file }], sha256: file.sha256, bytes: file.bytes };
 }
 
@@ -165,12 +167,13 @@ function finalPaths(f: FormatOutputs): string[] {
 }
 
 /** Checks what does not need the root: format, compression, name, the split root's form. */
-function checkOptions(opts: TemplateBuildOptions): { format: TemplateFormat; how: Compression } {
+function checkOptions(opts: TemplateBuildOptions): { format: TemplateFormat; how: Compression; level: number } {
   const format = checkFormat(opts.format ?? 'openvz');
   const spec = formatSpecs[format];
   const how = opts.compress ?? spec.defaultCompression;
   if (!compressions.includes(how)) throw new ProvisionError(`unknown compression ${JSON.stringify(how)} (use ${compressions.join(', ')})`, 'EUSAGE', 'compress');
   checkCompression(format, how);
+  const level = compressionLevel(format, how, opts.compressLevel);
   if (opts.name === undefined) {
     if (!spec.derivesName) throw new ProvisionError(`a ${format} build needs a name (e.g. debian-12-x86_64-minimal)`, 'EUSAGE', 'name');
   } else if (format !== 'proxmox' && !templateNameRe.test(opts.name)) {
@@ -186,7 +189,7 @@ function checkOptions(opts: TemplateBuildOptions): { format: TemplateFormat; how
   if (opts.vmDisk !== undefined && !fs.statSync(opts.vmDisk, { throwIfNoEntry: false })?.isFile()) {
     throw new ProvisionError(`VM disk ${opts.vmDisk} does not exist or is not a file`, 'ENOENT', 'vmDisk');
   }
-  return { format, how };
+  return { format, how, level };
 }
 
 /** What the format needs to know about the root, checked before any output exists. */
@@ -206,7 +209,7 @@ function describeRoot(tree: OverlayTree, format: TemplateFormat, opts: TemplateB
  */
 export async function buildTemplate(opts: TemplateBuildOptions): Promise<TemplateBuildResult> {
   const log = opts.log ?? (() => {});
-  const { format, how } = checkOptions(opts);
+  const { format, how, level } = checkOptions(opts);
   const tarball = isTarball(opts.rootfs);
   if (!tarball) checkRootfs(opts.rootfs);
   // The tree owner is read from the top folder, so look at the folder itself, not a link to it.
@@ -258,7 +261,7 @@ export async function buildTemplate(opts: TemplateBuildOptions): Promise<Templat
         ...(given !== undefined ? { clampMtime: given } : {}),
         onSkip: (rel: string) => leftOut.push('/' + rel),
       } as const;
-      const packed = await packagers[format]({ tree, archive, how, epoch, outputs, finals, name, ...facts, log }, opts);
+      const packed = await packagers[format]({ tree, archive, how, level, epoch, outputs, finals, name, ...facts, log }, opts);
       const write = (file: string, text: string) => {
         try {
           fs.writeFileSync(outputs.temp(file), text, { flag: 'wx' });

@@ -4,55 +4,79 @@
 // gzip: compressed in fixed 1 MiB blocks on libuv's thread pool, pigz's way: each block is a raw
 // deflate stream primed with the previous block's last 32 KiB and ended by a sync flush (so the
 // blocks concatenate into one deflate stream that any gunzip reads), several blocks in flight.
-// Level 6 is gzip's own default, what `tar -czf` writes. zstd and xz: the system tools, in their
+// Unless asked otherwise, each at its tool's own default level (gzip 6, what `tar -czf` writes). zstd and xz: the system tools, in their
 // multi-threaded formats, whose output does not depend on the number of threads; they write the
 // archive file themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
-import { Readable, Transform, type Writable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
+import type { Readable, Writable } from 'node:stream';
 import zlib from 'node:zlib';
 import { ProvisionError } from '../../errors.js';
 
 export const compressions = ['gzip', 'zstd', 'xz'] as const;
 export type Compression = (typeof compressions)[number];
 
+/** The levels each compression takes, and its own default (what gzip, zstd and xz use unasked). */
+export const compressionLevels: Readonly<Record<Compression, { min: number; max: number; default: number }>> = {
+  gzip: { min: 1, max: 9, default: 6 },
+  zstd: { min: 1, max: 19, default: 3 },
+  xz: { min: 0, max: 9, default: 6 },
+};
+
 /** File name endings: OpenVZ/vzctl read all three; Proxmox's vztmpl takes .tar.gz, .tar.xz and .tar.zst. */
 export const archiveSuffix: Record<Compression, string> = { gzip: '.tar.gz', zstd: '.tar.zst', xz: '.tar.xz' };
 
 const BLOCK = 1 << 20;
 const WINDOW = 32 * 1024;
+// What deflate makes of most blocks fits one output chunk: with zlib's 16 KiB default, a block took
+// ~25 round trips between the pool and the main thread, and the pool waited whenever that was busy.
+const OUT_CHUNK = 512 * 1024;
 // Magic, deflate, no flags, no mtime, no extra flags, OS unix: no name or time, as Node's gzip wrote.
 const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
 // An empty final block with fixed codes: ends the deflate stream after the last sync-flushed block.
 const finalBlock = Buffer.from([3, 0]);
 
+/** One block as raw deflate ended by a sync flush; zlib copies the dictionary as it starts. */
 function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: number): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    zlib.deflateRaw(block, { level, finishFlush: zlib.constants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) },
-      (err, out) => (err ? reject(err) : resolve(out)));
+    const z = zlib.createDeflateRaw({ level, chunkSize: OUT_CHUNK, finishFlush: zlib.constants.Z_SYNC_FLUSH, ...(dictionary ? { dictionary } : {}) });
+    const out: Buffer[] = [];
+    z.on('data', (c: Buffer) => out.push(c));
+    z.once('error', reject);
+    z.once('end', () => resolve(out.length === 1 ? out[0] as Buffer : Buffer.concat(out)));
+    z.end(block);
   });
 }
 
 /** gzip of `input`, compressed in parallel; the output is the same whatever the parallelism. */
 export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): AsyncGenerator<Buffer> {
   if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: compress with zstd or xz`, 'EUSAGE', 'compress');
-  // One more block in flight than the pool has threads keeps every thread busy while the
-  // oldest block is written out; libuv's pool has 4 threads unless UV_THREADPOOL_SIZE says otherwise.
-  const inFlight = Math.max(2, Math.min(os.availableParallelism(), Number(process.env['UV_THREADPOOL_SIZE'] ?? 4)) + 1);
-  const pending: Promise<Buffer>[] = [];
+  // Twice as many blocks in flight as libuv's pool has threads (4 unless UV_THREADPOOL_SIZE says
+  // otherwise): blocks finish out of order, and the pool also serves file reads, so fewer leave
+  // cores idle while the oldest block is awaited.
+  const inFlight = 2 * Math.max(1, Number(process.env['UV_THREADPOOL_SIZE'] ?? 4) || 4);
+  const pending: { out: Promise<Buffer>; block: Buffer }[] = [];
+  // Input blocks are reused once compressed: fresh ones for a whole layer would be over a GB of
+  // memory outside V8's heap, and V8 answers that with a full collection every ~50 MB.
+  const free: Buffer[] = [];
   let crc = 0;
   let size = 0;
   let previous: Buffer | undefined;
-  let block = Buffer.allocUnsafe(BLOCK);
+  let block: Buffer = Buffer.allocUnsafe(BLOCK);
   let fill = 0;
   const submit = (data: Buffer) => {
     crc = zlib.crc32(data, crc);
     size += data.length;
-    pending.push(deflateBlock(data, previous && previous.subarray(previous.length - Math.min(WINDOW, previous.length)), level));
+    pending.push({ out: deflateBlock(data, previous && previous.subarray(previous.length - Math.min(WINDOW, previous.length)), level), block: data });
     previous = data;
+  };
+  const oldest = async () => {
+    const done = pending.shift() as { out: Promise<Buffer>; block: Buffer };
+    const out = await done.out;
+    if (done.block.length === BLOCK) free.push(done.block);
+    return out;
   };
   yield gzipHeader;
   for await (const chunk of input) {
@@ -63,14 +87,14 @@ export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): As
       off += n;
       if (fill === BLOCK) {
         submit(block);
-        block = Buffer.allocUnsafe(BLOCK);
+        block = free.pop() ?? Buffer.allocUnsafe(BLOCK);
         fill = 0;
-        if (pending.length >= inFlight) yield await (pending.shift() as Promise<Buffer>);
+        if (pending.length >= inFlight) yield await oldest();
       }
     }
   }
   if (fill > 0) submit(block.subarray(0, fill));
-  while (pending.length > 0) yield await (pending.shift() as Promise<Buffer>);
+  while (pending.length > 0) yield await oldest();
   const trailer = Buffer.alloc(8);
   trailer.writeUInt32LE(crc >>> 0, 0);
   trailer.writeUInt32LE(size % 2 ** 32, 4);
@@ -88,31 +112,35 @@ export interface Written {
  * was written. zstd and xz write the file themselves: the compressed bytes do not pass through
  * this process, which hashes them from the file as it grows (FileHasher).
  */
-export async function writeArchive(input: AsyncIterable<Buffer>, how: Compression, file: string): Promise<Written> {
+export async function writeArchive(input: AsyncIterable<Buffer>, how: Compression, file: string, level = compressionLevels[how].default): Promise<Written> {
   const threads = os.availableParallelism();
   switch (how) {
     case 'gzip':
-      return writeHashed(gzipParallel(input), file);
+      return writeHashed(gzipParallel(input, level), file);
     case 'zstd':
-      // -T: multi-threaded format (the same bytes for any number of workers); level 3, zstd's default.
-      return toolWrites('zstd', ['-q', '-c', `-T${threads}`], input, file, 'zstd');
+      // -T: multi-threaded format (the same bytes for any number of workers).
+      return toolWrites('zstd', ['-q', '-c', `-${level}`, `-T${threads}`], input, file, 'zstd');
     case 'xz':
       // "+N": multi-threaded format even with one thread (xz's single-threaded output differs).
-      return toolWrites('xz', ['-c', `-T+${threads}`], input, file, 'xz-utils');
+      return toolWrites('xz', ['-c', `-${level}`, `-T+${threads}`], input, file, 'xz-utils');
   }
 }
 
+// Written synchronously: a write through fs streams would queue on libuv's pool behind the
+// blocks being compressed, and its back-pressure would stop new blocks from being handed out.
 async function writeHashed(output: AsyncIterable<Buffer>, file: string): Promise<Written> {
   const hash = createHash('sha256');
   let bytes = 0;
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
+  const fd = fs.openSync(file, 'wx', 0o644);
+  try {
+    for await (const chunk of output) {
       hash.update(chunk);
+      for (let off = 0; off < chunk.length;) off += fs.writeSync(fd, chunk, off);
       bytes += chunk.length;
-      cb(null, chunk);
-    },
-  });
-  await pipeline(Readable.from(output), tap, fs.createWriteStream(file, { flags: 'wx', mode: 0o644 }));
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
   return { sha256: hash.digest('hex'), bytes };
 }
 

@@ -78,7 +78,7 @@ export async function packIncusUnified(job: PackJob): Promise<Packed> {
   const metadata = incusMetadata(job, templates);
   const dest = job.finals.main;
   job.log(`writing ${dest}`);
-  const { file } = await writeCompressed(tarStream(job.tree, { ...job.archive, prefix: 'rootfs', leading: leadingEntries(metadata, templates) }), job.how, job.outputs.temp(dest));
+  const { file } = await writeCompressed(tarStream(job.tree, { ...job.archive, prefix: 'rootfs', leading: leadingEntries(metadata, templates) }), job.how, job.outputs.temp(dest), job.level);
   return { files: [{ path: dest, ...file }], sha256: file.sha256, bytes: file.bytes, details: { architecture: job.archName } };
 }
 
@@ -117,12 +117,12 @@ export async function packIncusSplit(job: PackJob, root: { kind: 'squashfs' | 't
   const rootOut = job.finals.root!;
   const entries: SmallEntry[] = leadingEntries(metadata, templates).map((e) => ({ name: e.name, type: e.type === 'dir' ? 'directory' : 'file', mode: e.mode, ...(e.content ? { content: e.content } : {}) }));
   job.log(`writing ${meta}`);
-  const { file: metaDigest } = await writeCompressed(smallTar(entries, job.epoch()), job.how, job.outputs.temp(meta));
+  const { file: metaDigest } = await writeCompressed(smallTar(entries, job.epoch()), job.how, job.outputs.temp(meta), job.level);
   const files: PackedFile[] = [{ path: meta, ...metaDigest }];
   job.log(`writing ${rootOut}`);
   const rootTemp = job.outputs.temp(rootOut);
   if (root.kind === 'tar') {
-    files.push({ path: rootOut, ...(await writeCompressed(tarStream(job.tree, job.archive), job.how, rootTemp)).file });
+    files.push({ path: rootOut, ...(await writeCompressed(tarStream(job.tree, job.archive), job.how, rootTemp, job.level)).file });
   } else {
     if (root.kind === 'squashfs') await writeSquashfs(job, rootTemp);
     else if (root.kind === 'qcow2') {

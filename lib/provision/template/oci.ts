@@ -40,7 +40,7 @@ async function writeLayout(job: PackJob, dir: string): Promise<{ manifest: Descr
 
   // Layer entries are named as docker and podman write them: `etc/hostname`, no entry for the root.
   const layerTemp = path.join(blobs, '.layer');
-  const { file, raw } = await writeCompressedHashed(tarStream(job.tree, { ...job.archive, prefix: '' }), how, layerTemp);
+  const { file, raw } = await writeCompressedHashed(tarStream(job.tree, { ...job.archive, prefix: '' }), how, layerTemp, job.level);
   await fs.promises.rename(layerTemp, blob(file));
   const layer = descriptor(MEDIA.layer[how], file);
   const diffId = `sha256:${raw.sha256}`;

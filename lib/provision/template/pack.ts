@@ -32,9 +32,9 @@ export function hashing(input: AsyncIterable<Buffer>): { stream: AsyncGenerator<
 }
 
 /** Writes `input` compressed as asked into a new file `dest`; returns the file's digest. */
-export async function writeCompressed(input: AsyncIterable<Buffer>, how: Compression | 'none', dest: string): Promise<{ file: Digest }> {
+export async function writeCompressed(input: AsyncIterable<Buffer>, how: Compression | 'none', dest: string, level?: number): Promise<{ file: Digest }> {
   if (how !== 'none') {
-    const file = await writeArchive(input, how, dest);
+    const file = await writeArchive(input, how, dest, level);
     return { file: { sha256: file.sha256, bytes: file.bytes } };
   }
   const raw = hashing(input);
@@ -46,9 +46,9 @@ export async function writeCompressed(input: AsyncIterable<Buffer>, how: Compres
  * The same, with the digest of the uncompressed stream too (an OCI layer's diff_id). Only where it
  * is needed: hashing a whole tree's tar stream costs as much CPU as a third of zstd's work.
  */
-export async function writeCompressedHashed(input: AsyncIterable<Buffer>, how: Compression, dest: string): Promise<{ file: Digest; raw: Digest }> {
+export async function writeCompressedHashed(input: AsyncIterable<Buffer>, how: Compression, dest: string, level?: number): Promise<{ file: Digest; raw: Digest }> {
   const raw = hashing(input);
-  const { file } = await writeCompressed(raw.stream, how, dest);
+  const { file } = await writeCompressed(raw.stream, how, dest, level);
   return { file, raw: raw.digest() };
 }
 

@@ -12,6 +12,8 @@ export interface PackJob {
   tree: OverlayTree;
   archive: ArchiveOptions;
   how: Compression;
+  /** The level of `how` for the main output (compressionLevel). */
+  level: number;
   /**
    * Creation time written into metadata (seconds): SOURCE_DATE_EPOCH, else the tree's newest mtime,
    * looked for when first asked.
