@@ -537,7 +537,7 @@ async function targetRows(): Promise<void> {
       addRow([`template build --format ${what}`, `${have.join(', ')} missing: no baseline`, '-', '-']);
       continue;
     }
-    const [port, floor] = await interleavedMedians(repeats(1), [mine, theirs]) as [number, number];
+    const [port, floor] = await interleavedMedians(repeats(3), [mine, theirs]) as [number, number];
     addRow([
       `template build --format ${what}, ${label} (${mb} MB, ${entries.toLocaleString('en')} entries)`,
       `port ${ms(port)}; ${theirsLine} ${ms(floor)}`,

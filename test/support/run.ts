@@ -1,6 +1,6 @@
 // Runs bin/ec2-inventory (or the reference ec2.py) as Ansible would: a child process, JSON on stdout.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { inventoryBin, repoRoot, sharedDir } from './paths.js';
@@ -69,8 +69,23 @@ export function runReference(iniPath: string, args: string[], endpoint: string):
   return run(referenceScript, [endpoint, iniPath, ...args], { PATH: process.env['PATH'], HOME: process.env['HOME'] });
 }
 
+const madeDirs: string[] = [];
+
+/** A fresh folder under the system's temporary folder, removed when the test process ends. */
 export function tempDir(prefix = 'ec2inv-'): string {
-  return mkdtempSync(path.join(os.tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  if (madeDirs.push(dir) === 1) {
+    process.once('exit', () => {
+      for (const d of madeDirs) {
+        try {
+          rmSync(d, { recursive: true, force: true });
+        } catch {
+          // Still a mount point, or held by a process the test left: the system's cleaning will do.
+        }
+      }
+    });
+  }
+  return dir;
 }
 
 export const baseIni: Record<string, string> = {

@@ -4,7 +4,6 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { ProvisionError, errnoOf } from '../../lib/errors.js';
 import { groupNameProblem, reservedGroups } from '../../lib/ec2py/groups.js';
@@ -16,12 +15,13 @@ import { parseGroups } from '../../lib/provision/hosts.js';
 import { launchIdentity, parseTags } from '../../lib/provision/ec2/launch.js';
 import { parseVars } from '../../lib/provision/libvirt/launch.js';
 import { validateHost } from '../../lib/store/registry.js';
+import { tempDir } from '../support/run.js';
 
 const usage = (field: string, message: RegExp) => (err: unknown) =>
   err instanceof ProvisionError && err.code === 'EUSAGE' && err.field === field && message.test(err.message);
 
 describe('identity: one builder for KVM and EC2', () => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'ec2inv-homes-'));
+  const dir = tempDir('ec2inv-homes-');
   const key = path.join(dir, 'id');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-C', 'homes@test', '-f', key]);
   const userData = path.join(dir, 'ud.yaml');

@@ -1,15 +1,11 @@
-import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import type { TestContext } from 'node:test';
 import { buildGuestRootfs, buildInitramfs, cloudKernel, type Kernel } from './guest.js';
 import { inCI } from './tools.js';
+import { tempDir } from '../../support/run.js';
 
 /** A fresh scratch folder removed when the test process ends. */
 export function scratch(prefix: string): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), `ec2inv-${prefix}-`));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return tempDir(`ec2inv-${prefix}-`);
 }
 
 /** Builds the busybox guest rootfs, or skips (outside CI) when the Debian packages cannot be fetched. */
