@@ -334,10 +334,11 @@ export async function runRequest(req: Request, log: (message: string) => void): 
 }
 
 /** `ec2-provision --json`: the request from stdin, the answer on stdout; 0 on success, 1 on failure. */
-export async function machineMain(log: (message: string) => void): Promise<number> {
+export async function machineMain(log: (message: string) => void, before: (decl: CommandDecl) => void = () => {}): Promise<number> {
   let req: Request | undefined;
   try {
     req = parseRequest(fs.readFileSync(0, 'utf8'));
+    before((commands[req.command] as Command).decl);
     const answer = await runRequest(req, log);
     process.stdout.write(JSON.stringify({ command: req.command, ...answer }) + '\n');
     return 0;

@@ -9,6 +9,7 @@ import { packageVersion } from './version.js';
 import { ProvisionError, failureLine } from '../errors.js';
 import { removeLeftoversSync } from '../provision/outputs.js';
 import { interrupt, interruptedBy } from '../provision/interrupt.js';
+import { tuneForShortRun } from './v8flags.js';
 
 type Commands = typeof provisionCommands;
 type Handler<K extends keyof Commands> = (parsed: Parsed<Commands[K]>) => Promise<void>;
@@ -46,6 +47,7 @@ export async function main(argv: string[] = process.argv.slice(2)): Promise<void
   if (answer !== undefined) return void process.stdout.write(answer);
   if (!found) return refused(new UsageError(unknownCommand(words)));
   const { key, cmd } = found;
+  tuneFor(cmd);
   let parsed: Parsed<CommandDecl>;
   try {
     parsed = parseFlags(cmd, argv.slice(found.length));
@@ -143,7 +145,16 @@ function fail(err: unknown, cmd: CommandDecl): void {
 async function machine(): Promise<void> {
   watchSignals();
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  process.exitCode = await (await import('./machine.js')).machineMain(say);
+  process.exitCode = await (await import('./machine.js')).machineMain(say, tuneFor);
+}
+
+/**
+ * V8 tuned for a short run (v8flags.ts) for the commands that talk to AWS, whose time goes to the
+ * SDK's code running once. The others spend theirs in loops over a whole tree or image (a template
+ * build's tar stream), which V8's own tier-up optimises sooner: ~8% faster there.
+ */
+function tuneFor(cmd: CommandDecl): void {
+  if (cmd.aws) tuneForShortRun();
 }
 
 function watchSignals(): void {
