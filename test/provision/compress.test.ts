@@ -155,18 +155,26 @@ const recorded = {
   zstd: { version: 'v1.5.4', sha256: '8ed36b2a7bf846d922d8fe957582e52278998ef09544144c16481f4f61b90ecb' },
 };
 
-test('template build --compress gzip|zstd: the same bytes as recorded for a fixed tree', async (t) => {
-  if (!needTools(t, ['zstd', 'gzip'])) return;
+const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
+
+/** Builds of fixedTree with no preparation step and a fixed time, into a scratch folder, replacing the last. */
+async function fixedBuilds(prefix: string) {
   const { buildTemplate } = await import('../../lib/provision/template/build.js');
   const { templateSteps } = await import('../../lib/provision/template/steps.js');
-  const dir = scratch('recorded');
+  const dir = scratch(prefix);
   const rootfs = path.join(dir, 'rootfs');
   fixedTree(rootfs);
-  const build = (how: 'gzip' | 'zstd') => buildTemplate({
-    rootfs, name: 'fixed', outDir: dir, compress: how, ownership: 'all-root', sourceDateEpoch: 1_700_000_000, skip: templateSteps.map((s) => s.name), force: true,
+  const build = (o: { compress?: 'gzip' | 'zstd'; compressLevel?: number; format?: 'oci' }) => buildTemplate({
+    rootfs, name: 'fixed', outDir: dir, ownership: 'all-root', sourceDateEpoch: 1_700_000_000, skip: templateSteps.map((s) => s.name), force: true, arch: 'amd64', ...o,
   });
+  return { dir, rootfs, build };
+}
+
+test('template build --compress gzip|zstd: the same bytes as recorded for a fixed tree', async (t) => {
+  if (!needTools(t, ['zstd', 'gzip'])) return;
+  const { build: fixed } = await fixedBuilds('recorded');
+  const build = (compress: 'gzip' | 'zstd') => fixed({ compress });
   const gz = await build('gzip');
-  const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
   assert.equal(sha(zlib.gunzipSync(fs.readFileSync(gz.archive))), recorded.tar, 'the tar stream');
   assert.equal(gz.sha256, recorded.gzip);
   assert.equal(sha(fs.readFileSync(gz.archive)), gz.sha256, 'the digest reported is the file\'s');
@@ -182,15 +190,7 @@ test('template build --compress gzip|zstd: the same bytes as recorded for a fixe
 
 test('template build --compress-level: the level asked for, the format\'s own unasked, one line for a level the compression does not take', async (t) => {
   if (!needTools(t, ['zstd', 'gzip'])) return;
-  const { buildTemplate } = await import('../../lib/provision/template/build.js');
-  const { templateSteps } = await import('../../lib/provision/template/steps.js');
-  const dir = scratch('levels');
-  const rootfs = path.join(dir, 'rootfs');
-  fixedTree(rootfs);
-  const sha = (b: Buffer) => crypto.createHash('sha256').update(b).digest('hex');
-  const build = (o: { compress?: 'gzip' | 'zstd'; compressLevel?: number; format?: 'oci' }) => buildTemplate({
-    rootfs, name: 'fixed', outDir: dir, ownership: 'all-root', sourceDateEpoch: 1_700_000_000, skip: templateSteps.map((s) => s.name), force: true, arch: 'amd64', ...o,
-  });
+  const { dir, rootfs, build } = await fixedBuilds('levels');
   const tar = zlib.gunzipSync(fs.readFileSync((await build({ compress: 'gzip' })).archive));
   assert.equal(sha(tar), recorded.tar);
   assert.equal((await build({ compress: 'gzip', compressLevel: 6 })).sha256, recorded.gzip, 'gzip unasked is level 6');
