@@ -99,9 +99,9 @@ export function readFlag(f: Flag, raw: unknown): unknown {
 }
 
 /**
- * The handler's input from what was typed (flagTexts, or a module's parameters): each declared flag read as its type (its default when
- * absent), required ones checked, then placed by field. Undefined values are left out, so a library
- * default is never overridden by "not given".
+ * The handler's input from what was typed (flagTexts, or a module's parameters): each declared flag
+ * read as its type (its default when absent), required ones checked, then placed by field.
+ * Undefined values are left out, so a library default is never overridden by "not given".
  */
 export function collect<C extends CommandDecl>(cmd: C, parsed: Readonly<Record<string, unknown>>): Parsed<C> {
   const options: Record<string, unknown> = {};

@@ -4,9 +4,9 @@
 // gzip: compressed in fixed 1 MiB blocks on libuv's thread pool, pigz's way: each block is a raw
 // deflate stream primed with the previous block's last 32 KiB and ended by a sync flush (so the
 // blocks concatenate into one deflate stream that any gunzip reads), several blocks in flight.
-// Unless asked otherwise, each at its tool's own default level (gzip 6, what `tar -czf` writes). zstd and xz: the system tools, in their
-// multi-threaded formats, whose output does not depend on the number of threads; they write the
-// archive file themselves.
+// Unless asked otherwise, each compression runs at its tool's own default level (gzip 6, what
+// `tar -czf` writes). zstd and xz: the system tools, in their multi-threaded formats, whose output
+// does not depend on the number of threads; they write the archive file themselves.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
@@ -30,8 +30,8 @@ export const archiveSuffix: Record<Compression, string> = { gzip: '.tar.gz', zst
 
 const BLOCK = 1 << 20;
 const WINDOW = 32 * 1024;
-// What deflate makes of most blocks fits one output chunk: with zlib's 16 KiB default, a block took
-// ~25 round trips between the pool and the main thread, and the pool waited whenever that was busy.
+// What deflate makes of most blocks fits one output chunk. With zlib's 16 KiB default a block would
+// take ~25 round trips between the pool and the main thread, and wait whenever that one is busy.
 const OUT_CHUNK = 512 * 1024;
 // Magic, deflate, no flags, no mtime, no extra flags, OS unix: no name or time, as Node's gzip wrote.
 const gzipHeader = Buffer.from([0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 3]);
@@ -51,7 +51,7 @@ function deflateBlock(block: Buffer, dictionary: Buffer | undefined, level: numb
 }
 
 /** gzip of `input`, compressed in parallel; the output is the same whatever the parallelism. */
-export async function* gzipParallel(input: AsyncIterable<Buffer>, level = 6): AsyncGenerator<Buffer> {
+export async function* gzipParallel(input: AsyncIterable<Buffer>, level = compressionLevels.gzip.default): AsyncGenerator<Buffer> {
   if (typeof zlib.crc32 !== 'function') throw new ProvisionError(`gzip output needs Node 20.15 or later (zlib.crc32); this is ${process.version}: compress with zstd or xz`, 'EUSAGE', 'compress');
   // Twice as many blocks in flight as libuv's pool has threads (4 unless UV_THREADPOOL_SIZE says
   // otherwise): blocks finish out of order, and the pool also serves file reads, so fewer leave
@@ -126,9 +126,12 @@ export async function writeArchive(input: AsyncIterable<Buffer>, how: Compressio
   }
 }
 
-// Written synchronously: a write through fs streams would queue on libuv's pool behind the
-// blocks being compressed, and its back-pressure would stop new blocks from being handed out.
-async function writeHashed(output: AsyncIterable<Buffer>, file: string): Promise<Written> {
+/**
+ * Writes `output` into a new file (0644), hashing it. Synchronously: a write through fs streams
+ * would queue on libuv's pool behind the gzip blocks being compressed, and its back-pressure would
+ * stop new blocks from being handed out; and a piece is written before the next is asked for.
+ */
+export async function writeHashed(output: AsyncIterable<Buffer>, file: string): Promise<Written> {
   const hash = createHash('sha256');
   let bytes = 0;
   const fd = fs.openSync(file, 'wx', 0o644);

@@ -2,9 +2,7 @@
 // diff_ids) into a file that only a successful build renames into place (Outputs).
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
-import { writeArchive, type Compression } from './compress.js';
+import { writeArchive, writeHashed, type Compression } from './compress.js';
 import type { Digest } from '../digest.js';
 
 export type { Digest };
@@ -33,13 +31,8 @@ export function hashing(input: AsyncIterable<Buffer>): { stream: AsyncGenerator<
 
 /** Writes `input` compressed as asked into a new file `dest`; returns the file's digest. */
 export async function writeCompressed(input: AsyncIterable<Buffer>, how: Compression | 'none', dest: string, level?: number): Promise<{ file: Digest }> {
-  if (how !== 'none') {
-    const file = await writeArchive(input, how, dest, level);
-    return { file: { sha256: file.sha256, bytes: file.bytes } };
-  }
-  const raw = hashing(input);
-  await pipeline(Readable.from(raw.stream), fs.createWriteStream(dest, { flags: 'wx', mode: 0o644 }));
-  return { file: raw.digest() };
+  const file = how === 'none' ? await writeHashed(input, dest) : await writeArchive(input, how, dest, level);
+  return { file: { sha256: file.sha256, bytes: file.bytes } };
 }
 
 /**
